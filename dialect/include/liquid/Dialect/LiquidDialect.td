@@ -1,0 +1,32 @@
+//===- LiquidDialect.td - the liquid dialect ---------------*- tablegen -*-===//
+#ifndef LIQUID_DIALECT_TD
+#define LIQUID_DIALECT_TD
+
+include "mlir/IR/OpBase.td"
+
+def Liquid_Dialect : Dialect {
+  let name = "liquid";
+  let cppNamespace = "::mlir::liquid";
+  let summary = "Liquid neural network operators: CfC/LTC cells, dense layers, scans, weights";
+  let description = [{
+    The `liquid` dialect represents liquid neural networks (closed-form
+    continuous-time cells, liquid time-constant cells, NCP-wired variants,
+    mixed-memory LSTMs) at the level a user reasons about them: one op per
+    cell, dense layers with their activation, a `liquid.scan` that runs a cell
+    over time with per-step time spans, and `liquid.weight` ops that name
+    checkpoint tensors instead of inlining constants.
+
+    Weight-expression ops (`liquid.weight_*`) describe tensors derived from
+    checkpoint tensors at compile time (concatenation, mask folding, positive
+    constraints); the weight packer evaluates them when the artifact is built.
+
+    Fused ops (`liquid.cfc_epilogue`, `liquid.lstm_epilogue`,
+    `liquid.ltc_solve`) are produced by the fusion passes and lowered by
+    `liquid-lower-to-vector`.
+  }];
+}
+
+class Liquid_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Liquid_Dialect, mnemonic, traits>;
+
+#endif // LIQUID_DIALECT_TD

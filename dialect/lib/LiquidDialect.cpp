@@ -1,0 +1,331 @@
+//===- LiquidDialect.cpp - liquid dialect and op verifiers ----------------===//
+#include "liquid/Dialect/Liquid.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::liquid;
+
+#include "liquid/Dialect/LiquidOpsDialect.cpp.inc"
+
+void LiquidDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "liquid/Dialect/LiquidOps.cpp.inc"
+      >();
+}
+
+bool mlir::liquid::isWeight(Value v) {
+  Operation *def = v.getDefiningOp();
+  return def && isa<WeightOp, WeightConcatOp, WeightMulOp, WeightMapOp>(def);
+}
+
+bool mlir::liquid::isKnownActivation(StringRef kind) {
+  return llvm::is_contained(
+      {"none", "lecun_tanh", "tanh", "relu", "gelu", "silu", "sigmoid"}, kind);
+}
+
+static int64_t dim(Value v, unsigned i) {
+  return cast<RankedTensorType>(v.getType()).getDimSize(i);
+}
+static int64_t len(Value v) { return dim(v, 0); }
+
+static LogicalResult checkStatic(Operation *op, Type t, StringRef what) {
+  auto rt = cast<RankedTensorType>(t);
+  if (!rt.hasStaticShape())
+    return op->emitOpError() << what << " must have a static shape, got " << t;
+  return success();
+}
+
+static LogicalResult checkWeightOperand(Operation *op, Value v, unsigned idx) {
+  if (!isWeight(v))
+    return op->emitOpError() << "operand #" << idx
+                             << " must be a weight (liquid.weight or liquid.weight_*)";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+LogicalResult WeightOp::verify() {
+  if (getName().empty())
+    return emitOpError("needs a non-empty tensor name");
+  return checkStatic(*this, getType(), "result");
+}
+
+LogicalResult WeightConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one input");
+  auto rt = cast<RankedTensorType>(getType());
+  int64_t d = getDim();
+  if (d < 0 || d >= rt.getRank())
+    return emitOpError() << "dim " << d << " is out of range for rank " << rt.getRank();
+  int64_t total = 0;
+  for (auto [i, in] : llvm::enumerate(getInputs())) {
+    if (failed(checkWeightOperand(*this, in, i)))
+      return failure();
+    auto it = cast<RankedTensorType>(in.getType());
+    if (it.getRank() != rt.getRank())
+      return emitOpError() << "input #" << i << " has rank " << it.getRank()
+                           << ", expected " << rt.getRank();
+    for (int64_t k = 0; k < rt.getRank(); ++k)
+      if (k != d && it.getDimSize(k) != rt.getDimSize(k))
+        return emitOpError() << "input #" << i << " has size " << it.getDimSize(k)
+                             << " in dimension " << k << ", expected " << rt.getDimSize(k);
+    total += it.getDimSize(d);
+  }
+  if (total != rt.getDimSize(d))
+    return emitOpError() << "result has size " << rt.getDimSize(d) << " in dimension " << d
+                         << " but the inputs add up to " << total;
+  return success();
+}
+
+LogicalResult WeightMulOp::verify() {
+  if (failed(checkWeightOperand(*this, getLhs(), 0)) ||
+      failed(checkWeightOperand(*this, getRhs(), 1)))
+    return failure();
+  return success();
+}
+
+LogicalResult WeightMapOp::verify() {
+  if (!llvm::is_contained({"softplus", "relu", "abs", "neg"}, getFn()))
+    return emitOpError() << "unknown function '" << getFn()
+                         << "' (expected softplus, relu, abs or neg)";
+  return checkWeightOperand(*this, getInput(), 0);
+}
+
+//===----------------------------------------------------------------------===//
+// Activations and data movement
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one input");
+  int64_t total = 0;
+  for (Value in : getInputs())
+    total += len(in);
+  if (total != len(getResult()))
+    return emitOpError() << "result has " << len(getResult())
+                         << " elements but the inputs add up to " << total;
+  return success();
+}
+
+LogicalResult SliceOp::verify() {
+  int64_t off = getOffset(), n = len(getResult()), in = len(getInput());
+  if (off < 0 || off + n > in)
+    return emitOpError() << "slice [" << off << ", " << off + n
+                         << ") is out of bounds for an input of " << in << " elements";
+  return success();
+}
+
+LogicalResult ActivationOp::verify() {
+  if (!isKnownActivation(getKind()))
+    return emitOpError() << "unknown activation '" << getKind() << "'";
+  return success();
+}
+
+LogicalResult ScaleShiftOp::verify() {
+  int64_t n = len(getInput());
+  if (len(getScale()) != n || (getShift() && len(getShift()) != n) || len(getResult()) != n)
+    return emitOpError() << "scale, shift and result must have the input's " << n << " elements";
+  return success();
+}
+
+LogicalResult DenseOp::verify() {
+  if (!isKnownActivation(getActivation()))
+    return emitOpError() << "unknown activation '" << getActivation() << "'";
+  int64_t k = len(getInput()), n = len(getResult());
+  if (dim(getWeight(), 0) != n || dim(getWeight(), 1) != k)
+    return emitOpError() << "weight must be [" << n << ", " << k << "] (out, in), got ["
+                         << dim(getWeight(), 0) << ", " << dim(getWeight(), 1) << "]";
+  if (len(getBias()) != n)
+    return emitOpError() << "bias must have " << n << " elements, got " << len(getBias());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Cells
+//===----------------------------------------------------------------------===//
+
+static bool isCfCMode(StringRef m) { return m == "default" || m == "no_gate" || m == "pure"; }
+
+LogicalResult CfCCellOp::verify() {
+  StringRef mode = getMode();
+  if (!isCfCMode(mode))
+    return emitOpError() << "unknown mode '" << mode << "' (expected default, no_gate or pure)";
+  int64_t k = len(getFeatures()), h = len(getResult());
+  size_t expected = (mode == "pure" ? 4 : 8) + (getMasked() ? 1 : 0);
+  auto ws = getWeights();
+  if (ws.size() != expected)
+    return emitOpError() << "mode '" << mode << "'" << (getMasked() ? " with a mask" : "")
+                         << " takes " << expected << " weights, got " << ws.size();
+  auto expectShape = [&](unsigned i, ArrayRef<int64_t> shape, StringRef what) -> LogicalResult {
+    auto t = cast<RankedTensorType>(ws[i].getType());
+    if (t.getShape() != shape) {
+      auto diag = emitOpError() << what << " (weight #" << i << ") must be [";
+      llvm::interleaveComma(shape, diag);
+      diag << "], got " << t;
+      return diag;
+    }
+    return success();
+  };
+  unsigned heads = mode == "pure" ? 1 : 4;
+  static const char *names[] = {"ff1", "ff2", "time_a", "time_b"};
+  for (unsigned i = 0; i < heads; ++i) {
+    if (failed(expectShape(2 * i, {h, k}, (Twine(names[i]) + ".weight").str())) ||
+        failed(expectShape(2 * i + 1, {h}, (Twine(names[i]) + ".bias").str())))
+      return failure();
+  }
+  if (mode == "pure" &&
+      (failed(expectShape(2, {h}, "w_tau")) || failed(expectShape(3, {h}, "A"))))
+    return failure();
+  if (getMasked() && failed(expectShape(expected - 1, {h, k}, "sparsity mask")))
+    return failure();
+  return success();
+}
+
+LogicalResult LSTMCellOp::verify() {
+  int64_t in = len(getInput()), h = len(getH());
+  if (len(getC()) != h)
+    return emitOpError() << "cell state has " << len(getC()) << " elements, expected " << h;
+  if (dim(getInputWeight(), 0) != 4 * h || dim(getInputWeight(), 1) != in)
+    return emitOpError() << "input weight must be [" << 4 * h << ", " << in << "]";
+  if (len(getInputBias()) != 4 * h)
+    return emitOpError() << "input bias must have " << 4 * h << " elements";
+  if (dim(getRecurrentWeight(), 0) != 4 * h || dim(getRecurrentWeight(), 1) != h)
+    return emitOpError() << "recurrent weight must be [" << 4 * h << ", " << h << "]";
+  return success();
+}
+
+/// Shared by ltc_cell (13 params) and ltc_solve (11 params).
+static LogicalResult verifyLTCParams(Operation *op, Value x, Value v, ValueRange ps,
+                                     ArrayRef<StringRef> vecNames,
+                                     ArrayRef<StringRef> recNames,
+                                     ArrayRef<StringRef> sensNames, int64_t unfolds) {
+  size_t expected = vecNames.size() + recNames.size() + sensNames.size();
+  if (ps.size() != expected)
+    return op->emitOpError() << "takes " << expected << " parameters, got " << ps.size();
+  if (unfolds < 1)
+    return op->emitOpError() << "ode_unfolds must be at least 1, got " << unfolds;
+  int64_t n = len(v), s = len(x);
+  unsigned i = 0;
+  auto check = [&](StringRef name, ArrayRef<int64_t> shape) -> LogicalResult {
+    auto t = cast<RankedTensorType>(ps[i].getType());
+    if (t.getShape() != shape) {
+      auto d = op->emitOpError() << "parameter '" << name << "' (#" << i << ") must be [";
+      llvm::interleaveComma(shape, d);
+      return d << "], got " << t;
+    }
+    ++i;
+    return success();
+  };
+  for (StringRef nm : vecNames)
+    if (failed(check(nm, {n}))) return failure();
+  for (StringRef nm : recNames)
+    if (failed(check(nm, {n, n}))) return failure();
+  for (StringRef nm : sensNames)
+    if (failed(check(nm, {s, n}))) return failure();
+  return success();
+}
+
+LogicalResult LTCCellOp::verify() {
+  if (len(getResult()) != len(getState()))
+    return emitOpError("result must have the state's size");
+  return verifyLTCParams(*this, getInput(), getState(), getParams(), {"gleak", "vleak", "cm"},
+                         {"sigma", "mu", "w", "erev", "sparsity_mask"},
+                         {"sensory_sigma", "sensory_mu", "sensory_w", "sensory_erev",
+                          "sensory_sparsity_mask"},
+                         getOdeUnfolds());
+}
+
+LogicalResult LTCSolveOp::verify() {
+  if (len(getResult()) != len(getState()))
+    return emitOpError("result must have the state's size");
+  return verifyLTCParams(*this, getInput(), getState(), getParams(),
+                         {"cm", "gleak", "gleak_vleak"}, {"sigma", "mu", "w_eff", "w_erev"},
+                         {"sensory_sigma", "sensory_mu", "sensory_w_eff", "sensory_w_erev"},
+                         getOdeUnfolds());
+}
+
+LogicalResult CfCEpilogueOp::verify() {
+  StringRef mode = getMode();
+  if (!isCfCMode(mode))
+    return emitOpError() << "unknown mode '" << mode << "'";
+  int64_t h = len(getResult());
+  int64_t heads = mode == "pure" ? 1 : 4;
+  if (len(getHeads()) != heads * h)
+    return emitOpError() << "mode '" << mode << "' needs " << heads << " x " << h
+                         << " head values, got " << len(getHeads());
+  size_t extra = mode == "pure" ? 2 : 0;
+  if (getExtra().size() != extra)
+    return emitOpError() << "mode '" << mode << "' takes " << extra << " extra operands (w_tau, A), got "
+                         << getExtra().size();
+  for (Value e : getExtra())
+    if (len(e) != h)
+      return emitOpError() << "extra operands must have " << h << " elements";
+  return success();
+}
+
+LogicalResult LSTMEpilogueOp::verify() {
+  if (len(getGates()) != 4 * len(getC()))
+    return emitOpError() << "gates must have 4 x " << len(getC()) << " elements, got "
+                         << len(getGates());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Scan
+//===----------------------------------------------------------------------===//
+
+LogicalResult ScanOp::verifyRegions() {
+  Block &body = getBody().front();
+  auto xs = cast<RankedTensorType>(getInputs().getType());
+  auto ys = cast<RankedTensorType>(getOutputs().getType());
+  auto ts = cast<RankedTensorType>(getTimespans().getType());
+  if (!ShapedType::isDynamic(xs.getDimSize(0)) && !ShapedType::isDynamic(ts.getDimSize(0)) &&
+      xs.getDimSize(0) != ts.getDimSize(0))
+    return emitOpError() << "inputs have " << xs.getDimSize(0) << " steps but timespans have "
+                         << ts.getDimSize(0);
+  if (getInits().size() != getFinals().size())
+    return emitOpError() << "has " << getInits().size() << " initial states but "
+                         << getFinals().size() << " final states";
+  unsigned nargs = 2 + getInits().size();
+  if (body.getNumArguments() != nargs)
+    return emitOpError() << "body must take " << nargs
+                         << " arguments (input, time span, states), got " << body.getNumArguments();
+  auto stepIn = RankedTensorType::get({xs.getDimSize(1)}, xs.getElementType());
+  if (body.getArgument(0).getType() != stepIn)
+    return emitOpError() << "body argument #0 must be " << stepIn << ", got "
+                         << body.getArgument(0).getType();
+  if (!body.getArgument(1).getType().isF32())
+    return emitOpError("body argument #1 (time span) must be f32");
+  for (auto [i, init] : llvm::enumerate(getInits())) {
+    if (body.getArgument(2 + i).getType() != init.getType())
+      return emitOpError() << "body argument #" << 2 + i << " must match initial state #" << i;
+    if (getFinals()[i].getType() != init.getType())
+      return emitOpError() << "final state #" << i << " must have the type of initial state #" << i;
+  }
+  auto yield = cast<YieldOp>(body.getTerminator());
+  if (yield.getValues().size() != 1 + getInits().size())
+    return yield.emitOpError() << "must yield the step output and " << getInits().size()
+                               << " states, got " << yield.getValues().size() << " values";
+  auto stepOut = RankedTensorType::get({ys.getDimSize(1)}, ys.getElementType());
+  if (yield.getValues()[0].getType() != stepOut)
+    return yield.emitOpError() << "step output must be " << stepOut << ", got "
+                               << yield.getValues()[0].getType();
+  for (auto [i, v] : llvm::enumerate(yield.getValues().drop_front()))
+    if (v.getType() != getInits()[i].getType())
+      return yield.emitOpError() << "state #" << i << " must be " << getInits()[i].getType()
+                                 << ", got " << v.getType();
+  for (Type t : body.getArgumentTypes())
+    if (auto rt = dyn_cast<RankedTensorType>(t); rt && !rt.hasStaticShape())
+      return emitOpError("body arguments must have static shapes");
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "liquid/Dialect/LiquidOps.cpp.inc"

@@ -1,0 +1,103 @@
+//===- Passes.td - liquid passes ---------------------------*- tablegen -*-===//
+#ifndef LIQUID_PASSES_TD
+#define LIQUID_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def FuseCfC : Pass<"liquid-fuse-cfc", "::mlir::func::FuncOp"> {
+  let summary = "Fuse the heads of CfC cells (and mixed-memory LSTMs) into one product";
+  let description = [{
+    Rewrites every `liquid.cfc_cell` into one `liquid.dense` over the
+    concatenated head weights `[ff1; ff2; time_a; time_b]` followed by one
+    `liquid.cfc_epilogue`. The sparsity mask of a wired cell is folded into
+    the ff1/ff2 weights with `liquid.weight_mul` (evaluated when the weights are
+    packed), so no mask is applied at run time. Every `liquid.lstm_cell`
+    becomes one `liquid.dense` over `concat(x, h)` with `[W_in | W_rec]`
+    followed by one `liquid.lstm_epilogue`.
+
+    Before:
+    ```mlir
+    %h2 = liquid.cfc_cell "default" %z, %ts weights(%w1, %b1, %w2, %b2, %wa, %ba, %wb, %bb) : ...
+    ```
+    After:
+    ```mlir
+    %w = liquid.weight_concat %w1, %w2, %wa, %wb {dim = 0 : i64} : ... -> tensor<128x128xf32>
+    %b = liquid.weight_concat %b1, %b2, %ba, %bb {dim = 0 : i64} : ... -> tensor<128xf32>
+    %heads = liquid.dense %z, %w, %b : ... -> tensor<128xf32>
+    %h2 = liquid.cfc_epilogue "default" %heads, %ts : tensor<128xf32> -> tensor<32xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::liquid::LiquidDialect"];
+}
+
+def FuseLTC : Pass<"liquid-fuse-ltc", "::mlir::func::FuncOp"> {
+  let summary = "Fold loop-invariant LTC parameters and fuse the unfolded solver into one kernel";
+  let description = [{
+    Rewrites every `liquid.ltc_cell` into one `liquid.ltc_solve` whose
+    parameters are weight expressions evaluated at compile time: the positive
+    constraint (softplus) of `w`, `sensory_w`, `cm` and `gleak`, the sparsity
+    masks (`w_eff = pos(w) * mask`), the reversal potentials
+    (`w_erev = w_eff * erev`) and `gleak * vleak`. The lowered
+    kernel computes the sensory currents once per step and runs all
+    `ode_unfolds` sub-steps without leaving the kernel.
+
+    ```mlir
+    %v2 = liquid.ltc_cell %x, %v, %ts params(...) {ode_unfolds = 6 : i64, epsilon = 1.0e-08 : f64, positive} : ...
+    // becomes
+    %sp = liquid.weight_map "softplus" %w : tensor<32x32xf32>
+    %weff = liquid.weight_mul %sp, %mask : tensor<32x32xf32>
+    ...
+    %v2 = liquid.ltc_solve %x, %v, %ts params(...) {ode_unfolds = 6 : i64, epsilon = 1.0e-08 : f64} : ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::liquid::LiquidDialect"];
+}
+
+def PlanMemory : Pass<"liquid-plan-memory", "::mlir::func::FuncOp"> {
+  let summary = "Assign every state, activation and scratch buffer an offset in one static arena";
+  let description = [{
+    Plans the memory of each `liquid.scan` body at compile time. Recurrent
+    state comes first (it persists across steps), then the step input; every
+    activation gets a slot by first fit over its live range (slots are reused
+    once their value is dead), and kernels that need scratch (the LTC solver)
+    get a slot live only during that op. Slots are padded and aligned to 64
+    bytes so kernels can use full vectors. The result is recorded as
+    attributes: `liquid.offset` on every op result (in floats),
+    `liquid.scratch` on ops with scratch, and `liquid.arena` on the scan
+    (`size`, `input`, `states`, `output`, all in floats).
+
+    ```mlir
+    %z = liquid.concat %x, %h {liquid.offset = array<i64: 48>} : ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::liquid::LiquidDialect"];
+}
+
+def LowerToVector : Pass<"liquid-lower-to-vector", "::mlir::ModuleOp"> {
+  let summary = "Lower planned liquid functions to a step kernel in scf/vector/memref/math";
+  let description = [{
+    Turns the body of the (planned) `liquid.scan` of every function into a
+    step kernel `func.func @<name>_kernel_step(%weights: memref<Wxf32>,
+    %arena: memref<Axf32>, %ts: f32)`: each op becomes vectorized loops
+    (8-lane `vector` operations) on views of the arena at its planned
+    offset, and every weight read becomes a read of the packed weight blob.
+    Dense weights are packed transposed (`[in, out]`, out padded to 8) so the
+    product is a chain of broadcast-multiply-adds with no horizontal
+    reductions. The time loop of the scan moves to the runtime's `run`.
+
+    The blob layout is recorded on the module as `liquid.weights`
+    (`size` in floats and one entry per packed tensor) and
+    `liquid.weights_hash`; when the compiler has the checkpoint, the blob
+    itself is produced too. Math functions (`exp`, `tanh`, `erf`) are
+    replaced by vectorizable polynomial approximations.
+  }];
+  let options = [
+    Option<"kernelPrefix", "prefix", "std::string", /*default=*/"\"\"",
+           "Symbol prefix of the kernel (default: the function name)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+                           "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
+}
+
+#endif // LIQUID_PASSES_TD

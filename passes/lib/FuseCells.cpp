@@ -1,0 +1,130 @@
+//===- FuseCells.cpp - liquid-fuse-cfc and liquid-fuse-ltc ----------------===//
+//
+// Cell fusion: CfC heads become one matrix product plus one element-wise
+// epilogue; LSTM gates likewise; the LTC solver's loop-invariant parameter
+// transforms move to compile time (weight expressions).
+//
+//===----------------------------------------------------------------------===//
+#include "liquid/Passes/Passes.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::liquid {
+#define GEN_PASS_DEF_FUSECFC
+#define GEN_PASS_DEF_FUSELTC
+#include "liquid/Passes/Passes.h.inc"
+} // namespace mlir::liquid
+
+using namespace mlir;
+using namespace mlir::liquid;
+
+static RankedTensorType f32Tensor(MLIRContext *ctx, ArrayRef<int64_t> shape) {
+  return RankedTensorType::get(shape, Float32Type::get(ctx));
+}
+
+/// Concatenates weights along `dim`; a single weight is returned as is.
+static Value concatWeights(OpBuilder &b, Location loc, ValueRange ws, int64_t dim) {
+  if (ws.size() == 1)
+    return ws.front();
+  auto first = cast<RankedTensorType>(ws.front().getType());
+  SmallVector<int64_t> shape(first.getShape());
+  shape[dim] = 0;
+  for (Value w : ws)
+    shape[dim] += cast<RankedTensorType>(w.getType()).getDimSize(dim);
+  return WeightConcatOp::create(b, loc, f32Tensor(b.getContext(), shape), ws, dim);
+}
+
+namespace {
+
+struct FuseCfCPass : mlir::liquid::impl::FuseCfCBase<FuseCfCPass> {
+  void runOnOperation() override {
+    SmallVector<CfCCellOp> cells;
+    SmallVector<LSTMCellOp> lstms;
+    getOperation().walk([&](CfCCellOp op) { cells.push_back(op); });
+    getOperation().walk([&](LSTMCellOp op) { lstms.push_back(op); });
+    for (CfCCellOp op : cells)
+      fuseCfC(op);
+    for (LSTMCellOp op : lstms)
+      fuseLSTM(op);
+  }
+
+  void fuseCfC(CfCCellOp op) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    bool pure = op.getMode() == "pure";
+    unsigned heads = pure ? 1 : 4;
+    auto ws = op.getWeights();
+    SmallVector<Value> mats, biases;
+    for (unsigned i = 0; i < heads; ++i) {
+      Value w = ws[2 * i];
+      // ncps applies the sparsity mask to ff1 and ff2 only.
+      if (op.getMasked() && i < 2)
+        w = WeightMulOp::create(b, loc, w.getType(), w, ws.back());
+      mats.push_back(w);
+      biases.push_back(ws[2 * i + 1]);
+    }
+    Value w = concatWeights(b, loc, mats, 0);
+    Value bias = concatWeights(b, loc, biases, 0);
+    int64_t n = cast<RankedTensorType>(w.getType()).getDimSize(0);
+    Value z = DenseOp::create(b, loc, f32Tensor(b.getContext(), {n}), op.getFeatures(), w, bias,
+                              "none");
+    SmallVector<Value> extra;
+    if (pure)
+      extra = {ws[2], ws[3]};
+    Value h = CfCEpilogueOp::create(b, loc, op.getType(), op.getMode(), z, op.getTs(), extra);
+    op.replaceAllUsesWith(h);
+    op.erase();
+  }
+
+  void fuseLSTM(LSTMCellOp op) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    auto hType = cast<RankedTensorType>(op.getH().getType());
+    int64_t in = cast<RankedTensorType>(op.getInput().getType()).getDimSize(0);
+    int64_t h = hType.getDimSize(0);
+    Value xh = ConcatOp::create(b, loc, f32Tensor(b.getContext(), {in + h}),
+                                ValueRange{op.getInput(), op.getH()});
+    Value w = concatWeights(b, loc, {op.getInputWeight(), op.getRecurrentWeight()}, 1);
+    Value z = DenseOp::create(b, loc, f32Tensor(b.getContext(), {4 * h}), xh, w,
+                              op.getInputBias(), "none");
+    auto epi = LSTMEpilogueOp::create(b, loc, z, op.getC());
+    op.replaceAllUsesWith(epi.getResults());
+    op.erase();
+  }
+};
+
+struct FuseLTCPass : mlir::liquid::impl::FuseLTCBase<FuseLTCPass> {
+  void runOnOperation() override {
+    SmallVector<LTCCellOp> cells;
+    getOperation().walk([&](LTCCellOp op) { cells.push_back(op); });
+    for (LTCCellOp op : cells)
+      fuse(op);
+  }
+
+  void fuse(LTCCellOp op) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    auto p = op.getParams();
+    bool positive = op.getPositive();
+    auto pos = [&](Value v) -> Value {
+      return positive ? WeightMapOp::create(b, loc, v.getType(), "softplus", v).getResult() : v;
+    };
+    auto mul = [&](Value a, Value c) -> Value {
+      return WeightMulOp::create(b, loc, a.getType(), a, c);
+    };
+    // ltc_cell params: gleak vleak cm | sigma mu w erev mask | s_sigma s_mu s_w s_erev s_mask
+    Value gleak = pos(p[0]), vleak = p[1], cm = pos(p[2]);
+    Value wEff = mul(pos(p[5]), p[7]);
+    Value sEff = mul(pos(p[10]), p[12]);
+    SmallVector<Value> params = {cm,         gleak,          mul(gleak, vleak),
+                                 p[3],       p[4],           wEff,
+                                 mul(wEff, p[6]), p[8],      p[9],
+                                 sEff,       mul(sEff, p[11])};
+    Value v = LTCSolveOp::create(b, loc, op.getType(), op.getInput(), op.getState(), op.getTs(),
+                                 params, op.getOdeUnfolds(), op.getEpsilon());
+    op.replaceAllUsesWith(v);
+    op.erase();
+  }
+};
+
+} // namespace

@@ -1,0 +1,639 @@
+//===- LowerToVector.cpp - liquid-lower-to-vector --------------------------===//
+//
+// Lowers the planned body of each liquid.scan into a step kernel:
+//   func.func @<prefix>_kernel_step(%weights: memref<Wxf32>, %arena: memref<Axf32>, %ts: f32)
+// made of scf loops over 8-lane vector operations on the arena (activations,
+// state, scratch at their planned offsets) and the packed weight blob.
+//
+//===----------------------------------------------------------------------===//
+#include "MemoryPlan.h"
+#include "WeightEval.h"
+#include "liquid/Passes/Passes.h"
+
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/Support/FormatVariadic.h"
+
+namespace mlir::liquid {
+#define GEN_PASS_DEF_LOWERTOVECTOR
+#include "liquid/Passes/Passes.h.inc"
+} // namespace mlir::liquid
+
+using namespace mlir;
+using namespace mlir::liquid;
+using ::liquid::PackLayout;
+
+namespace {
+
+int64_t vecLen(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(0); }
+int64_t round8(int64_t n) { return alignTo(n, kLanes); }
+
+//===----------------------------------------------------------------------===//
+// Weight packing
+//===----------------------------------------------------------------------===//
+
+class WeightPacker {
+public:
+  explicit WeightPacker(WeightPackingSink sink) : sink(sink) {}
+
+  /// Registers (or finds) `v` in layout `l`; returns its offset in floats.
+  FailureOr<int64_t> add(Value v, PackLayout l) {
+    auto key = std::make_pair(v.getAsOpaquePointer(), static_cast<int>(l));
+    if (auto it = index.find(key); it != index.end())
+      return it->second;
+    auto shape = cast<RankedTensorType>(v.getType()).getShape();
+    std::vector<int64_t> s(shape.begin(), shape.end());
+    int64_t floats = ::liquid::packedFloats(s, l);
+    int64_t off = size;
+    size += alignTo(floats, kSlotAlign);
+    index[key] = off;
+    entries.push_back({describe(v), l, off, floats});
+    if (sink.store && sink.blob) {
+      const ::liquid::Tensor *t = eval(v);
+      if (!t)
+        return failure();
+      sink.blob->resize(off);
+      ::liquid::packTensor(*t, l, *sink.blob);
+      sink.blob->resize(size, 0.0f);
+    }
+    return off;
+  }
+  int64_t lookup(Value v, PackLayout l) const {
+    return index.at(std::make_pair(v.getAsOpaquePointer(), static_cast<int>(l)));
+  }
+
+  struct Entry {
+    std::string desc;
+    PackLayout layout;
+    int64_t offset, floats;
+  };
+  std::vector<Entry> entries;
+  int64_t size = 0;
+
+private:
+  std::string describe(Value v) {
+    Operation *def = v.getDefiningOp();
+    if (auto w = dyn_cast<WeightOp>(def))
+      return w.getName().str();
+    std::string s;
+    auto args = [&](ValueRange vs) {
+      for (auto [i, a] : llvm::enumerate(vs))
+        s += (i ? ", " : "") + describe(a);
+      s += ")";
+    };
+    if (auto c = dyn_cast<WeightConcatOp>(def)) {
+      s = "concat" + std::to_string(c.getDim()) + "(";
+      args(c.getInputs());
+    } else if (auto m = dyn_cast<WeightMulOp>(def)) {
+      s = "mul(";
+      args({m.getLhs(), m.getRhs()});
+    } else if (auto m = dyn_cast<WeightMapOp>(def)) {
+      s = m.getFn().str() + "(";
+      args(m.getInput());
+    }
+    return s;
+  }
+
+  const ::liquid::Tensor *eval(Value v) {
+    if (auto it = cache.find(v.getAsOpaquePointer()); it != cache.end())
+      return &it->second;
+    Operation *def = v.getDefiningOp();
+    ::liquid::Tensor t;
+    if (auto w = dyn_cast<WeightOp>(def)) {
+      auto it = sink.store->find(w.getName().str());
+      if (it == sink.store->end())
+        return fail(w, "the checkpoint has no tensor named '" + w.getName().str() + "'");
+      auto shape = cast<RankedTensorType>(w.getType()).getShape();
+      if (std::vector<int64_t>(shape.begin(), shape.end()) != it->second.shape ||
+          it->second.numel() != static_cast<int64_t>(it->second.data.size()))
+        return fail(w, "tensor '" + w.getName().str() + "' does not have the shape the IR expects");
+      t = it->second;
+    } else if (auto c = dyn_cast<WeightConcatOp>(def)) {
+      std::vector<const ::liquid::Tensor *> parts;
+      for (Value in : c.getInputs()) {
+        const ::liquid::Tensor *p = eval(in);
+        if (!p)
+          return nullptr;
+        parts.push_back(p);
+      }
+      t = ::liquid::concatTensors(parts, c.getDim());
+    } else if (auto m = dyn_cast<WeightMulOp>(def)) {
+      const ::liquid::Tensor *a = eval(m.getLhs()), *b = eval(m.getRhs());
+      if (!a || !b)
+        return nullptr;
+      t = ::liquid::mulTensors(*a, *b);
+    } else if (auto m = dyn_cast<WeightMapOp>(def)) {
+      const ::liquid::Tensor *a = eval(m.getInput());
+      if (!a)
+        return nullptr;
+      t = ::liquid::mapTensor(*a, m.getFn().str());
+    } else {
+      return fail(def, "is not a weight");
+    }
+    return &(cache[v.getAsOpaquePointer()] = std::move(t));
+  }
+
+  const ::liquid::Tensor *fail(Operation *op, const std::string &msg) {
+    if (sink.error && sink.error->empty())
+      *sink.error = msg;
+    op->emitError() << msg;
+    return nullptr;
+  }
+
+  WeightPackingSink sink;
+  std::map<std::pair<void *, int>, int64_t> index;
+  std::map<void *, ::liquid::Tensor> cache;
+};
+
+/// The weight operands of an op and how each is laid out in the blob.
+void forEachWeightOperand(Operation *op, function_ref<void(Value, PackLayout)> fn) {
+  auto maybe = [&](Value v, PackLayout l) {
+    if (v && isWeight(v))
+      fn(v, l);
+  };
+  if (auto d = dyn_cast<DenseOp>(op)) {
+    maybe(d.getWeight(), PackLayout::Transposed);
+    maybe(d.getBias(), PackLayout::Vector);
+  } else if (auto s = dyn_cast<ScaleShiftOp>(op)) {
+    maybe(s.getScale(), PackLayout::Vector);
+    maybe(s.getShift(), PackLayout::Vector);
+  } else if (auto e = dyn_cast<CfCEpilogueOp>(op)) {
+    for (Value v : e.getExtra())
+      maybe(v, PackLayout::Vector);
+  } else if (auto l = dyn_cast<LTCSolveOp>(op)) {
+    for (auto [i, v] : llvm::enumerate(l.getParams()))
+      maybe(v, i < 3 ? PackLayout::Vector : PackLayout::Rows);
+  } else if (isa<ConcatOp, SliceOp, ActivationOp>(op)) {
+    for (Value v : op->getOperands())
+      maybe(v, PackLayout::Vector);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel emission
+//===----------------------------------------------------------------------===//
+
+/// A place in memory: a memref (weights or arena) and a float offset.
+struct Buf {
+  Value mem;
+  int64_t off;
+};
+
+class KernelEmitter {
+public:
+  KernelEmitter(OpBuilder &b, Location loc, WeightPacker &packer, Value wMem, Value aMem,
+                Value ts)
+      : b(b), loc(loc), packer(packer), wMem(wMem), aMem(aMem), ts(ts),
+        v8(VectorType::get({kLanes}, b.getF32Type())) {}
+
+  DenseMap<Value, int64_t> actOffset;
+
+  LogicalResult emit(Operation &op);
+  void emitStateCopies(YieldOp yield, ArrayRef<int64_t> stateOffsets);
+
+private:
+  // --- small builders -------------------------------------------------------
+  Value idx(int64_t i) { return arith::ConstantIndexOp::create(b, loc, i); }
+  Value at(Value base, int64_t off) {
+    if (!base)
+      return idx(off);
+    return off ? arith::AddIOp::create(b, loc, base, idx(off)).getResult() : base;
+  }
+  Value splat(float f) {
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8, ArrayRef<float>{f}));
+  }
+  Value scalar(float f) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(f)); }
+  Value bcast(Value s) { return vector::BroadcastOp::create(b, loc, v8, s); }
+  template <typename OpT> Value fp(Value x, Value y) {
+    auto op = OpT::create(b, loc, x, y);
+    op.setFastmath(arith::FastMathFlags::contract);
+    return op;
+  }
+  Value add(Value x, Value y) { return fp<arith::AddFOp>(x, y); }
+  Value sub(Value x, Value y) { return fp<arith::SubFOp>(x, y); }
+  Value mul(Value x, Value y) { return fp<arith::MulFOp>(x, y); }
+  Value div(Value x, Value y) { return fp<arith::DivFOp>(x, y); }
+  Value ld(Buf p, Value dyn, int64_t off) {
+    return vector::LoadOp::create(b, loc, v8, p.mem, ValueRange{at(dyn, p.off + off)});
+  }
+  void st(Value v, Buf p, Value dyn, int64_t off) {
+    vector::StoreOp::create(b, loc, v, p.mem, ValueRange{at(dyn, p.off + off)});
+  }
+  Value ldScalar(Buf p, Value dyn, int64_t off) {
+    return memref::LoadOp::create(b, loc, p.mem, ValueRange{at(dyn, p.off + off)});
+  }
+  Value sigmoid(Value x) {
+    Value e = math::ExpOp::create(b, loc, fp<arith::SubFOp>(splat(0.0f), x));
+    return div(splat(1.0f), add(splat(1.0f), e));
+  }
+  Value tanh(Value x) { return math::TanhOp::create(b, loc, x); }
+  Value activation(StringRef kind, Value x) {
+    if (kind == "none")
+      return x;
+    if (kind == "relu")
+      return arith::MaximumFOp::create(b, loc, x, splat(0.0f));
+    if (kind == "tanh")
+      return tanh(x);
+    if (kind == "lecun_tanh")
+      return mul(splat(1.7159f), tanh(mul(splat(0.666f), x)));
+    if (kind == "sigmoid")
+      return sigmoid(x);
+    if (kind == "silu")
+      return mul(x, sigmoid(x));
+    // gelu (exact): 0.5 x (1 + erf(x / sqrt 2))
+    Value e = math::ErfOp::create(b, loc, mul(x, splat(0.70710678118654752f)));
+    return mul(mul(splat(0.5f), x), add(splat(1.0f), e));
+  }
+
+  /// Runs `body(offset)` for each 8-lane chunk of `n` elements: unrolled for a
+  /// few chunks, as an scf.for otherwise.
+  void forChunks(int64_t n, function_ref<void(Value dyn, int64_t off)> body) {
+    int64_t chunks = round8(n) / kLanes;
+    if (chunks <= 8) {
+      for (int64_t c = 0; c < chunks; ++c)
+        body(Value(), c * kLanes);
+      return;
+    }
+    loop(0, chunks * kLanes, kLanes, {}, [&](Value iv, ValueRange) -> SmallVector<Value> {
+      body(iv, 0);
+      return {};
+    });
+  }
+
+  SmallVector<Value> loop(int64_t lb, int64_t ub, int64_t step, ValueRange init,
+                          function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto forOp = scf::ForOp::create(
+        b, loc, idx(lb), idx(ub), idx(step), init,
+        [&](OpBuilder &nb, Location, Value iv, ValueRange args) {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          SmallVector<Value> next = body(iv, args);
+          scf::YieldOp::create(b, loc, next);
+        });
+    return SmallVector<Value>(forOp.getResults());
+  }
+
+  Buf act(Value v) { return {aMem, actOffset.lookup(v)}; }
+  Buf buf(Value v, PackLayout l) {
+    if (isWeight(v))
+      return {wMem, packer.lookup(v, l)};
+    return act(v);
+  }
+  Buf result(Operation &op, unsigned i = 0) {
+    return {aMem, cast<DenseI64ArrayAttr>(op.getAttr(kOffsetAttr))[i]};
+  }
+  void copy(Buf dst, Buf src, int64_t n) {
+    forChunks(n, [&](Value d, int64_t o) { st(ld(src, d, o), dst, d, o); });
+  }
+
+  // --- ops ------------------------------------------------------------------
+  LogicalResult emitDense(DenseOp op);
+  LogicalResult emitCfCEpilogue(CfCEpilogueOp op);
+  LogicalResult emitLSTMEpilogue(LSTMEpilogueOp op);
+  LogicalResult emitLTCSolve(LTCSolveOp op);
+  /// Accumulates `sum_src f(src) * W[src, :]` style LTC synapse currents for
+  /// dst chunks [c0, c0 + nc): num += w_erev * s, den += w_eff * s with
+  /// s = sigmoid(sigma * (pre[src] - mu)).
+  SmallVector<Value> synapses(Buf pre, int64_t nSrc, int64_t rowStride, Buf sigma, Buf mu,
+                              Buf wEff, Buf wErev, int64_t c0, int64_t nc);
+
+  OpBuilder &b;
+  Location loc;
+  WeightPacker &packer;
+  Value wMem, aMem, ts;
+  VectorType v8;
+};
+
+LogicalResult KernelEmitter::emit(Operation &op) {
+  if (op.getNumResults() && isWeight(op.getResult(0)))
+    return success(); // evaluated at compile time
+  if (auto d = dyn_cast<DenseOp>(op))
+    return emitDense(d);
+  if (auto e = dyn_cast<CfCEpilogueOp>(op))
+    return emitCfCEpilogue(e);
+  if (auto e = dyn_cast<LSTMEpilogueOp>(op))
+    return emitLSTMEpilogue(e);
+  if (auto l = dyn_cast<LTCSolveOp>(op))
+    return emitLTCSolve(l);
+  if (auto c = dyn_cast<ConcatOp>(op)) {
+    Buf dst = result(op);
+    for (Value in : c.getInputs()) {
+      copy(dst, buf(in, PackLayout::Vector), vecLen(in));
+      dst.off += vecLen(in);
+    }
+    return success();
+  }
+  if (auto s = dyn_cast<SliceOp>(op)) {
+    Buf src = buf(s.getInput(), PackLayout::Vector);
+    src.off += s.getOffset();
+    copy(result(op), src, vecLen(s.getResult()));
+    return success();
+  }
+  if (auto a = dyn_cast<ActivationOp>(op)) {
+    Buf src = buf(a.getInput(), PackLayout::Vector), dst = result(op);
+    forChunks(vecLen(a.getInput()), [&](Value d, int64_t o) {
+      st(activation(a.getKind(), ld(src, d, o)), dst, d, o);
+    });
+    return success();
+  }
+  if (auto s = dyn_cast<ScaleShiftOp>(op)) {
+    Buf x = act(s.getInput()), sc = buf(s.getScale(), PackLayout::Vector), dst = result(op);
+    std::optional<Buf> sh;
+    if (s.getShift())
+      sh = buf(s.getShift(), PackLayout::Vector);
+    forChunks(vecLen(s.getInput()), [&](Value d, int64_t o) {
+      Value y = mul(ld(x, d, o), ld(sc, d, o));
+      if (sh)
+        y = add(y, ld(*sh, d, o));
+      st(y, dst, d, o);
+    });
+    return success();
+  }
+  return op.emitOpError("cannot be lowered by liquid-lower-to-vector; run the fusion passes first");
+}
+
+LogicalResult KernelEmitter::emitDense(DenseOp op) {
+  if (isWeight(op.getInput()) || !isWeight(op.getWeight()))
+    return op.emitOpError("needs an activation input and a weight matrix");
+  int64_t k = vecLen(op.getInput()), n = vecLen(op.getResult()), np = round8(n);
+  Buf x = act(op.getInput()), w = buf(op.getWeight(), PackLayout::Transposed),
+      bias = buf(op.getBias(), PackLayout::Vector), dst = result(*op);
+  constexpr int64_t kTile = 8; // accumulators (vectors) per output tile
+  for (int64_t t = 0; t < np / kLanes; t += kTile) {
+    int64_t tn = std::min(kTile, np / kLanes - t);
+    SmallVector<Value> init;
+    for (int64_t j = 0; j < tn; ++j)
+      init.push_back(ld(bias, Value(), (t + j) * kLanes));
+    SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
+      Value xb = bcast(ldScalar(x, kv, 0));
+      Value row = arith::MulIOp::create(b, loc, kv, idx(np));
+      SmallVector<Value> next;
+      for (int64_t j = 0; j < tn; ++j)
+        next.push_back(add(mul(ld(w, row, (t + j) * kLanes), xb), a[j]));
+      return next;
+    });
+    for (int64_t j = 0; j < tn; ++j)
+      st(activation(op.getActivation(), acc[j]), dst, Value(), (t + j) * kLanes);
+  }
+  return success();
+}
+
+LogicalResult KernelEmitter::emitCfCEpilogue(CfCEpilogueOp op) {
+  int64_t h = vecLen(op.getResult());
+  Buf z = act(op.getHeads()), dst = result(*op);
+  Value tsv = bcast(ts);
+  StringRef mode = op.getMode();
+  std::optional<Buf> wTau, a;
+  if (mode == "pure") {
+    wTau = buf(op.getExtra()[0], PackLayout::Vector);
+    a = buf(op.getExtra()[1], PackLayout::Vector);
+  }
+  forChunks(h, [&](Value d, int64_t o) {
+    Value y;
+    if (mode == "pure") {
+      // h' = -A * exp(-ts * (|w_tau| + |ff1|)) * ff1 + A
+      Value f = ld(z, d, o), av = ld(*a, d, o);
+      Value tau = add(math::AbsFOp::create(b, loc, ld(*wTau, d, o)),
+                      math::AbsFOp::create(b, loc, f));
+      Value e = math::ExpOp::create(b, loc, mul(sub(splat(0.0f), tsv), tau));
+      y = add(mul(mul(sub(splat(0.0f), av), e), f), av);
+    } else {
+      Value f1 = tanh(ld(z, d, o)), f2 = tanh(ld(z, d, o + h));
+      Value t = sigmoid(add(mul(ld(z, d, o + 2 * h), tsv), ld(z, d, o + 3 * h)));
+      if (mode == "no_gate")
+        y = add(f1, mul(t, f2));
+      else
+        y = add(mul(f1, sub(splat(1.0f), t)), mul(t, f2));
+    }
+    st(y, dst, d, o);
+  });
+  return success();
+}
+
+LogicalResult KernelEmitter::emitLSTMEpilogue(LSTMEpilogueOp op) {
+  int64_t h = vecLen(op.getC());
+  Buf z = act(op.getGates()), c = act(op.getC()), hOut = result(*op, 0), cOut = result(*op, 1);
+  forChunks(h, [&](Value d, int64_t o) {
+    Value i = ld(z, d, o), ig = ld(z, d, o + h), fg = ld(z, d, o + 2 * h),
+          og = ld(z, d, o + 3 * h);
+    Value cn = add(mul(ld(c, d, o), sigmoid(add(fg, splat(1.0f)))), mul(tanh(i), sigmoid(ig)));
+    st(cn, cOut, d, o);
+    st(mul(tanh(cn), sigmoid(og)), hOut, d, o);
+  });
+  return success();
+}
+
+SmallVector<Value> KernelEmitter::synapses(Buf pre, int64_t nSrc, int64_t rowStride, Buf sigma,
+                                           Buf mu, Buf wEff, Buf wErev, int64_t c0,
+                                           int64_t nc) {
+  SmallVector<Value> init(2 * nc, splat(0.0f));
+  return loop(0, nSrc, 1, init, [&](Value s, ValueRange acc) {
+    Value vs = bcast(ldScalar(pre, s, 0));
+    Value row = arith::MulIOp::create(b, loc, s, idx(rowStride));
+    SmallVector<Value> next(acc.begin(), acc.end());
+    for (int64_t j = 0; j < nc; ++j) {
+      int64_t o = (c0 + j) * kLanes;
+      Value sg = sigmoid(mul(ld(sigma, row, o), sub(vs, ld(mu, row, o))));
+      next[j] = add(next[j], mul(ld(wErev, row, o), sg));
+      next[nc + j] = add(next[nc + j], mul(ld(wEff, row, o), sg));
+    }
+    return next;
+  });
+}
+
+LogicalResult KernelEmitter::emitLTCSolve(LTCSolveOp op) {
+  auto p = op.getParams();
+  int64_t n = vecLen(op.getState()), s = vecLen(op.getInput()), np = round8(n);
+  int64_t chunks = np / kLanes;
+  Buf x = act(op.getInput()), v0 = act(op.getState()), out = result(*op);
+  auto vecP = [&](unsigned i) { return buf(p[i], PackLayout::Vector); };
+  auto rowP = [&](unsigned i) { return buf(p[i], PackLayout::Rows); };
+  Buf cm = vecP(0), gleak = vecP(1), gleakVleak = vecP(2);
+  auto scratchAttr = op->getAttrOfType<IntegerAttr>(kScratchAttr);
+  if (!scratchAttr)
+    return op.emitOpError("has no scratch slot; run liquid-plan-memory first");
+  int64_t slot = slotFloats(n);
+  Buf next{aMem, scratchAttr.getInt()}, sNum{aMem, next.off + slot}, sDen{aMem, next.off + 2 * slot};
+  constexpr int64_t kTile = 4; // dst chunks per tile: 8 accumulators
+
+  // Sensory currents: once per step.
+  for (int64_t c0 = 0; c0 < chunks; c0 += kTile) {
+    int64_t nc = std::min(kTile, chunks - c0);
+    SmallVector<Value> acc = synapses(x, s, np, rowP(7), rowP(8), rowP(9), rowP(10), c0, nc);
+    for (int64_t j = 0; j < nc; ++j) {
+      st(acc[j], sNum, Value(), (c0 + j) * kLanes);
+      st(acc[nc + j], sDen, Value(), (c0 + j) * kLanes);
+    }
+  }
+  copy(out, v0, n);
+  // cm_t = cm / (ts / ode_unfolds), as ncps computes it.
+  Value dt = bcast(arith::DivFOp::create(b, loc, ts, scalar(static_cast<float>(op.getOdeUnfolds()))));
+  Value eps = splat(static_cast<float>(op.getEpsilon().convertToDouble()));
+  loop(0, op.getOdeUnfolds(), 1, {}, [&](Value, ValueRange) -> SmallVector<Value> {
+    for (int64_t c0 = 0; c0 < chunks; c0 += kTile) {
+      int64_t nc = std::min(kTile, chunks - c0);
+      SmallVector<Value> acc = synapses(out, n, np, rowP(3), rowP(4), rowP(5), rowP(6), c0, nc);
+      for (int64_t j = 0; j < nc; ++j) {
+        int64_t o = (c0 + j) * kLanes;
+        Value cmt = div(ld(cm, Value(), o), dt);
+        Value num = add(add(mul(cmt, ld(out, Value(), o)), ld(gleakVleak, Value(), o)),
+                        add(acc[j], ld(sNum, Value(), o)));
+        Value den = add(add(add(cmt, ld(gleak, Value(), o)), add(acc[nc + j], ld(sDen, Value(), o))),
+                        eps);
+        st(div(num, den), next, Value(), o);
+      }
+    }
+    copy(out, next, n);
+    return {};
+  });
+  return success();
+}
+
+void KernelEmitter::emitStateCopies(YieldOp yield, ArrayRef<int64_t> stateOffsets) {
+  for (auto [i, v] : llvm::enumerate(yield.getValues().drop_front())) {
+    Buf src = act(v);
+    if (src.off != stateOffsets[i])
+      copy({aMem, stateOffsets[i]}, src, vecLen(v));
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPass> {
+  using Base::Base;
+  LowerToVectorPass(const LowerToVectorOptions &o, WeightPackingSink sink)
+      : Base(o), sink(sink) {}
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> funcs;
+    for (auto f : module.getOps<func::FuncOp>())
+      if (!f.getOps<ScanOp>().empty() || !f.getBody().getOps<ScanOp>().empty())
+        funcs.push_back(f);
+    WeightPacker packer(sink);
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPointToEnd(module.getBody());
+    SmallVector<Attribute> kernels;
+    for (func::FuncOp f : funcs) {
+      SmallVector<ScanOp> scans;
+      f.walk([&](ScanOp s) { scans.push_back(s); });
+      if (scans.size() != 1) {
+        f.emitOpError("must contain exactly one liquid.scan to be lowered");
+        return signalPassFailure();
+      }
+      if (failed(lowerScan(b, scans.front(), f, packer)))
+        return signalPassFailure();
+    }
+    for (func::FuncOp f : funcs)
+      f.erase();
+    recordWeights(module, packer);
+
+    // Vectorizable polynomial approximations of exp / tanh / erf.
+    RewritePatternSet patterns(&getContext());
+    populateMathPolynomialApproximationPatterns(
+        patterns, [](StringRef name) { return name == "exp" || name == "tanh" || name == "erf"; });
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return signalPassFailure();
+  }
+
+  LogicalResult lowerScan(OpBuilder &b, ScanOp scan, func::FuncOp f, WeightPacker &packer) {
+    auto plan = scan->getAttrOfType<DictionaryAttr>(kArenaAttr);
+    if (!plan)
+      return scan.emitOpError("has no memory plan; run liquid-plan-memory first");
+    Block &body = scan.getBody().front();
+    // Phase 1: lay out every weight the kernel reads, so the blob size is known.
+    for (Operation &op : body) {
+      bool failedPack = false;
+      forEachWeightOperand(&op, [&](Value v, PackLayout l) {
+        if (failed(packer.add(v, l)))
+          failedPack = true;
+      });
+      if (failedPack)
+        return failure();
+    }
+    int64_t arenaSize = cast<IntegerAttr>(plan.get("size")).getInt();
+    auto stateOffsets = cast<DenseI64ArrayAttr>(plan.get("states")).asArrayRef();
+    std::string prefix = kernelPrefix.empty() ? f.getSymName().str() : kernelPrefix.getValue();
+    MLIRContext *ctx = &getContext();
+    Type f32 = Float32Type::get(ctx);
+    // The blob may still grow with later kernels; the memref type only bounds
+    // what this kernel reads.
+    auto wType = MemRefType::get({std::max<int64_t>(packer.size, kSlotAlign)}, f32);
+    auto aType = MemRefType::get({arenaSize}, f32);
+    auto fnType = FunctionType::get(ctx, {wType, aType, f32}, {});
+    auto kernel = func::FuncOp::create(b, scan.getLoc(), prefix + "_kernel_step", fnType);
+    Block *entry = kernel.addEntryBlock();
+    OpBuilder kb = OpBuilder::atBlockBegin(entry);
+    KernelEmitter em(kb, scan.getLoc(), packer, entry->getArgument(0), entry->getArgument(1),
+                     entry->getArgument(2));
+    em.actOffset[body.getArgument(0)] = cast<IntegerAttr>(plan.get("input")).getInt();
+    for (unsigned i = 0; i < stateOffsets.size(); ++i)
+      em.actOffset[body.getArgument(2 + i)] = stateOffsets[i];
+    for (Operation &op : body) {
+      if (auto offs = op.getAttrOfType<DenseI64ArrayAttr>(kOffsetAttr))
+        for (auto [i, r] : llvm::enumerate(op.getResults()))
+          if (offs[i] >= 0)
+            em.actOffset[r] = offs[i];
+    }
+    // The body's time span argument is the kernel's %ts.
+    for (Operation &op : body) {
+      if (auto y = dyn_cast<YieldOp>(op)) {
+        em.emitStateCopies(y, stateOffsets);
+        continue;
+      }
+      if (failed(em.emit(op)))
+        return failure();
+    }
+    func::ReturnOp::create(kb, scan.getLoc());
+
+    auto xs = cast<RankedTensorType>(scan.getInputs().getType());
+    auto ys = cast<RankedTensorType>(scan.getOutputs().getType());
+    SmallVector<int64_t> stateSizes;
+    for (Value init : scan.getInits())
+      stateSizes.push_back(vecLen(init));
+    NamedAttrList info;
+    Builder ab(ctx);
+    info.append("arena_size", ab.getI64IntegerAttr(arenaSize));
+    info.append("input", plan.get("input"));
+    info.append("input_size", ab.getI64IntegerAttr(xs.getDimSize(1)));
+    info.append("output", plan.get("output"));
+    info.append("output_size", ab.getI64IntegerAttr(ys.getDimSize(1)));
+    info.append("states", plan.get("states"));
+    info.append("state_sizes", ab.getDenseI64ArrayAttr(stateSizes));
+    kernel->setAttr("liquid.kernel", info.getDictionary(ctx));
+    return success();
+  }
+
+  void recordWeights(ModuleOp module, WeightPacker &packer) {
+    Builder ab(&getContext());
+    SmallVector<Attribute> entries;
+    std::string key;
+    for (const auto &e : packer.entries) {
+      NamedAttrList d;
+      d.append("tensor", ab.getStringAttr(e.desc));
+      d.append("layout", ab.getStringAttr(::liquid::layoutName(e.layout)));
+      d.append("offset", ab.getI64IntegerAttr(e.offset));
+      d.append("floats", ab.getI64IntegerAttr(e.floats));
+      entries.push_back(d.getDictionary(&getContext()));
+      key += e.desc + "|" + ::liquid::layoutName(e.layout) + "|" + std::to_string(e.offset) + ";";
+    }
+    uint64_t hash = ::liquid::fnv1a(key + std::to_string(packer.size));
+    NamedAttrList w;
+    w.append("size", ab.getI64IntegerAttr(packer.size));
+    w.append("hash", ab.getStringAttr(llvm::formatv("{0:x16}", hash).str()));
+    w.append("entries", ab.getArrayAttr(entries));
+    module->setAttr("liquid.weights", w.getDictionary(&getContext()));
+  }
+
+  WeightPackingSink sink;
+};
+
+} // namespace
+
+std::unique_ptr<Pass> mlir::liquid::createLowerToVectorPass(const LowerToVectorOptions &options,
+                                                            WeightPackingSink sink) {
+  return std::make_unique<LowerToVectorPass>(options, sink);
+}

@@ -1,0 +1,34 @@
+//===- MemoryPlan.h - conventions shared by planning and lowering -*- C++ -*-===//
+#ifndef LIQUID_PASSES_MEMORYPLAN_H
+#define LIQUID_PASSES_MEMORYPLAN_H
+
+#include "liquid/Dialect/Liquid.h"
+
+namespace mlir::liquid {
+
+/// Kernels work on 8-lane vectors.
+constexpr int64_t kLanes = 8;
+/// Slot alignment in floats (64 bytes).
+constexpr int64_t kSlotAlign = 16;
+
+inline int64_t alignTo(int64_t n, int64_t a) { return (n + a - 1) / a * a; }
+/// Floats reserved for a vector of `n` elements: kernels may read and write
+/// up to 8 lanes past the end of any segment they touch.
+inline int64_t slotFloats(int64_t n) { return alignTo(n + kLanes, kSlotAlign); }
+
+/// Scratch floats an op's kernel needs (live only during the op).
+inline int64_t scratchFloats(Operation *op) {
+  if (auto s = dyn_cast<LTCSolveOp>(op)) {
+    int64_t n = cast<RankedTensorType>(s.getState().getType()).getDimSize(0);
+    return 3 * slotFloats(n); // next state, sensory numerator, sensory denominator
+  }
+  return 0;
+}
+
+inline constexpr llvm::StringLiteral kOffsetAttr = "liquid.offset";
+inline constexpr llvm::StringLiteral kScratchAttr = "liquid.scratch";
+inline constexpr llvm::StringLiteral kArenaAttr = "liquid.arena";
+
+} // namespace mlir::liquid
+
+#endif

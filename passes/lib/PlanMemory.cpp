@@ -1,0 +1,160 @@
+//===- PlanMemory.cpp - liquid-plan-memory ---------------------------------===//
+//
+// Static arena planning for a scan body: persistent state slots, the step
+// input, then first-fit placement of every activation over its live range.
+//
+//===----------------------------------------------------------------------===//
+#include "MemoryPlan.h"
+#include "liquid/Passes/Passes.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::liquid {
+#define GEN_PASS_DEF_PLANMEMORY
+#include "liquid/Passes/Passes.h.inc"
+} // namespace mlir::liquid
+
+using namespace mlir;
+using namespace mlir::liquid;
+
+namespace {
+
+struct Interval {
+  int64_t offset, size, lastUse;
+};
+
+/// First-fit placement: the lowest offset where [offset, offset+size) does not
+/// overlap a slot that is still live at position `at`.
+class Arena {
+public:
+  explicit Arena(int64_t reservedEnd) : top(reservedEnd), base(reservedEnd) {}
+
+  int64_t place(int64_t size, int64_t at, int64_t lastUse) {
+    SmallVector<Interval> live;
+    for (const Interval &iv : slots)
+      if (iv.lastUse >= at)
+        live.push_back(iv);
+    llvm::sort(live, [](const Interval &a, const Interval &b) { return a.offset < b.offset; });
+    int64_t cand = base;
+    for (const Interval &iv : live) {
+      if (cand + size <= iv.offset)
+        break;
+      cand = std::max(cand, iv.offset + iv.size);
+    }
+    slots.push_back({cand, size, lastUse});
+    top = std::max(top, cand + size);
+    return cand;
+  }
+  int64_t size() const { return alignTo(top, kSlotAlign); }
+
+private:
+  SmallVector<Interval> slots;
+  int64_t top, base;
+};
+
+int64_t vecLen(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(0); }
+
+struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
+  void runOnOperation() override {
+    getOperation().walk([&](ScanOp scan) {
+      if (failed(plan(scan)))
+        signalPassFailure();
+    });
+  }
+
+  LogicalResult plan(ScanOp scan) {
+    Block &body = scan.getBody().front();
+    // Position of each op in the body; uses inside nested regions count at
+    // their ancestor in the body.
+    DenseMap<Operation *, int64_t> pos;
+    int64_t n = 0;
+    for (Operation &op : body)
+      pos[&op] = n++;
+    auto lastUse = [&](Value v) {
+      int64_t last = -1;
+      for (OpOperand &use : v.getUses()) {
+        Operation *owner = body.findAncestorOpInBlock(*use.getOwner());
+        if (owner)
+          last = std::max(last, pos[owner]);
+      }
+      return last;
+    };
+
+    auto yield = cast<YieldOp>(body.getTerminator());
+    Builder b(scan.getContext());
+
+    // 1. Persistent state slots, then the step input.
+    int64_t cursor = 0;
+    SmallVector<int64_t> stateOffsets;
+    for (unsigned i = 0; i < scan.getInits().size(); ++i) {
+      stateOffsets.push_back(cursor);
+      cursor += slotFloats(vecLen(body.getArgument(2 + i)));
+    }
+    int64_t inputOffset = cursor;
+    Value x = body.getArgument(0);
+    int64_t inputSize = slotFloats(vecLen(x));
+    Arena arena(cursor);
+    // The input slot is placed like an activation defined before the first op.
+    int64_t placedInput = arena.place(inputSize, -1, lastUse(x));
+    (void)placedInput;
+    assert(placedInput == inputOffset && "input goes first");
+
+    // A new state may be computed directly into its state slot when the old
+    // state is dead by then (no copy at the end of the step).
+    DenseMap<Value, int64_t> inPlace;
+    for (auto [i, v] : llvm::enumerate(yield.getValues().drop_front())) {
+      Operation *def = v.getDefiningOp();
+      if (!def || def->getBlock() != &body || inPlace.count(v))
+        continue;
+      if (lastUse(body.getArgument(2 + i)) < pos[def])
+        inPlace[v] = stateOffsets[i];
+    }
+
+    // 2. Activations and scratch, first fit in program order.
+    DenseMap<Value, int64_t> offset;
+    offset[x] = inputOffset;
+    for (auto [i, _] : llvm::enumerate(scan.getInits()))
+      offset[body.getArgument(2 + i)] = stateOffsets[i];
+    for (Operation &op : body) {
+      if (isa<YieldOp>(op))
+        continue;
+      SmallVector<int64_t> offs;
+      bool hasTensorResult = false;
+      for (Value r : op.getResults()) {
+        auto rt = dyn_cast<RankedTensorType>(r.getType());
+        if (!rt || isWeight(r)) {
+          offs.push_back(-1);
+          continue;
+        }
+        if (!rt.hasStaticShape() || rt.getRank() != 1)
+          return op.emitOpError("liquid-plan-memory needs static 1-D activations, got ")
+                 << rt;
+        hasTensorResult = true;
+        int64_t o;
+        if (auto it = inPlace.find(r); it != inPlace.end())
+          o = it->second;
+        else
+          o = arena.place(slotFloats(vecLen(r)), pos[&op], lastUse(r));
+        offset[r] = o;
+        offs.push_back(o);
+      }
+      if (hasTensorResult)
+        op.setAttr(kOffsetAttr, b.getDenseI64ArrayAttr(offs));
+      if (int64_t s = scratchFloats(&op))
+        op.setAttr(kScratchAttr, b.getI64IntegerAttr(arena.place(s, pos[&op], pos[&op])));
+    }
+
+    Value y = yield.getValues().front();
+    if (!offset.count(y))
+      return scan.emitOpError("step output must be computed in the scan body");
+    NamedAttrList plan;
+    plan.append("size", b.getI64IntegerAttr(arena.size()));
+    plan.append("input", b.getI64IntegerAttr(inputOffset));
+    plan.append("states", b.getDenseI64ArrayAttr(stateOffsets));
+    plan.append("output", b.getI64IntegerAttr(offset[y]));
+    scan->setAttr(kArenaAttr, plan.getDictionary(scan.getContext()));
+    return success();
+  }
+};
+
+} // namespace

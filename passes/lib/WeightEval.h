@@ -1,0 +1,35 @@
+//===- WeightEval.h - compile-time weight arithmetic (no MLIR) --*- C++ -*-===//
+#ifndef LIQUID_PASSES_WEIGHTEVAL_H
+#define LIQUID_PASSES_WEIGHTEVAL_H
+
+#include "liquid/Frontend/NcpsModel.h"
+
+#include <string>
+#include <vector>
+
+namespace liquid {
+
+/// How a weight is laid out in the packed blob.
+enum class PackLayout {
+  Vector,     ///< 1-D, zero padded to a multiple of 8
+  Rows,       ///< 2-D [R, C], each row zero padded to a multiple of 8
+  Transposed, ///< 2-D [N, K] stored as [K, roundup(N, 8)] (dense layers)
+};
+const char *layoutName(PackLayout l);
+/// Floats a tensor of `shape` takes in the blob with layout `l`.
+int64_t packedFloats(const std::vector<int64_t> &shape, PackLayout l);
+/// Appends `t` in layout `l` to `out` (exactly packedFloats floats).
+void packTensor(const Tensor &t, PackLayout l, std::vector<float> &out);
+
+Tensor concatTensors(const std::vector<const Tensor *> &parts, int64_t dim);
+/// Element-wise product; shapes must match (checked by the IR verifier).
+Tensor mulTensors(const Tensor &a, const Tensor &b);
+/// fn: softplus | relu | abs | neg.
+Tensor mapTensor(const Tensor &a, const std::string &fn);
+
+/// 64-bit FNV-1a.
+uint64_t fnv1a(const std::string &s, uint64_t h = 1469598103934665603ULL);
+
+} // namespace liquid
+
+#endif
