@@ -1,0 +1,11 @@
+# Writes OUT: a C++ table {name, contents} of FILES (in DIR) as raw strings.
+string(REPLACE "," ";" FILES "${FILES}")
+set(content "// Generated from runtime/ by cmake/EmbedFiles.cmake. Do not edit.\n")
+string(APPEND content "static const struct { const char *name; const char *text; } kRuntimeFiles[] = {\n")
+foreach(f ${FILES})
+  file(READ "${DIR}/${f}" text)
+  string(APPEND content "  {\"${f}\", R\"LQRT(${text})LQRT\"},\n")
+endforeach()
+string(APPEND content "};\n")
+file(WRITE "${OUT}.tmp" "${content}")
+file(RENAME "${OUT}.tmp" "${OUT}")

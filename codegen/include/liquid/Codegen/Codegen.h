@@ -1,0 +1,29 @@
+//===- Codegen.h - LLVM-dialect module -> object / assembly / IR -*- C++ -*-===//
+#ifndef LIQUID_CODEGEN_CODEGEN_H
+#define LIQUID_CODEGEN_CODEGEN_H
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <string>
+
+namespace liquid {
+
+struct MachineOptions {
+  std::string triple, cpu, features; ///< "host" resolves to this machine
+  int optLevel = 3;
+};
+
+enum class OutputKind { Object, Assembly, LLVMIR };
+
+/// Translates `module` (LLVM dialect) to LLVM IR, optimizes it at `optLevel`
+/// for the target machine (loop and SLP vectorizers included) and writes the
+/// requested output to `path`. Returns false with a one-line `err`.
+bool emitModule(mlir::ModuleOp module, const MachineOptions &opts, OutputKind kind,
+                const std::string &path, std::string &err);
+
+/// The resolved triple/CPU/features of `opts` (for messages and --list-targets).
+MachineOptions resolveMachine(const MachineOptions &opts);
+
+} // namespace liquid
+
+#endif

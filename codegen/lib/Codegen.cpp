@@ -1,0 +1,111 @@
+//===- Codegen.cpp - LLVM backend ------------------------------------------===//
+#include "liquid/Codegen/Codegen.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/TargetParser/Triple.h"
+
+namespace liquid {
+
+MachineOptions resolveMachine(const MachineOptions &in) {
+  MachineOptions o = in;
+  if (o.triple.empty() || o.triple == "host")
+    o.triple = llvm::sys::getDefaultTargetTriple();
+  if (o.cpu.empty() || o.cpu == "host")
+    o.cpu = in.triple == "host" || in.triple.empty() ? llvm::sys::getHostCPUName().str() : "generic";
+  if (o.features == "host") {
+    llvm::SubtargetFeatures f;
+    for (auto &kv : llvm::sys::getHostCPUFeatures())
+      f.AddFeature(kv.first(), kv.second);
+    o.features = f.getString();
+  }
+  return o;
+}
+
+bool emitModule(mlir::ModuleOp module, const MachineOptions &in, OutputKind kind,
+                const std::string &path, std::string &err) {
+  static bool initialized = [] {
+    llvm::InitializeAllTargetInfos();
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
+    return true;
+  }();
+  (void)initialized;
+  MachineOptions o = resolveMachine(in);
+  llvm::Triple triple(o.triple);
+  std::string lookupErr;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, lookupErr);
+  if (!target) {
+    err = "no LLVM target for triple '" + o.triple + "': " + lookupErr;
+    return false;
+  }
+  llvm::TargetOptions topts;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, o.cpu, o.features, topts, llvm::Reloc::PIC_, std::nullopt,
+      o.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive : llvm::CodeGenOptLevel::Default));
+  if (!tm) {
+    err = "cannot create a target machine for '" + o.triple + "' (cpu '" + o.cpu + "')";
+    return false;
+  }
+
+  mlir::registerBuiltinDialectTranslation(*module.getContext());
+  mlir::registerLLVMDialectTranslation(*module.getContext());
+  llvm::LLVMContext llvmCtx;
+  std::unique_ptr<llvm::Module> llvmModule = mlir::translateModuleToLLVMIR(module, llvmCtx);
+  if (!llvmModule) {
+    err = "translation of the LLVM dialect to LLVM IR failed";
+    return false;
+  }
+  llvmModule->setTargetTriple(triple);
+  llvmModule->setDataLayout(tm->createDataLayout());
+  for (llvm::Function &f : *llvmModule) {
+    if (f.isDeclaration())
+      continue;
+    f.addFnAttr("target-cpu", o.cpu);
+    if (!o.features.empty())
+      f.addFnAttr("target-features", o.features);
+    f.addFnAttr(llvm::Attribute::NoUnwind);
+  }
+  auto transformer = mlir::makeOptimizingTransformer(o.optLevel, /*sizeLevel=*/0, tm.get());
+  if (llvm::Error e = transformer(llvmModule.get())) {
+    err = "LLVM optimization failed: " + llvm::toString(std::move(e));
+    return false;
+  }
+
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
+  if (ec) {
+    err = path + ": " + ec.message();
+    return false;
+  }
+  if (kind == OutputKind::LLVMIR) {
+    llvmModule->print(out.os(), nullptr);
+  } else {
+    llvm::legacy::PassManager pm;
+    auto fileType = kind == OutputKind::Object ? llvm::CodeGenFileType::ObjectFile
+                                               : llvm::CodeGenFileType::AssemblyFile;
+    if (tm->addPassesToEmitFile(pm, out.os(), nullptr, fileType)) {
+      err = "the target cannot emit this file type";
+      return false;
+    }
+    pm.run(*llvmModule);
+  }
+  out.keep();
+  return true;
+}
+
+} // namespace liquid

@@ -1,0 +1,841 @@
+/*
+ * liquid_main.c - main() of a liquidc `exe` artifact.
+ *
+ * Built together with liquid_model.c (same configuration) and the kernel:
+ *     cc -std=c11 -O2 -include P_config.h liquid_main.c liquid_model.c P_kernel.o -lm -o P
+ *
+ * Command line (run `P --help`):
+ *     P --input x.npy [--timespans t.npy] [--state h0.npy] [--cell-state c0.npy]
+ *       --output y.npy [--state-out h.npy] [--cell-state-out c.npy]
+ *       [--weights FILE.lqw] [--bench N] [--help] [--version]
+ *   x  float32 [batch, time, features]   (float64 accepted and converted)
+ *   t  float32 [batch, time] or [batch, time, 1]; default 1.0 everywhere
+ *   h0, c0, h, c  float32 [batch, units]
+ *   y  float32 [batch, time, outputs]
+ * Each batch row runs independently from its initial state (zeros unless
+ * --state/--cell-state).  Flags accept "--flag value" and "--flag=value".
+ *
+ * Errors: one line "error: <file or flag>: <what>" on stderr; exit status 2
+ * for usage errors, 1 for bad data (unreadable/malformed files, shape
+ * mismatches, bad weights, write failures).  Outputs are written to
+ * "<out>.tmp" and renamed into place only when every output has been
+ * written, so a failed run leaves no (partial) output file.
+ *
+ * --bench N: runs N steps (after a warm-up) on zeros, or cycling through
+ * batch row 0 of --input/--timespans if given, and prints
+ *     steps=N us_per_step=X.XXX
+ * (CLOCK_MONOTONIC).  Combined with --output, the normal run follows.
+ */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#endif
+#include "liquid_runtime.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EXIT_DATA 1
+#define EXIT_USAGE 2
+
+/* ======================================================================== */
+/* diagnostics                                                              */
+/* ======================================================================== */
+
+/* Prints "error: <what>: <message>" as one line. */
+static void report(const char *what, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    for (char *p = msg; *p; ++p)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    fprintf(stderr, "error: %s: %s\n", what, msg);
+}
+
+/* ======================================================================== */
+/* .npy reading and writing                                                  */
+/* ======================================================================== */
+
+#define NPY_MAX_DIMS 32
+#define NPY_MAX_HEADER (1u << 20)
+
+typedef struct {
+    float *data; /* count floats (converted to float32, host order) */
+    size_t count;
+    int ndim;
+    uint64_t shape[NPY_MAX_DIMS];
+} npy_array;
+
+static int host_is_little_endian(void)
+{
+    const uint16_t one = 1;
+    unsigned char b;
+    memcpy(&b, &one, 1);
+    return b == 1;
+}
+
+static void swap_bytes(unsigned char *p, size_t n_items, size_t item)
+{
+    for (size_t i = 0; i < n_items; ++i, p += item)
+        for (size_t a = 0, b = item - 1; a < b; ++a, --b) {
+            unsigned char t = p[a];
+            p[a] = p[b];
+            p[b] = t;
+        }
+}
+
+/* Formats a shape the way Python prints tuples: "(2, 3)", "(5,)", "()". */
+static void format_shape(char *out, size_t cap, int ndim, const uint64_t *shape)
+{
+    size_t n = 0;
+    n += (size_t)snprintf(out + n, cap - n, "(");
+    for (int i = 0; i < ndim && n < cap; ++i)
+        n += (size_t)snprintf(out + n, cap - n, "%s%" PRIu64, i ? ", " : "", shape[i]);
+    if (n < cap)
+        snprintf(out + n, cap - n, ndim == 1 ? ",)" : ")");
+}
+
+/* --- a small parser for the header dict, e.g.
+ *     {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }          */
+typedef struct {
+    const char *p, *end;
+} cursor;
+
+static void skip_ws(cursor *c)
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+        ++c->p;
+}
+
+static int peek(cursor *c)
+{
+    return c->p < c->end ? (unsigned char)*c->p : -1;
+}
+
+/* Python string literal without escapes, in ' or ". */
+static int parse_string(cursor *c, char *out, size_t cap)
+{
+    int q = peek(c);
+    if (q != '\'' && q != '"')
+        return -1;
+    ++c->p;
+    size_t n = 0;
+    while (c->p < c->end && *c->p != q) {
+        if (*c->p == '\\' || n + 1 >= cap)
+            return -1;
+        out[n++] = *c->p++;
+    }
+    if (c->p >= c->end)
+        return -1;
+    ++c->p;
+    out[n] = '\0';
+    return 0;
+}
+
+static int parse_word(cursor *c, char *out, size_t cap)
+{
+    size_t n = 0;
+    while (c->p < c->end && ((*c->p >= 'A' && *c->p <= 'Z') || (*c->p >= 'a' && *c->p <= 'z'))) {
+        if (n + 1 >= cap)
+            return -1;
+        out[n++] = *c->p++;
+    }
+    out[n] = '\0';
+    return n ? 0 : -1;
+}
+
+/* (d0, d1, ...) with optional trailing comma; Python may print "2L" in old files. */
+static int parse_shape(cursor *c, npy_array *a)
+{
+    if (peek(c) != '(')
+        return -1;
+    ++c->p;
+    a->ndim = 0;
+    for (;;) {
+        skip_ws(c);
+        if (peek(c) == ')') {
+            ++c->p;
+            return 0;
+        }
+        if (peek(c) < '0' || peek(c) > '9' || a->ndim >= NPY_MAX_DIMS)
+            return -1;
+        uint64_t v = 0;
+        while (peek(c) >= '0' && peek(c) <= '9') {
+            if (v > (UINT64_MAX - 9) / 10)
+                return -1;
+            v = v * 10 + (uint64_t)(*c->p++ - '0');
+        }
+        if (peek(c) == 'L')
+            ++c->p;
+        a->shape[a->ndim++] = v;
+        skip_ws(c);
+        if (peek(c) == ',')
+            ++c->p;
+        else if (peek(c) != ')')
+            return -1;
+    }
+}
+
+/* Parses the header dict; sets *itemsize (4 or 8).  Returns 0 or -1 + err. */
+static int parse_header(const char *h, size_t len, npy_array *a, size_t *itemsize, char *err,
+                        size_t errcap)
+{
+    cursor c = {h, h + len};
+    int have_descr = 0, have_order = 0, have_shape = 0;
+    char key[64], val[64];
+    skip_ws(&c);
+    if (peek(&c) != '{')
+        goto malformed;
+    ++c.p;
+    for (;;) {
+        skip_ws(&c);
+        if (peek(&c) == '}')
+            break;
+        if (parse_string(&c, key, sizeof key))
+            goto malformed;
+        skip_ws(&c);
+        if (peek(&c) != ':')
+            goto malformed;
+        ++c.p;
+        skip_ws(&c);
+        if (!strcmp(key, "descr")) {
+            if (parse_string(&c, val, sizeof val)) {
+                snprintf(err, errcap, "unsupported dtype (structured or malformed 'descr'); "
+                                      "expected float32 '<f4'");
+                return -1;
+            }
+            if (!strcmp(val, "<f4"))
+                *itemsize = 4;
+            else if (!strcmp(val, "<f8"))
+                *itemsize = 8;
+            else {
+                snprintf(err, errcap, "unsupported dtype '%s', expected float32 '<f4' (or float64 '<f8')",
+                         val);
+                return -1;
+            }
+            have_descr = 1;
+        } else if (!strcmp(key, "fortran_order")) {
+            if (parse_word(&c, val, sizeof val))
+                goto malformed;
+            if (!strcmp(val, "True")) {
+                snprintf(err, errcap, "fortran_order=True is not supported; save a C-ordered "
+                                      "array (numpy.ascontiguousarray)");
+                return -1;
+            }
+            if (strcmp(val, "False"))
+                goto malformed;
+            have_order = 1;
+        } else if (!strcmp(key, "shape")) {
+            if (parse_shape(&c, a))
+                goto malformed;
+            have_shape = 1;
+        } else {
+            snprintf(err, errcap, "malformed .npy header (unexpected key '%s')", key);
+            return -1;
+        }
+        skip_ws(&c);
+        if (peek(&c) == ',')
+            ++c.p;
+        else if (peek(&c) != '}')
+            goto malformed;
+    }
+    if (!have_descr || !have_order || !have_shape) {
+        snprintf(err, errcap, "malformed .npy header (missing '%s')",
+                 !have_descr ? "descr" : !have_order ? "fortran_order" : "shape");
+        return -1;
+    }
+    return 0;
+malformed:
+    snprintf(err, errcap, "malformed .npy header");
+    return -1;
+}
+
+static uint32_t rd_le16(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+static uint32_t rd_le32(const unsigned char *p)
+{
+    return rd_le16(p) | rd_le16(p + 2) << 16;
+}
+
+/* Loads a float32/float64 .npy file (versions 1.0, 2.0, 3.0) as float32. */
+static int npy_load(const char *path, npy_array *a, char *err, size_t errcap)
+{
+    unsigned char pre[12];
+    char *hdr = NULL;
+    double *tmp = NULL;
+    size_t itemsize = 0;
+    memset(a, 0, sizeof *a);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errcap, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    long fsize = -1;
+    if (fseek(f, 0, SEEK_END) == 0)
+        fsize = ftell(f);
+    if (fsize < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        snprintf(err, errcap, "cannot read (not a regular file?)");
+        goto fail;
+    }
+    if (fread(pre, 1, 8, f) != 8 || memcmp(pre, "\x93NUMPY", 6) != 0) {
+        if (ferror(f))
+            snprintf(err, errcap, "cannot read: %s", strerror(errno));
+        else
+            snprintf(err, errcap, "not a .npy file (bad magic)");
+        goto fail;
+    }
+    size_t hlen, pre_len;
+    if (pre[6] == 1) {
+        if (fread(pre + 8, 1, 2, f) != 2)
+            goto truncated_header;
+        hlen = rd_le16(pre + 8);
+        pre_len = 10;
+    } else if (pre[6] == 2 || pre[6] == 3) {
+        if (fread(pre + 8, 1, 4, f) != 4)
+            goto truncated_header;
+        hlen = rd_le32(pre + 8);
+        pre_len = 12;
+    } else {
+        snprintf(err, errcap, "unsupported .npy format version %d.%d", pre[6], pre[7]);
+        goto fail;
+    }
+    if (hlen > NPY_MAX_HEADER) {
+        snprintf(err, errcap, "malformed .npy header (%zu bytes long)", hlen);
+        goto fail;
+    }
+    if ((uint64_t)fsize < pre_len + hlen)
+        goto truncated_header;
+    hdr = malloc(hlen + 1);
+    if (!hdr) {
+        snprintf(err, errcap, "out of memory");
+        goto fail;
+    }
+    if (fread(hdr, 1, hlen, f) != hlen)
+        goto truncated_header;
+    hdr[hlen] = '\0';
+    if (parse_header(hdr, hlen, a, &itemsize, err, errcap))
+        goto fail;
+
+    /* Element count, guarded against overflow. */
+    uint64_t count = 1;
+    for (int i = 0; i < a->ndim; ++i) {
+        if (a->shape[i] && count > (uint64_t)(SIZE_MAX / 8) / a->shape[i]) {
+            snprintf(err, errcap, "array too large");
+            goto fail;
+        }
+        count *= a->shape[i];
+    }
+    uint64_t need = count * itemsize;
+    uint64_t have = (uint64_t)fsize - pre_len - hlen;
+    if (have < need) {
+        snprintf(err, errcap, "truncated: expected %" PRIu64 " bytes of data, found %" PRIu64,
+                 need, have);
+        goto fail;
+    }
+    if (have > need) {
+        snprintf(err, errcap, "%" PRIu64 " bytes of trailing data after the array", have - need);
+        goto fail;
+    }
+    a->count = (size_t)count;
+    a->data = malloc(count ? (size_t)count * sizeof(float) : sizeof(float));
+    if (!a->data) {
+        snprintf(err, errcap, "out of memory for %" PRIu64 " floats", count);
+        goto fail;
+    }
+    const int swap = !host_is_little_endian();
+    if (itemsize == 4) {
+        if (fread(a->data, 4, a->count, f) != a->count)
+            goto read_error;
+        if (swap)
+            swap_bytes((unsigned char *)a->data, a->count, 4);
+    } else {
+        enum { CHUNK = 4096 };
+        tmp = malloc(CHUNK * sizeof(double));
+        if (!tmp) {
+            snprintf(err, errcap, "out of memory");
+            goto fail;
+        }
+        for (size_t done = 0; done < a->count;) {
+            size_t n = a->count - done < CHUNK ? a->count - done : CHUNK;
+            if (fread(tmp, 8, n, f) != n)
+                goto read_error;
+            if (swap)
+                swap_bytes((unsigned char *)tmp, n, 8);
+            for (size_t i = 0; i < n; ++i)
+                a->data[done + i] = (float)tmp[i];
+            done += n;
+        }
+    }
+    free(tmp);
+    free(hdr);
+    fclose(f);
+    return 0;
+
+truncated_header:
+    snprintf(err, errcap, "truncated .npy header");
+    goto fail;
+read_error:
+    snprintf(err, errcap, "read error: %s", ferror(f) ? strerror(errno) : "unexpected end of file");
+fail:
+    free(tmp);
+    free(hdr);
+    free(a->data);
+    a->data = NULL;
+    fclose(f);
+    return -1;
+}
+
+/* Writes a float32 C-ordered .npy file (format 1.0). */
+static int npy_save(const char *path, const float *data, int ndim, const uint64_t *shape, char *err,
+                    size_t errcap)
+{
+    char dict[512], shp[256];
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0, 0};
+    format_shape(shp, sizeof shp, ndim, shape);
+    int dlen = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }",
+                        shp);
+    /* Pad with spaces so that magic + header + '\n' is a multiple of 64. */
+    size_t hlen = (size_t)dlen + 1;
+    hlen = (10 + hlen + 63) / 64 * 64 - 10;
+    pre[8] = (unsigned char)(hlen & 0xff);
+    pre[9] = (unsigned char)(hlen >> 8);
+    size_t count = 1;
+    for (int i = 0; i < ndim; ++i)
+        count *= (size_t)shape[i];
+
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        snprintf(err, errcap, "cannot create: %s", strerror(errno));
+        return -1;
+    }
+    int ok = fwrite(pre, 1, sizeof pre, f) == sizeof pre &&
+             fwrite(dict, 1, (size_t)dlen, f) == (size_t)dlen;
+    for (size_t i = (size_t)dlen + 1; ok && i < hlen; ++i)
+        ok = fputc(' ', f) != EOF;
+    ok = ok && fputc('\n', f) != EOF;
+    if (ok && host_is_little_endian()) {
+        ok = fwrite(data, sizeof(float), count, f) == count;
+    } else {
+        for (size_t i = 0; ok && i < count; ++i) {
+            unsigned char b[4];
+            memcpy(b, &data[i], 4);
+            swap_bytes(b, 1, 4);
+            ok = fwrite(b, 1, 4, f) == 4;
+        }
+    }
+    if (!ok)
+        snprintf(err, errcap, "cannot write: %s", strerror(errno));
+    if (fclose(f) != 0 && ok) {
+        snprintf(err, errcap, "cannot write: %s", strerror(errno));
+        ok = 0;
+    }
+    return ok ? 0 : -1;
+}
+
+/* ======================================================================== */
+/* command line                                                             */
+/* ======================================================================== */
+
+typedef struct {
+    const char *input, *timespans, *state, *cell_state;
+    const char *output, *state_out, *cell_state_out;
+    const char *weights, *bench;
+    int help, version;
+} options;
+
+static void print_usage(FILE *out, const char *argv0)
+{
+    fprintf(out,
+            "usage: %s --input x.npy [--timespans t.npy] [--state h0.npy]%s\n"
+            "       %*s --output y.npy [--state-out h.npy]%s\n"
+            "       %*s [--weights FILE.lqw] [--bench N] [--help] [--version]\n"
+            "\n"
+            "Runs the liquid neural network %s (compiled by liquidc) over batches of sequences.\n"
+            "\n"
+            "  --input FILE           float32 .npy [batch, time, %d]: the input sequences\n"
+            "  --timespans FILE       float32 .npy [batch, time] or [batch, time, 1]: elapsed\n"
+            "                         time of each step (default 1.0)\n"
+            "  --state FILE           float32 .npy [batch, %d]: initial hidden state (default 0)\n",
+            argv0, LQ_NUM_STATES == 2 ? " [--cell-state c0.npy]" : "", (int)strlen(argv0), "",
+            LQ_NUM_STATES == 2 ? " [--cell-state-out c.npy]" : "", (int)strlen(argv0), "",
+            LQ_MODEL_NAME, LQ_INPUT_SIZE, LQ_STATE0_SIZE);
+#if LQ_NUM_STATES == 2
+    fprintf(out,
+            "  --cell-state FILE      float32 .npy [batch, %d]: initial LSTM cell state (default 0)\n",
+            LQ_STATE1_SIZE);
+#endif
+    fprintf(out,
+            "  --output FILE          write the outputs, float32 .npy [batch, time, %d]\n"
+            "  --state-out FILE       write the final hidden state, float32 .npy [batch, %d]\n",
+            LQ_OUTPUT_SIZE, LQ_STATE0_SIZE);
+#if LQ_NUM_STATES == 2
+    fprintf(out,
+            "  --cell-state-out FILE  write the final LSTM cell state, float32 .npy [batch, %d]\n",
+            LQ_STATE1_SIZE);
+#endif
+    fprintf(out,
+            "  --weights FILE.lqw     load the weights from FILE.lqw%s\n"
+            "  --bench N              time N steps (on zeros, or row 0 of --input) and print\n"
+            "                         \"steps=N us_per_step=X.XXX\"; --output is then optional\n"
+            "  --help                 print this help and exit\n"
+            "  --version              print the model and compiler version and exit\n"
+            "\n"
+            "Each batch row runs independently from its initial state.  float64 .npy inputs\n"
+            "are converted.  Errors print one line on stderr; exit status 2 for usage\n"
+            "errors, 1 for bad data.  Outputs are written atomically (via FILE.tmp).\n",
+            LQ_EMBEDDED_WEIGHTS ? " instead of the embedded weights" : " (required)");
+}
+
+static void print_version(void)
+{
+    printf("%s: liquid neural network compiled by liquidc %s\n", LQ_MODEL_NAME, LQ_COMPILER_VERSION);
+    printf("prefix %s, inputs %d, outputs %d, state %d", LQ_STR(LQ_PREFIX), LQ_INPUT_SIZE,
+           LQ_OUTPUT_SIZE, LQ_STATE0_SIZE);
+    if (LQ_NUM_STATES == 2)
+        printf(", cell state %d", LQ_STATE1_SIZE);
+    printf("\nweights: %d floats, %s, layout hash 0x%016" PRIx64 "\n", LQ_WEIGHTS_FLOATS,
+           LQ_EMBEDDED_WEIGHTS ? "embedded" : "from --weights", (uint64_t)(LQ_WEIGHTS_HASH));
+}
+
+/* Returns 0, or EXIT_USAGE after reporting. */
+static int parse_args(int argc, char **argv, options *o)
+{
+    struct {
+        const char *name;
+        const char **value; /* NULL: boolean flag */
+        int *flag;
+    } table[] = {
+        {"--input", &o->input, NULL},
+        {"--timespans", &o->timespans, NULL},
+        {"--state", &o->state, NULL},
+        {"--cell-state", &o->cell_state, NULL},
+        {"--output", &o->output, NULL},
+        {"--state-out", &o->state_out, NULL},
+        {"--cell-state-out", &o->cell_state_out, NULL},
+        {"--weights", &o->weights, NULL},
+        {"--bench", &o->bench, NULL},
+        {"--help", NULL, &o->help},
+        {"-h", NULL, &o->help},
+        {"--version", NULL, &o->version},
+    };
+    const size_t ntable = sizeof table / sizeof table[0];
+    memset(o, 0, sizeof *o);
+    for (int i = 1; i < argc; ++i) {
+        const char *arg = argv[i];
+        const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
+        size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
+        size_t k;
+        for (k = 0; k < ntable; ++k)
+            if (strlen(table[k].name) == nlen && !strncmp(table[k].name, arg, nlen))
+                break;
+        if (k == ntable) {
+            if (arg[0] == '-')
+                report(arg, "unknown option (see --help)");
+            else
+                report(arg, "unexpected argument (see --help)");
+            return EXIT_USAGE;
+        }
+        if (!table[k].value) {
+            if (eq) {
+                report(table[k].name, "takes no value");
+                return EXIT_USAGE;
+            }
+            *table[k].flag = 1;
+            continue;
+        }
+        const char *val;
+        if (eq)
+            val = eq + 1;
+        else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+            val = argv[++i]; /* "--flag --other": missing value; use --flag=--x for such names */
+        else
+            val = NULL;
+        if (!val || !*val) {
+            report(table[k].name, "missing value");
+            return EXIT_USAGE;
+        }
+        if (*table[k].value) {
+            report(table[k].name, "given more than once");
+            return EXIT_USAGE;
+        }
+        *table[k].value = val;
+    }
+    return 0;
+}
+
+/* ======================================================================== */
+/* main                                                                     */
+/* ======================================================================== */
+
+typedef struct {
+    const char *path;
+    const float *data;
+    int ndim;
+    uint64_t shape[3];
+} output_file;
+
+static int load_checked(const char *path, npy_array *a)
+{
+    char err[512];
+    if (npy_load(path, a, err, sizeof err)) {
+        report(path, "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Checks a.shape against want[0..n) (or, if alt_n > 0, against want[0..alt_n)). */
+static int check_shape(const char *path, const npy_array *a, int n, const uint64_t *want,
+                       const char *what, int alt_n)
+{
+    int ok = a->ndim == n || (alt_n && a->ndim == alt_n);
+    for (int i = 0; ok && i < a->ndim; ++i)
+        ok = a->shape[i] == (i < n ? want[i] : 1);
+    if (!ok) {
+        char ws[128], gs[256], alt[160] = "";
+        format_shape(ws, sizeof ws, n, want);
+        if (alt_n) {
+            uint64_t w2[NPY_MAX_DIMS];
+            for (int i = 0; i < alt_n; ++i)
+                w2[i] = i < n ? want[i] : 1;
+            char as[128];
+            format_shape(as, sizeof as, alt_n, w2);
+            snprintf(alt, sizeof alt, " or %s", as);
+        }
+        format_shape(gs, sizeof gs, a->ndim, a->shape);
+        report(path, "expected shape %s%s %s, got %s", ws, alt, what, gs);
+        return -1;
+    }
+    return 0;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int run_bench(LQ_CTX *ctx, long long n, const npy_array *x, const npy_array *t)
+{
+    static float zeros[LQ_INPUT_SIZE];
+    static float y[LQ_OUTPUT_SIZE];
+    const uint64_t T = x->data && x->shape[0] > 0 ? x->shape[1] : 0;
+    const long long warm = n < 1000 ? n : 1000;
+    uint64_t k = 0;
+    double t0 = 0.0;
+    LQ_RESET(ctx);
+    for (long long i = 0; i < warm + n; ++i) {
+        if (i == warm)
+            t0 = now_seconds();
+        const float *xi = T ? x->data + k * LQ_INPUT_SIZE : zeros;
+        float dt = T && t->data ? t->data[k] : 1.0f;
+        if (T && ++k == T)
+            k = 0;
+        LQ_STEP(ctx, xi, dt, y);
+    }
+    double us = (now_seconds() - t0) * 1e6 / (double)n;
+    LQ_RESET(ctx);
+    printf("steps=%lld us_per_step=%.3f\n", n, us);
+    fflush(stdout);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc;
+    const char *argv0 = argc > 0 && argv[0] ? argv[0] : "model";
+    if (o.help) {
+        print_usage(stdout, argv0);
+        return 0;
+    }
+    if (o.version) {
+        print_version();
+        return 0;
+    }
+
+    /* ---- usage checks ---- */
+    if (LQ_NUM_STATES == 1 && (o.cell_state || o.cell_state_out)) {
+        report(o.cell_state ? "--cell-state" : "--cell-state-out",
+               "model %s has no cell state (not a mixed-memory model)", LQ_MODEL_NAME);
+        return EXIT_USAGE;
+    }
+    long long bench_n = 0;
+    if (o.bench) {
+        char *end;
+        errno = 0;
+        bench_n = strtoll(o.bench, &end, 10);
+        if (errno || *end || bench_n < 1) {
+            report("--bench", "expected a positive number of steps, got '%s'", o.bench);
+            return EXIT_USAGE;
+        }
+    }
+    const int run_mode = o.output || o.state_out || o.cell_state_out || !o.bench;
+    if (run_mode && !o.output) {
+        report("--output", "missing (required; see --help)");
+        return EXIT_USAGE;
+    }
+    if (run_mode && !o.input) {
+        report("--input", "missing (required; see --help)");
+        return EXIT_USAGE;
+    }
+    {
+        const char *outs[3] = {o.output, o.state_out, o.cell_state_out};
+        for (int i = 0; i < 3; ++i)
+            for (int j = i + 1; j < 3; ++j)
+                if (outs[i] && outs[j] && !strcmp(outs[i], outs[j])) {
+                    report(outs[i], "given for two outputs");
+                    return EXIT_USAGE;
+                }
+    }
+    if (!LQ_EMBEDDED_WEIGHTS && !o.weights) {
+        report("--weights", "missing (required: model %s was compiled without embedded weights)",
+               LQ_MODEL_NAME);
+        return EXIT_USAGE;
+    }
+
+    /* ---- model and inputs ---- */
+    LQ_CTX *ctx = NULL;
+    npy_array x = {0}, t = {0}, h0 = {0}, c0 = {0};
+    float *y = NULL, *h = NULL, *c = NULL;
+    output_file outs[3];
+    int nouts = 0, ntmp = 0;
+    char tmp_names[3][4096];
+    rc = EXIT_DATA;
+
+    ctx = LQ_CREATE(o.weights);
+    if (!ctx) {
+        fprintf(stderr, "error: %s\n", LQ_LAST_ERROR());
+        goto done;
+    }
+
+    uint64_t B = 0, T = 0;
+    if (o.input) {
+        if (load_checked(o.input, &x))
+            goto done;
+        if (x.ndim != 3 || x.shape[2] != LQ_INPUT_SIZE) {
+            char gs[256];
+            format_shape(gs, sizeof gs, x.ndim, x.shape);
+            report(o.input, "expected shape (batch, time, %d), got %s", LQ_INPUT_SIZE, gs);
+            goto done;
+        }
+        B = x.shape[0];
+        T = x.shape[1];
+    }
+    if (o.timespans) {
+        const uint64_t want[2] = {B, T};
+        if (!o.input) {
+            report("--timespans", "requires --input");
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        if (load_checked(o.timespans, &t) ||
+            check_shape(o.timespans, &t, 2, want, "[batch, time] (matching --input)", 3))
+            goto done;
+    }
+    if (o.state) {
+        const uint64_t want[2] = {B, LQ_STATE0_SIZE};
+        if (load_checked(o.state, &h0) ||
+            check_shape(o.state, &h0, 2, want, "[batch, units] (batch from --input)", 0))
+            goto done;
+    }
+    if (o.cell_state) {
+        const uint64_t want[2] = {B, (uint64_t)LQ_STATE1_SIZE};
+        if (load_checked(o.cell_state, &c0) ||
+            check_shape(o.cell_state, &c0, 2, want, "[batch, units] (batch from --input)", 0))
+            goto done;
+    }
+
+    if (o.bench && run_bench(ctx, bench_n, &x, &t))
+        goto done;
+    if (!run_mode) {
+        rc = 0;
+        goto done;
+    }
+
+    /* ---- run ---- */
+    const size_t bt = (size_t)(B * T);
+    if (bt && (size_t)LQ_OUTPUT_SIZE > SIZE_MAX / sizeof(float) / bt) {
+        report(o.input, "too large");
+        goto done;
+    }
+    y = malloc(bt ? bt * LQ_OUTPUT_SIZE * sizeof(float) : sizeof(float));
+    const size_t hn = (size_t)B * LQ_STATE0_SIZE, cn = (size_t)B * LQ_STATE1_SIZE;
+    h = malloc(hn ? hn * sizeof(float) : sizeof(float));
+    c = malloc(cn ? cn * sizeof(float) : sizeof(float));
+    if (!y || !h || !c) {
+        report(o.input, "out of memory");
+        goto done;
+    }
+    for (uint64_t b = 0; b < B; ++b) {
+        LQ_RESET(ctx);
+        if (h0.data)
+            LQ_SET_STATE(ctx, 0, h0.data + b * LQ_STATE0_SIZE);
+        if (c0.data)
+            LQ_SET_STATE(ctx, 1, c0.data + b * LQ_STATE1_SIZE);
+        if (LQ_RUN(ctx, x.data + b * T * LQ_INPUT_SIZE, t.data ? t.data + b * T : NULL,
+                   (int64_t)T, y + b * T * LQ_OUTPUT_SIZE)) {
+            fprintf(stderr, "error: %s\n", LQ_LAST_ERROR());
+            goto done;
+        }
+        LQ_GET_STATE(ctx, 0, h + b * LQ_STATE0_SIZE);
+        if (LQ_NUM_STATES == 2)
+            LQ_GET_STATE(ctx, 1, c + b * LQ_STATE1_SIZE);
+    }
+
+    /* ---- write: all to .tmp first, then rename ---- */
+    outs[nouts++] = (output_file){o.output, y, 3, {B, T, LQ_OUTPUT_SIZE}};
+    if (o.state_out)
+        outs[nouts++] = (output_file){o.state_out, h, 2, {B, LQ_STATE0_SIZE, 0}};
+    if (o.cell_state_out)
+        outs[nouts++] = (output_file){o.cell_state_out, c, 2, {B, (uint64_t)LQ_STATE1_SIZE, 0}};
+    for (int i = 0; i < nouts; ++i) {
+        char err[256];
+        if ((size_t)snprintf(tmp_names[i], sizeof tmp_names[i], "%s.tmp", outs[i].path) >=
+            sizeof tmp_names[i]) {
+            report(outs[i].path, "path too long");
+            goto done;
+        }
+        ntmp = i + 1; /* may exist, even partially, from here on */
+        if (npy_save(tmp_names[i], outs[i].data, outs[i].ndim, outs[i].shape, err, sizeof err)) {
+            report(outs[i].path, "%s (temporary file %s)", err, tmp_names[i]);
+            goto done;
+        }
+    }
+    for (int i = 0; i < nouts; ++i) {
+        if (rename(tmp_names[i], outs[i].path) != 0) {
+            report(outs[i].path, "cannot rename %s into place: %s", tmp_names[i], strerror(errno));
+            goto done;
+        }
+        tmp_names[i][0] = '\0';
+    }
+    rc = 0;
+
+done:
+    for (int i = 0; i < ntmp; ++i)
+        if (tmp_names[i][0])
+            remove(tmp_names[i]);
+    free(y);
+    free(h);
+    free(c);
+    free(x.data);
+    free(t.data);
+    free(h0.data);
+    free(c0.data);
+    LQ_DESTROY(ctx);
+    return rc;
+}

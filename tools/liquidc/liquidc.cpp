@@ -1,0 +1,383 @@
+//===- liquidc.cpp - the liquid compiler driver -----------------------------===//
+//
+// liquidc MODEL -o OUT --emit=exe|lib|obj|mlir|llvm|asm [--target=NAME]
+//
+// MODEL is an ncps model spec (.json, weights in the .safetensors it names or
+// beside it) or liquid-dialect IR (.mlir; layout only, no weights).
+//
+//===----------------------------------------------------------------------===//
+#include "Artifact.h"
+
+#include "liquid/Codegen/Codegen.h"
+#include "liquid/Dialect/Liquid.h"
+#include "liquid/Frontend/Importer.h"
+#include "liquid/Frontend/NcpsModel.h"
+#include "liquid/Passes/Passes.h"
+#include "liquid/Targets/Targets.h"
+
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/Func/Extensions/AllExtensions.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory cat("liquidc options");
+static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.json | model.mlir>"),
+                                      cl::cat(cat));
+static cl::opt<std::string> outputPath("o", cl::desc("Output file"), cl::value_desc("path"),
+                                       cl::cat(cat));
+enum class Emit { Exe, Lib, Obj, MLIR, LLVM, Asm };
+static cl::opt<Emit> emitKind(
+    "emit", cl::desc("What to produce (default: exe)"), cl::init(Emit::Exe),
+    cl::values(clEnumValN(Emit::Exe, "exe", "standalone executable (weights embedded)"),
+               clEnumValN(Emit::Lib, "lib", "static library + C header"),
+               clEnumValN(Emit::Obj, "obj", "object file with the step kernel"),
+               clEnumValN(Emit::MLIR, "mlir", "liquid dialect IR after fusion"),
+               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR of the kernel"),
+               clEnumValN(Emit::Asm, "asm", "assembly of the kernel")),
+    cl::cat(cat));
+static cl::opt<std::string> targetName("target", cl::desc("Target (see --list-targets)"),
+                                       cl::init("host"), cl::cat(cat));
+static cl::opt<std::string> targetCpu("target-cpu", cl::desc("Override the target's CPU"),
+                                      cl::cat(cat));
+static cl::opt<std::string> targetFeatures("target-features",
+                                           cl::desc("Override the target's LLVM features"),
+                                           cl::cat(cat));
+static cl::opt<bool> listTargets("list-targets", cl::desc("List the known targets and exit"),
+                                 cl::cat(cat));
+static cl::opt<std::string> dumpStages("dump-stages",
+                                       cl::desc("Write the IR after each pipeline stage to DIR"),
+                                       cl::value_desc("DIR"), cl::cat(cat));
+static cl::opt<bool> printIRAfterAll("mlir-print-ir-after-all",
+                                     cl::desc("Print the IR after every pass (to stderr)"),
+                                     cl::cat(cat));
+static cl::opt<bool> printPlan("print-memory-plan",
+                               cl::desc("Print the static memory plan (bytes per buffer, total)"),
+                               cl::cat(cat));
+static cl::opt<std::string> modelName("name", cl::desc("C symbol prefix (default: model name)"),
+                                      cl::cat(cat));
+static cl::opt<std::string> weightsOverride(
+    "weights", cl::desc("Checkpoint .safetensors (default: the one the spec names or beside it)"),
+    cl::cat(cat));
+static cl::opt<bool> embedWeights("embed-weights",
+                                  cl::desc("Embed the weights in exe/lib (default: on); when off, "
+                                           "OUT.lqw is written and loaded at run time"),
+                                  cl::init(true), cl::cat(cat));
+static cl::opt<std::string> weightsOut("weights-out",
+                                       cl::desc("Also write the packed weights (.lqw) here"),
+                                       cl::cat(cat));
+static cl::opt<std::string> ccOverride("cc", cl::desc("C compiler for the runtime and linking"),
+                                       cl::cat(cat));
+
+namespace {
+
+[[noreturn]] void fail(const llvm::Twine &msg) {
+  llvm::errs() << "liquidc: error: " << msg << "\n";
+  std::exit(1);
+}
+
+std::string sanitize(llvm::StringRef s) {
+  std::string r;
+  for (char c : s)
+    r += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
+  if (r.empty() || std::isdigit(static_cast<unsigned char>(r[0])))
+    r = "m_" + r;
+  return r;
+}
+
+class StageRunner {
+public:
+  StageRunner(MLIRContext &ctx, ModuleOp module) : ctx(ctx), module(module) {}
+
+  void dump(const std::string &name) {
+    if (dumpStages.empty())
+      return;
+    llvm::SmallString<256> p(dumpStages.getValue());
+    llvm::sys::path::append(p, llvm::formatv("{0:02}-{1}.mlir", ++index, name).str());
+    std::error_code ec;
+    llvm::raw_fd_ostream os(p, ec);
+    if (ec)
+      fail(llvm::Twine(p) + ": " + ec.message());
+    module.print(os);
+  }
+
+  void run(const std::string &name, llvm::function_ref<void(OpPassManager &)> build) {
+    PassManager pm(&ctx);
+    build(pm);
+    if (printIRAfterAll) {
+      ctx.disableMultithreading();
+      pm.enableIRPrinting([](Pass *, Operation *) { return false; },
+                          [](Pass *, Operation *) { return true; }, /*module scope*/ true,
+                          /*only on change*/ false);
+    }
+    if (failed(pm.run(module)))
+      fail("pipeline stage '" + name + "' failed on " + inputPath);
+    dump(name);
+  }
+
+private:
+  MLIRContext &ctx;
+  ModuleOp module;
+  int index = 0;
+};
+
+void printMemoryPlan(ModuleOp module, llvm::raw_ostream &os) {
+  module.walk([&](mlir::liquid::ScanOp scan) {
+    auto plan = scan->getAttrOfType<DictionaryAttr>("liquid.arena");
+    if (!plan)
+      return;
+    Block &body = scan.getBody().front();
+    auto states = cast<DenseI64ArrayAttr>(plan.get("states"));
+    os << "memory plan (floats of 4 bytes; offsets in bytes)\n";
+    os << llvm::format("  %-10s %-28s %10s %10s\n", "category", "buffer", "bytes", "offset");
+    int64_t stateBytes = 0, actBytes = 0, scratchBytes = 0;
+    for (unsigned i = 0; i < states.size(); ++i) {
+      int64_t n = cast<RankedTensorType>(body.getArgument(2 + i).getType()).getDimSize(0) * 4;
+      stateBytes += n;
+      os << llvm::format("  %-10s %-28s %10lld %10lld\n", "state",
+                         (i == 0 ? "h (recurrent state)" : "c (LSTM cell state)"), (long long)n,
+                         (long long)states[i] * 4);
+    }
+    int64_t in = cast<RankedTensorType>(body.getArgument(0).getType()).getDimSize(0) * 4;
+    actBytes += in;
+    os << llvm::format("  %-10s %-28s %10lld %10lld\n", "input", "x (step input)", (long long)in,
+                       (long long)cast<IntegerAttr>(plan.get("input")).getInt() * 4);
+    for (Operation &op : body) {
+      if (auto offs = op.getAttrOfType<DenseI64ArrayAttr>("liquid.offset")) {
+        for (auto [i, r] : llvm::enumerate(op.getResults())) {
+          if (offs[i] < 0)
+            continue;
+          int64_t n = cast<RankedTensorType>(r.getType()).getDimSize(0) * 4;
+          actBytes += n;
+          os << llvm::format("  %-10s %-28s %10lld %10lld\n", "activation",
+                             op.getName().getStringRef().str().c_str(), (long long)n,
+                             (long long)offs[i] * 4);
+        }
+      }
+      if (auto s = op.getAttrOfType<IntegerAttr>("liquid.scratch")) {
+        int64_t n = cast<RankedTensorType>(op.getResult(0).getType()).getDimSize(0) * 4 * 3;
+        scratchBytes += n;
+        os << llvm::format("  %-10s %-28s %10lld %10lld\n", "scratch",
+                           op.getName().getStringRef().str().c_str(), (long long)n,
+                           (long long)s.getInt() * 4);
+      }
+    }
+    int64_t arena = cast<IntegerAttr>(plan.get("size")).getInt() * 4;
+    os << llvm::format("  state %lld B, activations %lld B (before reuse), scratch %lld B\n",
+                       (long long)stateBytes, (long long)actBytes, (long long)scratchBytes);
+    os << llvm::format("  arena total %lld B (64-byte aligned, padded slots, reused by liveness); "
+                       "no allocation per step\n",
+                       (long long)arena);
+  });
+}
+
+::liquid::KernelInfo kernelInfo(ModuleOp module, const std::string &prefix, const std::string &name) {
+  ::liquid::KernelInfo k;
+  k.prefix = prefix;
+  k.modelName = name;
+  for (auto fn : module.getOps<LLVM::LLVMFuncOp>()) {
+    auto info = fn->getAttrOfType<DictionaryAttr>("liquid.kernel");
+    if (!info)
+      continue;
+    auto i64 = [&](StringRef key) { return cast<IntegerAttr>(info.get(key)).getInt(); };
+    k.inputSize = i64("input_size");
+    k.outputSize = i64("output_size");
+    k.inputOffset = i64("input");
+    k.outputOffset = i64("output");
+    k.arenaFloats = i64("arena_size");
+    auto s = cast<DenseI64ArrayAttr>(info.get("states")).asArrayRef();
+    auto ss = cast<DenseI64ArrayAttr>(info.get("state_sizes")).asArrayRef();
+    k.stateOffsets.assign(s.begin(), s.end());
+    k.stateSizes.assign(ss.begin(), ss.end());
+  }
+  auto w = module->getAttrOfType<DictionaryAttr>("liquid.weights");
+  if (!w || k.stateSizes.empty())
+    fail("the lowered module has no step kernel");
+  k.weightsFloats = cast<IntegerAttr>(w.get("size")).getInt();
+  k.weightsHash = cast<StringAttr>(w.get("hash")).getValue().str();
+  return k;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(cat);
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) { os << "liquidc " LIQUIDC_VERSION "\n"; });
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "liquidc: ahead-of-time compiler for liquid neural networks\n\n"
+      "  liquidc model.json -o model                 # standalone executable\n"
+      "  liquidc model.json -o libm.a --emit=lib     # static library + m.h\n"
+      "  liquidc model.json --emit=mlir -o -         # inspect the IR\n");
+
+  if (listTargets) {
+    for (const ::liquid::TargetInfo &t : ::liquid::allTargets()) {
+      ::liquid::MachineOptions m = ::liquid::resolveMachine({t.triple, t.cpu, t.features});
+      llvm::outs() << llvm::format("%-14s %-20s cpu=%-12s %s%s\n", t.name.c_str(),
+                                   m.triple.c_str(), m.cpu.c_str(), t.description.c_str(),
+                                   t.runner.empty() ? "" : " [run: emulated]");
+    }
+    return 0;
+  }
+  if (inputPath.empty())
+    fail("no input model (try --help)");
+  const ::liquid::TargetInfo *target = ::liquid::findTarget(targetName);
+  if (!target)
+    fail("unknown target '" + targetName + "' (known: " + ::liquid::knownTargetNames() + ")");
+  if (outputPath.empty() && emitKind != Emit::MLIR && emitKind != Emit::LLVM &&
+      emitKind != Emit::Asm)
+    fail("no output file (-o)");
+  if (!dumpStages.empty())
+    if (std::error_code ec = llvm::sys::fs::create_directories(dumpStages))
+      fail(dumpStages + ": " + ec.message());
+
+  DialectRegistry registry;
+  registry.insert<mlir::liquid::LiquidDialect, func::FuncDialect, arith::ArithDialect,
+                  math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
+                  vector::VectorDialect, tensor::TensorDialect, cf::ControlFlowDialect,
+                  LLVM::LLVMDialect, ub::UBDialect>();
+  func::registerAllExtensions(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+
+  ::liquid::NcpsModel model;
+  OwningOpRef<ModuleOp> module;
+  std::string name;
+  bool haveWeights = false;
+  if (llvm::StringRef(inputPath).ends_with(".mlir")) {
+    llvm::SourceMgr sm;
+    SourceMgrDiagnosticHandler handler(sm, &ctx);
+    module = parseSourceFile<ModuleOp>(inputPath, sm, ParserConfig(&ctx));
+    if (!module)
+      fail("cannot parse " + inputPath);
+    name = sanitize(llvm::sys::path::stem(inputPath));
+  } else {
+    std::string err;
+    if (!::liquid::loadNcpsModel(inputPath, model, err, weightsOverride))
+      fail(err);
+    name = model.name;
+    module = ::liquid::importNcpsModel(ctx, model);
+    if (failed(mlir::verify(*module)))
+      fail("the imported IR of " + inputPath + " does not verify");
+    haveWeights = true;
+  }
+  std::string prefix = modelName.empty() ? name : sanitize(modelName);
+
+  StageRunner stages(ctx, *module);
+  stages.dump("import");
+  stages.run("optimize", [](OpPassManager &pm) { mlir::liquid::buildLiquidOptimizationPipeline(pm); });
+  if (emitKind == Emit::MLIR) {
+    std::string err;
+    auto out = openOutputFile(outputPath.empty() ? "-" : outputPath.getValue(), &err);
+    if (!out)
+      fail(err);
+    module->print(out->os());
+    out->keep();
+    return 0;
+  }
+  stages.run("plan-memory", [](OpPassManager &pm) {
+    pm.nest<func::FuncOp>().addPass(mlir::liquid::createPlanMemory());
+  });
+  if (printPlan)
+    printMemoryPlan(*module, llvm::outs());
+
+  std::vector<float> blob;
+  std::string packErr;
+  mlir::liquid::WeightPackingSink sink;
+  if (haveWeights)
+    sink = {&model.weights, &blob, &packErr};
+  mlir::liquid::LowerToVectorOptions lopts;
+  lopts.kernelPrefix = prefix;
+  {
+    ScopedDiagnosticHandler quiet(&ctx, [&](Diagnostic &d) {
+      if (packErr.empty())
+        packErr = d.str();
+      return success();
+    });
+    PassManager pm(&ctx);
+    pm.addPass(mlir::liquid::createLowerToVectorPass(lopts, sink));
+    if (failed(pm.run(*module)))
+      fail(inputPath + ": " + (packErr.empty() ? "lowering failed" : packErr));
+  }
+  stages.dump("vector");
+  stages.run("llvm", [](OpPassManager &pm) { mlir::liquid::buildLowerToLLVMPipeline(pm); });
+
+  ::liquid::MachineOptions machine{target->triple, target->cpu, target->features};
+  if (!targetCpu.empty())
+    machine.cpu = targetCpu;
+  if (!targetFeatures.empty())
+    machine.features = targetFeatures;
+
+  ::liquid::KernelInfo kinfo = kernelInfo(*module, prefix, name);
+  if (haveWeights && !weightsOut.empty()) {
+    std::string err;
+    if (!::liquid::writeWeightsFile(weightsOut, blob, kinfo.weightsHash, err))
+      fail(err);
+  }
+
+  std::string err;
+  if (emitKind == Emit::LLVM || emitKind == Emit::Asm || emitKind == Emit::Obj) {
+    auto kind = emitKind == Emit::LLVM  ? ::liquid::OutputKind::LLVMIR
+                : emitKind == Emit::Asm ? ::liquid::OutputKind::Assembly
+                                        : ::liquid::OutputKind::Object;
+    std::string out = outputPath.empty() ? "-" : outputPath.getValue();
+    if (!::liquid::emitModule(*module, machine, kind, out, err))
+      fail(err);
+    return 0;
+  }
+
+  // exe / lib
+  if (!haveWeights)
+    fail("--emit=exe and --emit=lib need a model spec with weights, not " + inputPath);
+  llvm::SmallString<128> work;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("liquidc", work))
+    fail(llvm::Twine("cannot create a temporary folder: ") + ec.message());
+  llvm::scope_exit cleanup([&] { llvm::sys::fs::remove_directories(work); });
+  llvm::SmallString<256> kernelObj(work);
+  llvm::sys::path::append(kernelObj, prefix + "_kernel.o");
+  if (!::liquid::emitModule(*module, machine, ::liquid::OutputKind::Object, std::string(kernelObj),
+                          err))
+    fail(err);
+  ::liquid::ArtifactRequest req;
+  req.kind = emitKind == Emit::Exe ? ::liquid::ArtifactRequest::Exe : ::liquid::ArtifactRequest::Lib;
+  req.output = outputPath;
+  req.kernelObject = std::string(kernelObj);
+  req.weights = &blob;
+  req.embedWeights = embedWeights;
+  req.target = target;
+  req.cc = ccOverride;
+  if (const char *f = std::getenv("LIQUIDC_CFLAGS"))
+    req.extraCFlags = f;
+  req.workDir = std::string(work);
+  if (!embedWeights && weightsOut.empty()) {
+    if (!::liquid::writeWeightsFile(outputPath + ".lqw", blob, kinfo.weightsHash, err))
+      fail(err);
+  }
+  if (!::liquid::buildArtifact(kinfo, req, err))
+    fail(err);
+  return 0;
+}
