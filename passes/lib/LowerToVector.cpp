@@ -534,7 +534,10 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
     // Vectorizable polynomial approximations of exp / tanh / erf.
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(
-        patterns, [](StringRef name) { return name == "exp" || name == "tanh" || name == "erf"; });
+        patterns, [](StringRef name) {
+          return name == "math.exp" || name == "math.tanh" || name == "math.erf" || name == "exp" ||
+                 name == "tanh" || name == "erf";
+        });
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
   }

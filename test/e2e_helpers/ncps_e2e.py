@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""End-to-end check of liquidc against the ncps reference sets.
+
+For every set in FIXTURES/ncps: compile the spec with liquidc (exe, or lib +
+a C program linked through the generated header), run it on the stored
+inputs with regular (1.0) and irregular time spans, and compare outputs and
+final states with the stored torch results. Prints one line per set and
+exits 1 if any error exceeds the tolerance.
+"""
+import argparse
+import json
+import os
+import struct
+import subprocess
+import sys
+
+import numpy as np
+
+TOL = 1e-5
+
+
+def load_safetensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        dtype = {"F32": np.float32, "I32": np.int32}[info["dtype"]]
+        out[name] = np.frombuffer(raw[8 + n + begin:8 + n + end], dtype=dtype).reshape(info["shape"])
+    return out
+
+
+def run(cmd, env=None):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    if r.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stdout.decode()[-2000:]))
+    return r.stdout.decode()
+
+
+LIB_MAIN = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "%(p)s.h"
+/* usage: prog x.bin ts.bin|- B T out.bin : writes y [B,T,OUT] then h [B,STATE] (then c) */
+int main(int argc, char **argv) {
+  int B = atoi(argv[3]), T = atoi(argv[4]);
+  float *x = malloc(sizeof(float) * B * T * %(p)s_INPUT_SIZE), *ts = NULL;
+  FILE *f = fopen(argv[1], "rb");
+  if (!f || fread(x, sizeof(float), (size_t)B * T * %(p)s_INPUT_SIZE, f) != (size_t)B * T * %(p)s_INPUT_SIZE) return 3;
+  fclose(f);
+  if (argv[2][0] != '-') {
+    ts = malloc(sizeof(float) * B * T);
+    f = fopen(argv[2], "rb");
+    if (!f || fread(ts, sizeof(float), (size_t)B * T, f) != (size_t)B * T) return 3;
+    fclose(f);
+  }
+  %(p)s_ctx *m = %(p)s_create(NULL);
+  if (!m) { fprintf(stderr, "%%s\n", %(p)s_last_error()); return 1; }
+  float *y = malloc(sizeof(float) * B * T * %(p)s_OUTPUT_SIZE);
+  float *h = malloc(sizeof(float) * B * %(p)s_STATE_SIZE);
+  float *c = malloc(sizeof(float) * B * (%(p)s_CELL_STATE_SIZE + 1));
+  for (int b = 0; b < B; ++b) {
+    %(p)s_reset(m);
+    if (%(p)s_run(m, x + (size_t)b * T * %(p)s_INPUT_SIZE, ts ? ts + (size_t)b * T : NULL, T,
+                  y + (size_t)b * T * %(p)s_OUTPUT_SIZE)) { fprintf(stderr, "%%s\n", %(p)s_last_error()); return 1; }
+    %(p)s_get_state(m, 0, h + (size_t)b * %(p)s_STATE_SIZE);
+    if (%(p)s_NUM_STATES == 2) %(p)s_get_state(m, 1, c + (size_t)b * %(p)s_CELL_STATE_SIZE);
+  }
+  %(p)s_destroy(m);
+  f = fopen(argv[5], "wb");
+  fwrite(y, sizeof(float), (size_t)B * T * %(p)s_OUTPUT_SIZE, f);
+  fwrite(h, sizeof(float), (size_t)B * %(p)s_STATE_SIZE, f);
+  if (%(p)s_NUM_STATES == 2) fwrite(c, sizeof(float), (size_t)B * %(p)s_CELL_STATE_SIZE, f);
+  fclose(f);
+  return 0;
+}
+"""
+
+
+def check_set(args, name):
+    spec = os.path.join(args.fixtures, "ncps", name + ".json")
+    ref = load_safetensors(os.path.join(args.fixtures, "ncps", name + ".safetensors"))
+    work = os.path.join(args.out, name)
+    os.makedirs(work, exist_ok=True)
+    env = dict(os.environ)
+    if args.target != "host":
+        env.pop("LIQUIDC_CFLAGS", None)  # sanitizer runtimes exist for the host only
+    x, ts = ref["io.input"], ref["io.timespans"]
+    B, T = x.shape[0], x.shape[1]
+    has_c = "io.c_final" in ref
+    results = {}
+    if args.mode == "exe":
+        exe = os.path.join(work, name)
+        run([args.liquidc, spec, "-o", exe, "--target=" + args.target], env)
+        np.save(os.path.join(work, "x.npy"), x)
+        np.save(os.path.join(work, "t.npy"), ts)
+        for irregular in (False, True):
+            cmd = args.runner + [exe, "--input", os.path.join(work, "x.npy"),
+                                 "--output", os.path.join(work, "y.npy"),
+                                 "--state-out", os.path.join(work, "h.npy")]
+            if has_c:
+                cmd += ["--cell-state-out", os.path.join(work, "c.npy")]
+            if irregular:
+                cmd += ["--timespans", os.path.join(work, "t.npy")]
+            run(cmd)
+            got = {"output": np.load(os.path.join(work, "y.npy")), "h_final": np.load(os.path.join(work, "h.npy"))}
+            if has_c:
+                got["c_final"] = np.load(os.path.join(work, "c.npy"))
+            results[irregular] = got
+    else:
+        prefix = name
+        lib = os.path.join(work, "lib%s.a" % prefix)
+        run([args.liquidc, spec, "-o", lib, "--emit=lib", "--target=" + args.target], env)
+        src = os.path.join(work, "main.c")
+        open(src, "w").write(LIB_MAIN % {"p": prefix})
+        prog = os.path.join(work, "prog")
+        cc = "cc" if args.target == "host" else "aarch64-linux-gnu-gcc"
+        cflags = env.get("LIQUIDC_CFLAGS", "").split()
+        run([cc, "-O1", "-I", work, src, lib, "-lm", "-o", prog] + cflags)
+        x.astype(np.float32).tofile(os.path.join(work, "x.bin"))
+        ts.astype(np.float32).tofile(os.path.join(work, "t.bin"))
+        for irregular in (False, True):
+            out = os.path.join(work, "out.bin")
+            run(args.runner + [prog, os.path.join(work, "x.bin"),
+                               os.path.join(work, "t.bin") if irregular else "-", str(B), str(T), out])
+            flat = np.fromfile(out, dtype=np.float32)
+            ny = ref["io.output"].size
+            nh = ref["io.h_final"].size
+            got = {"output": flat[:ny].reshape(ref["io.output"].shape),
+                   "h_final": flat[ny:ny + nh].reshape(ref["io.h_final"].shape)}
+            if has_c:
+                got["c_final"] = flat[ny + nh:].reshape(ref["io.c_final"].shape)
+            results[irregular] = got
+    worst = 0.0
+    parts = []
+    for irregular, got in results.items():
+        sfx = "_ts" if irregular else ""
+        for key, val in got.items():
+            want = ref["io." + key + sfx]
+            if val.shape != want.shape:
+                raise RuntimeError("%s: %s has shape %s, expected %s" % (name, key, val.shape, want.shape))
+            err = float(np.abs(val.astype(np.float64) - want).max())
+            worst = max(worst, err)
+            parts.append("%s%s=%.1e" % (key, "(ts)" if irregular else "", err))
+    return worst, " ".join(parts)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--liquidc", required=True)
+    ap.add_argument("--fixtures", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--target", default="host")
+    ap.add_argument("--mode", choices=["exe", "lib"], default="exe")
+    ap.add_argument("--runner", default="", help="command prefix that runs target programs")
+    ap.add_argument("sets", nargs="*")
+    args = ap.parse_args()
+    args.runner = args.runner.split()
+    sets = args.sets or sorted(f[:-5] for f in os.listdir(os.path.join(args.fixtures, "ncps")) if f.endswith(".json"))
+    failed = 0
+    for name in sets:
+        try:
+            worst, detail = check_set(args, name)
+            ok = worst <= TOL
+        except RuntimeError as e:
+            ok, worst, detail = False, float("nan"), str(e)
+        failed += not ok
+        print("%s %s [%s %s] max_abs_err=%.2e %s" % ("PASS" if ok else "FAIL", name, args.target, args.mode, worst, detail))
+    print("ncps e2e: %d passed, %d failed" % (len(sets) - failed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

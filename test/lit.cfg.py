@@ -1,0 +1,41 @@
+# -*- Python -*-
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "liquid"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs", "unit",
+                   "runtime", "e2e_helpers"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.liquid_obj_root, "test")
+
+llvm_config.with_system_environment(["HOME", "TMPDIR", "PATH"])
+llvm_config.use_default_substitutions()
+llvm_config.add_tool_substitutions(["liquid-opt", "liquidc"], [config.liquid_tools_dir])
+llvm_config.add_tool_substitutions(["FileCheck", "not", "count"], [config.llvm_tools_dir])
+config.substitutions.append(("%python", config.python_with_numpy))
+config.substitutions.append(("%fixtures", config.fixtures_dir))
+config.substitutions.append(("%srcroot", config.liquid_src_root))
+
+# Reference fixtures (../shared/fixtures beside the checkout, or
+# -DLIQUID_FIXTURES_DIR=...). Missing: end-to-end tests are UNSUPPORTED,
+# loudly, unless the build requires them (CI).
+if os.path.isdir(os.path.join(config.fixtures_dir, "ncps")):
+    config.available_features.add("fixtures")
+elif config.require_fixtures:
+    lit_config.fatal("LIQUID_REQUIRE_FIXTURES is on but no fixtures at " + config.fixtures_dir)
+else:
+    lit_config.warning("NO REFERENCE FIXTURES at %s: every end-to-end test is SKIPPED "
+                       "(reported UNSUPPORTED). Put shared/ beside the checkout or set "
+                       "-DLIQUID_FIXTURES_DIR." % config.fixtures_dir)
+
+import shutil
+if shutil.which("qemu-aarch64") and shutil.which("aarch64-linux-gnu-gcc"):
+    config.available_features.add("aarch64-cross")
+if config.sanitizers:
+    config.available_features.add("sanitizers")
+    config.environment["LIQUIDC_CFLAGS"] = "-fsanitize=address,undefined -fno-omit-frame-pointer"
+    config.environment["ASAN_OPTIONS"] = "detect_leaks=1"
