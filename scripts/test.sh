@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs the whole test suite (lit: dialect, passes, liquidc,
+# end to end against ../shared/fixtures; GoogleTest units; runtime checks).
+#   scripts/test.sh               # build/ ; fixtures skipped (loudly) when absent
+#   CI=true scripts/test.sh       # fixtures required
+#   LIQUID_SANITIZE=1 scripts/test.sh   # ASan+UBSan build in build-asan/
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+"$root/scripts/install-deps.sh"
+args=()
+if [ "${CI:-}" = "true" ]; then args+=(-DLIQUID_REQUIRE_FIXTURES=ON); fi
+if [ "${LIQUID_SANITIZE:-0}" = "1" ]; then
+  export LIQUID_BUILD_DIR="${LIQUID_BUILD_DIR:-$root/build-asan}"
+  export LIQUID_BUILD_TYPE=RelWithDebInfo
+  args+=(-DLIQUID_ENABLE_SANITIZERS=ON)
+fi
+build="${LIQUID_BUILD_DIR:-$root/build}"
+"$root/scripts/configure.sh" "${args[@]}" >/dev/null
+cmake --build "$build"
+cd "$build" && ctest --output-on-failure
