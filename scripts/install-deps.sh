@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(
   cmake ninja-build ccache lld
-  clang-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
+  clang-22 libclang-rt-22-dev llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libhalide14-0-dev
   nlohmann-json3-dev libgtest-dev
   g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user

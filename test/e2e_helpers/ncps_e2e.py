@@ -75,6 +75,7 @@ int main(int argc, char **argv) {
   fwrite(h, sizeof(float), (size_t)B * %(p)s_STATE_SIZE, f);
   if (%(p)s_NUM_STATES == 2) fwrite(c, sizeof(float), (size_t)B * %(p)s_CELL_STATE_SIZE, f);
   fclose(f);
+  free(x); free(ts); free(y); free(h); free(c);
   return 0;
 }
 """
