@@ -63,11 +63,48 @@ public:
     return index.at(std::make_pair(v.getAsOpaquePointer(), static_cast<int>(l)));
   }
 
+  /// Block-sparse layout: only the 8-float blocks `occ` marks (see
+  /// ::liquid::packBlocks). Keyed by (value, transposed).
+  FailureOr<int64_t> addBlocks(Value v, bool transposed, const ::liquid::Occupancy &occ,
+                               int64_t tileChunks) {
+    auto key = std::make_pair(v.getAsOpaquePointer(), kBlockKey + static_cast<int>(transposed));
+    if (auto it = index.find(key); it != index.end())
+      return it->second;
+    int64_t floats = 8 * ::liquid::countBlocks(occ);
+    int64_t off = size;
+    size += alignTo(std::max<int64_t>(floats, 1), kSlotAlign);
+    index[key] = off;
+    std::string bits;
+    for (const auto &row : occ)
+      for (bool b : row)
+        bits += b ? '1' : '0';
+    entries.push_back({describe(v) + llvm::formatv(" [blocks {0:x16}]", ::liquid::fnv1a(bits)).str(),
+                       std::nullopt, off, floats});
+    const ::liquid::Tensor *t = tensor(v);
+    if (!t)
+      return failure();
+    sink.blob->resize(off);
+    ::liquid::packBlocks(*t, transposed, occ, tileChunks, *sink.blob);
+    sink.blob->resize(size, 0.0f);
+    return off;
+  }
+  int64_t lookupBlocks(Value v, bool transposed) const {
+    return index.at(std::make_pair(v.getAsOpaquePointer(), kBlockKey + static_cast<int>(transposed)));
+  }
+
+  /// The value of a weight when the checkpoint is at hand, else nullptr.
+  const ::liquid::Tensor *tensor(Value v) {
+    if (!sink.store || !sink.blob)
+      return nullptr;
+    return eval(v);
+  }
+
   struct Entry {
     std::string desc;
-    PackLayout layout;
+    std::optional<PackLayout> layout; ///< none: block-sparse
     int64_t offset, floats;
   };
+  static constexpr int kBlockKey = 100;
   std::vector<Entry> entries;
   int64_t size = 0;
 
@@ -170,6 +207,65 @@ void forEachWeightOperand(Operation *op, function_ref<void(Value, PackLayout)> f
   }
 }
 
+/// True if `v` is one of an ltc_solve's recurrent [N, N] parameters (3..6).
+bool isRecurrentLTCParam(Operation *op, Value v) {
+  auto l = dyn_cast<LTCSolveOp>(op);
+  if (!l)
+    return false;
+  auto ps = l.getParams();
+  for (unsigned i = 3; i <= 6; ++i)
+    if (ps[i] == v)
+      return true;
+  return false;
+}
+
+//===----------------------------------------------------------------------===//
+// Block sparsity
+//===----------------------------------------------------------------------===//
+
+/// Chunks per tile of the LTC synapse kernel (8 accumulators).
+constexpr int64_t kLtcTileChunks = 4;
+
+/// When the checkpoint is at hand and at least a quarter of a matrix's
+/// 8-wide blocks are zero (wiring masks), the kernel is emitted unrolled over
+/// the nonzero blocks only and the weights are packed block-sparse: fewer
+/// bytes and no work for absent synapses. Otherwise dense loops.
+struct SparsePlan {
+  ::liquid::Occupancy occ, sensoryOcc; // sensoryOcc: LTC only
+};
+constexpr double kSparseThreshold = 0.25;
+constexpr int64_t kMaxUnrolledBlocks = 8192;
+
+std::optional<SparsePlan> planSparsity(Operation *op, WeightPacker &packer) {
+  auto worth = [](const ::liquid::Occupancy &occ) {
+    int64_t total = occ.empty() ? 0 : occ.size() * occ.front().size();
+    return total > 0 && total <= kMaxUnrolledBlocks &&
+           ::liquid::zeroFraction(occ) >= kSparseThreshold;
+  };
+  if (auto d = dyn_cast<DenseOp>(op)) {
+    const ::liquid::Tensor *w = isWeight(d.getWeight()) ? packer.tensor(d.getWeight()) : nullptr;
+    if (!w)
+      return std::nullopt;
+    SparsePlan p{::liquid::blockOccupancy(*w, /*transposed=*/true), {}};
+    if (!worth(p.occ))
+      return std::nullopt;
+    return p;
+  }
+  if (auto l = dyn_cast<LTCSolveOp>(op)) {
+    auto ps = l.getParams();
+    if (!llvm::all_of(ps, isWeight))
+      return std::nullopt;
+    const ::liquid::Tensor *w = packer.tensor(ps[5]), *sw = packer.tensor(ps[9]);
+    if (!w || !sw)
+      return std::nullopt;
+    SparsePlan p{::liquid::blockOccupancy(*w, false), ::liquid::blockOccupancy(*sw, false)};
+    if (!worth(p.occ))
+      return std::nullopt;
+    return p;
+  }
+  return std::nullopt;
+}
+
 //===----------------------------------------------------------------------===//
 // Kernel emission
 //===----------------------------------------------------------------------===//
@@ -188,6 +284,7 @@ public:
         v8(VectorType::get({kLanes}, b.getF32Type())) {}
 
   DenseMap<Value, int64_t> actOffset;
+  DenseMap<Operation *, SparsePlan> sparse;
 
   LogicalResult emit(Operation &op);
   void emitStateCopies(YieldOp yield, ArrayRef<int64_t> stateOffsets);
@@ -223,8 +320,30 @@ private:
   Value ldScalar(Buf p, Value dyn, int64_t off) {
     return memref::LoadOp::create(b, loc, p.mem, ValueRange{at(dyn, p.off + off)});
   }
+  /// exp(x) for the sigmoids: 2^n * p(f) with t = x log2(e) clamped to
+  /// [-126, 126], n = round(t), f = t - n in [-1/2, 1/2] and p the degree-6
+  /// Taylor polynomial of 2^f (relative error < 2e-7 plus the rounding of t,
+  /// ~|x| 6e-8). About half the instructions of the general approximation.
+  Value expForSigmoid(Value x) {
+    Value t = mul(x, splat(1.44269504088896341f));
+    t = arith::MinimumFOp::create(b, loc, arith::MaximumFOp::create(b, loc, t, splat(-126.0f)),
+                                  splat(126.0f));
+    Value n = math::RoundEvenOp::create(b, loc, t);
+    Value f = sub(t, n);
+    static const float c[] = {1.0f,          0.693147181f,   0.240226507f,  0.0555041087f,
+                              0.00961812911f, 0.00133335581f, 0.000154035304f};
+    Value p = splat(c[6]);
+    for (int i = 5; i >= 0; --i)
+      p = add(mul(p, f), splat(c[i]));
+    auto i32 = VectorType::get({kLanes}, b.getI32Type());
+    Value ni = arith::FPToSIOp::create(b, loc, i32, n);
+    Value bias = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32, ArrayRef<int32_t>{127}));
+    Value sh = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32, ArrayRef<int32_t>{23}));
+    Value bits = arith::ShLIOp::create(b, loc, arith::AddIOp::create(b, loc, ni, bias), sh);
+    return mul(p, arith::BitcastOp::create(b, loc, v8, bits));
+  }
   Value sigmoid(Value x) {
-    Value e = math::ExpOp::create(b, loc, fp<arith::SubFOp>(splat(0.0f), x));
+    Value e = expForSigmoid(fp<arith::SubFOp>(splat(0.0f), x));
     return div(splat(1.0f), add(splat(1.0f), e));
   }
   Value tanh(Value x) { return math::TanhOp::create(b, loc, x); }
@@ -292,6 +411,10 @@ private:
   LogicalResult emitCfCEpilogue(CfCEpilogueOp op);
   LogicalResult emitLSTMEpilogue(LSTMEpilogueOp op);
   LogicalResult emitLTCSolve(LTCSolveOp op);
+  /// The same over the nonzero blocks of a block-sparse layout; `cursor`
+  /// walks the blocks (shared by the four matrices).
+  SmallVector<Value> sparseSynapses(Buf pre, const ::liquid::Occupancy &occ, Buf sigma, Buf mu,
+                                    Buf wEff, Buf wErev, int64_t c0, int64_t nc, int64_t &cursor);
   /// Accumulates `sum_src f(src) * W[src, :]` style LTC synapse currents for
   /// dst chunks [c0, c0 + nc): num += w_erev * s, den += w_eff * s with
   /// s = sigmoid(sigma * (pre[src] - mu)).
@@ -357,24 +480,52 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
   if (isWeight(op.getInput()) || !isWeight(op.getWeight()))
     return op.emitOpError("needs an activation input and a weight matrix");
   int64_t k = vecLen(op.getInput()), n = vecLen(op.getResult()), np = round8(n);
-  Buf x = act(op.getInput()), w = buf(op.getWeight(), PackLayout::Transposed),
-      bias = buf(op.getBias(), PackLayout::Vector), dst = result(*op);
-  constexpr int64_t kTile = 8; // accumulators (vectors) per output tile
-  for (int64_t t = 0; t < np / kLanes; t += kTile) {
-    int64_t tn = std::min(kTile, np / kLanes - t);
+  Buf x = act(op.getInput()), bias = buf(op.getBias(), PackLayout::Vector), dst = result(*op);
+  if (auto it = sparse.find(op); it != sparse.end()) {
+    // Block-sparse: straight-line code over the nonzero [input, 8-output] blocks.
+    const ::liquid::Occupancy &occ = it->second.occ;
+    Buf blocks{wMem, packer.lookupBlocks(op.getWeight(), true)};
+    int64_t tileChunks = ::liquid::kDenseTile / kLanes, chunks = np / kLanes, cursor = 0;
+    for (int64_t c0 = 0; c0 < chunks; c0 += tileChunks) {
+      int64_t tn = std::min(tileChunks, chunks - c0);
+      SmallVector<Value> acc;
+      for (int64_t j = 0; j < tn; ++j)
+        acc.push_back(ld(bias, Value(), (c0 + j) * kLanes));
+      for (int64_t r = 0; r < k; ++r) {
+        Value xb;
+        for (int64_t j = 0; j < tn; ++j) {
+          if (!occ[r][c0 + j])
+            continue;
+          if (!xb)
+            xb = bcast(ldScalar(x, Value(), r));
+          acc[j] = add(mul(ld(blocks, Value(), cursor), xb), acc[j]);
+          cursor += kLanes;
+        }
+      }
+      for (int64_t j = 0; j < tn; ++j)
+        st(activation(op.getActivation(), acc[j]), dst, Value(), (c0 + j) * kLanes);
+    }
+    return success();
+  }
+  Buf w = buf(op.getWeight(), PackLayout::Transposed);
+  // One column tile of the packed weights (kDenseTile outputs, 8 vector
+  // accumulators) at a time: the tile's [K, width] block is contiguous.
+  for (int64_t t0 = 0; t0 < np; t0 += ::liquid::kDenseTile) {
+    int64_t width = std::min(::liquid::kDenseTile, np - t0), tn = width / kLanes;
+    Buf block{w.mem, w.off + t0 * k};
     SmallVector<Value> init;
     for (int64_t j = 0; j < tn; ++j)
-      init.push_back(ld(bias, Value(), (t + j) * kLanes));
+      init.push_back(ld(bias, Value(), t0 + j * kLanes));
     SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
       Value xb = bcast(ldScalar(x, kv, 0));
-      Value row = arith::MulIOp::create(b, loc, kv, idx(np));
+      Value row = arith::MulIOp::create(b, loc, kv, idx(width));
       SmallVector<Value> next;
       for (int64_t j = 0; j < tn; ++j)
-        next.push_back(add(mul(ld(w, row, (t + j) * kLanes), xb), a[j]));
+        next.push_back(add(mul(ld(block, row, j * kLanes), xb), a[j]));
       return next;
     });
     for (int64_t j = 0; j < tn; ++j)
-      st(activation(op.getActivation(), acc[j]), dst, Value(), (t + j) * kLanes);
+      st(activation(op.getActivation(), acc[j]), dst, Value(), t0 + j * kLanes);
   }
   return success();
 }
@@ -442,25 +593,55 @@ SmallVector<Value> KernelEmitter::synapses(Buf pre, int64_t nSrc, int64_t rowStr
   });
 }
 
+SmallVector<Value> KernelEmitter::sparseSynapses(Buf pre, const ::liquid::Occupancy &occ,
+                                                 Buf sigma, Buf mu, Buf wEff, Buf wErev,
+                                                 int64_t c0, int64_t nc, int64_t &cursor) {
+  SmallVector<Value> acc(2 * nc, splat(0.0f));
+  for (int64_t s = 0; s < static_cast<int64_t>(occ.size()); ++s) {
+    Value vs;
+    for (int64_t j = 0; j < nc; ++j) {
+      if (!occ[s][c0 + j])
+        continue;
+      if (!vs)
+        vs = bcast(ldScalar(pre, Value(), s));
+      Value sg = sigmoid(mul(ld(sigma, Value(), cursor), sub(vs, ld(mu, Value(), cursor))));
+      acc[j] = add(acc[j], mul(ld(wErev, Value(), cursor), sg));
+      acc[nc + j] = add(acc[nc + j], mul(ld(wEff, Value(), cursor), sg));
+      cursor += kLanes;
+    }
+  }
+  return acc;
+}
+
 LogicalResult KernelEmitter::emitLTCSolve(LTCSolveOp op) {
   auto p = op.getParams();
   int64_t n = vecLen(op.getState()), s = vecLen(op.getInput()), np = round8(n);
   int64_t chunks = np / kLanes;
   Buf x = act(op.getInput()), v0 = act(op.getState()), out = result(*op);
   auto vecP = [&](unsigned i) { return buf(p[i], PackLayout::Vector); };
-  auto rowP = [&](unsigned i) { return buf(p[i], PackLayout::Rows); };
+  const SparsePlan *plan = nullptr;
+  if (auto it = sparse.find(op); it != sparse.end())
+    plan = &it->second;
+  // Dense: rows padded to 8; block-sparse: the blocks the plan keeps.
+  auto rowP = [&](unsigned i) {
+    return plan ? Buf{wMem, packer.lookupBlocks(p[i], false)} : buf(p[i], PackLayout::Rows);
+  };
   Buf cm = vecP(0), gleak = vecP(1), gleakVleak = vecP(2);
   auto scratchAttr = op->getAttrOfType<IntegerAttr>(kScratchAttr);
   if (!scratchAttr)
     return op.emitOpError("has no scratch slot; run liquid-plan-memory first");
   int64_t slot = slotFloats(n);
   Buf next{aMem, scratchAttr.getInt()}, sNum{aMem, next.off + slot}, sDen{aMem, next.off + 2 * slot};
-  constexpr int64_t kTile = 4; // dst chunks per tile: 8 accumulators
+  constexpr int64_t kTile = kLtcTileChunks; // dst chunks per tile: 8 accumulators
 
   // Sensory currents: once per step.
+  int64_t sensoryCursor = 0;
   for (int64_t c0 = 0; c0 < chunks; c0 += kTile) {
     int64_t nc = std::min(kTile, chunks - c0);
-    SmallVector<Value> acc = synapses(x, s, np, rowP(7), rowP(8), rowP(9), rowP(10), c0, nc);
+    SmallVector<Value> acc =
+        plan ? sparseSynapses(x, plan->sensoryOcc, rowP(7), rowP(8), rowP(9), rowP(10), c0, nc,
+                              sensoryCursor)
+             : synapses(x, s, np, rowP(7), rowP(8), rowP(9), rowP(10), c0, nc);
     for (int64_t j = 0; j < nc; ++j) {
       st(acc[j], sNum, Value(), (c0 + j) * kLanes);
       st(acc[nc + j], sDen, Value(), (c0 + j) * kLanes);
@@ -471,9 +652,12 @@ LogicalResult KernelEmitter::emitLTCSolve(LTCSolveOp op) {
   Value dt = bcast(arith::DivFOp::create(b, loc, ts, scalar(static_cast<float>(op.getOdeUnfolds()))));
   Value eps = splat(static_cast<float>(op.getEpsilon().convertToDouble()));
   loop(0, op.getOdeUnfolds(), 1, {}, [&](Value, ValueRange) -> SmallVector<Value> {
+    int64_t cursor = 0;
     for (int64_t c0 = 0; c0 < chunks; c0 += kTile) {
       int64_t nc = std::min(kTile, chunks - c0);
-      SmallVector<Value> acc = synapses(out, n, np, rowP(3), rowP(4), rowP(5), rowP(6), c0, nc);
+      SmallVector<Value> acc =
+          plan ? sparseSynapses(out, plan->occ, rowP(3), rowP(4), rowP(5), rowP(6), c0, nc, cursor)
+               : synapses(out, n, np, rowP(3), rowP(4), rowP(5), rowP(6), c0, nc);
       for (int64_t j = 0; j < nc; ++j) {
         int64_t o = (c0 + j) * kLanes;
         Value cmt = div(ld(cm, Value(), o), dt);
@@ -548,14 +732,28 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
       return scan.emitOpError("has no memory plan; run liquid-plan-memory first");
     Block &body = scan.getBody().front();
     // Phase 1: lay out every weight the kernel reads, so the blob size is known.
+    DenseMap<Operation *, SparsePlan> sparse;
     for (Operation &op : body) {
+      std::optional<SparsePlan> plan;
+      if (blockSparse)
+        plan = planSparsity(&op, packer);
       bool failedPack = false;
       forEachWeightOperand(&op, [&](Value v, PackLayout l) {
-        if (failed(packer.add(v, l)))
+        FailureOr<int64_t> off;
+        if (plan && l == PackLayout::Transposed)
+          off = packer.addBlocks(v, true, plan->occ, ::liquid::kDenseTile / kLanes);
+        else if (plan && l == PackLayout::Rows)
+          off = packer.addBlocks(v, false, isRecurrentLTCParam(&op, v) ? plan->occ : plan->sensoryOcc,
+                                 kLtcTileChunks);
+        else
+          off = packer.add(v, l);
+        if (failed(off))
           failedPack = true;
       });
       if (failedPack)
         return failure();
+      if (plan)
+        sparse[&op] = std::move(*plan);
     }
     int64_t arenaSize = cast<IntegerAttr>(plan.get("size")).getInt();
     auto stateOffsets = cast<DenseI64ArrayAttr>(plan.get("states")).asArrayRef();
@@ -572,6 +770,7 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
     OpBuilder kb = OpBuilder::atBlockBegin(entry);
     KernelEmitter em(kb, scan.getLoc(), packer, entry->getArgument(0), entry->getArgument(1),
                      entry->getArgument(2));
+    em.sparse = std::move(sparse);
     em.actOffset[body.getArgument(0)] = cast<IntegerAttr>(plan.get("input")).getInt();
     for (unsigned i = 0; i < stateOffsets.size(); ++i)
       em.actOffset[body.getArgument(2 + i)] = stateOffsets[i];
@@ -617,11 +816,13 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
     for (const auto &e : packer.entries) {
       NamedAttrList d;
       d.append("tensor", ab.getStringAttr(e.desc));
-      d.append("layout", ab.getStringAttr(::liquid::layoutName(e.layout)));
+      const char *layout = e.layout ? ::liquid::layoutName(*e.layout) : "block-sparse";
+      d.append("layout", ab.getStringAttr(layout));
       d.append("offset", ab.getI64IntegerAttr(e.offset));
       d.append("floats", ab.getI64IntegerAttr(e.floats));
       entries.push_back(d.getDictionary(&getContext()));
-      key += e.desc + "|" + ::liquid::layoutName(e.layout) + "|" + std::to_string(e.offset) + ";";
+      key += e.desc + "|" + layout + "|" + std::to_string(e.offset) + "|" +
+             std::to_string(e.floats) + ";";
     }
     uint64_t hash = ::liquid::fnv1a(key + std::to_string(packer.size));
     NamedAttrList w;

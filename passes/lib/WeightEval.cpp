@@ -1,6 +1,7 @@
 //===- WeightEval.cpp - compile-time weight arithmetic ---------------------===//
 #include "WeightEval.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace liquid {
@@ -45,12 +46,62 @@ void packTensor(const Tensor &t, PackLayout l, std::vector<float> &out) {
   }
   case PackLayout::Transposed: {
     int64_t n = t.shape[0], k = t.shape[1], np = round8(n);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < k; ++j)
-        dst[j * np + i] = t.data[i * k + j];
+    for (int64_t t0 = 0; t0 < np; t0 += kDenseTile) {
+      int64_t w = std::min(kDenseTile, np - t0);
+      float *block = dst + t0 * k;
+      for (int64_t i = t0; i < std::min(n, t0 + w); ++i)
+        for (int64_t j = 0; j < k; ++j)
+          block[j * w + (i - t0)] = t.data[i * k + j];
+    }
     break;
   }
   }
+}
+
+// Element (row, col) of `t` viewed as rows x cols (transposed: W^T).
+static float at(const Tensor &t, bool transposed, int64_t r, int64_t c) {
+  return transposed ? t.data[c * t.shape[1] + r] : t.data[r * t.shape[1] + c];
+}
+
+Occupancy blockOccupancy(const Tensor &t, bool transposed) {
+  int64_t rows = transposed ? t.shape[1] : t.shape[0];
+  int64_t cols = transposed ? t.shape[0] : t.shape[1];
+  int64_t chunks = round8(cols) / 8;
+  Occupancy occ(rows, std::vector<bool>(chunks, false));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      if (at(t, transposed, r, c) != 0.0f)
+        occ[r][c / 8] = true;
+  return occ;
+}
+
+int64_t countBlocks(const Occupancy &occ) {
+  int64_t n = 0;
+  for (const auto &row : occ)
+    for (bool b : row)
+      n += b;
+  return n;
+}
+
+double zeroFraction(const Occupancy &occ) {
+  int64_t total = occ.empty() ? 0 : occ.size() * occ.front().size();
+  return total ? 1.0 - static_cast<double>(countBlocks(occ)) / total : 0.0;
+}
+
+void packBlocks(const Tensor &t, bool transposed, const Occupancy &occ, int64_t tileChunks,
+                std::vector<float> &out) {
+  int64_t cols = transposed ? t.shape[0] : t.shape[1];
+  int64_t chunks = occ.empty() ? 0 : occ.front().size();
+  for (int64_t c0 = 0; c0 < chunks; c0 += tileChunks)
+    for (size_t r = 0; r < occ.size(); ++r)
+      for (int64_t c = c0; c < std::min(chunks, c0 + tileChunks); ++c) {
+        if (!occ[r][c])
+          continue;
+        for (int64_t l = 0; l < 8; ++l) {
+          int64_t col = c * 8 + l;
+          out.push_back(col < cols ? at(t, transposed, r, col) : 0.0f);
+        }
+      }
 }
 
 Tensor concatTensors(const std::vector<const Tensor *> &parts, int64_t dim) {

@@ -89,6 +89,10 @@ static cl::opt<bool> embedWeights("embed-weights",
 static cl::opt<std::string> weightsOut("weights-out",
                                        cl::desc("Also write the packed weights (.lqw) here"),
                                        cl::cat(cat));
+static cl::opt<bool> blockSparse("block-sparse",
+                                 cl::desc("Pack masked (wired) weights block-sparse where at least "
+                                          "25% of their 8-wide blocks are zero (default: on)"),
+                                 cl::init(true), cl::cat(cat));
 static cl::opt<std::string> ccOverride("cc", cl::desc("C compiler for the runtime and linking"),
                                        cl::cat(cat));
 
@@ -312,6 +316,7 @@ int main(int argc, char **argv) {
     sink = {&model.weights, &blob, &packErr};
   mlir::liquid::LowerToVectorOptions lopts;
   lopts.kernelPrefix = prefix;
+  lopts.blockSparse = blockSparse;
   {
     ScopedDiagnosticHandler quiet(&ctx, [&](Diagnostic &d) {
       if (packErr.empty())

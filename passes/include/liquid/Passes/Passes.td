@@ -85,6 +85,10 @@ def LowerToVector : Pass<"liquid-lower-to-vector", "::mlir::ModuleOp"> {
     product is a chain of broadcast-multiply-adds with no horizontal
     reductions. The time loop of the scan moves to the runtime's `run`.
 
+    With the checkpoint at hand, a dense layer or LTC synapse matrix whose
+    8-wide blocks are at least 25% zero (wiring masks) is packed
+    block-sparse and its kernel is unrolled over the nonzero blocks only.
+
     The blob layout is recorded on the module as `liquid.weights`
     (`size` in floats and one entry per packed tensor) and
     `liquid.weights_hash`; when the compiler has the checkpoint, the blob
@@ -93,7 +97,10 @@ def LowerToVector : Pass<"liquid-lower-to-vector", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"kernelPrefix", "prefix", "std::string", /*default=*/"\"\"",
-           "Symbol prefix of the kernel (default: the function name)">
+           "Symbol prefix of the kernel (default: the function name)">,
+    Option<"blockSparse", "block-sparse", "bool", /*default=*/"true",
+           "Pack weights whose 8-wide blocks are at least 25% zero block-sparse "
+           "and skip the absent blocks (needs the checkpoint)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
                            "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
