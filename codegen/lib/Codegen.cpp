@@ -8,6 +8,7 @@
 
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/TargetSelect.h"
@@ -33,6 +34,29 @@ MachineOptions resolveMachine(const MachineOptions &in) {
     o.features = f.getString();
   }
   return o;
+}
+
+int64_t preferredVectorWidth(const MachineOptions &in) {
+  static bool initialized = [] {
+    llvm::InitializeAllTargetInfos();
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    return true;
+  }();
+  (void)initialized;
+  MachineOptions o = resolveMachine(in);
+  llvm::Triple triple(o.triple);
+  if (!triple.isX86())
+    return 8;
+  std::string err;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!target)
+    return 8;
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(triple, o.cpu, o.features));
+  if (!sti)
+    return 8;
+  return sti->checkFeatures("+avx512f") ? 16 : 8;
 }
 
 bool emitModule(mlir::ModuleOp module, const MachineOptions &in, OutputKind kind,

@@ -2,7 +2,7 @@
 //
 // Lowers the planned body of each liquid.scan into a step kernel:
 //   func.func @<prefix>_kernel_step(%weights: memref<Wxf32>, %arena: memref<Axf32>, %ts: f32)
-// made of scf loops over 8-lane vector operations on the arena (activations,
+// made of scf loops over 8- or 16-float vector operations on the arena (activations,
 // state, scratch at their planned offsets) and the packed weight blob.
 //
 //===----------------------------------------------------------------------===//
@@ -27,7 +27,6 @@ using ::liquid::PackLayout;
 namespace {
 
 int64_t vecLen(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(0); }
-int64_t round8(int64_t n) { return alignTo(n, kLanes); }
 
 //===----------------------------------------------------------------------===//
 // Weight packing
@@ -35,7 +34,8 @@ int64_t round8(int64_t n) { return alignTo(n, kLanes); }
 
 class WeightPacker {
 public:
-  explicit WeightPacker(WeightPackingSink sink) : sink(sink) {}
+  WeightPacker(WeightPackingSink sink, int64_t lanes) : lanes(lanes), sink(sink) {}
+  const int64_t lanes;
 
   /// Registers (or finds) `v` in layout `l`; returns its offset in floats.
   FailureOr<int64_t> add(Value v, PackLayout l) {
@@ -44,7 +44,7 @@ public:
       return it->second;
     auto shape = cast<RankedTensorType>(v.getType()).getShape();
     std::vector<int64_t> s(shape.begin(), shape.end());
-    int64_t floats = ::liquid::packedFloats(s, l);
+    int64_t floats = ::liquid::packedFloats(s, l, lanes);
     int64_t off = size;
     size += alignTo(floats, kSlotAlign);
     index[key] = off;
@@ -54,7 +54,7 @@ public:
       if (!t)
         return failure();
       sink.blob->resize(off);
-      ::liquid::packTensor(*t, l, *sink.blob);
+      ::liquid::packTensor(*t, l, lanes, *sink.blob);
       sink.blob->resize(size, 0.0f);
     }
     return off;
@@ -70,7 +70,7 @@ public:
     auto key = std::make_pair(v.getAsOpaquePointer(), kBlockKey + static_cast<int>(transposed));
     if (auto it = index.find(key); it != index.end())
       return it->second;
-    int64_t floats = 8 * ::liquid::countBlocks(occ);
+    int64_t floats = lanes * ::liquid::countBlocks(occ);
     int64_t off = size;
     size += alignTo(std::max<int64_t>(floats, 1), kSlotAlign);
     index[key] = off;
@@ -84,7 +84,7 @@ public:
     if (!t)
       return failure();
     sink.blob->resize(off);
-    ::liquid::packBlocks(*t, transposed, occ, tileChunks, *sink.blob);
+    ::liquid::packBlocks(*t, transposed, occ, tileChunks, lanes, *sink.blob);
     sink.blob->resize(size, 0.0f);
     return off;
   }
@@ -246,7 +246,7 @@ std::optional<SparsePlan> planSparsity(Operation *op, WeightPacker &packer) {
     const ::liquid::Tensor *w = isWeight(d.getWeight()) ? packer.tensor(d.getWeight()) : nullptr;
     if (!w)
       return std::nullopt;
-    SparsePlan p{::liquid::blockOccupancy(*w, /*transposed=*/true), {}};
+    SparsePlan p{::liquid::blockOccupancy(*w, /*transposed=*/true, packer.lanes), {}};
     if (!worth(p.occ))
       return std::nullopt;
     return p;
@@ -258,7 +258,8 @@ std::optional<SparsePlan> planSparsity(Operation *op, WeightPacker &packer) {
     const ::liquid::Tensor *w = packer.tensor(ps[5]), *sw = packer.tensor(ps[9]);
     if (!w || !sw)
       return std::nullopt;
-    SparsePlan p{::liquid::blockOccupancy(*w, false), ::liquid::blockOccupancy(*sw, false)};
+    SparsePlan p{::liquid::blockOccupancy(*w, false, packer.lanes),
+                 ::liquid::blockOccupancy(*sw, false, packer.lanes)};
     if (!worth(p.occ))
       return std::nullopt;
     return p;
@@ -280,8 +281,8 @@ class KernelEmitter {
 public:
   KernelEmitter(OpBuilder &b, Location loc, WeightPacker &packer, Value wMem, Value aMem,
                 Value ts)
-      : b(b), loc(loc), packer(packer), wMem(wMem), aMem(aMem), ts(ts),
-        v8(VectorType::get({kLanes}, b.getF32Type())) {}
+      : b(b), loc(loc), packer(packer), wMem(wMem), aMem(aMem), ts(ts), lanes(packer.lanes),
+        v8(VectorType::get({lanes}, b.getF32Type())) {}
 
   DenseMap<Value, int64_t> actOffset;
   DenseMap<Operation *, SparsePlan> sparse;
@@ -335,7 +336,7 @@ private:
     Value p = splat(c[6]);
     for (int i = 5; i >= 0; --i)
       p = add(mul(p, f), splat(c[i]));
-    auto i32 = VectorType::get({kLanes}, b.getI32Type());
+    auto i32 = VectorType::get({lanes}, b.getI32Type());
     Value ni = arith::FPToSIOp::create(b, loc, i32, n);
     Value bias = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32, ArrayRef<int32_t>{127}));
     Value sh = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32, ArrayRef<int32_t>{23}));
@@ -365,16 +366,16 @@ private:
     return mul(mul(splat(0.5f), x), add(splat(1.0f), e));
   }
 
-  /// Runs `body(offset)` for each 8-lane chunk of `n` elements: unrolled for a
+  /// Runs `body(offset)` for each vector-sized chunk of `n` elements: unrolled for a
   /// few chunks, as an scf.for otherwise.
   void forChunks(int64_t n, function_ref<void(Value dyn, int64_t off)> body) {
-    int64_t chunks = round8(n) / kLanes;
+    int64_t chunks = ::liquid::roundUp(n, lanes) / lanes;
     if (chunks <= 8) {
       for (int64_t c = 0; c < chunks; ++c)
-        body(Value(), c * kLanes);
+        body(Value(), c * lanes);
       return;
     }
-    loop(0, chunks * kLanes, kLanes, {}, [&](Value iv, ValueRange) -> SmallVector<Value> {
+    loop(0, chunks * lanes, lanes, {}, [&](Value iv, ValueRange) -> SmallVector<Value> {
       body(iv, 0);
       return {};
     });
@@ -425,7 +426,8 @@ private:
   Location loc;
   WeightPacker &packer;
   Value wMem, aMem, ts;
-  VectorType v8;
+  int64_t lanes; ///< floats per vector
+  VectorType v8; ///< vector<lanes x f32>
 };
 
 LogicalResult KernelEmitter::emit(Operation &op) {
@@ -479,18 +481,18 @@ LogicalResult KernelEmitter::emit(Operation &op) {
 LogicalResult KernelEmitter::emitDense(DenseOp op) {
   if (isWeight(op.getInput()) || !isWeight(op.getWeight()))
     return op.emitOpError("needs an activation input and a weight matrix");
-  int64_t k = vecLen(op.getInput()), n = vecLen(op.getResult()), np = round8(n);
+  int64_t k = vecLen(op.getInput()), n = vecLen(op.getResult()), np = ::liquid::roundUp(n, lanes);
   Buf x = act(op.getInput()), bias = buf(op.getBias(), PackLayout::Vector), dst = result(*op);
   if (auto it = sparse.find(op); it != sparse.end()) {
     // Block-sparse: straight-line code over the nonzero [input, 8-output] blocks.
     const ::liquid::Occupancy &occ = it->second.occ;
     Buf blocks{wMem, packer.lookupBlocks(op.getWeight(), true)};
-    int64_t tileChunks = ::liquid::kDenseTile / kLanes, chunks = np / kLanes, cursor = 0;
+    int64_t tileChunks = ::liquid::denseTile(lanes) / lanes, chunks = np / lanes, cursor = 0;
     for (int64_t c0 = 0; c0 < chunks; c0 += tileChunks) {
       int64_t tn = std::min(tileChunks, chunks - c0);
       SmallVector<Value> acc;
       for (int64_t j = 0; j < tn; ++j)
-        acc.push_back(ld(bias, Value(), (c0 + j) * kLanes));
+        acc.push_back(ld(bias, Value(), (c0 + j) * lanes));
       for (int64_t r = 0; r < k; ++r) {
         Value xb;
         for (int64_t j = 0; j < tn; ++j) {
@@ -499,33 +501,33 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
           if (!xb)
             xb = bcast(ldScalar(x, Value(), r));
           acc[j] = add(mul(ld(blocks, Value(), cursor), xb), acc[j]);
-          cursor += kLanes;
+          cursor += lanes;
         }
       }
       for (int64_t j = 0; j < tn; ++j)
-        st(activation(op.getActivation(), acc[j]), dst, Value(), (c0 + j) * kLanes);
+        st(activation(op.getActivation(), acc[j]), dst, Value(), (c0 + j) * lanes);
     }
     return success();
   }
   Buf w = buf(op.getWeight(), PackLayout::Transposed);
   // One column tile of the packed weights (kDenseTile outputs, 8 vector
   // accumulators) at a time: the tile's [K, width] block is contiguous.
-  for (int64_t t0 = 0; t0 < np; t0 += ::liquid::kDenseTile) {
-    int64_t width = std::min(::liquid::kDenseTile, np - t0), tn = width / kLanes;
+  for (int64_t t0 = 0; t0 < np; t0 += ::liquid::denseTile(lanes)) {
+    int64_t width = std::min(::liquid::denseTile(lanes), np - t0), tn = width / lanes;
     Buf block{w.mem, w.off + t0 * k};
     SmallVector<Value> init;
     for (int64_t j = 0; j < tn; ++j)
-      init.push_back(ld(bias, Value(), t0 + j * kLanes));
+      init.push_back(ld(bias, Value(), t0 + j * lanes));
     SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
       Value xb = bcast(ldScalar(x, kv, 0));
       Value row = arith::MulIOp::create(b, loc, kv, idx(width));
       SmallVector<Value> next;
       for (int64_t j = 0; j < tn; ++j)
-        next.push_back(add(mul(ld(block, row, j * kLanes), xb), a[j]));
+        next.push_back(add(mul(ld(block, row, j * lanes), xb), a[j]));
       return next;
     });
     for (int64_t j = 0; j < tn; ++j)
-      st(activation(op.getActivation(), acc[j]), dst, Value(), t0 + j * kLanes);
+      st(activation(op.getActivation(), acc[j]), dst, Value(), t0 + j * lanes);
   }
   return success();
 }
@@ -584,7 +586,7 @@ SmallVector<Value> KernelEmitter::synapses(Buf pre, int64_t nSrc, int64_t rowStr
     Value row = arith::MulIOp::create(b, loc, s, idx(rowStride));
     SmallVector<Value> next(acc.begin(), acc.end());
     for (int64_t j = 0; j < nc; ++j) {
-      int64_t o = (c0 + j) * kLanes;
+      int64_t o = (c0 + j) * lanes;
       Value sg = sigmoid(mul(ld(sigma, row, o), sub(vs, ld(mu, row, o))));
       next[j] = add(next[j], mul(ld(wErev, row, o), sg));
       next[nc + j] = add(next[nc + j], mul(ld(wEff, row, o), sg));
@@ -607,7 +609,7 @@ SmallVector<Value> KernelEmitter::sparseSynapses(Buf pre, const ::liquid::Occupa
       Value sg = sigmoid(mul(ld(sigma, Value(), cursor), sub(vs, ld(mu, Value(), cursor))));
       acc[j] = add(acc[j], mul(ld(wErev, Value(), cursor), sg));
       acc[nc + j] = add(acc[nc + j], mul(ld(wEff, Value(), cursor), sg));
-      cursor += kLanes;
+      cursor += lanes;
     }
   }
   return acc;
@@ -615,8 +617,8 @@ SmallVector<Value> KernelEmitter::sparseSynapses(Buf pre, const ::liquid::Occupa
 
 LogicalResult KernelEmitter::emitLTCSolve(LTCSolveOp op) {
   auto p = op.getParams();
-  int64_t n = vecLen(op.getState()), s = vecLen(op.getInput()), np = round8(n);
-  int64_t chunks = np / kLanes;
+  int64_t n = vecLen(op.getState()), s = vecLen(op.getInput()), np = ::liquid::roundUp(n, lanes);
+  int64_t chunks = np / lanes;
   Buf x = act(op.getInput()), v0 = act(op.getState()), out = result(*op);
   auto vecP = [&](unsigned i) { return buf(p[i], PackLayout::Vector); };
   const SparsePlan *plan = nullptr;
@@ -643,8 +645,8 @@ LogicalResult KernelEmitter::emitLTCSolve(LTCSolveOp op) {
                               sensoryCursor)
              : synapses(x, s, np, rowP(7), rowP(8), rowP(9), rowP(10), c0, nc);
     for (int64_t j = 0; j < nc; ++j) {
-      st(acc[j], sNum, Value(), (c0 + j) * kLanes);
-      st(acc[nc + j], sDen, Value(), (c0 + j) * kLanes);
+      st(acc[j], sNum, Value(), (c0 + j) * lanes);
+      st(acc[nc + j], sDen, Value(), (c0 + j) * lanes);
     }
   }
   copy(out, v0, n);
@@ -659,7 +661,7 @@ LogicalResult KernelEmitter::emitLTCSolve(LTCSolveOp op) {
           plan ? sparseSynapses(out, plan->occ, rowP(3), rowP(4), rowP(5), rowP(6), c0, nc, cursor)
                : synapses(out, n, np, rowP(3), rowP(4), rowP(5), rowP(6), c0, nc);
       for (int64_t j = 0; j < nc; ++j) {
-        int64_t o = (c0 + j) * kLanes;
+        int64_t o = (c0 + j) * lanes;
         Value cmt = div(ld(cm, Value(), o), dt);
         Value num = add(add(mul(cmt, ld(out, Value(), o)), ld(gleakVleak, Value(), o)),
                         add(acc[j], ld(sNum, Value(), o)));
@@ -697,7 +699,11 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
     for (auto f : module.getOps<func::FuncOp>())
       if (!f.getOps<ScanOp>().empty() || !f.getBody().getOps<ScanOp>().empty())
         funcs.push_back(f);
-    WeightPacker packer(sink);
+    if (vectorWidth != 8 && vectorWidth != 16) {
+      module.emitError() << "vector-width must be 8 or 16, got " << vectorWidth;
+      return signalPassFailure();
+    }
+    WeightPacker packer(sink, vectorWidth);
     OpBuilder b(module.getBodyRegion());
     b.setInsertionPointToEnd(module.getBody());
     SmallVector<Attribute> kernels;
@@ -741,7 +747,7 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
       forEachWeightOperand(&op, [&](Value v, PackLayout l) {
         FailureOr<int64_t> off;
         if (plan && l == PackLayout::Transposed)
-          off = packer.addBlocks(v, true, plan->occ, ::liquid::kDenseTile / kLanes);
+          off = packer.addBlocks(v, true, plan->occ, ::liquid::denseTile(packer.lanes) / packer.lanes);
         else if (plan && l == PackLayout::Rows)
           off = packer.addBlocks(v, false, isRecurrentLTCParam(&op, v) ? plan->occ : plan->sensoryOcc,
                                  kLtcTileChunks);
@@ -824,9 +830,11 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
       key += e.desc + "|" + layout + "|" + std::to_string(e.offset) + "|" +
              std::to_string(e.floats) + ";";
     }
-    uint64_t hash = ::liquid::fnv1a(key + std::to_string(packer.size));
+    uint64_t hash = ::liquid::fnv1a(key + std::to_string(packer.size) + "/lanes" +
+                                    std::to_string(packer.lanes));
     NamedAttrList w;
     w.append("size", ab.getI64IntegerAttr(packer.size));
+    w.append("lanes", ab.getI64IntegerAttr(packer.lanes));
     w.append("hash", ab.getStringAttr(llvm::formatv("{0:x16}", hash).str()));
     w.append("entries", ab.getArrayAttr(entries));
     module->setAttr("liquid.weights", w.getDictionary(&getContext()));

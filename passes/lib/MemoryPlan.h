@@ -6,15 +6,16 @@
 
 namespace mlir::liquid {
 
-/// Kernels work on 8-lane vectors.
-constexpr int64_t kLanes = 8;
+/// Kernels work on vectors of 8 (AVX2, NEON) or 16 (AVX-512) floats; slots are
+/// planned for the widest.
+constexpr int64_t kMaxLanes = 16;
 /// Slot alignment in floats (64 bytes).
 constexpr int64_t kSlotAlign = 16;
 
 inline int64_t alignTo(int64_t n, int64_t a) { return (n + a - 1) / a * a; }
 /// Floats reserved for a vector of `n` elements: kernels may read and write
-/// up to 8 lanes past the end of any segment they touch.
-inline int64_t slotFloats(int64_t n) { return alignTo(n + kLanes, kSlotAlign); }
+/// up to one vector past the end of any segment they touch.
+inline int64_t slotFloats(int64_t n) { return alignTo(n + kMaxLanes, kSlotAlign); }
 
 /// Scratch floats an op's kernel needs (live only during the op).
 inline int64_t scratchFloats(Operation *op) {

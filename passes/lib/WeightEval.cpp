@@ -6,7 +6,6 @@
 
 namespace liquid {
 
-static int64_t round8(int64_t n) { return (n + 7) / 8 * 8; }
 
 const char *layoutName(PackLayout l) {
   switch (l) {
@@ -17,37 +16,37 @@ const char *layoutName(PackLayout l) {
   return "?";
 }
 
-int64_t packedFloats(const std::vector<int64_t> &shape, PackLayout l) {
+int64_t packedFloats(const std::vector<int64_t> &shape, PackLayout l, int64_t lanes) {
   switch (l) {
   case PackLayout::Vector: {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
-    return round8(n);
+    return roundUp(n, lanes);
   }
-  case PackLayout::Rows: return shape[0] * round8(shape[1]);
-  case PackLayout::Transposed: return shape[1] * round8(shape[0]);
+  case PackLayout::Rows: return shape[0] * roundUp(shape[1], lanes);
+  case PackLayout::Transposed: return shape[1] * roundUp(shape[0], lanes);
   }
   return 0;
 }
 
-void packTensor(const Tensor &t, PackLayout l, std::vector<float> &out) {
+void packTensor(const Tensor &t, PackLayout l, int64_t lanes, std::vector<float> &out) {
   size_t start = out.size();
-  out.resize(start + packedFloats(t.shape, l), 0.0f);
+  out.resize(start + packedFloats(t.shape, l, lanes), 0.0f);
   float *dst = out.data() + start;
   switch (l) {
   case PackLayout::Vector:
     std::copy(t.data.begin(), t.data.end(), dst);
     break;
   case PackLayout::Rows: {
-    int64_t r = t.shape[0], c = t.shape[1], cp = round8(c);
+    int64_t r = t.shape[0], c = t.shape[1], cp = roundUp(c, lanes);
     for (int64_t i = 0; i < r; ++i)
       std::copy(t.data.begin() + i * c, t.data.begin() + (i + 1) * c, dst + i * cp);
     break;
   }
   case PackLayout::Transposed: {
-    int64_t n = t.shape[0], k = t.shape[1], np = round8(n);
-    for (int64_t t0 = 0; t0 < np; t0 += kDenseTile) {
-      int64_t w = std::min(kDenseTile, np - t0);
+    int64_t n = t.shape[0], k = t.shape[1], np = roundUp(n, lanes), tile = denseTile(lanes);
+    for (int64_t t0 = 0; t0 < np; t0 += tile) {
+      int64_t w = std::min(tile, np - t0);
       float *block = dst + t0 * k;
       for (int64_t i = t0; i < std::min(n, t0 + w); ++i)
         for (int64_t j = 0; j < k; ++j)
@@ -63,15 +62,15 @@ static float at(const Tensor &t, bool transposed, int64_t r, int64_t c) {
   return transposed ? t.data[c * t.shape[1] + r] : t.data[r * t.shape[1] + c];
 }
 
-Occupancy blockOccupancy(const Tensor &t, bool transposed) {
+Occupancy blockOccupancy(const Tensor &t, bool transposed, int64_t lanes) {
   int64_t rows = transposed ? t.shape[1] : t.shape[0];
   int64_t cols = transposed ? t.shape[0] : t.shape[1];
-  int64_t chunks = round8(cols) / 8;
+  int64_t chunks = roundUp(cols, lanes) / lanes;
   Occupancy occ(rows, std::vector<bool>(chunks, false));
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c)
       if (at(t, transposed, r, c) != 0.0f)
-        occ[r][c / 8] = true;
+        occ[r][c / lanes] = true;
   return occ;
 }
 
@@ -89,7 +88,7 @@ double zeroFraction(const Occupancy &occ) {
 }
 
 void packBlocks(const Tensor &t, bool transposed, const Occupancy &occ, int64_t tileChunks,
-                std::vector<float> &out) {
+                int64_t lanes, std::vector<float> &out) {
   int64_t cols = transposed ? t.shape[0] : t.shape[1];
   int64_t chunks = occ.empty() ? 0 : occ.front().size();
   for (int64_t c0 = 0; c0 < chunks; c0 += tileChunks)
@@ -97,8 +96,8 @@ void packBlocks(const Tensor &t, bool transposed, const Occupancy &occ, int64_t 
       for (int64_t c = c0; c < std::min(chunks, c0 + tileChunks); ++c) {
         if (!occ[r][c])
           continue;
-        for (int64_t l = 0; l < 8; ++l) {
-          int64_t col = c * 8 + l;
+        for (int64_t l = 0; l < lanes; ++l) {
+          int64_t col = c * lanes + l;
           out.push_back(col < cols ? at(t, transposed, r, col) : 0.0f);
         }
       }

@@ -9,33 +9,36 @@
 
 namespace liquid {
 
-/// How a weight is laid out in the packed blob.
+/// How a weight is laid out in the packed blob. `lanes` (the kernels' vector
+/// width in floats: 8 for AVX2/NEON, 16 for AVX-512) sets all padding.
 enum class PackLayout {
-  Vector,     ///< 1-D, zero padded to a multiple of 8
-  Rows,       ///< 2-D [R, C], each row zero padded to a multiple of 8
-  /// 2-D [N, K] (dense layers): the padded output dimension Np = roundup(N, 8)
-  /// is cut into column tiles of kDenseTile; tile j is stored contiguously as
-  /// [K, width_j], so a kernel computing one tile of outputs streams one block.
+  Vector,     ///< 1-D, zero padded to a multiple of lanes
+  Rows,       ///< 2-D [R, C], each row zero padded to a multiple of lanes
+  /// 2-D [N, K] (dense layers): the padded output dimension Np = roundup(N,
+  /// lanes) is cut into column tiles of denseTile(lanes) outputs; tile j is
+  /// stored contiguously as [K, width_j], so a kernel computing one tile of
+  /// outputs (8 vector accumulators) streams one block.
   Transposed,
 };
-constexpr int64_t kDenseTile = 64;
+inline int64_t denseTile(int64_t lanes) { return 8 * lanes; }
+inline int64_t roundUp(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 const char *layoutName(PackLayout l);
 /// Floats a tensor of `shape` takes in the blob with layout `l`.
-int64_t packedFloats(const std::vector<int64_t> &shape, PackLayout l);
+int64_t packedFloats(const std::vector<int64_t> &shape, PackLayout l, int64_t lanes);
 /// Appends `t` in layout `l` to `out` (exactly packedFloats floats).
-void packTensor(const Tensor &t, PackLayout l, std::vector<float> &out);
+void packTensor(const Tensor &t, PackLayout l, int64_t lanes, std::vector<float> &out);
 
-/// Which 8-wide blocks of a matrix hold a nonzero: occ[row][chunk]. With
+/// Which lanes-wide blocks of a matrix hold a nonzero: occ[row][chunk]. With
 /// `transposed` the matrix is a dense-layer weight [N, K] seen as W^T: rows are
 /// the K inputs and chunks cover the N outputs; otherwise rows are rows.
 using Occupancy = std::vector<std::vector<bool>>;
-Occupancy blockOccupancy(const Tensor &t, bool transposed);
+Occupancy blockOccupancy(const Tensor &t, bool transposed, int64_t lanes);
 int64_t countBlocks(const Occupancy &occ);
 double zeroFraction(const Occupancy &occ);
-/// Appends the blocks of `t` that `occ` marks, 8 floats each, in the order
+/// Appends the blocks of `t` that `occ` marks, `lanes` floats each, in the order
 /// column tile (`tileChunks` chunks) -> row -> chunk: the block-sparse layout.
 void packBlocks(const Tensor &t, bool transposed, const Occupancy &occ, int64_t tileChunks,
-                std::vector<float> &out);
+                int64_t lanes, std::vector<float> &out);
 
 Tensor concatTensors(const std::vector<const Tensor *> &parts, int64_t dim);
 /// Element-wise product; shapes must match (checked by the IR verifier).

@@ -4,11 +4,12 @@
 // is dead (%d2 takes the input's slot once the concat has read it), and the
 // new state is computed directly into
 // the state slot because the old state is dead by then. Slots are padded to
-// n + 8 floats and aligned to 16 floats (64 bytes).
+// n + 16 floats (one vector of the widest kernels) and aligned to 16 floats
+// (64 bytes).
 // CHECK-LABEL: func.func @chain
-// CHECK: liquid.scan {{.*}}{liquid.arena = {input = 48 : i64, output = 0 : i64, size = 160 : i64, states = array<i64: 0>}}
-// CHECK: liquid.concat {{.*}} {liquid.offset = array<i64: 64>}
-// CHECK: liquid.dense {{.*}} {activation = "tanh", liquid.offset = array<i64: 112>}
+// CHECK: liquid.scan {{.*}}{liquid.arena = {input = 48 : i64, output = 0 : i64, size = 192 : i64, states = array<i64: 0>}}
+// CHECK: liquid.concat {{.*}} {liquid.offset = array<i64: 80>}
+// CHECK: liquid.dense {{.*}} {activation = "tanh", liquid.offset = array<i64: 144>}
 // CHECK: liquid.dense {{.*}} {activation = "tanh", liquid.offset = array<i64: 48>}
 // CHECK: liquid.dense {{.*}} {activation = "tanh", liquid.offset = array<i64: 96>}
 // CHECK: liquid.dense {{.*}} {liquid.offset = array<i64: 0>}
@@ -30,13 +31,13 @@ func.func @chain(%xs: tensor<?x8xf32>, %ts: tensor<?xf32>, %h0: tensor<32xf32>) 
 
 // -----
 
-// The LTC solver gets a scratch slot (3 x 16 floats for 3 neurons); the new
+// The LTC solver gets a scratch slot (3 x 32 floats for 3 neurons); the new
 // state cannot be written in place (the solver reads the old one), so it
 // gets its own slot and is copied at the end; the output reuses the input slot.
 // CHECK-LABEL: func.func @ltc
-// CHECK: liquid.arena = {input = 16 : i64, output = 16 : i64, size = 96 : i64, states = array<i64: 0>}
-// CHECK: liquid.ltc_solve {{.*}}liquid.offset = array<i64: 32>, liquid.scratch = 48 : i64
-// CHECK: liquid.slice {{.*}}liquid.offset = array<i64: 16>
+// CHECK: liquid.arena = {input = 32 : i64, output = 32 : i64, size = 192 : i64, states = array<i64: 0>}
+// CHECK: liquid.ltc_solve {{.*}}liquid.offset = array<i64: 64>, liquid.scratch = 96 : i64
+// CHECK: liquid.slice {{.*}}liquid.offset = array<i64: 32>
 func.func @ltc(%xs: tensor<?x2xf32>, %ts: tensor<?xf32>, %v0: tensor<3xf32>) -> (tensor<?x1xf32>, tensor<3xf32>) {
   %n = liquid.weight "n" : tensor<3xf32>
   %nn = liquid.weight "nn" : tensor<3x3xf32>

@@ -93,6 +93,10 @@ static cl::opt<bool> blockSparse("block-sparse",
                                  cl::desc("Pack masked (wired) weights block-sparse where at least "
                                           "25% of their 8-wide blocks are zero (default: on)"),
                                  cl::init(true), cl::cat(cat));
+static cl::opt<int> vectorWidth("vector-width",
+                                cl::desc("Floats per vector in the kernels: 8, 16, or 0 = from "
+                                         "the target (16 with AVX-512F, else 8)"),
+                                cl::init(0), cl::cat(cat));
 static cl::opt<std::string> ccOverride("cc", cl::desc("C compiler for the runtime and linking"),
                                        cl::cat(cat));
 
@@ -309,6 +313,15 @@ int main(int argc, char **argv) {
   if (printPlan)
     printMemoryPlan(*module, llvm::outs());
 
+  ::liquid::MachineOptions machine{target->triple, target->cpu, target->features};
+  if (!targetCpu.empty())
+    machine.cpu = targetCpu;
+  if (!targetFeatures.empty())
+    machine.features = targetFeatures;
+  int64_t lanes = vectorWidth ? vectorWidth.getValue() : ::liquid::preferredVectorWidth(machine);
+  if (lanes != 8 && lanes != 16)
+    fail("--vector-width must be 8 or 16 (or 0 for the target's choice)");
+
   std::vector<float> blob;
   std::string packErr;
   mlir::liquid::WeightPackingSink sink;
@@ -317,6 +330,7 @@ int main(int argc, char **argv) {
   mlir::liquid::LowerToVectorOptions lopts;
   lopts.kernelPrefix = prefix;
   lopts.blockSparse = blockSparse;
+  lopts.vectorWidth = lanes;
   {
     ScopedDiagnosticHandler quiet(&ctx, [&](Diagnostic &d) {
       if (packErr.empty())
@@ -330,12 +344,6 @@ int main(int argc, char **argv) {
   }
   stages.dump("vector");
   stages.run("llvm", [](OpPassManager &pm) { mlir::liquid::buildLowerToLLVMPipeline(pm); });
-
-  ::liquid::MachineOptions machine{target->triple, target->cpu, target->features};
-  if (!targetCpu.empty())
-    machine.cpu = targetCpu;
-  if (!targetFeatures.empty())
-    machine.features = targetFeatures;
 
   ::liquid::KernelInfo kinfo = kernelInfo(*module, prefix, name);
   if (haveWeights && !weightsOut.empty()) {

@@ -24,6 +24,10 @@ bool emitModule(mlir::ModuleOp module, const MachineOptions &opts, OutputKind ki
 /// The resolved triple/CPU/features of `opts` (for messages and --list-targets).
 MachineOptions resolveMachine(const MachineOptions &opts);
 
+/// Floats per vector the kernels should use on this machine: 16 where
+/// AVX-512F is available, else 8 (AVX2, SSE, NEON).
+int64_t preferredVectorWidth(const MachineOptions &opts);
+
 } // namespace liquid
 
 #endif

@@ -79,9 +79,10 @@ def LowerToVector : Pass<"liquid-lower-to-vector", "::mlir::ModuleOp"> {
     Turns the body of the (planned) `liquid.scan` of every function into a
     step kernel `func.func @<name>_kernel_step(%weights: memref<Wxf32>,
     %arena: memref<Axf32>, %ts: f32)`: each op becomes vectorized loops
-    (8-lane `vector` operations) on views of the arena at its planned
+    (`vector` operations of `vector-width` floats) on views of the arena at its planned
     offset, and every weight read becomes a read of the packed weight blob.
-    Dense weights are packed transposed (`[in, out]`, out padded to 8) so the
+    Dense weights are packed transposed (`[in, out]`, out padded to the vector
+    width, in column tiles of 8 vectors) so the
     product is a chain of broadcast-multiply-adds with no horizontal
     reductions. The time loop of the scan moves to the runtime's `run`.
 
@@ -98,6 +99,8 @@ def LowerToVector : Pass<"liquid-lower-to-vector", "::mlir::ModuleOp"> {
   let options = [
     Option<"kernelPrefix", "prefix", "std::string", /*default=*/"\"\"",
            "Symbol prefix of the kernel (default: the function name)">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
+           "Floats per vector: 8 (AVX2, NEON) or 16 (AVX-512)">,
     Option<"blockSparse", "block-sparse", "bool", /*default=*/"true",
            "Pack weights whose 8-wide blocks are at least 25% zero block-sparse "
            "and skip the absent blocks (needs the checkpoint)">
