@@ -36,14 +36,20 @@ MachineOptions resolveMachine(const MachineOptions &in) {
   return o;
 }
 
-int64_t preferredVectorWidth(const MachineOptions &in) {
+/// Registers every LLVM target once per process.
+static void initializeTargets() {
   static bool initialized = [] {
     llvm::InitializeAllTargetInfos();
     llvm::InitializeAllTargets();
     llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
     return true;
   }();
   (void)initialized;
+}
+
+int64_t preferredVectorWidth(const MachineOptions &in) {
+  initializeTargets();
   MachineOptions o = resolveMachine(in);
   llvm::Triple triple(o.triple);
   if (!triple.isX86())
@@ -61,14 +67,7 @@ int64_t preferredVectorWidth(const MachineOptions &in) {
 
 bool emitModule(mlir::ModuleOp module, const MachineOptions &in, OutputKind kind,
                 const std::string &path, std::string &err) {
-  static bool initialized = [] {
-    llvm::InitializeAllTargetInfos();
-    llvm::InitializeAllTargets();
-    llvm::InitializeAllTargetMCs();
-    llvm::InitializeAllAsmPrinters();
-    return true;
-  }();
-  (void)initialized;
+  initializeTargets();
   MachineOptions o = resolveMachine(in);
   llvm::Triple triple(o.triple);
   std::string lookupErr;

@@ -115,7 +115,9 @@ private:
     if (!weightBlock->empty())
       b.setInsertionPoint(&weightBlock->back()); // before the scan
     auto type = RankedTensorType::get(t.shape, b.getF32Type());
-    Value v = mlir::liquid::WeightOp::create(b, UnknownLoc::get(&ctx), type, t.name);
+    // The tensor's name is its location: diagnostics about it name it.
+    Location loc = NameLoc::get(StringAttr::get(&ctx, t.name));
+    Value v = mlir::liquid::WeightOp::create(b, loc, type, t.name);
     weights[t.name] = v;
     return v;
   }

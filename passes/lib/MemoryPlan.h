@@ -28,6 +28,7 @@ inline int64_t scratchFloats(Operation *op) {
 
 inline constexpr llvm::StringLiteral kOffsetAttr = "liquid.offset";
 inline constexpr llvm::StringLiteral kScratchAttr = "liquid.scratch";
+inline constexpr llvm::StringLiteral kScratchFloatsAttr = "liquid.scratch_floats";
 inline constexpr llvm::StringLiteral kArenaAttr = "liquid.arena";
 
 } // namespace mlir::liquid

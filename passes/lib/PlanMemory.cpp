@@ -140,8 +140,10 @@ struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
       }
       if (hasTensorResult)
         op.setAttr(kOffsetAttr, b.getDenseI64ArrayAttr(offs));
-      if (int64_t s = scratchFloats(&op))
+      if (int64_t s = scratchFloats(&op)) {
         op.setAttr(kScratchAttr, b.getI64IntegerAttr(arena.place(s, pos[&op], pos[&op])));
+        op.setAttr(kScratchFloatsAttr, b.getI64IntegerAttr(s));
+      }
     }
 
     Value y = yield.getValues().front();

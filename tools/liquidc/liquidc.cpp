@@ -186,7 +186,7 @@ void printMemoryPlan(ModuleOp module, llvm::raw_ostream &os) {
         }
       }
       if (auto s = op.getAttrOfType<IntegerAttr>("liquid.scratch")) {
-        int64_t n = cast<RankedTensorType>(op.getResult(0).getType()).getDimSize(0) * 4 * 3;
+        int64_t n = op.getAttrOfType<IntegerAttr>("liquid.scratch_floats").getInt() * 4;
         scratchBytes += n;
         os << llvm::format("  %-10s %-28s %10lld %10lld\n", "scratch",
                            op.getName().getStringRef().str().c_str(), (long long)n,
@@ -259,6 +259,9 @@ int main(int argc, char **argv) {
   if (outputPath.empty() && emitKind != Emit::MLIR && emitKind != Emit::LLVM &&
       emitKind != Emit::Asm)
     fail("no output file (-o)");
+  bool isIR = llvm::StringRef(inputPath).ends_with(".mlir");
+  if (isIR && (emitKind == Emit::Exe || emitKind == Emit::Lib))
+    fail("--emit=exe and --emit=lib need a model spec with weights, not " + inputPath);
   if (!dumpStages.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(dumpStages))
       fail(dumpStages + ": " + ec.message());
@@ -276,7 +279,7 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> module;
   std::string name;
   bool haveWeights = false;
-  if (llvm::StringRef(inputPath).ends_with(".mlir")) {
+  if (isIR) {
     llvm::SourceMgr sm;
     SourceMgrDiagnosticHandler handler(sm, &ctx);
     module = parseSourceFile<ModuleOp>(inputPath, sm, ParserConfig(&ctx));
@@ -343,6 +346,13 @@ int main(int argc, char **argv) {
       fail(inputPath + ": " + (packErr.empty() ? "lowering failed" : packErr));
   }
   stages.dump("vector");
+  if (printPlan) {
+    auto w = (*module)->getAttrOfType<DictionaryAttr>("liquid.weights");
+    llvm::outs() << llvm::format(
+        "weights: %lld B packed (%lld-float vectors), read once per step; not in the arena\n",
+        (long long)cast<IntegerAttr>(w.get("size")).getInt() * 4,
+        (long long)cast<IntegerAttr>(w.get("lanes")).getInt());
+  }
   stages.run("llvm", [](OpPassManager &pm) { mlir::liquid::buildLowerToLLVMPipeline(pm); });
 
   ::liquid::KernelInfo kinfo = kernelInfo(*module, prefix, name);
@@ -363,9 +373,7 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  // exe / lib
-  if (!haveWeights)
-    fail("--emit=exe and --emit=lib need a model spec with weights, not " + inputPath);
+  // exe / lib (inputs with weights only, checked above)
   llvm::SmallString<128> work;
   if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("liquidc", work))
     fail(llvm::Twine("cannot create a temporary folder: ") + ec.message());

@@ -63,7 +63,8 @@ def PlanMemory : Pass<"liquid-plan-memory", "::mlir::func::FuncOp"> {
     get a slot live only during that op. Slots are padded and aligned to 64
     bytes so kernels can use full vectors. The result is recorded as
     attributes: `liquid.offset` on every op result (in floats),
-    `liquid.scratch` on ops with scratch, and `liquid.arena` on the scan
+    `liquid.scratch` (offset) and `liquid.scratch_floats` on ops with
+    scratch, and `liquid.arena` on the scan
     (`size`, `input`, `states`, `output`, all in floats).
 
     ```mlir
