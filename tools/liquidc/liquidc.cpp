@@ -297,6 +297,14 @@ int main(int argc, char **argv) {
     haveWeights = true;
   }
   std::string prefix = modelName.empty() ? name : sanitize(modelName);
+  if (module->walk([](mlir::liquid::ScanOp) { return WalkResult::interrupt(); }).wasInterrupted() ==
+      false)
+    fail(inputPath + ": nothing to compile (no function contains a liquid.scan)");
+  if (!outputPath.empty() && outputPath != "-") {
+    llvm::StringRef dir = llvm::sys::path::parent_path(outputPath);
+    if (!dir.empty() && !llvm::sys::fs::is_directory(dir))
+      fail(outputPath + ": the folder '" + dir + "' does not exist");
+  }
 
   StageRunner stages(ctx, *module);
   stages.dump("import");
