@@ -7,6 +7,7 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
 include "mlir/IR/RegionKindInterface.td"
+include "mlir/IR/SymbolInterfaces.td"
 
 def Liquid_F32Vector : 1DTensorOf<[F32]>;
 def Liquid_F32Matrix : 2DTensorOf<[F32]>;
@@ -343,5 +344,7 @@ def Liquid_YieldOp : Liquid_Op<"yield", [Pure, Terminator, HasParent<"ScanOp">]>
   let assemblyFormat = "($values^ `:` type($values))? attr-dict";
   let builders = [OpBuilder<(ins), [{ build($_builder, $_state, ValueRange()); }]>];
 }
+
+include "liquid/Dialect/LiquidLMOps.td"
 
 #endif // LIQUID_OPS_TD

@@ -1,0 +1,147 @@
+//===- LiquidLMOps.td - language-model ops (LFM2) ----------*- tablegen -*-===//
+//
+// Ops for LFM2-family language models. Projections are `liquid.linear` (so
+// projections that read the same input can be fused into one product by a
+// generic pass); only what carries state or needs a dedicated kernel is an op
+// of its own: the short-convolution mixer (conv cache), attention (KV cache,
+// per-head norms, RoPE), RMSNorm, the embedding gather and the SwiGLU gate.
+// Persistent state is declared once per module with `liquid.state_buffer` and
+// named by symbol, so the memory planner can place it statically.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LIQUID_LM_OPS_TD
+#define LIQUID_LM_OPS_TD
+
+def Liquid_TokensTensor : 1DTensorOf<[I32]>;
+
+def Liquid_StateBufferOp : Liquid_Op<"state_buffer", [Symbol, HasParent<"::mlir::ModuleOp">]> {
+  let summary = "a persistent buffer carried across calls (conv cache, KV cache)";
+  let description = [{
+    Declares state that lives across forward calls: `kind` is `conv_cache`
+    (`[L - 1, hidden]`: the last `L - 1` rows of `B * x` of one short-conv
+    layer) or `kv_cache` (`[2, max_context, kv_heads * head_dim]`: keys then
+    values, after the per-head norm and RoPE). Sized at compile time; the
+    memory planner gives it a fixed place.
+
+    ```mlir
+    liquid.state_buffer @conv0 {kind = "conv_cache"} : tensor<2x1024xf32>
+    liquid.state_buffer @kv2 {kind = "kv_cache"} : tensor<2x4096x512xf32>
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name, StrAttr:$kind, TypeAttrOf<Liquid_F32Tensor>:$type);
+  let assemblyFormat = "$sym_name attr-dict `:` $type";
+  let hasVerifier = 1;
+}
+
+def Liquid_EmbeddingOp : Liquid_Op<"embedding", [Pure]> {
+  let summary = "gathers rows of an embedding table";
+  let description = [{
+    `result[t] = table[ids[t]]`. Ids outside `[0, vocab)` are a run-time error
+    reported by the runtime before the gather.
+
+    ```mlir
+    %x = liquid.embedding %ids, %table : tensor<?xi32>, tensor<1024x256xf32> -> tensor<?x256xf32>
+    ```
+  }];
+  let arguments = (ins Liquid_TokensTensor:$ids, Liquid_F32Matrix:$table);
+  let results = (outs Liquid_F32Matrix:$result);
+  let assemblyFormat = "$ids `,` $table attr-dict `:` type($ids) `,` type($table) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Liquid_RMSNormOp : Liquid_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "RMSNorm over the last dimension, times a weight";
+  let description = [{
+    `y = x / sqrt(mean(x^2) + epsilon) * weight`, each row on its own.
+
+    ```mlir
+    %h = liquid.rms_norm %x, %w {epsilon = 1.0e-05 : f64} : tensor<?x256xf32>, tensor<256xf32>
+    ```
+  }];
+  let arguments = (ins Liquid_F32Tensor:$input, Liquid_F32Vector:$weight, F64Attr:$epsilon);
+  let results = (outs Liquid_F32Tensor:$result);
+  let assemblyFormat = "$input `,` $weight attr-dict `:` type($input) `,` type($weight)";
+  let hasVerifier = 1;
+}
+
+def Liquid_LinearOp : Liquid_Op<"linear", [Pure]> {
+  let summary = "rows times a weight: y = x W^T";
+  let description = [{
+    `x` is `[T, in]`, `W` is `[out, in]` (torch layout), no bias.
+
+    ```mlir
+    %q = liquid.linear %h, %wq : tensor<?x256xf32>, tensor<256x256xf32> -> tensor<?x256xf32>
+    ```
+  }];
+  let arguments = (ins Liquid_F32Matrix:$input, Liquid_F32Matrix:$weight);
+  let results = (outs Liquid_F32Matrix:$result);
+  let assemblyFormat = "$input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Liquid_ShortConvMixOp : Liquid_Op<"short_conv_mix", [
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "LFM2 gated short convolution between its projections";
+  let description = [{
+    Takes the in-projection `bcx = [B | C | x]` (`[T, 3 x hidden]`) and the
+    depthwise kernel (`[hidden, L]`): `y[t] = C[t] * sum_j k[:, j] * (B * x)[t -
+    (L - 1) + j]`, causal, continuing from the conv cache `state` (the last
+    `L - 1` rows of `B * x` before this call), which it updates. The
+    out-projection is a separate `liquid.linear`.
+
+    ```mlir
+    %y = liquid.short_conv_mix %bcx, %k state(@conv0) : tensor<?x768xf32>, tensor<256x3xf32> -> tensor<?x256xf32>
+    ```
+  }];
+  let arguments = (ins Liquid_F32Matrix:$bcx, Liquid_F32Matrix:$kernel, FlatSymbolRefAttr:$state);
+  let results = (outs Liquid_F32Matrix:$result);
+  let assemblyFormat = "$bcx `,` $kernel `state` `(` $state `)` attr-dict `:` type($bcx) `,` type($kernel) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Liquid_AttentionOp : Liquid_Op<"attention", [
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "causal grouped-query attention with per-head norms, NeoX RoPE and a KV cache";
+  let description = [{
+    `q` is `[T, heads x head_dim]`, `k` and `v` are `[T, kv_heads x
+    head_dim]` (the outputs of the q/k/v projections). Per head, q and k get
+    RMSNorm (`q_norm`, `k_norm`: `[head_dim]`, `epsilon`) and NeoX-style
+    rotary embeddings (pairs `(j, j + head_dim/2)`, frequencies
+    `rope_theta^(-2j/head_dim)`) at positions `position .. position + T - 1`;
+    k and v are appended to the KV cache `state`; each query attends
+    causally to every cached position up to its own, with softmax over
+    `q k / sqrt(head_dim)`. Query head `h` uses KV head `h / (heads /
+    kv_heads)`. The result is `[T, heads x head_dim]`, head-major; the
+    out-projection is a separate `liquid.linear`.
+
+    ```mlir
+    %a = liquid.attention %q, %k, %v, %qn, %kn, %pos state(@kv2)
+        {heads = 4 : i64, kv_heads = 2 : i64, head_dim = 64 : i64, rope_theta = 1.0e+06 : f64, epsilon = 1.0e-05 : f64}
+        : tensor<?x256xf32>, tensor<?x128xf32>, tensor<?x128xf32>, tensor<64xf32>, tensor<64xf32> -> tensor<?x256xf32>
+    ```
+  }];
+  let arguments = (ins Liquid_F32Matrix:$q, Liquid_F32Matrix:$k, Liquid_F32Matrix:$v,
+                       Liquid_F32Vector:$q_norm, Liquid_F32Vector:$k_norm, Index:$position,
+                       FlatSymbolRefAttr:$state, I64Attr:$heads, I64Attr:$kv_heads,
+                       I64Attr:$head_dim, F64Attr:$rope_theta, F64Attr:$epsilon);
+  let results = (outs Liquid_F32Matrix:$result);
+  let assemblyFormat = "$q `,` $k `,` $v `,` $q_norm `,` $k_norm `,` $position `state` `(` $state `)` attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($q_norm) `,` type($k_norm) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Liquid_SwiGLUOp : Liquid_Op<"swiglu", [Pure, AllTypesMatch<["gate", "up", "result"]>]> {
+  let summary = "silu(gate) * up";
+  let description = [{
+    The gate of the SwiGLU feed-forward, between the fused gate/up projection
+    and the down projection.
+
+    ```mlir
+    %g = liquid.swiglu %gate, %up : tensor<?x768xf32>
+    ```
+  }];
+  let arguments = (ins Liquid_F32Tensor:$gate, Liquid_F32Tensor:$up);
+  let results = (outs Liquid_F32Tensor:$result);
+  let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+#endif // LIQUID_LM_OPS_TD

@@ -1,0 +1,136 @@
+//===- LiquidLMOps.cpp - verifiers of the language-model ops ---------------===//
+#include "liquid/Dialect/Liquid.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+
+using namespace mlir;
+using namespace mlir::liquid;
+
+namespace {
+
+RankedTensorType rt(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// Equal, or either dynamic.
+bool compatible(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+/// The state_buffer `name` refers to, with the expected kind and shape.
+LogicalResult verifyState(Operation *op, SymbolTableCollection &tables, FlatSymbolRefAttr name,
+                          StringRef kind, ArrayRef<int64_t> shape) {
+  auto buf = tables.lookupNearestSymbolFrom<StateBufferOp>(op, name);
+  if (!buf)
+    return op->emitOpError() << "state " << name << " is not a liquid.state_buffer";
+  if (buf.getKind() != kind)
+    return op->emitOpError() << "state " << name << " is a " << buf.getKind() << ", expected a "
+                             << kind;
+  auto t = cast<RankedTensorType>(buf.getType());
+  for (auto [i, d] : llvm::enumerate(shape)) {
+    if (i >= static_cast<size_t>(t.getRank()) || (d >= 0 && t.getDimSize(i) != d)) {
+      auto diag = op->emitOpError() << "state " << name << " has type " << t << ", expected [";
+      llvm::interleaveComma(shape, diag, [&](int64_t x) {
+        if (x < 0)
+          diag << "?";
+        else
+          diag << x;
+      });
+      return diag << "]";
+    }
+  }
+  return success();
+}
+
+} // namespace
+
+LogicalResult StateBufferOp::verify() {
+  auto t = cast<RankedTensorType>(getType());
+  if (!t.hasStaticShape())
+    return emitOpError("state must have a static shape (it is planned at compile time)");
+  if (getKind() == "conv_cache") {
+    if (t.getRank() != 2)
+      return emitOpError("a conv_cache is [L - 1, hidden]");
+  } else if (getKind() == "kv_cache") {
+    if (t.getRank() != 3 || t.getDimSize(0) != 2)
+      return emitOpError("a kv_cache is [2, max_context, kv_heads x head_dim]");
+  } else {
+    return emitOpError() << "unknown state kind '" << getKind()
+                         << "' (expected conv_cache or kv_cache)";
+  }
+  return success();
+}
+
+LogicalResult EmbeddingOp::verify() {
+  auto ids = rt(getIds()), table = rt(getTable()), res = rt(getResult());
+  if (!compatible(ids.getDimSize(0), res.getDimSize(0)))
+    return emitOpError() << "result has " << res.getDimSize(0) << " rows for " << ids.getDimSize(0)
+                         << " ids";
+  if (res.getDimSize(1) != table.getDimSize(1))
+    return emitOpError() << "rows have " << table.getDimSize(1) << " elements, result has "
+                         << res.getDimSize(1);
+  return success();
+}
+
+LogicalResult RMSNormOp::verify() {
+  auto in = rt(getInput());
+  if (in.getRank() < 1 || rt(getWeight()).getDimSize(0) != in.getDimSize(in.getRank() - 1))
+    return emitOpError() << "weight must have the last dimension of the input ("
+                         << in.getDimSize(in.getRank() - 1) << "), got "
+                         << rt(getWeight()).getDimSize(0);
+  if (getEpsilon().convertToDouble() <= 0.0)
+    return emitOpError("epsilon must be positive");
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  auto x = rt(getInput()), w = rt(getWeight()), y = rt(getResult());
+  if (w.getDimSize(1) != x.getDimSize(1))
+    return emitOpError() << "weight is [" << w.getDimSize(0) << ", " << w.getDimSize(1)
+                         << "] but the input rows have " << x.getDimSize(1) << " elements";
+  if (y.getDimSize(1) != w.getDimSize(0) || !compatible(y.getDimSize(0), x.getDimSize(0)))
+    return emitOpError() << "result must be [" << x.getDimSize(0) << ", " << w.getDimSize(0)
+                         << "]";
+  return success();
+}
+
+LogicalResult ShortConvMixOp::verify() {
+  auto bcx = rt(getBcx()), k = rt(getKernel()), y = rt(getResult());
+  int64_t h = k.getDimSize(0);
+  if (bcx.getDimSize(1) != 3 * h)
+    return emitOpError() << "the in-projection must be [T, 3 x " << h << "], got " << bcx;
+  if (k.getDimSize(1) < 2)
+    return emitOpError("the kernel needs at least 2 taps");
+  if (y.getDimSize(1) != h || !compatible(y.getDimSize(0), bcx.getDimSize(0)))
+    return emitOpError() << "result must be [T, " << h << "]";
+  return success();
+}
+
+LogicalResult ShortConvMixOp::verifySymbolUses(SymbolTableCollection &tables) {
+  auto k = rt(getKernel());
+  return verifyState(*this, tables, getStateAttr(), "conv_cache",
+                     {k.getDimSize(1) - 1, k.getDimSize(0)});
+}
+
+LogicalResult AttentionOp::verify() {
+  int64_t heads = getHeads(), kv = getKvHeads(), hd = getHeadDim();
+  if (heads < 1 || kv < 1 || heads % kv != 0)
+    return emitOpError() << "heads (" << heads << ") must be a multiple of kv_heads (" << kv << ")";
+  if (hd < 2 || hd % 2 != 0)
+    return emitOpError() << "head_dim must be even for rotary embeddings, got " << hd;
+  auto q = rt(getQ()), k = rt(getK()), v = rt(getV()), y = rt(getResult());
+  if (q.getDimSize(1) != heads * hd)
+    return emitOpError() << "q must be [T, " << heads * hd << "], got " << q;
+  if (k.getDimSize(1) != kv * hd || v.getDimSize(1) != kv * hd)
+    return emitOpError() << "k and v must be [T, " << kv * hd << "]";
+  if (!compatible(q.getDimSize(0), k.getDimSize(0)) || !compatible(q.getDimSize(0), v.getDimSize(0)))
+    return emitOpError("q, k and v must have the same number of rows");
+  if (rt(getQNorm()).getDimSize(0) != hd || rt(getKNorm()).getDimSize(0) != hd)
+    return emitOpError() << "q_norm and k_norm must have head_dim (" << hd << ") elements";
+  if (y.getDimSize(1) != heads * hd)
+    return emitOpError() << "result must be [T, " << heads * hd << "]";
+  return success();
+}
+
+LogicalResult AttentionOp::verifySymbolUses(SymbolTableCollection &tables) {
+  return verifyState(*this, tables, getStateAttr(), "kv_cache", {2, -1, static_cast<int64_t>(getKvHeads() * getHeadDim())});
+}
