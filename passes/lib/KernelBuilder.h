@@ -1,0 +1,325 @@
+//===- KernelBuilder.h - shared by the kernel lowerings --------*- C++ -*-===//
+//
+// The weight packer (layouts, block-sparse packing, synthetic tables) and a
+// small builder of vector code (loads, stores, loops, activations) shared by
+// the cell lowering (LowerToVector.cpp) and the language-model lowering
+// (LowerLM.cpp). Private to passes/lib.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LIQUID_PASSES_KERNELBUILDER_H
+#define LIQUID_PASSES_KERNELBUILDER_H
+
+#include "MemoryPlan.h"
+#include "WeightEval.h"
+#include "liquid/Passes/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <map>
+#include <optional>
+
+namespace mlir::liquid {
+
+using ::liquid::PackLayout;
+
+// Weight packing
+//===----------------------------------------------------------------------===//
+
+class WeightPacker {
+public:
+  WeightPacker(WeightPackingSink sink, int64_t lanes) : lanes(lanes), sink(sink) {}
+  const int64_t lanes;
+
+  /// Registers (or finds) `v` in layout `l`; returns its offset in floats.
+  FailureOr<int64_t> add(Value v, PackLayout l) {
+    auto key = std::make_pair(v.getAsOpaquePointer(), static_cast<int>(l));
+    if (auto it = index.find(key); it != index.end())
+      return it->second;
+    auto shape = cast<RankedTensorType>(v.getType()).getShape();
+    std::vector<int64_t> s(shape.begin(), shape.end());
+    int64_t floats = ::liquid::packedFloats(s, l, lanes);
+    int64_t off = size;
+    size += alignTo(floats, kSlotAlign);
+    index[key] = off;
+    entries.push_back({describe(v), l, off, floats});
+    if (sink.store && sink.blob) {
+      const ::liquid::Tensor *t = eval(v);
+      if (!t)
+        return failure();
+      sink.blob->resize(off);
+      ::liquid::packTensor(*t, l, lanes, *sink.blob);
+      sink.blob->resize(size, 0.0f);
+    }
+    return off;
+  }
+  int64_t lookup(Value v, PackLayout l) const {
+    return index.at(std::make_pair(v.getAsOpaquePointer(), static_cast<int>(l)));
+  }
+
+  /// Block-sparse layout: only the 8-float blocks `occ` marks (see
+  /// ::liquid::packBlocks). Keyed by (value, transposed).
+  FailureOr<int64_t> addBlocks(Value v, bool transposed, const ::liquid::Occupancy &occ,
+                               int64_t tileChunks) {
+    auto key = std::make_pair(v.getAsOpaquePointer(), kBlockKey + static_cast<int>(transposed));
+    if (auto it = index.find(key); it != index.end())
+      return it->second;
+    int64_t floats = lanes * ::liquid::countBlocks(occ);
+    int64_t off = size;
+    size += alignTo(std::max<int64_t>(floats, 1), kSlotAlign);
+    index[key] = off;
+    std::string bits;
+    for (const auto &row : occ)
+      for (bool b : row)
+        bits += b ? '1' : '0';
+    entries.push_back({describe(v) + llvm::formatv(" [blocks {0:x16}]", ::liquid::fnv1a(bits)).str(),
+                       std::nullopt, off, floats});
+    const ::liquid::Tensor *t = tensor(v);
+    if (!t)
+      return failure();
+    sink.blob->resize(off);
+    ::liquid::packBlocks(*t, transposed, occ, tileChunks, lanes, *sink.blob);
+    sink.blob->resize(size, 0.0f);
+    return off;
+  }
+  int64_t lookupBlocks(Value v, bool transposed) const {
+    return index.at(std::make_pair(v.getAsOpaquePointer(), kBlockKey + static_cast<int>(transposed)));
+  }
+
+  /// A tensor the compiler derives itself (e.g. RoPE tables), keyed by `key`.
+  int64_t addSynthetic(const std::string &key, const ::liquid::Tensor &t, PackLayout l) {
+    if (auto it = synthetic.find(key); it != synthetic.end())
+      return it->second;
+    int64_t floats = ::liquid::packedFloats(t.shape, l, lanes);
+    int64_t off = size;
+    size += alignTo(floats, kSlotAlign);
+    synthetic[key] = off;
+    entries.push_back({key, l, off, floats});
+    if (sink.blob) {
+      sink.blob->resize(off);
+      ::liquid::packTensor(t, l, lanes, *sink.blob);
+      sink.blob->resize(size, 0.0f);
+    }
+    return off;
+  }
+
+  /// The value of a weight when the checkpoint is at hand, else nullptr.
+  const ::liquid::Tensor *tensor(Value v) {
+    if (!sink.store || !sink.blob)
+      return nullptr;
+    return eval(v);
+  }
+
+  struct Entry {
+    std::string desc;
+    std::optional<PackLayout> layout; ///< none: block-sparse
+    int64_t offset, floats;
+  };
+  static constexpr int kBlockKey = 100;
+  std::vector<Entry> entries;
+  int64_t size = 0;
+
+private:
+  std::string describe(Value v) {
+    Operation *def = v.getDefiningOp();
+    if (auto w = dyn_cast<WeightOp>(def))
+      return w.getName().str();
+    std::string s;
+    auto args = [&](ValueRange vs) {
+      for (auto [i, a] : llvm::enumerate(vs))
+        s += (i ? ", " : "") + describe(a);
+      s += ")";
+    };
+    if (auto c = dyn_cast<WeightConcatOp>(def)) {
+      s = "concat" + std::to_string(c.getDim()) + "(";
+      args(c.getInputs());
+    } else if (auto m = dyn_cast<WeightMulOp>(def)) {
+      s = "mul(";
+      args({m.getLhs(), m.getRhs()});
+    } else if (auto m = dyn_cast<WeightMapOp>(def)) {
+      s = m.getFn().str() + "(";
+      args(m.getInput());
+    }
+    return s;
+  }
+
+  const ::liquid::Tensor *eval(Value v) {
+    if (auto it = cache.find(v.getAsOpaquePointer()); it != cache.end())
+      return &it->second;
+    Operation *def = v.getDefiningOp();
+    ::liquid::Tensor t;
+    if (auto w = dyn_cast<WeightOp>(def)) {
+      auto it = sink.store->find(w.getName().str());
+      if (it == sink.store->end())
+        return fail(w, "the checkpoint has no tensor named '" + w.getName().str() + "'");
+      auto shape = cast<RankedTensorType>(w.getType()).getShape();
+      if (std::vector<int64_t>(shape.begin(), shape.end()) != it->second.shape ||
+          it->second.numel() != static_cast<int64_t>(it->second.data.size()))
+        return fail(w, "tensor '" + w.getName().str() + "' does not have the shape the IR expects");
+      t = it->second;
+    } else if (auto c = dyn_cast<WeightConcatOp>(def)) {
+      std::vector<const ::liquid::Tensor *> parts;
+      for (Value in : c.getInputs()) {
+        const ::liquid::Tensor *p = eval(in);
+        if (!p)
+          return nullptr;
+        parts.push_back(p);
+      }
+      t = ::liquid::concatTensors(parts, c.getDim());
+    } else if (auto m = dyn_cast<WeightMulOp>(def)) {
+      const ::liquid::Tensor *a = eval(m.getLhs()), *b = eval(m.getRhs());
+      if (!a || !b)
+        return nullptr;
+      t = ::liquid::mulTensors(*a, *b);
+    } else if (auto m = dyn_cast<WeightMapOp>(def)) {
+      const ::liquid::Tensor *a = eval(m.getInput());
+      if (!a)
+        return nullptr;
+      t = ::liquid::mapTensor(*a, m.getFn().str());
+    } else {
+      return fail(def, "is not a weight");
+    }
+    return &(cache[v.getAsOpaquePointer()] = std::move(t));
+  }
+
+  const ::liquid::Tensor *fail(Operation *op, const std::string &msg) {
+    if (sink.error && sink.error->empty())
+      *sink.error = msg;
+    op->emitError() << msg;
+    return nullptr;
+  }
+
+  WeightPackingSink sink;
+  std::map<std::pair<void *, int>, int64_t> index;
+  std::map<void *, ::liquid::Tensor> cache;
+  std::map<std::string, int64_t> synthetic;
+};
+
+/// A place in memory: a memref (weights or arena) and a float offset.
+struct Buf {
+  Value mem;
+  int64_t off;
+};
+
+/// Builds vector code of `lanes` floats per vector.
+class VecBuilder {
+public:
+  VecBuilder(OpBuilder &b, Location loc, int64_t lanes)
+      : b(b), loc(loc), lanes(lanes), v8(VectorType::get({lanes}, b.getF32Type())) {}
+
+  Value idx(int64_t i) { return arith::ConstantIndexOp::create(b, loc, i); }
+  Value at(Value base, int64_t off) {
+    if (!base)
+      return idx(off);
+    return off ? arith::AddIOp::create(b, loc, base, idx(off)).getResult() : base;
+  }
+  Value splat(float f) {
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v8, ArrayRef<float>{f}));
+  }
+  Value scalar(float f) { return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(f)); }
+  Value bcast(Value s) { return vector::BroadcastOp::create(b, loc, v8, s); }
+  template <typename OpT> Value fp(Value x, Value y) {
+    auto op = OpT::create(b, loc, x, y);
+    op.setFastmath(arith::FastMathFlags::contract);
+    return op;
+  }
+  Value add(Value x, Value y) { return fp<arith::AddFOp>(x, y); }
+  Value sub(Value x, Value y) { return fp<arith::SubFOp>(x, y); }
+  Value mul(Value x, Value y) { return fp<arith::MulFOp>(x, y); }
+  Value div(Value x, Value y) { return fp<arith::DivFOp>(x, y); }
+  Value ld(Buf p, Value dyn, int64_t off) {
+    return vector::LoadOp::create(b, loc, v8, p.mem, ValueRange{at(dyn, p.off + off)});
+  }
+  void st(Value v, Buf p, Value dyn, int64_t off) {
+    vector::StoreOp::create(b, loc, v, p.mem, ValueRange{at(dyn, p.off + off)});
+  }
+  Value ldScalar(Buf p, Value dyn, int64_t off) {
+    return memref::LoadOp::create(b, loc, p.mem, ValueRange{at(dyn, p.off + off)});
+  }
+  /// exp(x) for the sigmoids: 2^n * p(f) with t = x log2(e) clamped to
+  /// [-126, 126], n = round(t), f = t - n in [-1/2, 1/2] and p the degree-6
+  /// Taylor polynomial of 2^f (relative error < 2e-7 plus the rounding of t,
+  /// ~|x| 6e-8). About half the instructions of the general approximation.
+  Value expForSigmoid(Value x) {
+    Value t = mul(x, splat(1.44269504088896341f));
+    t = arith::MinimumFOp::create(b, loc, arith::MaximumFOp::create(b, loc, t, splat(-126.0f)),
+                                  splat(126.0f));
+    Value n = math::RoundEvenOp::create(b, loc, t);
+    Value f = sub(t, n);
+    static const float c[] = {1.0f,          0.693147181f,   0.240226507f,  0.0555041087f,
+                              0.00961812911f, 0.00133335581f, 0.000154035304f};
+    Value p = splat(c[6]);
+    for (int i = 5; i >= 0; --i)
+      p = add(mul(p, f), splat(c[i]));
+    auto i32 = VectorType::get({lanes}, b.getI32Type());
+    Value ni = arith::FPToSIOp::create(b, loc, i32, n);
+    Value bias = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32, ArrayRef<int32_t>{127}));
+    Value sh = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32, ArrayRef<int32_t>{23}));
+    Value bits = arith::ShLIOp::create(b, loc, arith::AddIOp::create(b, loc, ni, bias), sh);
+    return mul(p, arith::BitcastOp::create(b, loc, v8, bits));
+  }
+  Value sigmoid(Value x) {
+    Value e = expForSigmoid(fp<arith::SubFOp>(splat(0.0f), x));
+    return div(splat(1.0f), add(splat(1.0f), e));
+  }
+  Value tanh(Value x) { return math::TanhOp::create(b, loc, x); }
+  Value activation(StringRef kind, Value x) {
+    if (kind == "none")
+      return x;
+    if (kind == "relu")
+      return arith::MaximumFOp::create(b, loc, x, splat(0.0f));
+    if (kind == "tanh")
+      return tanh(x);
+    if (kind == "lecun_tanh")
+      return mul(splat(1.7159f), tanh(mul(splat(0.666f), x)));
+    if (kind == "sigmoid")
+      return sigmoid(x);
+    if (kind == "silu")
+      return mul(x, sigmoid(x));
+    // gelu (exact): 0.5 x (1 + erf(x / sqrt 2))
+    Value e = math::ErfOp::create(b, loc, mul(x, splat(0.70710678118654752f)));
+    return mul(mul(splat(0.5f), x), add(splat(1.0f), e));
+  }
+
+  /// Runs `body(offset)` for each vector-sized chunk of `n` elements: unrolled for a
+  /// few chunks, as an scf.for otherwise.
+  void forChunks(int64_t n, function_ref<void(Value dyn, int64_t off)> body) {
+    int64_t chunks = ::liquid::roundUp(n, lanes) / lanes;
+    if (chunks <= 8) {
+      for (int64_t c = 0; c < chunks; ++c)
+        body(Value(), c * lanes);
+      return;
+    }
+    loop(0, chunks * lanes, lanes, {}, [&](Value iv, ValueRange) -> SmallVector<Value> {
+      body(iv, 0);
+      return {};
+    });
+  }
+
+  SmallVector<Value> loop(int64_t lb, int64_t ub, int64_t step, ValueRange init,
+                          function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto forOp = scf::ForOp::create(
+        b, loc, idx(lb), idx(ub), idx(step), init,
+        [&](OpBuilder &nb, Location, Value iv, ValueRange args) {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          SmallVector<Value> next = body(iv, args);
+          scf::YieldOp::create(b, loc, next);
+        });
+    return SmallVector<Value>(forOp.getResults());
+  }
+
+  OpBuilder &b;
+  Location loc;
+  int64_t lanes; ///< floats per vector
+  VectorType v8; ///< vector<lanes x f32>
+};
+
+/// Lowers a language-model function (liquid.max_rows set, planned by
+/// liquid-plan-memory) to @<prefix>_kernel_forward; see LowerLM.cpp.
+LogicalResult lowerLMFunction(func::FuncOp f, OpBuilder &moduleBuilder, WeightPacker &packer,
+                              const std::string &prefix);
+
+} // namespace mlir::liquid
+
+#endif
