@@ -429,7 +429,7 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
     ModuleOp module = getOperation();
     SmallVector<func::FuncOp> funcs;
     for (auto f : module.getOps<func::FuncOp>())
-      if (!f.getOps<ScanOp>().empty() || !f.getBody().getOps<ScanOp>().empty())
+      if (f->hasAttr(kMaxRowsAttr) || !f.getBody().getOps<ScanOp>().empty())
         funcs.push_back(f);
     if (vectorWidth != 8 && vectorWidth != 16) {
       module.emitError() << "vector-width must be 8 or 16, got " << vectorWidth;
@@ -440,6 +440,12 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
     b.setInsertionPointToEnd(module.getBody());
     SmallVector<Attribute> kernels;
     for (func::FuncOp f : funcs) {
+      std::string prefix = kernelPrefix.empty() ? f.getSymName().str() : kernelPrefix.getValue();
+      if (f->hasAttr(kMaxRowsAttr)) {
+        if (failed(lowerLMFunction(f, b, packer, prefix)))
+          return signalPassFailure();
+        continue;
+      }
       SmallVector<ScanOp> scans;
       f.walk([&](ScanOp s) { scans.push_back(s); });
       if (scans.size() != 1) {
@@ -451,6 +457,8 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
     }
     for (func::FuncOp f : funcs)
       f.erase();
+    for (auto sb : llvm::make_early_inc_range(module.getOps<StateBufferOp>()))
+      sb.erase(); // placed in the arena by the plan
     recordWeights(module, packer);
 
     // Vectorizable polynomial approximations of exp / tanh / erf.

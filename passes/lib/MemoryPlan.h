@@ -3,6 +3,7 @@
 #define LIQUID_PASSES_MEMORYPLAN_H
 
 #include "liquid/Dialect/Liquid.h"
+#include "mlir/IR/BuiltinOps.h"
 
 namespace mlir::liquid {
 
@@ -26,6 +27,25 @@ inline int64_t scratchFloats(Operation *op) {
   return 0;
 }
 
+/// Scratch of the language-model kernels for up to `maxRows` tokens a call.
+inline int64_t lmScratchFloats(Operation *op, int64_t maxRows) {
+  if (auto c = dyn_cast<ShortConvMixOp>(op)) {
+    auto k = cast<RankedTensorType>(c.getKernel().getType());
+    // the window [L - 1 + rows, hidden]: conv cache then B * x
+    return alignTo((k.getDimSize(1) - 1 + maxRows) * k.getDimSize(0), kSlotAlign);
+  }
+  if (auto a = dyn_cast<AttentionOp>(op)) {
+    // attention scores of one query (up to the cache length), its normed and
+    // rotated copy; the cache length is bounded by the state buffer.
+    auto module = op->getParentOfType<ModuleOp>();
+    auto sb = module ? module.lookupSymbol<StateBufferOp>(a.getStateAttr().getAttr()) : nullptr;
+    int64_t ctx = sb ? cast<RankedTensorType>(sb.getType()).getDimSize(1) : 0;
+    return alignTo(ctx + kMaxLanes, kSlotAlign) + alignTo(a.getHeadDim(), kSlotAlign);
+  }
+  return 0;
+}
+
+inline constexpr llvm::StringLiteral kMaxRowsAttr = "liquid.max_rows";
 inline constexpr llvm::StringLiteral kOffsetAttr = "liquid.offset";
 inline constexpr llvm::StringLiteral kScratchAttr = "liquid.scratch";
 inline constexpr llvm::StringLiteral kScratchFloatsAttr = "liquid.scratch_floats";

@@ -56,10 +56,80 @@ int64_t vecLen(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(
 
 struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
   void runOnOperation() override {
+    if (getOperation()->hasAttr(kMaxRowsAttr)) {
+      if (failed(planLM(getOperation())))
+        signalPassFailure();
+      return;
+    }
     getOperation().walk([&](ScanOp scan) {
       if (failed(plan(scan)))
         signalPassFailure();
     });
+  }
+
+  /// Language-model functions: every activation is [T, N] with T <= max_rows
+  /// and gets max_rows x N floats; state buffers (conv and KV caches) come
+  /// first and persist; the returned logits are written to the caller's
+  /// buffer (offset -1), not to the arena.
+  LogicalResult planLM(func::FuncOp f) {
+    int64_t maxRows = f->getAttrOfType<IntegerAttr>(kMaxRowsAttr).getInt();
+    Block &body = f.getBody().front();
+    Builder b(f.getContext());
+    auto module = f->getParentOfType<ModuleOp>();
+    int64_t cursor = 0;
+    NamedAttrList states;
+    if (module)
+      for (auto sb : module.getOps<StateBufferOp>()) {
+        auto t = cast<RankedTensorType>(sb.getType());
+        states.append(sb.getSymName(), b.getI64IntegerAttr(cursor));
+        cursor += alignTo(t.getNumElements(), kSlotAlign);
+      }
+    DenseMap<Operation *, int64_t> pos;
+    int64_t n = 0;
+    for (Operation &op : body)
+      pos[&op] = n++;
+    auto lastUse = [&](Value v) {
+      int64_t last = -1;
+      for (OpOperand &use : v.getUses())
+        if (Operation *owner = body.findAncestorOpInBlock(*use.getOwner()))
+          last = std::max(last, pos[owner]);
+      return last;
+    };
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    Arena arena(cursor);
+    for (Operation &op : body) {
+      if (isa<func::ReturnOp>(op))
+        continue;
+      SmallVector<int64_t> offs;
+      bool any = false;
+      for (Value r : op.getResults()) {
+        auto rt = dyn_cast<RankedTensorType>(r.getType());
+        if (!rt || isWeight(r)) {
+          offs.push_back(-1);
+          continue;
+        }
+        if (rt.getRank() != 2 || rt.isDynamicDim(1))
+          return op.emitOpError("liquid-plan-memory needs [T, N] activations, got ") << rt;
+        any = true;
+        if (llvm::is_contained(ret.getOperands(), r)) {
+          offs.push_back(-1); // written to the caller's output buffer
+          continue;
+        }
+        offs.push_back(arena.place(alignTo(maxRows * rt.getDimSize(1), kSlotAlign), pos[&op],
+                                   lastUse(r)));
+      }
+      if (any)
+        op.setAttr(kOffsetAttr, b.getDenseI64ArrayAttr(offs));
+      if (int64_t s = lmScratchFloats(&op, maxRows)) {
+        op.setAttr(kScratchAttr, b.getI64IntegerAttr(arena.place(s, pos[&op], pos[&op])));
+        op.setAttr(kScratchFloatsAttr, b.getI64IntegerAttr(s));
+      }
+    }
+    NamedAttrList plan;
+    plan.append("size", b.getI64IntegerAttr(arena.size()));
+    plan.append("states", states.getDictionary(f.getContext()));
+    f->setAttr(kArenaAttr, plan.getDictionary(f.getContext()));
+    return success();
   }
 
   LogicalResult plan(ScanOp scan) {

@@ -1,0 +1,440 @@
+//===- LowerLM.cpp - language-model functions -> a forward kernel ----------===//
+//
+// Lowers a planned LFM2 function to
+//   func.func @<prefix>_kernel_forward(%weights: memref<Wxf32>, %arena: memref<Axf32>,
+//       %ids: memref<Rxi32>, %rows: index, %pos: index, %logits: memref<R*Vxf32>)
+// which runs `rows` (<= R = max_rows) tokens at positions pos.. through the
+// model, updating the conv and KV caches in the arena, and writes their
+// logits. Activations are row-major [rows, N] at their planned offsets; every
+// N must be a multiple of the vector width.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelBuilder.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::liquid;
+
+namespace {
+
+int64_t cols(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(1); }
+int64_t len1(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(0); }
+
+class LMEmitter : public VecBuilder {
+public:
+  LMEmitter(OpBuilder &b, Location loc, WeightPacker &packer, func::FuncOp kernel,
+            DictionaryAttr states, ModuleOp module)
+      : VecBuilder(b, loc, packer.lanes), packer(packer), states(states), module(module) {
+    Block &e = kernel.getBody().front();
+    wMem = e.getArgument(0);
+    aMem = e.getArgument(1);
+    ids = e.getArgument(2);
+    rows = e.getArgument(3);
+    pos = e.getArgument(4);
+    logits = e.getArgument(5);
+  }
+
+  LogicalResult emit(Operation &op);
+
+private:
+  Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value muli(Value x, int64_t c) { return arith::MulIOp::create(b, loc, x, idx(c)); }
+  Value muli(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+
+  /// Loop [lb, ub) with a dynamic upper bound.
+  SmallVector<Value> dloop(Value lb, Value ub, int64_t step, ValueRange init,
+                           function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto forOp = scf::ForOp::create(
+        b, loc, lb, ub, idx(step), init, [&](OpBuilder &nb, Location, Value iv, ValueRange args) {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          scf::YieldOp::create(b, loc, body(iv, args));
+        });
+    return SmallVector<Value>(forOp.getResults());
+  }
+  void forRows(function_ref<void(Value t)> body) {
+    dloop(idx(0), rows, 1, {}, [&](Value t, ValueRange) -> SmallVector<Value> {
+      body(t);
+      return {};
+    });
+  }
+  /// Each vector chunk of `n` floats after the dynamic index `base`.
+  void chunks(int64_t n, Value base, function_ref<void(Value dyn, int64_t off)> body) {
+    int64_t c = n / lanes;
+    if (c <= 8) {
+      for (int64_t i = 0; i < c; ++i)
+        body(base, i * lanes);
+      return;
+    }
+    loop(0, n, lanes, {}, [&](Value iv, ValueRange) -> SmallVector<Value> {
+      body(base ? addi(base, iv) : iv, 0);
+      return {};
+    });
+  }
+  /// Sum over the chunks of `n` floats of f(chunk) (a vector), reduced to a scalar.
+  Value sumChunks(int64_t n, Value base, function_ref<Value(Value dyn, int64_t off)> f) {
+    Value acc = splat(0.0f);
+    int64_t c = n / lanes;
+    if (c <= 8) {
+      for (int64_t i = 0; i < c; ++i)
+        acc = add(acc, f(base, i * lanes));
+    } else {
+      acc = loop(0, n, lanes, {acc}, [&](Value iv, ValueRange a) -> SmallVector<Value> {
+        return {add(a[0], f(base ? addi(base, iv) : iv, 0))};
+      })[0];
+    }
+    return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
+  }
+
+  Buf act(Value v) {
+    auto offs = cast<DenseI64ArrayAttr>(v.getDefiningOp()->getAttr(kOffsetAttr));
+    int64_t o = offs[cast<OpResult>(v).getResultNumber()];
+    return o < 0 ? Buf{logits, 0} : Buf{aMem, o};
+  }
+  Buf weight(Value v, PackLayout l) { return {wMem, packer.lookup(v, l)}; }
+  int64_t stateOffset(FlatSymbolRefAttr s) {
+    return cast<IntegerAttr>(states.get(s.getValue())).getInt();
+  }
+  int64_t scratch(Operation *op) { return op->getAttrOfType<IntegerAttr>(kScratchAttr).getInt(); }
+  /// Offset of element (k, n) of a [N, K] matrix packed Transposed.
+  int64_t transposedAt(int64_t n, int64_t k, int64_t kk, int64_t nn) {
+    int64_t np = ::liquid::roundUp(n, lanes), tile = ::liquid::denseTile(lanes);
+    int64_t t0 = nn / tile * tile, width = std::min(tile, np - t0);
+    return t0 * k + kk * width + (nn - t0);
+  }
+  Value rsqrtOfMean(Value sumSq, int64_t n, double eps) {
+    Value mean = arith::DivFOp::create(b, loc, sumSq, scalar(static_cast<float>(n)));
+    Value s = math::SqrtOp::create(b, loc, arith::AddFOp::create(b, loc, mean, scalar(eps)));
+    return arith::DivFOp::create(b, loc, scalar(1.0f), s);
+  }
+
+  LogicalResult emitLinear(LinearOp op);
+  LogicalResult emitShortConv(ShortConvMixOp op);
+  LogicalResult emitAttention(AttentionOp op);
+
+  WeightPacker &packer;
+  DictionaryAttr states;
+  ModuleOp module;
+  Value wMem, aMem, ids, rows, pos, logits;
+};
+
+LogicalResult LMEmitter::emit(Operation &op) {
+  if (op.getNumResults() && isWeight(op.getResult(0)))
+    return success();
+  for (Value r : op.getResults())
+    if (auto t = dyn_cast<RankedTensorType>(r.getType()); t && t.getDimSize(1) % lanes)
+      return op.emitOpError() << "rows of " << t.getDimSize(1)
+                              << " floats are not a multiple of the vector width " << lanes;
+  if (auto e = dyn_cast<EmbeddingOp>(op)) {
+    int64_t h = cols(e.getResult());
+    Buf table = weight(e.getTable(), PackLayout::Rows), dst = act(e.getResult());
+    forRows([&](Value t) {
+      Value id = memref::LoadOp::create(b, loc, ids, ValueRange{t});
+      Value row = muli(arith::IndexCastOp::create(b, loc, b.getIndexType(), id), h);
+      Value out = muli(t, h);
+      chunks(h, Value(), [&](Value d, int64_t o) {
+        Value src = d ? addi(row, d) : row, dd = d ? addi(out, d) : out;
+        st(ld(table, src, o), dst, dd, o);
+      });
+    });
+    return success();
+  }
+  if (auto n = dyn_cast<RMSNormOp>(op)) {
+    int64_t h = cols(n.getInput());
+    Buf x = act(n.getInput()), w = weight(n.getWeight(), PackLayout::Vector), y = act(n.getResult());
+    double eps = n.getEpsilon().convertToDouble();
+    forRows([&](Value t) {
+      Value base = muli(t, h);
+      Value ss = sumChunks(h, base, [&](Value d, int64_t o) {
+        Value v = ld(x, d, o);
+        return mul(v, v);
+      });
+      Value r = bcast(rsqrtOfMean(ss, h, eps));
+      chunks(h, Value(), [&](Value d, int64_t o) {
+        Value xi = d ? addi(base, d) : base;
+        st(mul(mul(ld(x, xi, o), r), ld(w, d, o)), y, xi, o);
+      });
+    });
+    return success();
+  }
+  if (auto l = dyn_cast<LinearOp>(op))
+    return emitLinear(l);
+  if (auto a = dyn_cast<arith::AddFOp>(op)) {
+    Buf x = act(a.getLhs()), y = act(a.getRhs()), z = act(a.getResult());
+    Value total = muli(rows, cols(a.getResult()));
+    dloop(idx(0), total, lanes, {}, [&](Value i, ValueRange) -> SmallVector<Value> {
+      st(add(ld(x, i, 0), ld(y, i, 0)), z, i, 0);
+      return {};
+    });
+    return success();
+  }
+  if (auto s = dyn_cast<SwiGLUOp>(op)) {
+    Buf g = act(s.getGate()), u = act(s.getUp()), z = act(s.getResult());
+    Value total = muli(rows, cols(s.getResult()));
+    dloop(idx(0), total, lanes, {}, [&](Value i, ValueRange) -> SmallVector<Value> {
+      Value gv = ld(g, i, 0);
+      st(mul(mul(gv, sigmoid(gv)), ld(u, i, 0)), z, i, 0);
+      return {};
+    });
+    return success();
+  }
+  if (auto c = dyn_cast<ShortConvMixOp>(op))
+    return emitShortConv(c);
+  if (auto a = dyn_cast<AttentionOp>(op))
+    return emitAttention(a);
+  return op.emitOpError("cannot be lowered in a language-model function");
+}
+
+LogicalResult LMEmitter::emitLinear(LinearOp op) {
+  int64_t k = cols(op.getInput()), n = cols(op.getResult());
+  Buf x = act(op.getInput()), w = weight(op.getWeight(), PackLayout::Transposed),
+      y = act(op.getResult());
+  int64_t tile = ::liquid::denseTile(lanes);
+  forRows([&](Value t) {
+    Value xrow = muli(t, k), yrow = muli(t, n);
+    for (int64_t t0 = 0; t0 < n; t0 += tile) {
+      int64_t width = std::min(tile, n - t0), tn = width / lanes;
+      Buf block{w.mem, w.off + t0 * k};
+      SmallVector<Value> init(tn, splat(0.0f));
+      SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
+        Value xb = bcast(ldScalar(x, addi(xrow, kv), 0));
+        Value row = muli(kv, width);
+        SmallVector<Value> next;
+        for (int64_t j = 0; j < tn; ++j)
+          next.push_back(add(mul(ld(block, row, j * lanes), xb), a[j]));
+        return next;
+      });
+      for (int64_t j = 0; j < tn; ++j)
+        st(acc[j], y, yrow, t0 + j * lanes);
+    }
+  });
+  return success();
+}
+
+LogicalResult LMEmitter::emitShortConv(ShortConvMixOp op) {
+  auto kt = cast<RankedTensorType>(op.getKernel().getType());
+  int64_t h = kt.getDimSize(0), taps = kt.getDimSize(1);
+  Buf bcx = act(op.getBcx()), y = act(op.getResult());
+  Buf kernel = weight(op.getKernel(), PackLayout::Transposed);
+  Buf cache{aMem, stateOffset(op.getStateAttr())}, window{aMem, scratch(op)};
+  int64_t keep = (taps - 1) * h;
+  // window = [cache rows | B * x rows]
+  chunks(keep, Value(), [&](Value d, int64_t o) { st(ld(cache, d, o), window, d, o); });
+  forRows([&](Value t) {
+    Value in = muli(t, 3 * h), out = addi(muli(t, h), idx(keep));
+    chunks(h, Value(), [&](Value d, int64_t o) {
+      Value i = d ? addi(in, d) : in, w = d ? addi(out, d) : out;
+      st(mul(ld(bcx, i, o), ld(bcx, i, o + 2 * h)), window, w, o);
+    });
+  });
+  // y[t] = C[t] * sum_j k[:, j] * window[t + j]
+  forRows([&](Value t) {
+    Value in = muli(t, 3 * h), wrow = muli(t, h), out = muli(t, h);
+    for (int64_t c = 0; c < h; c += lanes) {
+      Value acc = splat(0.0f);
+      for (int64_t j = 0; j < taps; ++j)
+        acc = add(acc, mul(ld(kernel, Value(), transposedAt(h, taps, j, c)),
+                           ld(window, wrow, j * h + c)));
+      st(mul(ld(bcx, in, h + c), acc), y, out, c);
+    }
+  });
+  // cache = the last taps - 1 rows of the window
+  Value tail = muli(rows, h);
+  chunks(keep, Value(), [&](Value d, int64_t o) {
+    Value src = d ? addi(tail, d) : tail;
+    st(ld(window, src, o), cache, d, o);
+  });
+  return success();
+}
+
+} // namespace
+
+/// The RoPE tables of an attention op ([max_context, head_dim / 2] cos and
+/// sin, computed in double precision) in the blob; offsets of cos and sin.
+static std::pair<int64_t, int64_t> ropeTables(AttentionOp op, WeightPacker &packer) {
+  int64_t hd = op.getHeadDim(), half = hd / 2;
+  auto module = op->getParentOfType<ModuleOp>();
+  auto sb = module.lookupSymbol<StateBufferOp>(op.getStateAttr().getAttr());
+  int64_t ctx = cast<RankedTensorType>(sb.getType()).getDimSize(1);
+  double theta = op.getRopeTheta().convertToDouble();
+  std::string key = llvm::formatv("rope(theta={0}, head_dim={1}, ctx={2})", theta, hd, ctx).str();
+  ::liquid::Tensor cosT, sinT;
+  cosT.shape = sinT.shape = {ctx, half};
+  cosT.data.resize(ctx * half);
+  sinT.data.resize(ctx * half);
+  for (int64_t p = 0; p < ctx; ++p)
+    for (int64_t i = 0; i < half; ++i) {
+      double a = p * std::pow(theta, -2.0 * i / hd);
+      cosT.data[p * half + i] = static_cast<float>(std::cos(a));
+      sinT.data[p * half + i] = static_cast<float>(std::sin(a));
+    }
+  return {packer.addSynthetic("cos " + key, cosT, PackLayout::Rows),
+          packer.addSynthetic("sin " + key, sinT, PackLayout::Rows)};
+}
+
+namespace {
+
+LogicalResult LMEmitter::emitAttention(AttentionOp op) {
+  int64_t heads = op.getHeads(), kvh = op.getKvHeads(), hd = op.getHeadDim(), half = hd / 2;
+  if (half % lanes)
+    return op.emitOpError() << "head_dim / 2 (" << half << ") must be a multiple of the vector width "
+                            << lanes;
+  auto sb = module.lookupSymbol<StateBufferOp>(op.getStateAttr().getAttr());
+  int64_t ctx = cast<RankedTensorType>(sb.getType()).getDimSize(1), kvw = kvh * hd;
+  double eps = op.getEpsilon().convertToDouble();
+  auto [cosOff, sinOff] = ropeTables(op, packer);
+  Buf cosB{wMem, cosOff}, sinB{wMem, sinOff};
+  Buf q = act(op.getQ()), k = act(op.getK()), v = act(op.getV()), y = act(op.getResult());
+  Buf qn = weight(op.getQNorm(), PackLayout::Vector), kn = weight(op.getKNorm(), PackLayout::Vector);
+  int64_t kOff = stateOffset(op.getStateAttr());
+  Buf kc{aMem, kOff}, vc{aMem, kOff + ctx * kvw};
+  Buf scores{aMem, scratch(op)};
+  int64_t nc = hd / lanes;
+
+  // Normalizes one head (hd floats at `base` of `src`) with `w` and rotates it
+  // for position p: returns hd / lanes vectors.
+  auto normRope = [&](Buf src, Value base, Buf w, Value p) {
+    SmallVector<Value> xs;
+    Value acc = splat(0.0f);
+    for (int64_t c = 0; c < nc; ++c) {
+      xs.push_back(ld(src, base, c * lanes));
+      acc = add(acc, mul(xs.back(), xs.back()));
+    }
+    Value ss = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
+    Value r = bcast(rsqrtOfMean(ss, hd, eps));
+    for (int64_t c = 0; c < nc; ++c)
+      xs[c] = mul(mul(xs[c], r), ld(w, Value(), c * lanes));
+    Value trow = muli(p, half);
+    SmallVector<Value> out(nc);
+    for (int64_t c = 0; c < nc / 2; ++c) {
+      Value co = ld(cosB, trow, c * lanes), si = ld(sinB, trow, c * lanes);
+      Value x1 = xs[c], x2 = xs[c + nc / 2];
+      out[c] = sub(mul(x1, co), mul(x2, si));
+      out[c + nc / 2] = add(mul(x2, co), mul(x1, si));
+    }
+    return out;
+  };
+
+  // 1. Append the new keys (normed, rotated) and values to the cache.
+  forRows([&](Value t) {
+    Value p = addi(pos, t);
+    for (int64_t g = 0; g < kvh; ++g) {
+      Value src = addi(muli(t, kvw), idx(g * hd)), dst = addi(muli(p, kvw), idx(g * hd));
+      SmallVector<Value> kr = normRope(k, src, kn, p);
+      for (int64_t c = 0; c < nc; ++c) {
+        st(kr[c], kc, dst, c * lanes);
+        st(ld(v, src, c * lanes), vc, dst, c * lanes);
+      }
+    }
+  });
+  // 2. Each query attends to cache rows 0 .. pos + t.
+  Value scale = splat(static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd))));
+  forRows([&](Value t) {
+    Value p = addi(pos, t), end = addi(p, idx(1));
+    for (int64_t hq = 0; hq < heads; ++hq) {
+      int64_t g = hq / (heads / kvh);
+      SmallVector<Value> qr = normRope(q, addi(muli(t, heads * hd), idx(hq * hd)), qn, p);
+      for (Value &x : qr)
+        x = mul(x, scale);
+      Value negInf = scalar(-std::numeric_limits<float>::infinity());
+      Value mx = dloop(idx(0), end, 1, {negInf}, [&](Value j, ValueRange a) -> SmallVector<Value> {
+        Value row = addi(muli(j, kvw), idx(g * hd));
+        Value acc = splat(0.0f);
+        for (int64_t c = 0; c < nc; ++c)
+          acc = add(acc, mul(qr[c], ld(kc, row, c * lanes)));
+        Value s = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
+        memref::StoreOp::create(b, loc, s, aMem, ValueRange{addi(j, idx(scores.off))});
+        return {arith::MaximumFOp::create(b, loc, a[0], s)};
+      })[0];
+      SmallVector<Value> init(nc, splat(0.0f));
+      init.push_back(scalar(0.0f));
+      SmallVector<Value> res = dloop(idx(0), end, 1, init, [&](Value j, ValueRange a) {
+        Value s = memref::LoadOp::create(b, loc, aMem, ValueRange{addi(j, idx(scores.off))});
+        Value e = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, s, mx));
+        Value eb = bcast(e);
+        Value row = addi(muli(j, kvw), idx(g * hd));
+        SmallVector<Value> next;
+        for (int64_t c = 0; c < nc; ++c)
+          next.push_back(add(a[c], mul(eb, ld(vc, row, c * lanes))));
+        next.push_back(arith::AddFOp::create(b, loc, a[nc], e));
+        return next;
+      });
+      Value inv = bcast(arith::DivFOp::create(b, loc, scalar(1.0f), res[nc]));
+      Value out = addi(muli(t, heads * hd), idx(hq * hd));
+      for (int64_t c = 0; c < nc; ++c)
+        st(mul(res[c], inv), y, out, c * lanes);
+    }
+  });
+  return success();
+}
+
+/// The weights an LM op reads and their layouts.
+void forEachLMWeight(Operation *op, function_ref<void(Value, PackLayout)> fn) {
+  if (auto e = dyn_cast<EmbeddingOp>(op))
+    fn(e.getTable(), PackLayout::Rows);
+  else if (auto n = dyn_cast<RMSNormOp>(op))
+    fn(n.getWeight(), PackLayout::Vector);
+  else if (auto l = dyn_cast<LinearOp>(op))
+    fn(l.getWeight(), PackLayout::Transposed);
+  else if (auto c = dyn_cast<ShortConvMixOp>(op))
+    fn(c.getKernel(), PackLayout::Transposed);
+  else if (auto a = dyn_cast<AttentionOp>(op)) {
+    fn(a.getQNorm(), PackLayout::Vector);
+    fn(a.getKNorm(), PackLayout::Vector);
+  }
+}
+
+} // namespace
+
+LogicalResult mlir::liquid::lowerLMFunction(func::FuncOp f, OpBuilder &mb, WeightPacker &packer,
+                                            const std::string &prefix) {
+  auto plan = f->getAttrOfType<DictionaryAttr>(kArenaAttr);
+  if (!plan)
+    return f.emitOpError("has no memory plan; run liquid-plan-memory first");
+  Block &body = f.getBody().front();
+  for (Operation &op : body) {
+    bool bad = false;
+    forEachLMWeight(&op, [&](Value v, PackLayout l) {
+      if (!isWeight(v) || failed(packer.add(v, l)))
+        bad = true;
+    });
+    if (bad)
+      return op.emitOpError("reads a weight that cannot be packed");
+    if (auto a = dyn_cast<AttentionOp>(op))
+      (void)ropeTables(a, packer);
+  }
+  MLIRContext *ctx = f.getContext();
+  int64_t maxRows = f->getAttrOfType<IntegerAttr>(kMaxRowsAttr).getInt();
+  auto resType = cast<RankedTensorType>(f.getFunctionType().getResult(0));
+  int64_t vocab = resType.getDimSize(1), arena = cast<IntegerAttr>(plan.get("size")).getInt();
+  Type f32 = Float32Type::get(ctx);
+  auto wType = MemRefType::get({std::max<int64_t>(packer.size, kSlotAlign)}, f32);
+  auto fnType = FunctionType::get(
+      ctx,
+      {wType, MemRefType::get({arena}, f32), MemRefType::get({maxRows}, IntegerType::get(ctx, 32)),
+       IndexType::get(ctx), IndexType::get(ctx), MemRefType::get({maxRows * vocab}, f32)},
+      {});
+  auto kernel = func::FuncOp::create(mb, f.getLoc(), prefix + "_kernel_forward", fnType);
+  Block *entry = kernel.addEntryBlock();
+  OpBuilder kb = OpBuilder::atBlockBegin(entry);
+  LMEmitter em(kb, f.getLoc(), packer, kernel, cast<DictionaryAttr>(plan.get("states")),
+               f->getParentOfType<ModuleOp>());
+  for (Operation &op : body) {
+    if (isa<func::ReturnOp>(op))
+      continue;
+    if (failed(em.emit(op)))
+      return failure();
+  }
+  func::ReturnOp::create(kb, f.getLoc());
+  NamedAttrList info;
+  Builder ab(ctx);
+  info.append("kind", ab.getStringAttr("lm"));
+  info.append("arena_size", ab.getI64IntegerAttr(arena));
+  info.append("max_rows", ab.getI64IntegerAttr(maxRows));
+  info.append("max_context", f->getAttr("liquid.max_context"));
+  info.append("vocab", ab.getI64IntegerAttr(vocab));
+  kernel->setAttr("liquid.kernel", info.getDictionary(ctx));
+  return success();
+}
