@@ -31,6 +31,18 @@ struct ArtifactRequest {
   std::string workDir;       ///< temporary folder for intermediate files
 };
 
+/// What the language-model runtime needs to know about a forward kernel.
+struct LMKernelInfo {
+  std::string prefix, modelName;
+  int64_t maxRows = 0, maxContext = 0, vocab = 0, arenaFloats = 0, bos = 1, eos = 2;
+  int64_t weightsFloats = 0;
+  std::string weightsHash;
+};
+
+/// Links a language-model executable (runtime/liquid_lm_main.c + the kernel);
+/// its weights are the .lqw file `output`.lqw, memory-mapped at run time.
+bool buildLMExecutable(const LMKernelInfo &k, const ArtifactRequest &req, std::string &err);
+
 /// Writes the .lqw weights file (64-byte header + floats) atomically.
 bool writeWeightsFile(const std::string &path, const std::vector<float> &w, const std::string &hash,
                       std::string &err);

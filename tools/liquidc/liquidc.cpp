@@ -11,6 +11,8 @@
 #include "liquid/Codegen/Codegen.h"
 #include "liquid/Dialect/Liquid.h"
 #include "liquid/Frontend/Importer.h"
+#include "liquid/Frontend/Lfm2Importer.h"
+#include "liquid/Frontend/Lfm2Model.h"
 #include "liquid/Frontend/NcpsModel.h"
 #include "liquid/Passes/Passes.h"
 #include "liquid/Targets/Targets.h"
@@ -97,6 +99,13 @@ static cl::opt<int> vectorWidth("vector-width",
                                 cl::desc("Floats per vector in the kernels: 8, 16, or 0 = from "
                                          "the target (16 with AVX-512F, else 8)"),
                                 cl::init(0), cl::cat(cat));
+static cl::opt<int> maxContext("max-context",
+                               cl::desc("Language models: KV cache length in tokens (default 4096)"),
+                               cl::init(4096), cl::cat(cat));
+static cl::opt<int> maxRows("max-rows",
+                            cl::desc("Language models: tokens per forward call, the prefill "
+                                     "chunk (default 64)"),
+                            cl::init(64), cl::cat(cat));
 static cl::opt<std::string> ccOverride("cc", cl::desc("C compiler for the runtime and linking"),
                                        cl::cat(cat));
 
@@ -229,6 +238,65 @@ void printMemoryPlan(ModuleOp module, llvm::raw_ostream &os) {
   return k;
 }
 
+/// The language-model tail of main: obj/asm/llvm, or an executable whose
+/// weights go to OUT.lqw (memory-mapped at run time).
+int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
+                      const ::liquid::TargetInfo *target, const std::string &prefix,
+                      const std::string &name, const ::liquid::Lfm2Model &lm,
+                      const std::vector<float> &blob) {
+  ::liquid::LMKernelInfo k;
+  k.prefix = prefix;
+  k.modelName = name;
+  for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
+    if (auto info = fn->getAttrOfType<DictionaryAttr>("liquid.kernel")) {
+      auto i64 = [&](StringRef key) { return cast<IntegerAttr>(info.get(key)).getInt(); };
+      k.maxRows = i64("max_rows");
+      k.maxContext = i64("max_context");
+      k.vocab = i64("vocab");
+      k.arenaFloats = i64("arena_size");
+    }
+  auto w = module->getAttrOfType<DictionaryAttr>("liquid.weights");
+  k.weightsFloats = cast<IntegerAttr>(w.get("size")).getInt();
+  k.weightsHash = cast<StringAttr>(w.get("hash")).getValue().str();
+  k.bos = lm.config.bos;
+  k.eos = lm.config.eos;
+  std::string err;
+  if (!weightsOut.empty() && !::liquid::writeWeightsFile(weightsOut, blob, k.weightsHash, err))
+    fail(err);
+  if (emitKind != Emit::Exe) {
+    auto kind = emitKind == Emit::LLVM  ? ::liquid::OutputKind::LLVMIR
+                : emitKind == Emit::Asm ? ::liquid::OutputKind::Assembly
+                                        : ::liquid::OutputKind::Object;
+    if (!::liquid::emitModule(module, machine, kind, outputPath.empty() ? "-" : outputPath.getValue(),
+                              err))
+      fail(err);
+    return 0;
+  }
+  llvm::SmallString<128> work;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("liquidc", work))
+    fail(llvm::Twine("cannot create a temporary folder: ") + ec.message());
+  llvm::scope_exit cleanup([&] { llvm::sys::fs::remove_directories(work); });
+  llvm::SmallString<256> kernelObj(work);
+  llvm::sys::path::append(kernelObj, prefix + "_kernel.o");
+  if (!::liquid::emitModule(module, machine, ::liquid::OutputKind::Object, std::string(kernelObj), err))
+    fail(err);
+  if (!::liquid::writeWeightsFile(outputPath + ".lqw", blob, k.weightsHash, err))
+    fail(err);
+  ::liquid::ArtifactRequest req;
+  req.output = outputPath;
+  req.kernelObject = std::string(kernelObj);
+  req.target = target;
+  req.cc = ccOverride;
+  if (const char *f = std::getenv("LIQUIDC_CFLAGS"))
+    req.extraCFlags = f;
+  req.workDir = std::string(work);
+  if (!::liquid::buildLMExecutable(k, req, err)) {
+    llvm::sys::fs::remove(outputPath + ".lqw");
+    fail(err);
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -276,10 +344,37 @@ int main(int argc, char **argv) {
   ctx.loadAllAvailableDialects();
 
   ::liquid::NcpsModel model;
+  ::liquid::Lfm2Model lm;
+  ::liquid::WeightStore lmWeights;
   OwningOpRef<ModuleOp> module;
   std::string name;
   bool haveWeights = false;
-  if (isIR) {
+  llvm::StringRef in(inputPath);
+  bool isLM = in.ends_with(".gguf") || llvm::sys::fs::is_directory(inputPath) ||
+              llvm::sys::path::filename(in) == "config.json";
+  if (isLM) {
+    if (emitKind == Emit::Lib)
+      fail("--emit=lib is not available for language models yet (use exe, obj, asm, llvm or mlir)");
+    if (maxContext < 1 || maxRows < 1)
+      fail("--max-context and --max-rows must be positive");
+    std::string err;
+    if (!::liquid::loadLfm2Model(inputPath, lm, err))
+      fail(err);
+    llvm::StringRef base = llvm::sys::path::filename(in.rtrim('/'));
+    if (base == "config.json")
+      base = llvm::sys::path::filename(llvm::sys::path::parent_path(in));
+    name = sanitize(llvm::sys::path::stem(base));
+    ::liquid::Lfm2ImportOptions opts;
+    opts.name = name;
+    opts.maxContext = maxContext;
+    opts.maxRows = maxRows;
+    module = ::liquid::importLfm2Model(ctx, lm, opts, lmWeights, err);
+    if (!module)
+      fail(err);
+    if (failed(mlir::verify(*module)))
+      fail("the imported IR of " + inputPath + " does not verify");
+    haveWeights = true;
+  } else if (isIR) {
     llvm::SourceMgr sm;
     SourceMgrDiagnosticHandler handler(sm, &ctx);
     module = parseSourceFile<ModuleOp>(inputPath, sm, ParserConfig(&ctx));
@@ -297,8 +392,11 @@ int main(int argc, char **argv) {
     haveWeights = true;
   }
   std::string prefix = modelName.empty() ? name : sanitize(modelName);
-  if (module->walk([](mlir::liquid::ScanOp) { return WalkResult::interrupt(); }).wasInterrupted() ==
-      false)
+  bool hasLM = false;
+  for (auto f : module->getOps<func::FuncOp>())
+    hasLM |= f->hasAttr("liquid.max_rows");
+  if (!hasLM &&
+      !module->walk([](mlir::liquid::ScanOp) { return WalkResult::interrupt(); }).wasInterrupted())
     fail(inputPath + ": nothing to compile (no function contains a liquid.scan)");
   if (!outputPath.empty() && outputPath != "-") {
     llvm::StringRef dir = llvm::sys::path::parent_path(outputPath);
@@ -337,7 +435,7 @@ int main(int argc, char **argv) {
   std::string packErr;
   mlir::liquid::WeightPackingSink sink;
   if (haveWeights)
-    sink = {&model.weights, &blob, &packErr};
+    sink = {isLM ? &lmWeights : &model.weights, &blob, &packErr};
   mlir::liquid::LowerToVectorOptions lopts;
   lopts.kernelPrefix = prefix;
   lopts.blockSparse = blockSparse;
@@ -362,6 +460,9 @@ int main(int argc, char **argv) {
         (long long)cast<IntegerAttr>(w.get("lanes")).getInt());
   }
   stages.run("llvm", [](OpPassManager &pm) { mlir::liquid::buildLowerToLLVMPipeline(pm); });
+
+  if (hasLM)
+    return emitLanguageModel(*module, machine, target, prefix, name, lm, blob);
 
   ::liquid::KernelInfo kinfo = kernelInfo(*module, prefix, name);
   if (haveWeights && !weightsOut.empty()) {

@@ -1,0 +1,1083 @@
+//===- Gguf.cpp - GGUF v2/v3 reader (mmap) and streaming writer -----------===//
+//
+// See liquid/Frontend/Gguf.h. Written from the GGUF specification
+// (ggml docs/gguf.md); every read is bounds-checked against the file size.
+//
+//===----------------------------------------------------------------------===//
+#include "liquid/Frontend/Gguf.h"
+
+#include "liquid/Frontend/Safetensors.h" // halfToFloat, bf16ToFloat, formatShape
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace liquid {
+
+namespace {
+
+constexpr uint32_t kMagic = 0x46554747u; // "GGUF" read as little-endian u32
+constexpr int kMaxArrayDepth = 8;
+constexpr uint32_t kMaxDims = 4;
+
+std::string printable(const std::string &s, size_t maxLen = 200) {
+  std::string r;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (r.size() >= maxLen) {
+      r += "...";
+      break;
+    }
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      r += buf;
+    } else {
+      r += static_cast<char>(c);
+    }
+  }
+  return r;
+}
+
+std::string oneLine(std::string s) {
+  for (char &c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
+
+std::string keySfx(const std::string &k) { return " (key '" + printable(k) + "')"; }
+std::string tensorSfx(const std::string &t) {
+  return " (tensor '" + printable(t) + "')";
+}
+
+uint16_t ld16(const uint8_t *p) {
+  return static_cast<uint16_t>(p[0] | (p[1] << 8));
+}
+uint32_t ld32(const uint8_t *p) {
+  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
+         (static_cast<uint32_t>(p[2]) << 16) |
+         (static_cast<uint32_t>(p[3]) << 24);
+}
+uint64_t ld64(const uint8_t *p) {
+  return static_cast<uint64_t>(ld32(p)) |
+         (static_cast<uint64_t>(ld32(p + 4)) << 32);
+}
+float f32FromBits(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+/// Size in bytes of a fixed-size scalar value type, 0 for STRING/ARRAY/
+/// unknown.
+size_t scalarSize(uint32_t t) {
+  switch (static_cast<GgufType>(t)) {
+  case GgufType::UINT8: case GgufType::INT8: case GgufType::BOOL: return 1;
+  case GgufType::UINT16: case GgufType::INT16: return 2;
+  case GgufType::UINT32: case GgufType::INT32: case GgufType::FLOAT32: return 4;
+  case GgufType::UINT64: case GgufType::INT64: case GgufType::FLOAT64: return 8;
+  default: return 0;
+  }
+}
+bool knownValueType(uint32_t t) { return t <= 12; }
+
+/// Bounds-checked little-endian cursor over the mapped file.
+struct Cursor {
+  const uint8_t *base;
+  uint64_t size;
+  uint64_t pos = 0;
+  uint64_t left() const { return size - pos; }
+  bool u32(uint32_t &v) {
+    if (left() < 4) return false;
+    v = ld32(base + pos);
+    pos += 4;
+    return true;
+  }
+  bool u64(uint64_t &v) {
+    if (left() < 8) return false;
+    v = ld64(base + pos);
+    pos += 8;
+    return true;
+  }
+  bool str(std::string &s) {
+    uint64_t n;
+    if (!u64(n) || n > left()) return false;
+    s.assign(reinterpret_cast<const char *>(base + pos), static_cast<size_t>(n));
+    pos += n;
+    return true;
+  }
+};
+
+/// Reads one scalar of fixed-size type `t` at the cursor into `v`.
+void readScalar(Cursor &c, uint32_t t, GgufValue &v) {
+  const uint8_t *p = c.base + c.pos;
+  switch (static_cast<GgufType>(t)) {
+  case GgufType::UINT8: v.i = p[0]; break;
+  case GgufType::INT8: v.i = static_cast<int8_t>(p[0]); break;
+  case GgufType::BOOL: v.i = p[0] != 0; break;
+  case GgufType::UINT16: v.i = ld16(p); break;
+  case GgufType::INT16: v.i = static_cast<int16_t>(ld16(p)); break;
+  case GgufType::UINT32: v.i = ld32(p); break;
+  case GgufType::INT32: v.i = static_cast<int32_t>(ld32(p)); break;
+  case GgufType::UINT64:
+  case GgufType::INT64: v.i = static_cast<int64_t>(ld64(p)); break;
+  case GgufType::FLOAT32: v.f = f32FromBits(ld32(p)); break;
+  case GgufType::FLOAT64: {
+    uint64_t u = ld64(p);
+    std::memcpy(&v.f, &u, 8);
+    break;
+  }
+  default: break;
+  }
+  c.pos += scalarSize(t);
+}
+
+/// Reads a value of type `t` (already consumed). Returns an empty string on
+/// success, else the problem.
+std::string readValue(Cursor &c, uint32_t t, GgufValue &v, int depth) {
+  if (!knownValueType(t))
+    return "unknown metadata value type " + std::to_string(t);
+  v.type = static_cast<GgufType>(t);
+  if (size_t sz = scalarSize(t)) {
+    if (c.left() < sz) return "file truncated in a metadata value";
+    readScalar(c, t, v);
+    return "";
+  }
+  if (v.type == GgufType::STRING) {
+    if (!c.str(v.s)) return "file truncated in a metadata string";
+    return "";
+  }
+  // ARRAY
+  if (depth >= kMaxArrayDepth) return "metadata arrays nested too deeply";
+  uint32_t et;
+  uint64_t n;
+  if (!c.u32(et) || !c.u64(n)) return "file truncated in a metadata array header";
+  if (!knownValueType(et))
+    return "unknown metadata array element type " + std::to_string(et);
+  v.elemType = static_cast<GgufType>(et);
+  const size_t esz = scalarSize(et);
+  // Every element needs at least 1 byte (scalars), 8 (strings) or 12
+  // (arrays): reject counts that cannot fit before allocating anything.
+  const uint64_t minElem = esz ? esz : (v.elemType == GgufType::STRING ? 8 : 12);
+  if (n > c.left() / minElem)
+    return "metadata array of " + std::to_string(n) + " " +
+           ggufTypeName(v.elemType) + " elements runs past the end of the file";
+  const size_t count = static_cast<size_t>(n);
+  if (esz) {
+    GgufValue tmp;
+    if (GgufValue::isFloatType(v.elemType)) {
+      v.floats.resize(count);
+      for (size_t i = 0; i < count; ++i) {
+        readScalar(c, et, tmp);
+        v.floats[i] = tmp.f;
+      }
+    } else {
+      v.ints.resize(count);
+      for (size_t i = 0; i < count; ++i) {
+        readScalar(c, et, tmp);
+        v.ints[i] = tmp.i;
+      }
+    }
+    return "";
+  }
+  if (v.elemType == GgufType::STRING) {
+    v.strings.resize(count);
+    for (size_t i = 0; i < count; ++i)
+      if (!c.str(v.strings[i]))
+        return "file truncated in metadata string array element " +
+               std::to_string(i);
+    return "";
+  }
+  v.arrays.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    std::string e = readValue(c, et, v.arrays[i], depth + 1);
+    if (!e.empty()) return e;
+  }
+  return "";
+}
+
+struct TypeName {
+  uint32_t id;
+  const char *name;
+};
+constexpr TypeName kGgmlNames[] = {
+    {0, "F32"},      {1, "F16"},      {2, "Q4_0"},     {3, "Q4_1"},
+    {6, "Q5_0"},     {7, "Q5_1"},     {8, "Q8_0"},     {9, "Q8_1"},
+    {10, "Q2_K"},    {11, "Q3_K"},    {12, "Q4_K"},    {13, "Q5_K"},
+    {14, "Q6_K"},    {15, "Q8_K"},    {16, "IQ2_XXS"}, {17, "IQ2_XS"},
+    {18, "IQ3_XXS"}, {19, "IQ1_S"},   {20, "IQ4_NL"},  {21, "IQ3_S"},
+    {22, "IQ2_S"},   {23, "IQ4_XS"},  {24, "I8"},      {25, "I16"},
+    {26, "I32"},     {27, "I64"},     {28, "F64"},     {29, "IQ1_M"},
+    {30, "BF16"},    {34, "TQ1_0"},   {35, "TQ2_0"},   {39, "MXFP4"},
+};
+
+/// a * b, false on overflow.
+bool mulOk(uint64_t a, uint64_t b, uint64_t &out) {
+  if (a != 0 && b > std::numeric_limits<uint64_t>::max() / a) return false;
+  out = a * b;
+  return true;
+}
+
+uint64_t alignUp(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Types and conversions
+//===----------------------------------------------------------------------===//
+
+const char *ggufTypeName(GgufType t) {
+  static const char *names[] = {"UINT8",   "INT8",   "UINT16", "INT16",
+                                "UINT32",  "INT32",  "FLOAT32", "BOOL",
+                                "STRING",  "ARRAY",  "UINT64", "INT64",
+                                "FLOAT64"};
+  uint32_t i = static_cast<uint32_t>(t);
+  return i <= 12 ? names[i] : "?";
+}
+
+const char *ggmlTypeName(uint32_t typeId) {
+  for (const auto &n : kGgmlNames)
+    if (n.id == typeId) return n.name;
+  return "unknown";
+}
+
+bool ggmlTypeSupported(uint32_t id) {
+  return id == 0 || id == 1 || id == 8 || id == 30;
+}
+
+int64_t ggmlBlockSize(GgmlType t) { return t == GgmlType::Q8_0 ? kQ8_0Block : 1; }
+
+size_t ggmlBlockBytes(GgmlType t) {
+  switch (t) {
+  case GgmlType::F32: return 4;
+  case GgmlType::F16: case GgmlType::BF16: return 2;
+  case GgmlType::Q8_0: return kQ8_0BlockBytes;
+  }
+  return 0;
+}
+
+uint16_t floatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  const uint32_t sign = (x >> 16) & 0x8000u;
+  const uint32_t a = x & 0x7fffffffu;
+  if (a >= 0x7f800000u) { // inf / NaN (NaN stays a quiet NaN)
+    if (a == 0x7f800000u) return static_cast<uint16_t>(sign | 0x7c00u);
+    uint32_t m = (a >> 13) & 0x3ffu;
+    return static_cast<uint16_t>(sign | 0x7c00u | 0x200u | m);
+  }
+  if (a >= 0x477ff000u) // >= 65520 rounds to infinity
+    return static_cast<uint16_t>(sign | 0x7c00u);
+  if (a < 0x38800000u) { // below 2^-14: half subnormal or zero
+    if (a <= 0x33000000u) return static_cast<uint16_t>(sign); // <= 2^-25
+    const uint32_t e = a >> 23;
+    const uint32_t m = (a & 0x7fffffu) | 0x800000u;
+    const uint32_t shift = 126 - e; // 14..24
+    uint32_t r = m >> shift;
+    const uint32_t rem = m & ((1u << shift) - 1);
+    const uint32_t halfway = 1u << (shift - 1);
+    if (rem > halfway || (rem == halfway && (r & 1u))) ++r;
+    return static_cast<uint16_t>(sign | r);
+  }
+  uint32_t r = (a >> 13) - (112u << 10); // rebias the exponent 127 -> 15
+  const uint32_t rem = a & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (r & 1u))) ++r; // may carry: fine
+  return static_cast<uint16_t>(sign | r);
+}
+
+uint16_t floatToBf16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if ((x & 0x7fffffffu) > 0x7f800000u) // NaN: keep it a quiet NaN
+    return static_cast<uint16_t>((x >> 16) | 0x40u);
+  x += 0x7fffu + ((x >> 16) & 1u);
+  return static_cast<uint16_t>(x >> 16);
+}
+
+void quantizeQ8_0(const float *src, size_t n, uint8_t *dst) {
+  for (size_t b = 0; b < n / kQ8_0Block; ++b) {
+    const float *x = src + b * kQ8_0Block;
+    uint8_t *o = dst + b * kQ8_0BlockBytes;
+    float amax = 0.f;
+    for (int j = 0; j < kQ8_0Block; ++j) amax = std::max(amax, std::fabs(x[j]));
+    const float d = amax / 127.f;
+    const float id = d != 0.f ? 1.f / d : 0.f;
+    const uint16_t h = floatToHalf(d);
+    o[0] = static_cast<uint8_t>(h);
+    o[1] = static_cast<uint8_t>(h >> 8);
+    for (int j = 0; j < kQ8_0Block; ++j) {
+      float q = std::round(x[j] * id);
+      q = std::min(127.f, std::max(-127.f, q));
+      o[2 + j] = static_cast<uint8_t>(static_cast<int8_t>(q));
+    }
+  }
+}
+
+void decodeToF32(GgmlType t, const void *srcv, size_t n, float *dst) {
+  const uint8_t *p = static_cast<const uint8_t *>(srcv);
+  switch (t) {
+  case GgmlType::F32:
+    for (size_t i = 0; i < n; ++i) dst[i] = f32FromBits(ld32(p + 4 * i));
+    return;
+  case GgmlType::F16:
+    for (size_t i = 0; i < n; ++i) dst[i] = halfToFloat(ld16(p + 2 * i));
+    return;
+  case GgmlType::BF16:
+    for (size_t i = 0; i < n; ++i) dst[i] = bf16ToFloat(ld16(p + 2 * i));
+    return;
+  case GgmlType::Q8_0:
+    for (size_t b = 0; b < n / kQ8_0Block; ++b) {
+      const uint8_t *blk = p + b * kQ8_0BlockBytes;
+      const float d = halfToFloat(ld16(blk));
+      for (int j = 0; j < kQ8_0Block; ++j)
+        dst[b * kQ8_0Block + j] = d * static_cast<int8_t>(blk[2 + j]);
+    }
+    return;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// GgufValue
+//===----------------------------------------------------------------------===//
+
+bool GgufValue::isIntegerType(GgufType t) {
+  switch (t) {
+  case GgufType::UINT8: case GgufType::INT8: case GgufType::UINT16:
+  case GgufType::INT16: case GgufType::UINT32: case GgufType::INT32:
+  case GgufType::UINT64: case GgufType::INT64:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool GgufValue::isFloatType(GgufType t) {
+  return t == GgufType::FLOAT32 || t == GgufType::FLOAT64;
+}
+
+size_t GgufValue::arraySize() const {
+  if (!isArray()) return 0;
+  if (elemType == GgufType::STRING) return strings.size();
+  if (elemType == GgufType::ARRAY) return arrays.size();
+  if (isFloatType(elemType)) return floats.size();
+  return ints.size();
+}
+
+std::string GgufValue::typeName() const {
+  if (isArray()) return std::string("ARRAY/") + ggufTypeName(elemType);
+  return ggufTypeName(type);
+}
+
+GgufValue GgufValue::u32(uint32_t v) {
+  GgufValue r;
+  r.type = GgufType::UINT32;
+  r.i = v;
+  return r;
+}
+GgufValue GgufValue::i32(int32_t v) {
+  GgufValue r;
+  r.type = GgufType::INT32;
+  r.i = v;
+  return r;
+}
+GgufValue GgufValue::u64(uint64_t v) {
+  GgufValue r;
+  r.type = GgufType::UINT64;
+  r.i = static_cast<int64_t>(v);
+  return r;
+}
+GgufValue GgufValue::f32(float v) {
+  GgufValue r;
+  r.type = GgufType::FLOAT32;
+  r.f = v;
+  return r;
+}
+GgufValue GgufValue::boolean(bool v) {
+  GgufValue r;
+  r.type = GgufType::BOOL;
+  r.i = v;
+  return r;
+}
+GgufValue GgufValue::str(std::string v) {
+  GgufValue r;
+  r.type = GgufType::STRING;
+  r.s = std::move(v);
+  return r;
+}
+GgufValue GgufValue::arrayI32(const std::vector<int32_t> &v) {
+  GgufValue r;
+  r.type = GgufType::ARRAY;
+  r.elemType = GgufType::INT32;
+  r.ints.assign(v.begin(), v.end());
+  return r;
+}
+GgufValue GgufValue::arrayF32(const std::vector<float> &v) {
+  GgufValue r;
+  r.type = GgufType::ARRAY;
+  r.elemType = GgufType::FLOAT32;
+  r.floats.assign(v.begin(), v.end());
+  return r;
+}
+GgufValue GgufValue::arrayStr(std::vector<std::string> v) {
+  GgufValue r;
+  r.type = GgufType::ARRAY;
+  r.elemType = GgufType::STRING;
+  r.strings = std::move(v);
+  return r;
+}
+
+//===----------------------------------------------------------------------===//
+// GgufFile
+//===----------------------------------------------------------------------===//
+
+GgufFile::~GgufFile() {
+  if (map_) munmap(const_cast<uint8_t *>(map_), mapSize_);
+}
+
+const GgufTensorInfo *GgufFile::findTensor(const std::string &name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &tensors_[it->second];
+}
+
+const uint8_t *GgufFile::data(const GgufTensorInfo &t) const {
+  return map_ + dataStart_ + t.offset;
+}
+
+const GgufValue *GgufFile::find(const std::string &key) const {
+  auto it = kv_.find(key);
+  return it == kv_.end() ? nullptr : &it->second;
+}
+
+bool GgufFile::getInt(const std::string &key, int64_t &out,
+                      std::string &err) const {
+  const GgufValue *v = find(key);
+  if (!v) {
+    err = path_ + ": missing metadata" + keySfx(key);
+    return false;
+  }
+  if (!v->isInteger()) {
+    err = path_ + ": metadata has type " + v->typeName() +
+          ", expected an integer" + keySfx(key);
+    return false;
+  }
+  if (v->type == GgufType::UINT64 && v->i < 0) {
+    err = path_ + ": metadata value is too large" + keySfx(key);
+    return false;
+  }
+  out = v->i;
+  return true;
+}
+
+bool GgufFile::getFloat(const std::string &key, double &out,
+                        std::string &err) const {
+  const GgufValue *v = find(key);
+  if (!v) {
+    err = path_ + ": missing metadata" + keySfx(key);
+    return false;
+  }
+  if (v->isFloat()) {
+    out = v->f;
+    return true;
+  }
+  if (GgufValue::isIntegerType(v->type)) {
+    out = static_cast<double>(v->i);
+    return true;
+  }
+  err = path_ + ": metadata has type " + v->typeName() +
+        ", expected a number" + keySfx(key);
+  return false;
+}
+
+bool GgufFile::getString(const std::string &key, std::string &out,
+                         std::string &err) const {
+  const GgufValue *v = find(key);
+  if (!v) {
+    err = path_ + ": missing metadata" + keySfx(key);
+    return false;
+  }
+  if (!v->isString()) {
+    err = path_ + ": metadata has type " + v->typeName() +
+          ", expected a string" + keySfx(key);
+    return false;
+  }
+  out = v->s;
+  return true;
+}
+
+bool GgufFile::getIntArray(const std::string &key, std::vector<int64_t> &out,
+                           std::string &err) const {
+  const GgufValue *v = find(key);
+  if (!v) {
+    err = path_ + ": missing metadata" + keySfx(key);
+    return false;
+  }
+  if (!v->isArray() || !(GgufValue::isIntegerType(v->elemType) ||
+                         v->elemType == GgufType::BOOL)) {
+    err = path_ + ": metadata has type " + v->typeName() +
+          ", expected an array of integers" + keySfx(key);
+    return false;
+  }
+  out = v->ints;
+  return true;
+}
+
+std::unique_ptr<GgufFile> GgufFile::open(const std::string &path,
+                                         std::string &err) {
+  const std::string where = path + ": ";
+  try {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      err = where + "cannot open file: " + std::strerror(errno);
+      return nullptr;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      err = where + "not a regular file";
+      ::close(fd);
+      return nullptr;
+    }
+    const uint64_t fileSize = static_cast<uint64_t>(st.st_size);
+    if (fileSize < 24) {
+      ::close(fd);
+      err = where + "file is too short for a GGUF header (" +
+            std::to_string(fileSize) + " bytes, need 24)";
+      return nullptr;
+    }
+    if (fileSize > std::numeric_limits<size_t>::max()) {
+      ::close(fd);
+      err = where + "file is too large to map";
+      return nullptr;
+    }
+    void *m = mmap(nullptr, static_cast<size_t>(fileSize), PROT_READ,
+                   MAP_PRIVATE, fd, 0);
+    const int mmapErrno = errno;
+    ::close(fd);
+    if (m == MAP_FAILED) {
+      err = where + "cannot mmap file: " + std::strerror(mmapErrno);
+      return nullptr;
+    }
+    std::unique_ptr<GgufFile> f(new GgufFile());
+    f->path_ = path;
+    f->map_ = static_cast<const uint8_t *>(m);
+    f->mapSize_ = static_cast<size_t>(fileSize);
+
+    Cursor c{f->map_, fileSize};
+    uint32_t magic = 0, version = 0;
+    uint64_t nTensors = 0, nKv = 0;
+    c.u32(magic);
+    c.u32(version);
+    c.u64(nTensors);
+    c.u64(nKv);
+    if (magic != kMagic) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "bad magic 0x%08x (not a GGUF file)",
+                    static_cast<unsigned>(magic));
+      err = where + buf;
+      return nullptr;
+    }
+    if (version != 2 && version != 3) {
+      err = where + "unsupported GGUF version " + std::to_string(version) +
+            (version == 1 ? " (only versions 2 and 3 are supported)"
+             : (version & 0xffffu) == 0
+                 ? " (a big-endian file? only little-endian v2/v3 are supported)"
+                 : " (only versions 2 and 3 are supported)");
+      return nullptr;
+    }
+    f->version_ = version;
+    // A kv needs >= 13 bytes (key length, type, 1-byte value), a tensor info
+    // >= 24 (name length, n_dims, type, offset).
+    if (nKv > c.left() / 13) {
+      err = where + "metadata count " + std::to_string(nKv) +
+            " is impossible for a file of " + std::to_string(fileSize) +
+            " bytes";
+      return nullptr;
+    }
+    if (nTensors > c.left() / 24) {
+      err = where + "tensor count " + std::to_string(nTensors) +
+            " is impossible for a file of " + std::to_string(fileSize) +
+            " bytes";
+      return nullptr;
+    }
+
+    // Metadata.
+    for (uint64_t k = 0; k < nKv; ++k) {
+      std::string key;
+      uint64_t keyLen = 0;
+      if (c.left() >= 8) keyLen = ld64(c.base + c.pos);
+      if (!c.str(key)) {
+        err = where + "file truncated in the key of metadata entry " +
+              std::to_string(k) + " (key length " + std::to_string(keyLen) +
+              ", " + std::to_string(c.left()) + " bytes left)";
+        return nullptr;
+      }
+      if (key.empty()) {
+        err = where + "empty metadata key (entry " + std::to_string(k) + ")";
+        return nullptr;
+      }
+      if (f->kv_.count(key)) {
+        err = where + "duplicate metadata key" + keySfx(key);
+        return nullptr;
+      }
+      uint32_t vt;
+      if (!c.u32(vt)) {
+        err = where + "file truncated in a metadata type" + keySfx(key);
+        return nullptr;
+      }
+      GgufValue v;
+      std::string problem = readValue(c, vt, v, 0);
+      if (!problem.empty()) {
+        err = where + problem + keySfx(key);
+        return nullptr;
+      }
+      f->keyOrder_.push_back(key);
+      f->kv_.emplace(key, std::move(v));
+    }
+
+    if (const GgufValue *a = f->find("general.alignment")) {
+      if (!GgufValue::isIntegerType(a->type) || a->i <= 0 ||
+          (a->i & (a->i - 1)) != 0 || a->i > (1 << 30)) {
+        err = where + "general.alignment must be a positive power of two "
+                      "integer, got " +
+              (a->isInteger() ? std::to_string(a->i) : a->typeName()) +
+              keySfx("general.alignment");
+        return nullptr;
+      }
+      f->alignment_ = static_cast<uint64_t>(a->i);
+    }
+
+    // Tensor infos.
+    f->tensors_.reserve(static_cast<size_t>(nTensors));
+    for (uint64_t k = 0; k < nTensors; ++k) {
+      GgufTensorInfo t;
+      if (!c.str(t.name)) {
+        err = where + "file truncated in the name of tensor info " +
+              std::to_string(k);
+        return nullptr;
+      }
+      const std::string sfx = tensorSfx(t.name);
+      if (t.name.empty()) {
+        err = where + "empty tensor name (tensor info " + std::to_string(k) +
+              ")";
+        return nullptr;
+      }
+      uint32_t nd;
+      if (!c.u32(nd)) {
+        err = where + "file truncated in a tensor info" + sfx;
+        return nullptr;
+      }
+      if (nd > kMaxDims) {
+        err = where + "tensor has " + std::to_string(nd) +
+              " dimensions (at most 4)" + sfx;
+        return nullptr;
+      }
+      uint64_t numel = 1;
+      bool overflow = false;
+      for (uint32_t d = 0; d < nd; ++d) {
+        uint64_t ne;
+        if (!c.u64(ne)) {
+          err = where + "file truncated in a tensor info" + sfx;
+          return nullptr;
+        }
+        if (ne > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+          err = where + "tensor dimension " + std::to_string(d) +
+                " is negative or too large" + sfx;
+          return nullptr;
+        }
+        if (!mulOk(numel, ne, numel)) overflow = true;
+        t.ne.push_back(static_cast<int64_t>(ne));
+      }
+      if (!c.u32(t.typeId) || !c.u64(t.offset)) {
+        err = where + "file truncated in a tensor info" + sfx;
+        return nullptr;
+      }
+      if (!ggmlTypeSupported(t.typeId)) {
+        const char *n = ggmlTypeName(t.typeId);
+        err = where +
+              (std::strcmp(n, "unknown") == 0
+                   ? "unknown tensor type " + std::to_string(t.typeId)
+                   : "unsupported tensor type " + std::to_string(t.typeId) +
+                         " (" + n + "); supported: F32, F16, BF16, Q8_0") +
+              sfx;
+        return nullptr;
+      }
+      const GgmlType gt = t.type();
+      const int64_t blk = ggmlBlockSize(gt);
+      if (blk > 1 && (t.ne.empty() || t.ne[0] % blk != 0)) {
+        err = where + std::string(ggmlTypeName(t.typeId)) +
+              " tensor needs ne[0] to be a multiple of " +
+              std::to_string(blk) + ", shape (ggml ne) " +
+              formatShape(t.ne) + sfx;
+        return nullptr;
+      }
+      if (overflow || !mulOk(numel / blk, ggmlBlockBytes(gt), t.bytes)) {
+        err = where + "tensor byte size overflows, shape (ggml ne) " +
+              formatShape(t.ne) + sfx;
+        return nullptr;
+      }
+      if (f->index_.count(t.name)) {
+        err = where + "duplicate tensor name" + sfx;
+        return nullptr;
+      }
+      f->index_[t.name] = f->tensors_.size();
+      f->tensors_.push_back(std::move(t));
+    }
+
+    // Data section.
+    const uint64_t dataStart = alignUp(c.pos, f->alignment_);
+    f->dataStart_ = dataStart;
+    if (dataStart > fileSize && !f->tensors_.empty()) {
+      err = where + "file truncated before the tensor data section (data "
+                    "starts at " +
+            std::to_string(dataStart) + ", file is " +
+            std::to_string(fileSize) + " bytes)";
+      return nullptr;
+    }
+    const uint64_t dataSize = dataStart <= fileSize ? fileSize - dataStart : 0;
+    for (const auto &t : f->tensors_) {
+      const std::string sfx = tensorSfx(t.name);
+      if (t.offset % f->alignment_ != 0) {
+        err = where + "tensor data offset " + std::to_string(t.offset) +
+              " is not a multiple of the alignment " +
+              std::to_string(f->alignment_) + sfx;
+        return nullptr;
+      }
+      if (t.offset > dataSize || t.bytes > dataSize - t.offset) {
+        err = where + "tensor data [" + std::to_string(t.offset) + ", " +
+              std::to_string(t.offset) + "+" + std::to_string(t.bytes) +
+              ") runs past the end of the file (data section is " +
+              std::to_string(dataSize) + " bytes)" + sfx;
+        return nullptr;
+      }
+    }
+    std::vector<const GgufTensorInfo *> byOff;
+    for (const auto &t : f->tensors_)
+      if (t.bytes) byOff.push_back(&t);
+    std::sort(byOff.begin(), byOff.end(),
+              [](const GgufTensorInfo *a, const GgufTensorInfo *b) {
+                return a->offset < b->offset;
+              });
+    for (size_t i = 1; i < byOff.size(); ++i)
+      if (byOff[i]->offset < byOff[i - 1]->offset + byOff[i - 1]->bytes) {
+        err = where + "data of tensors '" + printable(byOff[i - 1]->name) +
+              "' and '" + printable(byOff[i]->name) + "' overlap" +
+              tensorSfx(byOff[i]->name);
+        return nullptr;
+      }
+    return f;
+  } catch (const std::exception &e) {
+    err = oneLine(where + "cannot read GGUF file: " + e.what());
+    return nullptr;
+  } catch (...) {
+    err = where + "cannot read GGUF file: unknown error";
+    return nullptr;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// GgufWriter
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+void put32(std::vector<uint8_t> &b, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+void put64(std::vector<uint8_t> &b, uint64_t v) {
+  for (int i = 0; i < 8; ++i) b.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+void putStr(std::vector<uint8_t> &b, const std::string &s) {
+  put64(b, s.size());
+  b.insert(b.end(), s.begin(), s.end());
+}
+void putScalar(std::vector<uint8_t> &b, GgufType t, int64_t i, double f) {
+  const uint64_t u = static_cast<uint64_t>(i);
+  switch (t) {
+  case GgufType::UINT8: case GgufType::INT8:
+    b.push_back(static_cast<uint8_t>(u));
+    break;
+  case GgufType::BOOL: b.push_back(i ? 1 : 0); break;
+  case GgufType::UINT16: case GgufType::INT16:
+    b.push_back(static_cast<uint8_t>(u));
+    b.push_back(static_cast<uint8_t>(u >> 8));
+    break;
+  case GgufType::UINT32: case GgufType::INT32: put32(b, static_cast<uint32_t>(u)); break;
+  case GgufType::UINT64: case GgufType::INT64: put64(b, u); break;
+  case GgufType::FLOAT32: {
+    float x = static_cast<float>(f);
+    uint32_t bits;
+    std::memcpy(&bits, &x, 4);
+    put32(b, bits);
+    break;
+  }
+  case GgufType::FLOAT64: {
+    uint64_t bits;
+    std::memcpy(&bits, &f, 8);
+    put64(b, bits);
+    break;
+  }
+  default: break;
+  }
+}
+void putValue(std::vector<uint8_t> &b, const GgufValue &v) {
+  if (v.type == GgufType::STRING) {
+    putStr(b, v.s);
+    return;
+  }
+  if (v.type != GgufType::ARRAY) {
+    putScalar(b, v.type, v.i, v.f);
+    return;
+  }
+  put32(b, static_cast<uint32_t>(v.elemType));
+  put64(b, v.arraySize());
+  if (v.elemType == GgufType::STRING) {
+    for (const auto &s : v.strings) putStr(b, s);
+  } else if (v.elemType == GgufType::ARRAY) {
+    for (const auto &a : v.arrays) {
+      put32(b, static_cast<uint32_t>(a.type));
+      putValue(b, a);
+    }
+  } else if (GgufValue::isFloatType(v.elemType)) {
+    for (double x : v.floats) putScalar(b, v.elemType, 0, x);
+  } else {
+    for (int64_t x : v.ints) putScalar(b, v.elemType, x, 0.0);
+  }
+}
+
+} // namespace
+
+GgufWriter::GgufWriter(uint32_t alignment)
+    : alignment_(alignment && !(alignment & (alignment - 1)) ? alignment : 32) {}
+
+GgufWriter::~GgufWriter() {
+  if (fp_) std::fclose(fp_);
+}
+
+void GgufWriter::set(const std::string &key, GgufValue v) {
+  for (auto &kv : kv_)
+    if (kv.first == key) {
+      kv.second = std::move(v);
+      return;
+    }
+  kv_.emplace_back(key, std::move(v));
+}
+
+bool GgufWriter::addTensor(const std::string &name,
+                           const std::vector<int64_t> &ne, GgmlType type,
+                           std::string &err) {
+  const std::string sfx = tensorSfx(name);
+  if (fp_) {
+    err = "GGUF writer: tensors must be added before open()" + sfx;
+    return false;
+  }
+  if (name.empty() || ne.size() > kMaxDims) {
+    err = "GGUF writer: bad tensor name or rank" + sfx;
+    return false;
+  }
+  for (const auto &t : tensors_)
+    if (t.name == name) {
+      err = "GGUF writer: duplicate tensor name" + sfx;
+      return false;
+    }
+  uint64_t numel = 1;
+  for (int64_t d : ne)
+    if (d < 0 || !mulOk(numel, static_cast<uint64_t>(d), numel)) {
+      err = "GGUF writer: bad shape " + formatShape(ne) + sfx;
+      return false;
+    }
+  const int64_t blk = ggmlBlockSize(type);
+  if (blk > 1 && (ne.empty() || ne[0] % blk != 0)) {
+    err = "GGUF writer: " + std::string(ggmlTypeName(uint32_t(type))) +
+          " needs ne[0] % " + std::to_string(blk) + " == 0, got " +
+          formatShape(ne) + sfx;
+    return false;
+  }
+  Pending p{name, ne, type, 0, numel / blk * ggmlBlockBytes(type), numel};
+  p.offset = dataBytes_;
+  dataBytes_ = alignUp(p.offset + p.bytes, alignment_);
+  tensors_.push_back(std::move(p));
+  return true;
+}
+
+bool GgufWriter::putBytes(const void *p, size_t n, std::string &err) {
+  if (n && std::fwrite(p, 1, n, fp_) != n) {
+    err = path_ + ": cannot write file: " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+bool GgufWriter::open(const std::string &path, std::string &err) {
+  try {
+    path_ = path;
+    if (fp_) {
+      err = path + ": GGUF writer already open";
+      return false;
+    }
+    std::vector<uint8_t> h;
+    put32(h, kMagic);
+    put32(h, 3);
+    put64(h, tensors_.size());
+    bool hasAlign = false;
+    for (const auto &kv : kv_) hasAlign |= kv.first == "general.alignment";
+    put64(h, kv_.size() + (alignment_ != 32 && !hasAlign ? 1 : 0));
+    for (const auto &kv : kv_) {
+      putStr(h, kv.first);
+      GgufValue v = kv.second;
+      if (kv.first == "general.alignment") v = GgufValue::u32(alignment_);
+      put32(h, static_cast<uint32_t>(v.type));
+      putValue(h, v);
+    }
+    if (alignment_ != 32 && !hasAlign) {
+      putStr(h, "general.alignment");
+      put32(h, static_cast<uint32_t>(GgufType::UINT32));
+      put32(h, alignment_);
+    }
+    for (const auto &t : tensors_) {
+      putStr(h, t.name);
+      put32(h, static_cast<uint32_t>(t.ne.size()));
+      for (int64_t d : t.ne) put64(h, static_cast<uint64_t>(d));
+      put32(h, static_cast<uint32_t>(t.type));
+      put64(h, t.offset);
+    }
+    h.resize(alignUp(h.size(), alignment_), 0);
+    fp_ = std::fopen(path.c_str(), "wb");
+    if (!fp_) {
+      err = path + ": cannot create file: " + std::strerror(errno);
+      return false;
+    }
+    std::setvbuf(fp_, nullptr, _IOFBF, 1 << 20);
+    cur_ = 0;
+    curDone_ = 0;
+    if (!putBytes(h.data(), h.size(), err)) return false;
+    return advance(err);
+  } catch (const std::exception &e) {
+    err = oneLine(path + ": cannot write GGUF file: " + e.what());
+    return false;
+  }
+}
+
+/// Skips completed (and empty) tensors, writing their alignment padding.
+bool GgufWriter::advance(std::string &err) {
+  while (cur_ < tensors_.size() && curDone_ == tensors_[cur_].bytes) {
+    const Pending &t = tensors_[cur_];
+    const uint64_t next = cur_ + 1 < tensors_.size() ? tensors_[cur_ + 1].offset
+                                                     : dataBytes_;
+    static const uint8_t zeros[256] = {};
+    uint64_t pad = next - (t.offset + t.bytes);
+    while (pad) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(pad, sizeof zeros));
+      if (!putBytes(zeros, n, err)) return false;
+      pad -= n;
+    }
+    ++cur_;
+    curDone_ = 0;
+  }
+  return true;
+}
+
+bool GgufWriter::write(const float *data, size_t n, std::string &err) {
+  try {
+    if (!fp_) {
+      err = "GGUF writer: write() before open()";
+      return false;
+    }
+    while (n) {
+      if (cur_ >= tensors_.size()) {
+        err = path_ + ": more tensor data than declared";
+        return false;
+      }
+      const Pending &t = tensors_[cur_];
+      const int64_t blk = ggmlBlockSize(t.type);
+      const size_t bb = ggmlBlockBytes(t.type);
+      const uint64_t leftElems = (t.bytes - curDone_) / bb * blk;
+      size_t take = static_cast<size_t>(std::min<uint64_t>(n, leftElems));
+      if (take % blk != 0) {
+        err = path_ + ": Q8_0 data must be written in whole blocks of 32" +
+              tensorSfx(t.name);
+        return false;
+      }
+      buf_.resize(take / blk * bb);
+      switch (t.type) {
+      case GgmlType::F32:
+        for (size_t i = 0; i < take; ++i) {
+          uint32_t u;
+          std::memcpy(&u, &data[i], 4);
+          for (int b = 0; b < 4; ++b)
+            buf_[4 * i + b] = static_cast<uint8_t>(u >> (8 * b));
+        }
+        break;
+      case GgmlType::F16:
+      case GgmlType::BF16:
+        for (size_t i = 0; i < take; ++i) {
+          uint16_t h = t.type == GgmlType::F16 ? floatToHalf(data[i])
+                                               : floatToBf16(data[i]);
+          buf_[2 * i] = static_cast<uint8_t>(h);
+          buf_[2 * i + 1] = static_cast<uint8_t>(h >> 8);
+        }
+        break;
+      case GgmlType::Q8_0:
+        quantizeQ8_0(data, take, buf_.data());
+        break;
+      }
+      if (!putBytes(buf_.data(), buf_.size(), err)) return false;
+      curDone_ += buf_.size();
+      data += take;
+      n -= take;
+      if (!advance(err)) return false;
+    }
+    return true;
+  } catch (const std::exception &e) {
+    err = oneLine(path_ + ": cannot write GGUF file: " + e.what());
+    return false;
+  }
+}
+
+bool GgufWriter::writeRaw(const void *data, size_t bytes, std::string &err) {
+  const uint8_t *p = static_cast<const uint8_t *>(data);
+  if (!fp_) {
+    err = "GGUF writer: writeRaw() before open()";
+    return false;
+  }
+  while (bytes) {
+    if (cur_ >= tensors_.size()) {
+      err = path_ + ": more tensor data than declared";
+      return false;
+    }
+    const Pending &t = tensors_[cur_];
+    size_t take = static_cast<size_t>(std::min<uint64_t>(bytes, t.bytes - curDone_));
+    if (!putBytes(p, take, err)) return false;
+    curDone_ += take;
+    p += take;
+    bytes -= take;
+    if (!advance(err)) return false;
+  }
+  return true;
+}
+
+bool GgufWriter::close(std::string &err) {
+  if (!fp_) {
+    err = "GGUF writer: close() before open()";
+    return false;
+  }
+  bool ok = true;
+  if (cur_ < tensors_.size()) {
+    err = path_ + ": tensor data incomplete" + tensorSfx(tensors_[cur_].name);
+    ok = false;
+  }
+  const int e = std::fclose(fp_);
+  fp_ = nullptr;
+  if (e != 0 && ok) {
+    err = path_ + ": cannot write file: " + std::strerror(errno);
+    ok = false;
+  }
+  return ok;
+}
+
+} // namespace liquid

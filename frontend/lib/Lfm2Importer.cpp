@@ -1,0 +1,174 @@
+//===- Lfm2Importer.cpp - LFM2 checkpoint -> liquid dialect ----------------===//
+#include "liquid/Frontend/Lfm2Importer.h"
+
+#include "liquid/Dialect/Liquid.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+
+namespace liquid {
+namespace {
+
+class Lfm2Builder {
+public:
+  Lfm2Builder(MLIRContext &ctx, const Lfm2Model &m, const Lfm2ImportOptions &o, WeightStore &store,
+              std::string &err)
+      : ctx(ctx), m(m), c(m.config), o(o), store(store), err(err), b(&ctx) {}
+
+  OwningOpRef<ModuleOp> run() {
+    Location loc = FileLineColLoc::get(&ctx, m.path, 1, 1);
+    OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+    b.setInsertionPointToEnd(module->getBody());
+    int64_t h = c.hidden, hd = c.headDim, kvw = c.kvHeads * c.headDim;
+    for (int64_t i = 0; i < c.layers; ++i) {
+      if (c.isAttention[i])
+        mlir::liquid::StateBufferOp::create(b, loc, "kv" + std::to_string(i), "kv_cache",
+                                            tensor({2, o.maxContext, kvw}));
+      else
+        mlir::liquid::StateBufferOp::create(b, loc, "conv" + std::to_string(i), "conv_cache",
+                                            tensor({c.convL - 1, h}));
+    }
+    auto ids = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());
+    auto logitsType = rows(c.vocab);
+    auto fn = func::FuncOp::create(b, loc, o.name,
+                                   b.getFunctionType({ids, b.getIndexType()}, {logitsType}));
+    fn->setAttr("liquid.max_rows", b.getI64IntegerAttr(o.maxRows));
+    fn->setAttr("liquid.max_context", b.getI64IntegerAttr(o.maxContext));
+    Block *entry = fn.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    Value pos = entry->getArgument(1);
+
+    Value embed = W("model.embed_tokens.weight");
+    if (!embed)
+      return nullptr;
+    Value x = mlir::liquid::EmbeddingOp::create(b, loc, rows(h), entry->getArgument(0), embed);
+    for (int64_t i = 0; i < c.layers; ++i) {
+      std::string p = "model.layers." + std::to_string(i) + ".";
+      Value hN = norm(x, p + "operator_norm.weight");
+      if (!hN)
+        return nullptr;
+      Value mixed;
+      if (c.isAttention[i]) {
+        Value q = linear(hN, p + "self_attn.q_proj.weight");
+        Value k = linear(hN, p + "self_attn.k_proj.weight");
+        Value v = linear(hN, p + "self_attn.v_proj.weight");
+        Value qn = W(p + "self_attn.q_layernorm.weight"), kn = W(p + "self_attn.k_layernorm.weight");
+        if (!q || !k || !v || !qn || !kn)
+          return nullptr;
+        Value a = mlir::liquid::AttentionOp::create(
+            b, loc, rows(c.heads * hd), q, k, v, qn, kn, pos,
+            FlatSymbolRefAttr::get(&ctx, "kv" + std::to_string(i)), b.getI64IntegerAttr(c.heads),
+            b.getI64IntegerAttr(c.kvHeads), b.getI64IntegerAttr(hd), b.getF64FloatAttr(c.ropeTheta),
+            b.getF64FloatAttr(c.normEps));
+        mixed = linear(a, p + "self_attn.out_proj.weight");
+      } else {
+        Value bcx = linear(hN, p + "conv.in_proj.weight");
+        Value kernel = W(p + "conv.conv.weight");
+        if (!bcx || !kernel)
+          return nullptr;
+        Value y = mlir::liquid::ShortConvMixOp::create(
+            b, loc, rows(h), bcx, kernel, FlatSymbolRefAttr::get(&ctx, "conv" + std::to_string(i)));
+        mixed = linear(y, p + "conv.out_proj.weight");
+      }
+      if (!mixed)
+        return nullptr;
+      x = arith::AddFOp::create(b, loc, x, mixed);
+      Value f = norm(x, p + "ffn_norm.weight");
+      if (!f)
+        return nullptr;
+      Value gate = linear(f, p + "feed_forward.w1.weight");
+      Value up = linear(f, p + "feed_forward.w3.weight");
+      if (!gate || !up)
+        return nullptr;
+      Value g = mlir::liquid::SwiGLUOp::create(b, loc, gate.getType(), gate, up);
+      Value down = linear(g, p + "feed_forward.w2.weight");
+      if (!down)
+        return nullptr;
+      x = arith::AddFOp::create(b, loc, x, down);
+    }
+    Value fin = norm(x, "model.embedding_norm.weight");
+    if (!fin)
+      return nullptr;
+    // Tied LM head unless the checkpoint has its own.
+    Value head = linear(fin, m.find("lm_head.weight") ? "lm_head.weight" : "model.embed_tokens.weight");
+    if (!head)
+      return nullptr;
+    func::ReturnOp::create(b, loc, head);
+    return module;
+  }
+
+private:
+  RankedTensorType tensor(ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, b.getF32Type());
+  }
+  RankedTensorType rows(int64_t n) { return tensor({ShapedType::kDynamic, n}); }
+
+  /// The liquid.weight of a checkpoint tensor (decoded to float32 into the
+  /// store once), created at the top of the function.
+  Value W(const std::string &name) {
+    if (auto it = weights.find(name); it != weights.end())
+      return it->second;
+    const WeightRef *w = m.find(name);
+    if (!w) {
+      err = m.path + ": tensor '" + name + "' not found";
+      return nullptr;
+    }
+    if (!store.count(name)) {
+      Tensor t;
+      t.name = name;
+      t.shape = w->shape;
+      t.data = toF32(*w);
+      store[name] = std::move(t);
+    }
+    OpBuilder::InsertionGuard g(b);
+    Block *entry = b.getInsertionBlock();
+    while (!isa<func::FuncOp>(entry->getParentOp()))
+      entry = entry->getParentOp()->getBlock();
+    b.setInsertionPointToStart(entry);
+    Value v = mlir::liquid::WeightOp::create(b, NameLoc::get(StringAttr::get(&ctx, name)),
+                                             tensor(w->shape), name);
+    weights[name] = v;
+    return v;
+  }
+
+  Value norm(Value x, const std::string &weight) {
+    Value w = W(weight);
+    if (!w)
+      return nullptr;
+    return mlir::liquid::RMSNormOp::create(b, UnknownLoc::get(&ctx), x, w, APFloat(c.normEps));
+  }
+
+  Value linear(Value x, const std::string &weight) {
+    Value w = W(weight);
+    if (!w)
+      return nullptr;
+    int64_t out = cast<RankedTensorType>(w.getType()).getDimSize(0);
+    return mlir::liquid::LinearOp::create(b, UnknownLoc::get(&ctx), rows(out), x, w);
+  }
+
+  MLIRContext &ctx;
+  const Lfm2Model &m;
+  const Lfm2Config &c;
+  const Lfm2ImportOptions &o;
+  WeightStore &store;
+  std::string &err;
+  OpBuilder b;
+  std::map<std::string, Value> weights;
+};
+
+} // namespace
+
+OwningOpRef<ModuleOp> importLfm2Model(MLIRContext &ctx, const Lfm2Model &model,
+                                      const Lfm2ImportOptions &options, WeightStore &store,
+                                      std::string &err) {
+  ctx.loadDialect<mlir::liquid::LiquidDialect, func::FuncDialect, arith::ArithDialect>();
+  if (model.config.arch != "lfm2") {
+    err = model.path + ": architecture '" + model.config.arch + "' is not supported yet (lfm2 only)";
+    return nullptr;
+  }
+  return Lfm2Builder(ctx, model, options, store, err).run();
+}
+
+} // namespace liquid

@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""End-to-end check of liquidc on an LFM2 checkpoint against llama.cpp goldens.
+
+Compiles the checkpoint (HF folder or GGUF) into a generator, then
+  prefill: logits of the golden prompt (one batched call per --max-rows chunk)
+           vs golden_prefill.safetensors, max abs error and argmax;
+  decode:  the greedy decode protocol of golden_decode.json: identical ids and
+           per-step logits within the tolerance.
+Prints one line per check and exits 1 on any failure.
+"""
+import argparse, json, os, struct, subprocess, sys
+import numpy as np
+
+
+def load_safetensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = info["data_offsets"]
+        dt = {"F32": np.float32, "I32": np.int32}[info["dtype"]]
+        out[name] = np.frombuffer(raw[8 + n + b:8 + n + e], dtype=dt).reshape(info["shape"])
+    return out
+
+
+def run(cmd):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+    if r.returncode != 0:
+        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stdout[-2000:]))
+    return r.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--liquidc", required=True)
+    ap.add_argument("--fixture", required=True, help="e.g. FIXTURES/lfm2-small")
+    ap.add_argument("--checkpoint", required=True, help="path relative to the fixture folder")
+    ap.add_argument("--golden", default="logits_llamacpp_f32", help="prefill golden tensor")
+    ap.add_argument("--tol", type=float, default=1e-3)
+    ap.add_argument("--argmax-against", default=None,
+                    help="prefill golden whose argmax must match (default: --golden; none: report only)")
+    ap.add_argument("--no-decode", action="store_true")
+    ap.add_argument("--max-rows", default="16")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    exe = os.path.join(a.out, "lm")
+    run([a.liquidc, os.path.join(a.fixture, a.checkpoint), "-o", exe, "--max-context", "128",
+         "--max-rows", a.max_rows])
+    failed = 0
+
+    def report(ok, what):
+        nonlocal failed
+        failed += not ok
+        print("%s %s %s" % ("PASS" if ok else "FAIL", a.checkpoint, what))
+
+    gp = load_safetensors(os.path.join(a.fixture, "golden_prefill.safetensors"))
+    ids = ",".join(str(i) for i in gp["ids"])
+    dump = os.path.join(a.out, "prefill.npy")
+    run([exe, "--prompt-ids", ids, "--prefill-only", "--dump-logits", dump])
+    got = np.load(dump)
+    ref = gp[a.golden]
+    err = float(np.abs(got - ref).max())
+    report(got.shape == ref.shape and err <= a.tol, "prefill %s: max_abs_err=%.2e (tol %.0e)" % (a.golden, err, a.tol))
+    if a.argmax_against != "none":
+        am = gp[a.argmax_against or a.golden].argmax(1)
+        report(bool((got.argmax(1) == am).all()), "prefill argmax: %d/%d" % ((got.argmax(1) == am).sum(), len(am)))
+    else:
+        for k in ("logits_llamacpp_f32", a.golden):
+            print("INFO argmax vs %s: %d/%d" % (k, (got.argmax(1) == gp[k].argmax(1)).sum(), len(got)))
+
+    if not a.no_decode:
+        gd = load_safetensors(os.path.join(a.fixture, "golden_decode.safetensors"))
+        want = [int(i) for i in gd["generated_ids"]]
+        dump = os.path.join(a.out, "decode.npy")
+        out = run([exe, "--prompt-ids", ",".join(str(i) for i in gd["prompt_ids"]),
+                   "--n-predict", str(len(want)), "--dump-logits", dump]).strip().splitlines()[-1]
+        got_ids = [int(x) for x in out.split(",")]
+        report(got_ids == want, "decode ids: %s" % ("identical" if got_ids == want else "%s != %s" % (got_ids, want)))
+        ref = np.concatenate([gd["prompt_logits_llamacpp_f32"], gd["step_logits_llamacpp_f32"]])
+        got = np.load(dump)
+        err = float(np.abs(got - ref).max()) if got.shape == ref.shape else float("inf")
+        report(err <= a.tol, "decode logits (prompt + %d steps): max_abs_err=%.2e" % (len(ref) - len(gd["prompt_ids"]), err))
+    print("lfm2 e2e: %d failed" % failed)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
