@@ -25,6 +25,10 @@ namespace {
 
 constexpr uint32_t kMagic = 0x46554747u; // "GGUF" read as little-endian u32
 constexpr int kMaxArrayDepth = 8;
+// Largest metadata array accepted (real files: tokenizer vocabularies and
+// merges, < 1M entries); bounds the memory a hostile file can request.
+constexpr uint64_t kMaxArrayElems = uint64_t(1) << 24;
+constexpr uint64_t kMaxNestedElems = uint64_t(1) << 16;
 constexpr uint32_t kMaxDims = 4;
 
 std::string printable(const std::string &s, size_t maxLen = 200) {
@@ -168,7 +172,14 @@ std::string readValue(Cursor &c, uint32_t t, GgufValue &v, int depth) {
   const uint64_t minElem = esz ? esz : (v.elemType == GgufType::STRING ? 8 : 12);
   if (n > c.left() / minElem)
     return "metadata array of " + std::to_string(n) + " " +
-           ggufTypeName(v.elemType) + " elements runs past the end of the file";
+           ggufTypeName(v.elemType) +
+           " elements runs past the end of the file (truncated or corrupt)";
+  // Arrays of arrays cost a GgufValue per element: allow fewer of them.
+  const uint64_t limit = esz || v.elemType == GgufType::STRING ? kMaxArrayElems
+                                                               : kMaxNestedElems;
+  if (n > limit)
+    return "metadata array of " + std::to_string(n) +
+           " elements exceeds the limit of " + std::to_string(limit);
   const size_t count = static_cast<size_t>(n);
   if (esz) {
     GgufValue tmp;
@@ -839,10 +850,7 @@ void putValue(std::vector<uint8_t> &b, const GgufValue &v) {
   if (v.elemType == GgufType::STRING) {
     for (const auto &s : v.strings) putStr(b, s);
   } else if (v.elemType == GgufType::ARRAY) {
-    for (const auto &a : v.arrays) {
-      put32(b, static_cast<uint32_t>(a.type));
-      putValue(b, a);
-    }
+    for (const auto &a : v.arrays) putValue(b, a); // each: type, count, items
   } else if (GgufValue::isFloatType(v.elemType)) {
     for (double x : v.floats) putScalar(b, v.elemType, 0, x);
   } else {

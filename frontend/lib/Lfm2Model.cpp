@@ -9,6 +9,26 @@
 // config implies are there, with the right shapes, and move them into the
 // model. Weights stay in the memory-mapped files. Nothing here throws.
 //
+// Canonical names and shapes (torch order) in Lfm2Model::tensors:
+//  * HF names as in transformers' Lfm2 / Lfm2Moe state dicts; GGUF names are
+//    mapped to them (token_embd -> model.embed_tokens, token_embd_norm or
+//    output_norm -> model.embedding_norm, blk.{i}.attn_norm ->
+//    model.layers.{i}.operator_norm, shortconv.* -> conv.*, attn_q/k/v/output
+//    -> self_attn.q/k/v/out_proj, attn_q/k_norm -> self_attn.q/k_layernorm,
+//    ffn_gate/up/down -> feed_forward.w1/w3/w2, ffn_gate_inp ->
+//    feed_forward.gate, exp_probs_b.bias -> feed_forward.expert_bias,
+//    output -> lm_head).
+//  * The short-conv kernel is [hidden, L] in both formats (HF [hidden,1,L]).
+//  * MoE experts keep the file's layout: HF per-expert tensors stay separate,
+//    model.layers.{i}.feed_forward.experts.{e}.w1/w3/w2.weight ([I,H],
+//    [I,H], [H,I]); GGUF stacked tensors ffn_gate/up/down_exps become ONE
+//    WeightRef each, model.layers.{i}.feed_forward.experts.w1/w3/w2.weight,
+//    torch shape [E, I, H] / [E, I, H] / [E, H, I] (expert e = slice e).
+//  * "lm_head.weight" is present iff the head is untied (HF:
+//    tie_word_embeddings / tie_embedding false; GGUF: an output.weight
+//    tensor); a tied HF checkpoint that also stores lm_head.weight has it
+//    dropped. Otherwise the head is model.embed_tokens.weight.
+//
 //===----------------------------------------------------------------------===//
 #include "liquid/Frontend/Lfm2Model.h"
 
@@ -18,6 +38,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -1013,7 +1034,9 @@ bool loadLfm2Model(const std::string &path, Lfm2Model &out, std::string &err) {
     } else if (!isFile(path)) {
       err = path + ": no such file or folder";
       return false;
-    } else if (startsWithGguf(path)) {
+    } else if (startsWithGguf(path) ||
+               (path.size() >= 5 &&
+                path.compare(path.size() - 5, 5, ".gguf") == 0)) {
       ok = loadGguf(path, m, err);
     } else if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0) {
       ok = loadHf(parentDir(path), path, m, err);

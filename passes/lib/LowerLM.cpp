@@ -192,24 +192,69 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
   Buf x = act(op.getInput()), w = weight(op.getWeight(), PackLayout::Transposed),
       y = act(op.getResult());
   int64_t tile = ::liquid::denseTile(lanes);
-  forRows([&](Value t) {
-    Value xrow = muli(t, k), yrow = muli(t, n);
-    for (int64_t t0 = 0; t0 < n; t0 += tile) {
-      int64_t width = std::min(tile, n - t0), tn = width / lanes;
-      Buf block{w.mem, w.off + t0 * k};
+  // Prefill: blocks of kRows rows share every weight load (kRows x kSub
+  // accumulators over a kSub-vector slice of a tile, whose [K, width] block
+  // stays in cache across the row blocks). Leftover rows and decode (one row)
+  // take the matrix-vector path over whole tiles.
+  constexpr int64_t kRows = 4;
+  const int64_t kSub = lanes >= 16 ? 4 : 2;
+  Value full = muli(arith::DivUIOp::create(b, loc, rows, idx(kRows)), kRows);
+  // One column tile of `width` outputs starting at output t0 (dynamic).
+  auto emitTile = [&](Value t0, int64_t width) {
+    int64_t tn = width / lanes;
+    Value blockBase = addi(muli(t0, k), idx(w.off));
+    for (int64_t j0 = 0; j0 < tn; j0 += kSub) {
+      int64_t sn = std::min(kSub, tn - j0);
+      dloop(idx(0), full, kRows, {}, [&](Value r0, ValueRange) -> SmallVector<Value> {
+        SmallVector<Value> xrow;
+        for (int64_t r = 0; r < kRows; ++r)
+          xrow.push_back(muli(addi(r0, idx(r)), k));
+        SmallVector<Value> init(kRows * sn, splat(0.0f));
+        SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
+          Value row = addi(blockBase, muli(kv, width));
+          SmallVector<Value> ws;
+          for (int64_t j = 0; j < sn; ++j)
+            ws.push_back(ld({w.mem, 0}, row, (j0 + j) * lanes));
+          SmallVector<Value> next(a.begin(), a.end());
+          for (int64_t r = 0; r < kRows; ++r) {
+            Value xb = bcast(ldScalar(x, addi(xrow[r], kv), 0));
+            for (int64_t j = 0; j < sn; ++j)
+              next[r * sn + j] = add(mul(ws[j], xb), next[r * sn + j]);
+          }
+          return next;
+        });
+        for (int64_t r = 0; r < kRows; ++r) {
+          Value yrow = addi(muli(addi(r0, idx(r)), n), t0);
+          for (int64_t j = 0; j < sn; ++j)
+            st(acc[r * sn + j], y, yrow, (j0 + j) * lanes);
+        }
+        return {};
+      });
+    }
+    dloop(full, rows, 1, {}, [&](Value t, ValueRange) -> SmallVector<Value> {
+      Value xrow = muli(t, k), yrow = addi(muli(t, n), t0);
       SmallVector<Value> init(tn, splat(0.0f));
       SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
         Value xb = bcast(ldScalar(x, addi(xrow, kv), 0));
-        Value row = muli(kv, width);
+        Value row = addi(blockBase, muli(kv, width));
         SmallVector<Value> next;
         for (int64_t j = 0; j < tn; ++j)
-          next.push_back(add(mul(ld(block, row, j * lanes), xb), a[j]));
+          next.push_back(add(mul(ld({w.mem, 0}, row, j * lanes), xb), a[j]));
         return next;
       });
       for (int64_t j = 0; j < tn; ++j)
-        st(acc[j], y, yrow, t0 + j * lanes);
-    }
-  });
+        st(acc[j], y, yrow, j * lanes);
+      return {};
+    });
+  };
+  int64_t fullTiles = n / tile, rest = n % tile;
+  if (fullTiles > 0)
+    loop(0, fullTiles * tile, tile, {}, [&](Value t0, ValueRange) -> SmallVector<Value> {
+      emitTile(t0, tile);
+      return {};
+    });
+  if (rest)
+    emitTile(idx(fullTiles * tile), rest);
   return success();
 }
 
