@@ -22,6 +22,9 @@
 #include "liquid_npy.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -38,7 +41,86 @@
 #define LQ_KERNEL LQ_CAT(LQ_PREFIX, _kernel_forward)
 
 void LQ_KERNEL(const float *weights, float *arena, const int32_t *ids, int64_t rows, int64_t pos,
-               float *logits);
+               float *logits, int64_t tid, int64_t threads, void *sync);
+
+/* ---- threads: every thread runs the kernel; they meet at a barrier ------- */
+
+typedef struct {
+    atomic_int arrived, generation;
+    int threads;
+} lq_barrier;
+
+static void lq_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Called by the kernel after each op; the last thread to arrive releases the others. */
+void LQ_CAT(LQ_PREFIX, _barrier)(void *p)
+{
+    lq_barrier *b = p;
+    if (b->threads == 1)
+        return;
+    int gen = atomic_load_explicit(&b->generation, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == b->threads - 1) {
+        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&b->generation, 1, memory_order_release);
+        return;
+    }
+    for (unsigned spins = 0; atomic_load_explicit(&b->generation, memory_order_acquire) == gen; ++spins)
+        if (spins < 100000)
+            lq_pause();
+        else
+            sched_yield();
+}
+
+typedef struct {
+    const float *w;
+    float *arena, *logits;
+    const int32_t *ids;
+    int64_t rows, pos;
+    int threads;
+    atomic_int job; /* incremented per forward call; -1: quit */
+    lq_barrier bar;
+} lq_pool;
+
+typedef struct {
+    lq_pool *pool;
+    int tid;
+} lq_worker;
+
+static void *lq_worker_main(void *arg)
+{
+    lq_worker *me = arg;
+    lq_pool *p = me->pool;
+    int seen = 0;
+    for (;;) {
+        int job;
+        for (unsigned spins = 0; (job = atomic_load_explicit(&p->job, memory_order_acquire)) == seen;
+             ++spins)
+            if (spins < 100000)
+                lq_pause();
+            else
+                sched_yield();
+        if (job < 0)
+            return NULL;
+        seen = job;
+        LQ_KERNEL(p->w, p->arena, p->ids, p->rows, p->pos, p->logits, me->tid, p->threads, &p->bar);
+    }
+}
+
+/* One forward call on every thread of the pool (the caller is thread 0). */
+static void lq_forward(lq_pool *p, int64_t rows, int64_t pos)
+{
+    p->rows = rows;
+    p->pos = pos;
+    atomic_fetch_add_explicit(&p->job, 1, memory_order_release);
+    LQ_KERNEL(p->w, p->arena, p->ids, rows, pos, p->logits, 0, p->threads, &p->bar);
+}
 
 static void report(const char *what, const char *fmt, ...)
 {
@@ -69,7 +151,7 @@ static void usage(FILE *f, const char *argv0)
             "                      then every decode step\n"
             "  --prefill-only      evaluate the prompt and stop (with --dump-logits)\n"
             "  --weights F.lqw     packed weights (default: this program's path + .lqw)\n"
-            "  --threads N         accepted; this build runs on one thread\n"
+            "  --threads N         threads (default: the CPUs online, at most 64)\n"
             "  --bench             print prefill and decode tokens/s on stderr\n"
             "  --help, --version\n"
             "Prints the generated ids, comma-separated, on one line. Context: %d tokens.\n",
@@ -309,7 +391,9 @@ int main(int argc, char **argv)
     o.n_predict = 32;
     o.top_p = 1.0;
     o.seed = 1;
-    o.threads = 1;
+    o.threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+    if (o.threads > 64)
+        o.threads = 64;
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -350,7 +434,7 @@ int main(int argc, char **argv)
                 return 2;
         } else if (!strcmp(a, "--threads")) {
             NEED();
-            if (parse_long(a, v, 1, 1024, &o.threads))
+            if (parse_long(a, v, 1, 64, &o.threads))
                 return 2;
         } else if (!strcmp(a, "--seed")) {
             NEED();
@@ -426,6 +510,29 @@ int main(int argc, char **argv)
         return 1;
     }
     memset(arena, 0, (size_t)LQ_ARENA_FLOATS * 4);
+    static lq_pool pool;
+    pool.w = w;
+    pool.arena = arena;
+    pool.logits = logits;
+    pool.ids = ids;
+    pool.threads = (int)o.threads;
+    pool.bar.threads = (int)o.threads;
+    atomic_init(&pool.job, 0);
+    atomic_init(&pool.bar.arrived, 0);
+    atomic_init(&pool.bar.generation, 0);
+    pthread_t workers[64];
+    lq_worker worker_args[64];
+    int started = 1;
+    for (; started < pool.threads; ++started) {
+        worker_args[started].pool = &pool;
+        worker_args[started].tid = started;
+        if (pthread_create(&workers[started], NULL, lq_worker_main, &worker_args[started]) != 0)
+            break;
+    }
+    if (started < pool.threads) {
+        report(argv[0], "could only start %d of %ld threads", started, o.threads);
+        return 1;
+    }
     uint64_t rng = 0x9E3779B97F4A7C15ULL ^ (o.seed * 0x2545F4914F6CDD1DULL);
     if (!rng)
         rng = 1;
@@ -436,7 +543,7 @@ int main(int argc, char **argv)
     while (pos < np) {
         long n = np - pos < LQ_MAX_ROWS ? np - pos : LQ_MAX_ROWS;
         memcpy(ids, prompt + pos, sizeof(int32_t) * (size_t)n);
-        LQ_KERNEL(w, arena, ids, n, pos, logits);
+        lq_forward(&pool, n, pos);
         if (dump)
             memcpy(dump + (size_t)pos * LQ_VOCAB, logits, sizeof(float) * (size_t)n * LQ_VOCAB);
         pos += n;
@@ -448,7 +555,7 @@ int main(int argc, char **argv)
         out[generated++] = choose(logits + (size_t)last_row * LQ_VOCAB, &o, &rng, scratch);
         while (generated < predict && out[generated - 1] != LQ_EOS) {
             ids[0] = out[generated - 1];
-            LQ_KERNEL(w, arena, ids, 1, pos, logits);
+            lq_forward(&pool, 1, pos);
             if (dump)
                 memcpy(dump + (size_t)pos * LQ_VOCAB, logits, sizeof(float) * LQ_VOCAB);
             ++pos;
@@ -463,6 +570,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "prefill: %ld tokens in %.3f s (%.1f tok/s); decode: %ld tokens in %.3f s "
                 "(%.1f tok/s)\n", np, t1 - t0, np / (t1 - t0), generated > 0 ? generated - 1 : 0,
                 t2 - t1, generated > 1 ? (generated - 1) / (t2 - t1) : 0.0);
+    atomic_store_explicit(&pool.job, -1, memory_order_release);
+    for (int i = 1; i < pool.threads; ++i)
+        pthread_join(workers[i], NULL);
     int rc = 0;
     if (dump) {
         char err[256], tmp[4096];

@@ -2,11 +2,15 @@
 //
 // Lowers a planned LFM2 function to
 //   func.func @<prefix>_kernel_forward(%weights: memref<Wxf32>, %arena: memref<Axf32>,
-//       %ids: memref<Rxi32>, %rows: index, %pos: index, %logits: memref<R*Vxf32>)
+//       %ids: memref<Rxi32>, %rows: index, %pos: index, %logits: memref<R*Vxf32>,
+//       %tid: index, %threads: index, %sync: memref<1xi8>)
 // which runs `rows` (<= R = max_rows) tokens at positions pos.. through the
 // model, updating the conv and KV caches in the arena, and writes their
-// logits. Activations are row-major [rows, N] at their planned offsets; every
-// N must be a multiple of the vector width.
+// logits. Every thread of the runtime's pool calls it with its %tid: the
+// products split their column tiles across threads, the other ops run on
+// thread 0, and all threads meet at <prefix>_barrier(%sync) after each op.
+// Activations are row-major [rows, N] at their planned offsets; every N must
+// be a multiple of the vector width.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelBuilder.h"
@@ -34,11 +38,19 @@ public:
     rows = e.getArgument(3);
     pos = e.getArgument(4);
     logits = e.getArgument(5);
+    tid = e.getArgument(6);
+    nth = e.getArgument(7);
+    sync = e.getArgument(8);
   }
+
+  /// The barrier every thread calls after each op.
+  std::string barrierName;
+  void barrier() { func::CallOp::create(b, loc, barrierName, TypeRange{}, ValueRange{sync}); }
 
   LogicalResult emit(Operation &op);
 
 private:
+  LogicalResult emitSerial(Operation &op);
   Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
   Value muli(Value x, int64_t c) { return arith::MulIOp::create(b, loc, x, idx(c)); }
   Value muli(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
@@ -117,12 +129,25 @@ private:
   WeightPacker &packer;
   DictionaryAttr states;
   ModuleOp module;
-  Value wMem, aMem, ids, rows, pos, logits;
+  Value wMem, aMem, ids, rows, pos, logits, tid, nth, sync;
 };
 
 LogicalResult LMEmitter::emit(Operation &op) {
   if (op.getNumResults() && isWeight(op.getResult(0)))
     return success();
+  if (!isa<LinearOp>(op)) {
+    // Everything but the products is cheap next to them: thread 0 runs it
+    // while the others wait at the barrier.
+    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, idx(0));
+    auto ifOp = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    return emitSerial(op);
+  }
+  return emitLinear(cast<LinearOp>(op));
+}
+
+LogicalResult LMEmitter::emitSerial(Operation &op) {
   for (Value r : op.getResults())
     if (auto t = dyn_cast<RankedTensorType>(r.getType()); t && t.getDimSize(1) % lanes)
       return op.emitOpError() << "rows of " << t.getDimSize(1)
@@ -247,14 +272,23 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
       return {};
     });
   };
+  // Threads split the full tiles evenly; the last one also takes the partial tile.
   int64_t fullTiles = n / tile, rest = n % tile;
-  if (fullTiles > 0)
-    loop(0, fullTiles * tile, tile, {}, [&](Value t0, ValueRange) -> SmallVector<Value> {
+  if (fullTiles > 0) {
+    Value lo = arith::DivUIOp::create(b, loc, muli(tid, fullTiles), nth);
+    Value hi = arith::DivUIOp::create(b, loc, muli(addi(tid, idx(1)), fullTiles), nth);
+    dloop(muli(lo, tile), muli(hi, tile), tile, {}, [&](Value t0, ValueRange) -> SmallVector<Value> {
       emitTile(t0, tile);
       return {};
     });
-  if (rest)
+  }
+  if (rest) {
+    Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, addi(tid, idx(1)), nth);
+    auto ifOp = scf::IfOp::create(b, loc, last, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
     emitTile(idx(fullTiles * tile), rest);
+  }
   return success();
 }
 
@@ -459,18 +493,30 @@ LogicalResult mlir::liquid::lowerLMFunction(func::FuncOp f, OpBuilder &mb, Weigh
   auto fnType = FunctionType::get(
       ctx,
       {wType, MemRefType::get({arena}, f32), MemRefType::get({maxRows}, IntegerType::get(ctx, 32)),
-       IndexType::get(ctx), IndexType::get(ctx), MemRefType::get({maxRows * vocab}, f32)},
+       IndexType::get(ctx), IndexType::get(ctx), MemRefType::get({maxRows * vocab}, f32),
+       IndexType::get(ctx), IndexType::get(ctx), MemRefType::get({1}, IntegerType::get(ctx, 8))},
       {});
+  // void <prefix>_barrier(void *sync), provided by the runtime.
+  std::string barrierName = prefix + "_barrier";
+  if (!mb.getBlock()->getParentOp()->hasTrait<OpTrait::SymbolTable>() ||
+      !SymbolTable::lookupSymbolIn(mb.getBlock()->getParentOp(), barrierName)) {
+    auto decl = func::FuncOp::create(
+        mb, f.getLoc(), barrierName,
+        FunctionType::get(ctx, {MemRefType::get({1}, IntegerType::get(ctx, 8))}, {}));
+    decl.setPrivate();
+  }
   auto kernel = func::FuncOp::create(mb, f.getLoc(), prefix + "_kernel_forward", fnType);
   Block *entry = kernel.addEntryBlock();
   OpBuilder kb = OpBuilder::atBlockBegin(entry);
   LMEmitter em(kb, f.getLoc(), packer, kernel, cast<DictionaryAttr>(plan.get("states")),
                f->getParentOfType<ModuleOp>());
+  em.barrierName = barrierName;
   for (Operation &op : body) {
-    if (isa<func::ReturnOp>(op))
+    if (isa<func::ReturnOp>(op) || (op.getNumResults() && isWeight(op.getResult(0))))
       continue;
     if (failed(em.emit(op)))
       return failure();
+    em.barrier();
   }
   func::ReturnOp::create(kb, f.getLoc());
   NamedAttrList info;

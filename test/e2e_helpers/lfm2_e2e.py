@@ -44,6 +44,7 @@ def main():
                     help="prefill golden whose argmax must match (default: --golden; none: report only)")
     ap.add_argument("--no-decode", action="store_true")
     ap.add_argument("--max-rows", default="16")
+    ap.add_argument("--threads", default="2", help="threads of the generated program")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -60,7 +61,7 @@ def main():
     gp = load_safetensors(os.path.join(a.fixture, "golden_prefill.safetensors"))
     ids = ",".join(str(i) for i in gp["ids"])
     dump = os.path.join(a.out, "prefill.npy")
-    run([exe, "--prompt-ids", ids, "--prefill-only", "--dump-logits", dump])
+    run([exe, "--prompt-ids", ids, "--prefill-only", "--dump-logits", dump, "--threads", a.threads])
     got = np.load(dump)
     ref = gp[a.golden]
     err = float(np.abs(got - ref).max())
@@ -77,7 +78,8 @@ def main():
         want = [int(i) for i in gd["generated_ids"]]
         dump = os.path.join(a.out, "decode.npy")
         out = run([exe, "--prompt-ids", ",".join(str(i) for i in gd["prompt_ids"]),
-                   "--n-predict", str(len(want)), "--dump-logits", dump]).strip().splitlines()[-1]
+                   "--n-predict", str(len(want)), "--dump-logits", dump, "--threads", a.threads]
+                  ).strip().splitlines()[-1]
         got_ids = [int(x) for x in out.split(",")]
         report(got_ids == want, "decode ids: %s" % ("identical" if got_ids == want else "%s != %s" % (got_ids, want)))
         ref = np.concatenate([gd["prompt_logits_llamacpp_f32"], gd["step_logits_llamacpp_f32"]])

@@ -170,14 +170,14 @@ bool buildLMExecutable(const LMKernelInfo &k, const ArtifactRequest &req, std::s
     return false;
   std::string cc = req.cc.empty() ? req.target->cc : req.cc;
   std::string mainObj = path(k.prefix + "_lm_main.o");
-  std::vector<std::string> argv = {cc, "-std=c11", "-O2", "-include", config, "-c",
+  std::vector<std::string> argv = {cc, "-std=c11", "-O2", "-pthread", "-include", config, "-c",
                                    path("liquid_lm_main.c"), "-o", mainObj};
   for (const std::string &f : splitFlags(req.extraCFlags))
     argv.push_back(f);
   if (!run(argv, "compile the runtime", err))
     return false;
   std::string tmpOut = req.output + ".tmp";
-  std::vector<std::string> link = {cc, mainObj, req.kernelObject, "-o", tmpOut};
+  std::vector<std::string> link = {cc, mainObj, req.kernelObject, "-pthread", "-o", tmpOut};
   for (const std::string &f : splitFlags(req.extraCFlags))
     link.push_back(f);
   link.push_back("-lm");
