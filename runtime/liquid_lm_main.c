@@ -11,7 +11,8 @@
  *
  * Configuration macros (P_config.h): LQ_PREFIX, LQ_MODEL_NAME, LQ_MAX_ROWS,
  * LQ_MAX_CONTEXT, LQ_VOCAB, LQ_ARENA_FLOATS, LQ_WEIGHTS_FLOATS,
- * LQ_WEIGHTS_HASH, LQ_BOS, LQ_EOS, optional LQ_COMPILER_VERSION.
+ * LQ_WEIGHTS_HASH, LQ_BOS, LQ_EOS, LQ_DECODE_BYTES (weights read per decoded
+ * token), LQ_FLOPS_PER_TOKEN (of the products), optional LQ_COMPILER_VERSION.
  *
  * Weights: the .lqw file (see liquid_model.c) is memory-mapped, never copied;
  * by default "<this program>.lqw".
@@ -29,6 +30,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -566,10 +568,17 @@ int main(int argc, char **argv)
     for (long i = 0; i < generated; ++i)
         printf(i ? ",%d" : "%d", out[i]);
     printf("\n");
-    if (o.bench)
-        fprintf(stderr, "prefill: %ld tokens in %.3f s (%.1f tok/s); decode: %ld tokens in %.3f s "
-                "(%.1f tok/s)\n", np, t1 - t0, np / (t1 - t0), generated > 0 ? generated - 1 : 0,
-                t2 - t1, generated > 1 ? (generated - 1) / (t2 - t1) : 0.0);
+    if (o.bench) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        double pre = np / (t1 - t0), dec = generated > 1 ? (generated - 1) / (t2 - t1) : 0.0;
+        fprintf(stderr,
+                "threads %ld | prefill %ld tokens: %.3f s, %.1f tok/s, %.1f GFLOP/s | decode %ld "
+                "tokens: %.3f s, %.1f tok/s, %.1f GB/s of weights | peak RSS %.0f MiB\n",
+                o.threads, np, t1 - t0, pre, pre * (double)LQ_FLOPS_PER_TOKEN * 1e-9,
+                generated > 0 ? generated - 1 : 0, t2 - t1, dec, dec * (double)LQ_DECODE_BYTES * 1e-9,
+                ru.ru_maxrss / 1024.0);
+    }
     atomic_store_explicit(&pool.job, -1, memory_order_release);
     for (int i = 1; i < pool.threads; ++i)
         pthread_join(workers[i], NULL);

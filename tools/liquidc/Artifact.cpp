@@ -164,6 +164,8 @@ bool buildLMExecutable(const LMKernelInfo &k, const ArtifactRequest &req, std::s
      << "#define LQ_WEIGHTS_HASH " << k.weightsHash << "ULL\n"
      << "#define LQ_BOS " << k.bos << "\n"
      << "#define LQ_EOS " << k.eos << "\n"
+     << "#define LQ_DECODE_BYTES " << k.decodeBytes << "LL\n"
+     << "#define LQ_FLOPS_PER_TOKEN " << k.flopsPerToken << "LL\n"
      << "#define LQ_COMPILER_VERSION \"liquidc " LIQUIDC_VERSION "\"\n";
   std::string config = path(k.prefix + "_config.h");
   if (!writeFile(config, s, err))

@@ -37,6 +37,7 @@ struct LMKernelInfo {
   int64_t maxRows = 0, maxContext = 0, vocab = 0, arenaFloats = 0, bos = 1, eos = 2;
   int64_t weightsFloats = 0;
   std::string weightsHash;
+  int64_t decodeBytes = 0, flopsPerToken = 0; ///< for the program's --bench report
 };
 
 /// Links a language-model executable (runtime/liquid_lm_main.c + the kernel);

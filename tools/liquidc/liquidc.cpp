@@ -161,7 +161,56 @@ private:
   int index = 0;
 };
 
+/// The plan of a language-model function: caches by kind, activations,
+/// scratch, next to what an all-attention model of the same shape would need
+/// for its KV caches at the same context.
+void printLMMemoryPlan(ModuleOp module, func::FuncOp f, llvm::raw_ostream &os) {
+  auto plan = f->getAttrOfType<DictionaryAttr>("liquid.arena");
+  int64_t ctx = f->getAttrOfType<IntegerAttr>("liquid.max_context").getInt();
+  int64_t rows = f->getAttrOfType<IntegerAttr>("liquid.max_rows").getInt();
+  int64_t kv = 0, conv = 0, kvLayers = 0, layers = 0, kvPerLayer = 0;
+  for (auto sb : module.getOps<mlir::liquid::StateBufferOp>()) {
+    auto t = cast<RankedTensorType>(sb.getType());
+    int64_t bytes = t.getNumElements() * 4;
+    ++layers;
+    if (sb.getKind() == "kv_cache") {
+      kv += bytes;
+      ++kvLayers;
+      kvPerLayer = bytes;
+    } else {
+      conv += bytes;
+    }
+  }
+  int64_t act = 0, scratch = 0;
+  for (Operation &op : f.getBody().front()) {
+    if (auto offs = op.getAttrOfType<DenseI64ArrayAttr>("liquid.offset"))
+      for (auto [i, r] : llvm::enumerate(op.getResults()))
+        if (offs[i] >= 0)
+          act += rows * cast<RankedTensorType>(r.getType()).getDimSize(1) * 4;
+    if (auto sf = op.getAttrOfType<IntegerAttr>("liquid.scratch_floats"))
+      scratch += sf.getInt() * 4;
+  }
+  int64_t arena = cast<IntegerAttr>(plan.get("size")).getInt() * 4;
+  auto mib = [](int64_t b) { return b / (1024.0 * 1024.0); };
+  os << llvm::format("memory plan (context %lld tokens, up to %lld tokens per call)\n", (long long)ctx,
+                     (long long)rows);
+  os << llvm::format("  KV caches      %4lld layers  %10.2f MiB\n", (long long)kvLayers, mib(kv));
+  os << llvm::format("  conv caches    %4lld layers  %10.2f MiB\n", (long long)(layers - kvLayers),
+                     mib(conv));
+  os << llvm::format("  activations                 %10.2f MiB before reuse\n", mib(act));
+  os << llvm::format("  scratch                     %10.2f MiB\n", mib(scratch));
+  os << llvm::format("  arena total                 %10.2f MiB (one allocation; none per token)\n",
+                     mib(arena));
+  if (kvLayers)
+    os << llvm::format("  an all-attention model of the same shape: KV caches %.2f MiB "
+                       "(%lld layers); this model: %.2f MiB of state\n",
+                       mib(kvPerLayer * layers), (long long)layers, mib(kv + conv));
+}
+
 void printMemoryPlan(ModuleOp module, llvm::raw_ostream &os) {
+  for (auto f : module.getOps<func::FuncOp>())
+    if (f->hasAttr("liquid.max_rows"))
+      printLMMemoryPlan(module, f, os);
   module.walk([&](mlir::liquid::ScanOp scan) {
     auto plan = scan->getAttrOfType<DictionaryAttr>("liquid.arena");
     if (!plan)
@@ -238,6 +287,9 @@ void printMemoryPlan(ModuleOp module, llvm::raw_ostream &os) {
   return k;
 }
 
+/// Multiply-adds of a language model's products, per token, x 2.
+int64_t lmFlopsPerToken = 0;
+
 /// The language-model tail of main: obj/asm/llvm, or an executable whose
 /// weights go to OUT.lqw (memory-mapped at run time).
 int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
@@ -258,6 +310,14 @@ int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
   auto w = module->getAttrOfType<DictionaryAttr>("liquid.weights");
   k.weightsFloats = cast<IntegerAttr>(w.get("size")).getInt();
   k.weightsHash = cast<StringAttr>(w.get("hash")).getValue().str();
+  // Bytes of weights a decoded token reads: everything but the tables it
+  // reads one row of (the embedding gather, the RoPE tables).
+  for (Attribute e : cast<ArrayAttr>(w.get("entries"))) {
+    auto d = cast<DictionaryAttr>(e);
+    if (cast<StringAttr>(d.get("layout")).getValue() != "rows")
+      k.decodeBytes += cast<IntegerAttr>(d.get("floats")).getInt() * 4;
+  }
+  k.flopsPerToken = lmFlopsPerToken;
   k.bos = lm.config.bos;
   k.eos = lm.config.eos;
   std::string err;
@@ -371,6 +431,10 @@ int main(int argc, char **argv) {
     module = ::liquid::importLfm2Model(ctx, lm, opts, lmWeights, err);
     if (!module)
       fail(err);
+    module->walk([&](mlir::liquid::LinearOp l) {
+      auto w = cast<RankedTensorType>(l.getWeight().getType());
+      lmFlopsPerToken += 2 * w.getDimSize(0) * w.getDimSize(1);
+    });
     if (failed(mlir::verify(*module)))
       fail("the imported IR of " + inputPath + " does not verify");
     haveWeights = true;
@@ -455,7 +519,7 @@ int main(int argc, char **argv) {
   if (printPlan) {
     auto w = (*module)->getAttrOfType<DictionaryAttr>("liquid.weights");
     llvm::outs() << llvm::format(
-        "weights: %lld B packed (%lld-float vectors), read once per step; not in the arena\n",
+        "weights: %lld B packed (%lld-float vectors); not in the arena\n",
         (long long)cast<IntegerAttr>(w.get("size")).getInt() * 4,
         (long long)cast<IntegerAttr>(w.get("lanes")).getInt());
   }
