@@ -5,7 +5,9 @@
  *     cc -std=c11 -O2 -include P_config.h -c liquid_lm_main.c
  * and linked with the compiled forward kernel
  *     void P_kernel_forward(const float *weights, float *arena, const int32_t *ids,
- *                           int64_t rows, int64_t pos, float *logits);
+ *                           int64_t rows, int64_t pos, float *logits,
+ *                           int64_t tid, int64_t threads, void *sync,
+ *                           const void *weights_f16);   (the same weights, for half loads)
  * which runs `rows` (<= LQ_MAX_ROWS) tokens at positions pos.. and writes
  * their logits [rows, LQ_VOCAB]. Conv and KV caches live in the arena.
  *
@@ -43,7 +45,7 @@
 #define LQ_KERNEL LQ_CAT(LQ_PREFIX, _kernel_forward)
 
 void LQ_KERNEL(const float *weights, float *arena, const int32_t *ids, int64_t rows, int64_t pos,
-               float *logits, int64_t tid, int64_t threads, void *sync);
+               float *logits, int64_t tid, int64_t threads, void *sync, const void *weights_f16);
 
 /* ---- threads: every thread runs the kernel; they meet at a barrier ------- */
 
@@ -111,7 +113,8 @@ static void *lq_worker_main(void *arg)
         if (job < 0)
             return NULL;
         seen = job;
-        LQ_KERNEL(p->w, p->arena, p->ids, p->rows, p->pos, p->logits, me->tid, p->threads, &p->bar);
+        LQ_KERNEL(p->w, p->arena, p->ids, p->rows, p->pos, p->logits, me->tid, p->threads, &p->bar,
+                  p->w);
     }
 }
 
@@ -121,7 +124,7 @@ static void lq_forward(lq_pool *p, int64_t rows, int64_t pos)
     p->rows = rows;
     p->pos = pos;
     atomic_fetch_add_explicit(&p->job, 1, memory_order_release);
-    LQ_KERNEL(p->w, p->arena, p->ids, rows, pos, p->logits, 0, p->threads, &p->bar);
+    LQ_KERNEL(p->w, p->arena, p->ids, rows, pos, p->logits, 0, p->threads, &p->bar, p->w);
 }
 
 static void report(const char *what, const char *fmt, ...)

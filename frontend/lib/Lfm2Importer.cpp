@@ -145,7 +145,13 @@ private:
     if (!w)
       return nullptr;
     int64_t out = cast<RankedTensorType>(w.getType()).getDimSize(0);
-    return mlir::liquid::LinearOp::create(b, UnknownLoc::get(&ctx), rows(out), x, w);
+    auto l = mlir::liquid::LinearOp::create(b, UnknownLoc::get(&ctx), rows(out), x, w);
+    const WeightRef *ref = m.find(weight);
+    bool half = o.weightType == "f16" ||
+                (o.weightType == "auto" && ref && ref->type == WeightType::F16);
+    if (half)
+      l->setAttr("liquid.weight_type", b.getStringAttr("f16"));
+    return l;
   }
 
   MLIRContext &ctx;

@@ -23,6 +23,8 @@ using namespace mlir::liquid;
 
 namespace {
 
+PackLayout linearLayout(LinearOp l);
+
 int64_t cols(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(1); }
 int64_t len1(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(0); }
 
@@ -41,6 +43,7 @@ public:
     tid = e.getArgument(6);
     nth = e.getArgument(7);
     sync = e.getArgument(8);
+    wHalf = e.getArgument(9);
   }
 
   /// The barrier every thread calls after each op.
@@ -130,6 +133,7 @@ private:
   DictionaryAttr states;
   ModuleOp module;
   Value wMem, aMem, ids, rows, pos, logits, tid, nth, sync;
+  Value wHalf; ///< the weights seen as half-precision elements
 };
 
 LogicalResult LMEmitter::emit(Operation &op) {
@@ -214,8 +218,19 @@ LogicalResult LMEmitter::emitSerial(Operation &op) {
 
 LogicalResult LMEmitter::emitLinear(LinearOp op) {
   int64_t k = cols(op.getInput()), n = cols(op.getResult());
-  Buf x = act(op.getInput()), w = weight(op.getWeight(), PackLayout::Transposed),
-      y = act(op.getResult());
+  bool half = linearLayout(op) == PackLayout::TransposedF16;
+  Buf x = act(op.getInput()), y = act(op.getResult());
+  Buf w = weight(op.getWeight(), linearLayout(op));
+  // A vector of weights at float index base + off of the tiled layout.
+  auto vecType16 = VectorType::get({lanes}, b.getF16Type());
+  auto ldW = [&](Value base, int64_t off) -> Value {
+    if (!half)
+      return ld({w.mem, 0}, base, off);
+    // element index = 2 * (blob offset) + (index within the f16 layout)
+    Value i = addi(base, idx(off - w.off + 2 * w.off));
+    Value hv = vector::LoadOp::create(b, loc, vecType16, wHalf, ValueRange{i});
+    return arith::ExtFOp::create(b, loc, v8, hv);
+  };
   int64_t tile = ::liquid::denseTile(lanes);
   // Prefill: blocks of kRows rows share every weight load (kRows x kSub
   // accumulators over a kSub-vector slice of a tile, whose [K, width] block
@@ -228,6 +243,7 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
   auto emitTile = [&](Value t0, int64_t width) {
     int64_t tn = width / lanes;
     Value blockBase = addi(muli(t0, k), idx(w.off));
+    // (for half-precision weights, ldW rebases the float offset w.off)
     for (int64_t j0 = 0; j0 < tn; j0 += kSub) {
       int64_t sn = std::min(kSub, tn - j0);
       dloop(idx(0), full, kRows, {}, [&](Value r0, ValueRange) -> SmallVector<Value> {
@@ -239,7 +255,7 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
           Value row = addi(blockBase, muli(kv, width));
           SmallVector<Value> ws;
           for (int64_t j = 0; j < sn; ++j)
-            ws.push_back(ld({w.mem, 0}, row, (j0 + j) * lanes));
+            ws.push_back(ldW(row, (j0 + j) * lanes));
           SmallVector<Value> next(a.begin(), a.end());
           for (int64_t r = 0; r < kRows; ++r) {
             Value xb = bcast(ldScalar(x, addi(xrow[r], kv), 0));
@@ -264,7 +280,7 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
         Value row = addi(blockBase, muli(kv, width));
         SmallVector<Value> next;
         for (int64_t j = 0; j < tn; ++j)
-          next.push_back(add(mul(ld({w.mem, 0}, row, j * lanes), xb), a[j]));
+          next.push_back(add(mul(ldW(row, j * lanes), xb), a[j]));
         return next;
       });
       for (int64_t j = 0; j < tn; ++j)
@@ -449,6 +465,13 @@ LogicalResult LMEmitter::emitAttention(AttentionOp op) {
   return success();
 }
 
+/// How a product's weight is packed: half precision when the importer marked
+/// it (`liquid.weight_type = "f16"`), else float32.
+PackLayout linearLayout(LinearOp l) {
+  auto t = l->getAttrOfType<StringAttr>("liquid.weight_type");
+  return t && t.getValue() == "f16" ? PackLayout::TransposedF16 : PackLayout::Transposed;
+}
+
 /// The weights an LM op reads and their layouts.
 void forEachLMWeight(Operation *op, function_ref<void(Value, PackLayout)> fn) {
   if (auto e = dyn_cast<EmbeddingOp>(op))
@@ -456,7 +479,7 @@ void forEachLMWeight(Operation *op, function_ref<void(Value, PackLayout)> fn) {
   else if (auto n = dyn_cast<RMSNormOp>(op))
     fn(n.getWeight(), PackLayout::Vector);
   else if (auto l = dyn_cast<LinearOp>(op))
-    fn(l.getWeight(), PackLayout::Transposed);
+    fn(l.getWeight(), linearLayout(l));
   else if (auto c = dyn_cast<ShortConvMixOp>(op))
     fn(c.getKernel(), PackLayout::Transposed);
   else if (auto a = dyn_cast<AttentionOp>(op)) {
@@ -494,7 +517,8 @@ LogicalResult mlir::liquid::lowerLMFunction(func::FuncOp f, OpBuilder &mb, Weigh
       ctx,
       {wType, MemRefType::get({arena}, f32), MemRefType::get({maxRows}, IntegerType::get(ctx, 32)),
        IndexType::get(ctx), IndexType::get(ctx), MemRefType::get({maxRows * vocab}, f32),
-       IndexType::get(ctx), IndexType::get(ctx), MemRefType::get({1}, IntegerType::get(ctx, 8))},
+       IndexType::get(ctx), IndexType::get(ctx), MemRefType::get({1}, IntegerType::get(ctx, 8)),
+       MemRefType::get({2 * std::max<int64_t>(packer.size, kSlotAlign)}, Float16Type::get(ctx))},
       {});
   // void <prefix>_barrier(void *sync), provided by the runtime.
   std::string barrierName = prefix + "_barrier";

@@ -1,6 +1,8 @@
 //===- WeightEval.cpp - compile-time weight arithmetic ---------------------===//
 #include "WeightEval.h"
 
+#include "liquid/Frontend/Gguf.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -12,6 +14,7 @@ const char *layoutName(PackLayout l) {
   case PackLayout::Vector: return "vector";
   case PackLayout::Rows: return "rows";
   case PackLayout::Transposed: return "transposed";
+  case PackLayout::TransposedF16: return "transposed-f16";
   }
   return "?";
 }
@@ -25,6 +28,7 @@ int64_t packedFloats(const std::vector<int64_t> &shape, PackLayout l, int64_t la
   }
   case PackLayout::Rows: return shape[0] * roundUp(shape[1], lanes);
   case PackLayout::Transposed: return shape[1] * roundUp(shape[0], lanes);
+  case PackLayout::TransposedF16: return (shape[1] * roundUp(shape[0], lanes) + 1) / 2;
   }
   return 0;
 }
@@ -41,6 +45,15 @@ void packTensor(const Tensor &t, PackLayout l, int64_t lanes, std::vector<float>
     int64_t r = t.shape[0], c = t.shape[1], cp = roundUp(c, lanes);
     for (int64_t i = 0; i < r; ++i)
       std::copy(t.data.begin() + i * c, t.data.begin() + (i + 1) * c, dst + i * cp);
+    break;
+  }
+  case PackLayout::TransposedF16: {
+    // Pack as float32 first, then round each element to half precision.
+    std::vector<float> tmp;
+    packTensor(t, PackLayout::Transposed, lanes, tmp);
+    auto *h = reinterpret_cast<uint16_t *>(dst);
+    for (size_t i = 0; i < tmp.size(); ++i)
+      h[i] = floatToHalf(tmp[i]);
     break;
   }
   case PackLayout::Transposed: {

@@ -19,6 +19,8 @@ enum class PackLayout {
   /// stored contiguously as [K, width_j], so a kernel computing one tile of
   /// outputs (8 vector accumulators) streams one block.
   Transposed,
+  /// As Transposed, with half-precision elements (two per float of the blob).
+  TransposedF16,
 };
 inline int64_t denseTile(int64_t lanes) { return 8 * lanes; }
 inline int64_t roundUp(int64_t n, int64_t m) { return (n + m - 1) / m * m; }

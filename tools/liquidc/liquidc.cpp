@@ -106,6 +106,11 @@ static cl::opt<int> maxRows("max-rows",
                             cl::desc("Language models: tokens per forward call, the prefill "
                                      "chunk (default 64)"),
                             cl::init(64), cl::cat(cat));
+static cl::opt<std::string> weightType(
+    "weight-type",
+    cl::desc("Language models: element type of the products' weights: auto (as the checkpoint "
+             "stores them; F16 stays F16), f32, f16"),
+    cl::init("auto"), cl::cat(cat));
 static cl::opt<std::string> ccOverride("cc", cl::desc("C compiler for the runtime and linking"),
                                        cl::cat(cat));
 
@@ -428,6 +433,9 @@ int main(int argc, char **argv) {
     opts.name = name;
     opts.maxContext = maxContext;
     opts.maxRows = maxRows;
+    if (weightType != "auto" && weightType != "f32" && weightType != "f16")
+      fail("--weight-type must be auto, f32 or f16, not '" + weightType + "'");
+    opts.weightType = weightType;
     module = ::liquid::importLfm2Model(ctx, lm, opts, lmWeights, err);
     if (!module)
       fail(err);

@@ -13,6 +13,10 @@ struct Lfm2ImportOptions {
   std::string name = "lfm2";
   int64_t maxContext = 4096; ///< KV cache rows
   int64_t maxRows = 64;      ///< tokens per forward call (prefill chunk)
+  /// Element type of the products' weights in the artifact: "auto" keeps F16
+  /// checkpoint tensors in half precision (everything else float32), "f32"
+  /// or "f16" force one. Marked on each liquid.linear as liquid.weight_type.
+  std::string weightType = "auto";
 };
 
 /// Builds one module: a `liquid.state_buffer` per conv layer (conv cache) and
