@@ -22,7 +22,7 @@
 #if !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
 #endif
-#include "liquid_npy.h"
+#include "liquid_cli.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -125,19 +125,6 @@ static void lq_forward(lq_pool *p, int64_t rows, int64_t pos)
     p->pos = pos;
     atomic_fetch_add_explicit(&p->job, 1, memory_order_release);
     LQ_KERNEL(p->w, p->arena, p->ids, rows, pos, p->logits, 0, p->threads, &p->bar, p->w);
-}
-
-static void report(const char *what, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    for (char *p = msg; *p; ++p)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    fprintf(stderr, "error: %s: %s\n", what, msg);
 }
 
 static void usage(FILE *f, const char *argv0)

@@ -42,25 +42,7 @@
 #define EXIT_DATA 1
 #define EXIT_USAGE 2
 
-/* ======================================================================== */
-/* diagnostics                                                              */
-/* ======================================================================== */
-
-/* Prints "error: <what>: <message>" as one line. */
-static void report(const char *what, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    for (char *p = msg; *p; ++p)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    fprintf(stderr, "error: %s: %s\n", what, msg);
-}
-
-#include "liquid_npy.h"
+#include "liquid_cli.h"
 
 /* ======================================================================== */
 /* command line                                                             */

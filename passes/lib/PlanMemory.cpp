@@ -54,6 +54,29 @@ private:
 
 int64_t vecLen(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(0); }
 
+/// Program positions of a block's ops and the last position each value is
+/// used at (uses inside nested regions count at their ancestor in the block).
+class Liveness {
+public:
+  explicit Liveness(Block &block) : block(block) {
+    int64_t n = 0;
+    for (Operation &op : block)
+      positions[&op] = n++;
+  }
+  int64_t pos(Operation *op) const { return positions.lookup(op); }
+  int64_t lastUse(Value v) const {
+    int64_t last = -1;
+    for (OpOperand &use : v.getUses())
+      if (Operation *owner = block.findAncestorOpInBlock(*use.getOwner()))
+        last = std::max(last, positions.lookup(owner));
+    return last;
+  }
+
+private:
+  Block &block;
+  DenseMap<Operation *, int64_t> positions;
+};
+
 struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
   void runOnOperation() override {
     if (getOperation()->hasAttr(kMaxRowsAttr)) {
@@ -84,17 +107,7 @@ struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
         states.append(sb.getSymName(), b.getI64IntegerAttr(cursor));
         cursor += alignTo(t.getNumElements(), kSlotAlign);
       }
-    DenseMap<Operation *, int64_t> pos;
-    int64_t n = 0;
-    for (Operation &op : body)
-      pos[&op] = n++;
-    auto lastUse = [&](Value v) {
-      int64_t last = -1;
-      for (OpOperand &use : v.getUses())
-        if (Operation *owner = body.findAncestorOpInBlock(*use.getOwner()))
-          last = std::max(last, pos[owner]);
-      return last;
-    };
+    Liveness live(body);
     auto ret = cast<func::ReturnOp>(body.getTerminator());
     Arena arena(cursor);
     for (Operation &op : body) {
@@ -115,13 +128,14 @@ struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
           offs.push_back(-1); // written to the caller's output buffer
           continue;
         }
-        offs.push_back(arena.place(alignTo(maxRows * rt.getDimSize(1), kSlotAlign), pos[&op],
-                                   lastUse(r)));
+        offs.push_back(arena.place(alignTo(maxRows * rt.getDimSize(1), kSlotAlign),
+                                   live.pos(&op), live.lastUse(r)));
       }
       if (any)
         op.setAttr(kOffsetAttr, b.getDenseI64ArrayAttr(offs));
       if (int64_t s = lmScratchFloats(&op, maxRows)) {
-        op.setAttr(kScratchAttr, b.getI64IntegerAttr(arena.place(s, pos[&op], pos[&op])));
+        op.setAttr(kScratchAttr,
+                   b.getI64IntegerAttr(arena.place(s, live.pos(&op), live.pos(&op))));
         op.setAttr(kScratchFloatsAttr, b.getI64IntegerAttr(s));
       }
     }
@@ -134,21 +148,9 @@ struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
 
   LogicalResult plan(ScanOp scan) {
     Block &body = scan.getBody().front();
-    // Position of each op in the body; uses inside nested regions count at
-    // their ancestor in the body.
-    DenseMap<Operation *, int64_t> pos;
-    int64_t n = 0;
-    for (Operation &op : body)
-      pos[&op] = n++;
-    auto lastUse = [&](Value v) {
-      int64_t last = -1;
-      for (OpOperand &use : v.getUses()) {
-        Operation *owner = body.findAncestorOpInBlock(*use.getOwner());
-        if (owner)
-          last = std::max(last, pos[owner]);
-      }
-      return last;
-    };
+    Liveness live(body);
+    auto lastUse = [&](Value v) { return live.lastUse(v); };
+    auto pos = [&](Operation *op) { return live.pos(op); };
 
     auto yield = cast<YieldOp>(body.getTerminator());
     Builder b(scan.getContext());
@@ -176,7 +178,7 @@ struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
       Operation *def = v.getDefiningOp();
       if (!def || def->getBlock() != &body || inPlace.count(v))
         continue;
-      if (lastUse(body.getArgument(2 + i)) < pos[def])
+      if (lastUse(body.getArgument(2 + i)) < pos(def))
         inPlace[v] = stateOffsets[i];
     }
 
@@ -204,14 +206,14 @@ struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
         if (auto it = inPlace.find(r); it != inPlace.end())
           o = it->second;
         else
-          o = arena.place(slotFloats(vecLen(r)), pos[&op], lastUse(r));
+          o = arena.place(slotFloats(vecLen(r)), pos(&op), lastUse(r));
         offset[r] = o;
         offs.push_back(o);
       }
       if (hasTensorResult)
         op.setAttr(kOffsetAttr, b.getDenseI64ArrayAttr(offs));
       if (int64_t s = scratchFloats(&op)) {
-        op.setAttr(kScratchAttr, b.getI64IntegerAttr(arena.place(s, pos[&op], pos[&op])));
+        op.setAttr(kScratchAttr, b.getI64IntegerAttr(arena.place(s, pos(&op), pos(&op))));
         op.setAttr(kScratchFloatsAttr, b.getI64IntegerAttr(s));
       }
     }

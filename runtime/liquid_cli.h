@@ -1,17 +1,36 @@
 /*
- * liquid_npy.h - .npy reading and writing for the liquidc artifacts' mains
- * (liquid_main.c, liquid_lm_main.c). Header-only, static functions; not part
- * of any public API. Needs <errno.h> <stdint.h> <stdio.h> <stdlib.h> <string.h>.
+ * liquid_cli.h - what the mains of liquidc's executables share (liquid_main.c,
+ * liquid_lm_main.c): one-line error reports and .npy reading and writing.
+ * Header-only, static functions; not part of any public API.
  */
-#ifndef LIQUID_NPY_H
-#define LIQUID_NPY_H
+#ifndef LIQUID_CLI_H
+#define LIQUID_CLI_H
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
+
+/* ======================================================================== */
+/* diagnostics                                                              */
+/* ======================================================================== */
+
+/* Prints "error: <what>: <message>" as one line. */
+static void report(const char *what, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    for (char *p = msg; *p; ++p)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    fprintf(stderr, "error: %s: %s\n", what, msg);
+}
 
 /* ======================================================================== */
 /* .npy reading and writing                                                  */
@@ -396,4 +415,4 @@ static int npy_save(const char *path, const float *data, int ndim, const uint64_
     return ok ? 0 : -1;
 }
 
-#endif /* LIQUID_NPY_H */
+#endif /* LIQUID_CLI_H */
