@@ -8,29 +8,10 @@ Compiles the checkpoint (HF folder or GGUF) into a generator, then
            per-step logits within the tolerance.
 Prints one line per check and exits 1 on any failure.
 """
-import argparse, json, os, struct, subprocess, sys
+import argparse, os, sys
 import numpy as np
 
-
-def load_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        dt = {"F32": np.float32, "I32": np.int32}[info["dtype"]]
-        out[name] = np.frombuffer(raw[8 + n + b:8 + n + e], dtype=dt).reshape(info["shape"])
-    return out
-
-
-def run(cmd):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
-    if r.returncode != 0:
-        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stdout[-2000:]))
-    return r.stdout
+from fixtures import load_safetensors, run
 
 
 def main():

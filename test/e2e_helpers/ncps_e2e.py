@@ -8,36 +8,14 @@ final states with the stored torch results. Prints one line per set and
 exits 1 if any error exceeds the tolerance.
 """
 import argparse
-import json
 import os
-import struct
-import subprocess
 import sys
 
 import numpy as np
 
+from fixtures import load_safetensors, run
+
 TOL = 1e-5
-
-
-def load_safetensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = info["data_offsets"]
-        dtype = {"F32": np.float32, "I32": np.int32}[info["dtype"]]
-        out[name] = np.frombuffer(raw[8 + n + begin:8 + n + end], dtype=dtype).reshape(info["shape"])
-    return out
-
-
-def run(cmd, env=None):
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
-    if r.returncode != 0:
-        raise RuntimeError("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stdout.decode()[-2000:]))
-    return r.stdout.decode()
 
 
 LIB_MAIN = r"""

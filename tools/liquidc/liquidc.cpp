@@ -292,6 +292,18 @@ void printMemoryPlan(ModuleOp module, llvm::raw_ostream &os) {
   return k;
 }
 
+/// --emit=obj|asm|llvm: the lowered module to -o (stdout without it).
+int emitMachineCode(ModuleOp module, const ::liquid::MachineOptions &machine) {
+  auto kind = emitKind == Emit::LLVM  ? ::liquid::OutputKind::LLVMIR
+              : emitKind == Emit::Asm ? ::liquid::OutputKind::Assembly
+                                      : ::liquid::OutputKind::Object;
+  std::string err;
+  if (!::liquid::emitModule(module, machine, kind, outputPath.empty() ? "-" : outputPath.getValue(),
+                            err))
+    fail(err);
+  return 0;
+}
+
 /// Multiply-adds of a language model's products, per token, x 2.
 int64_t lmFlopsPerToken = 0;
 
@@ -328,15 +340,8 @@ int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
   std::string err;
   if (!weightsOut.empty() && !::liquid::writeWeightsFile(weightsOut, blob, k.weightsHash, err))
     fail(err);
-  if (emitKind != Emit::Exe) {
-    auto kind = emitKind == Emit::LLVM  ? ::liquid::OutputKind::LLVMIR
-                : emitKind == Emit::Asm ? ::liquid::OutputKind::Assembly
-                                        : ::liquid::OutputKind::Object;
-    if (!::liquid::emitModule(module, machine, kind, outputPath.empty() ? "-" : outputPath.getValue(),
-                              err))
-      fail(err);
-    return 0;
-  }
+  if (emitKind != Emit::Exe)
+    return emitMachineCode(module, machine);
   llvm::SmallString<128> work;
   if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("liquidc", work))
     fail(llvm::Twine("cannot create a temporary folder: ") + ec.message());
@@ -544,15 +549,8 @@ int main(int argc, char **argv) {
   }
 
   std::string err;
-  if (emitKind == Emit::LLVM || emitKind == Emit::Asm || emitKind == Emit::Obj) {
-    auto kind = emitKind == Emit::LLVM  ? ::liquid::OutputKind::LLVMIR
-                : emitKind == Emit::Asm ? ::liquid::OutputKind::Assembly
-                                        : ::liquid::OutputKind::Object;
-    std::string out = outputPath.empty() ? "-" : outputPath.getValue();
-    if (!::liquid::emitModule(*module, machine, kind, out, err))
-      fail(err);
-    return 0;
-  }
+  if (emitKind == Emit::LLVM || emitKind == Emit::Asm || emitKind == Emit::Obj)
+    return emitMachineCode(*module, machine);
 
   // exe / lib (inputs with weights only, checked above)
   llvm::SmallString<128> work;
