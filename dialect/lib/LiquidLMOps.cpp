@@ -134,3 +134,14 @@ LogicalResult AttentionOp::verify() {
 LogicalResult AttentionOp::verifySymbolUses(SymbolTableCollection &tables) {
   return verifyState(*this, tables, getStateAttr(), "kv_cache", {2, -1, static_cast<int64_t>(getKvHeads() * getHeadDim())});
 }
+
+LogicalResult ColumnsOp::verify() {
+  auto in = rt(getInput()), out = rt(getResult());
+  int64_t off = getOffset(), n = out.getDimSize(1);
+  if (off < 0 || off + n > in.getDimSize(1))
+    return emitOpError() << "columns [" << off << ", " << off + n
+                         << ") are out of bounds for rows of " << in.getDimSize(1);
+  if (!compatible(in.getDimSize(0), out.getDimSize(0)))
+    return emitOpError("result must have the input's rows");
+  return success();
+}

@@ -8,16 +8,13 @@
 
 #include "liquid/Frontend/Safetensors.h" // halfToFloat, bf16ToFloat, formatShape
 
+#include "FileUtil.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <limits>
-
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace liquid {
 
@@ -31,53 +28,18 @@ constexpr uint64_t kMaxArrayElems = uint64_t(1) << 24;
 constexpr uint64_t kMaxNestedElems = uint64_t(1) << 16;
 constexpr uint32_t kMaxDims = 4;
 
-std::string printable(const std::string &s, size_t maxLen = 200) {
-  std::string r;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (r.size() >= maxLen) {
-      r += "...";
-      break;
-    }
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      r += buf;
-    } else {
-      r += static_cast<char>(c);
-    }
-  }
-  return r;
-}
+using detail::bitsToDouble;
+using detail::bitsToFloat;
+using detail::keySuffix;
+using detail::loadLE16;
+using detail::loadLE32;
+using detail::loadLE64;
+using detail::oneLine;
+using detail::shown;
+using detail::tensorSuffix;
 
-std::string oneLine(std::string s) {
-  for (char &c : s)
-    if (c == '\n' || c == '\r') c = ' ';
-  return s;
-}
-
-std::string keySfx(const std::string &k) { return " (key '" + printable(k) + "')"; }
-std::string tensorSfx(const std::string &t) {
-  return " (tensor '" + printable(t) + "')";
-}
-
-uint16_t ld16(const uint8_t *p) {
-  return static_cast<uint16_t>(p[0] | (p[1] << 8));
-}
-uint32_t ld32(const uint8_t *p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) |
-         (static_cast<uint32_t>(p[3]) << 24);
-}
-uint64_t ld64(const uint8_t *p) {
-  return static_cast<uint64_t>(ld32(p)) |
-         (static_cast<uint64_t>(ld32(p + 4)) << 32);
-}
-float f32FromBits(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
+/// Names read from the file are shown escaped and cut after 200 characters.
+constexpr detail::NameStyle kShown{true, 200};
 
 /// Size in bytes of a fixed-size scalar value type, 0 for STRING/ARRAY/
 /// unknown.
@@ -100,13 +62,13 @@ struct Cursor {
   uint64_t left() const { return size - pos; }
   bool u32(uint32_t &v) {
     if (left() < 4) return false;
-    v = ld32(base + pos);
+    v = loadLE32(base + pos);
     pos += 4;
     return true;
   }
   bool u64(uint64_t &v) {
     if (left() < 8) return false;
-    v = ld64(base + pos);
+    v = loadLE64(base + pos);
     pos += 8;
     return true;
   }
@@ -126,18 +88,14 @@ void readScalar(Cursor &c, uint32_t t, GgufValue &v) {
   case GgufType::UINT8: v.i = p[0]; break;
   case GgufType::INT8: v.i = static_cast<int8_t>(p[0]); break;
   case GgufType::BOOL: v.i = p[0] != 0; break;
-  case GgufType::UINT16: v.i = ld16(p); break;
-  case GgufType::INT16: v.i = static_cast<int16_t>(ld16(p)); break;
-  case GgufType::UINT32: v.i = ld32(p); break;
-  case GgufType::INT32: v.i = static_cast<int32_t>(ld32(p)); break;
+  case GgufType::UINT16: v.i = loadLE16(p); break;
+  case GgufType::INT16: v.i = static_cast<int16_t>(loadLE16(p)); break;
+  case GgufType::UINT32: v.i = loadLE32(p); break;
+  case GgufType::INT32: v.i = static_cast<int32_t>(loadLE32(p)); break;
   case GgufType::UINT64:
-  case GgufType::INT64: v.i = static_cast<int64_t>(ld64(p)); break;
-  case GgufType::FLOAT32: v.f = f32FromBits(ld32(p)); break;
-  case GgufType::FLOAT64: {
-    uint64_t u = ld64(p);
-    std::memcpy(&v.f, &u, 8);
-    break;
-  }
+  case GgufType::INT64: v.i = static_cast<int64_t>(loadLE64(p)); break;
+  case GgufType::FLOAT32: v.f = bitsToFloat(loadLE32(p)); break;
+  case GgufType::FLOAT64: v.f = bitsToDouble(loadLE64(p)); break;
   default: break;
   }
   c.pos += scalarSize(t);
@@ -335,18 +293,18 @@ void decodeToF32(GgmlType t, const void *srcv, size_t n, float *dst) {
   const uint8_t *p = static_cast<const uint8_t *>(srcv);
   switch (t) {
   case GgmlType::F32:
-    for (size_t i = 0; i < n; ++i) dst[i] = f32FromBits(ld32(p + 4 * i));
+    for (size_t i = 0; i < n; ++i) dst[i] = bitsToFloat(loadLE32(p + 4 * i));
     return;
   case GgmlType::F16:
-    for (size_t i = 0; i < n; ++i) dst[i] = halfToFloat(ld16(p + 2 * i));
+    for (size_t i = 0; i < n; ++i) dst[i] = halfToFloat(loadLE16(p + 2 * i));
     return;
   case GgmlType::BF16:
-    for (size_t i = 0; i < n; ++i) dst[i] = bf16ToFloat(ld16(p + 2 * i));
+    for (size_t i = 0; i < n; ++i) dst[i] = bf16ToFloat(loadLE16(p + 2 * i));
     return;
   case GgmlType::Q8_0:
     for (size_t b = 0; b < n / kQ8_0Block; ++b) {
       const uint8_t *blk = p + b * kQ8_0BlockBytes;
-      const float d = halfToFloat(ld16(blk));
+      const float d = halfToFloat(loadLE16(blk));
       for (int j = 0; j < kQ8_0Block; ++j)
         dst[b * kQ8_0Block + j] = d * static_cast<int8_t>(blk[2 + j]);
     }
@@ -449,7 +407,7 @@ GgufValue GgufValue::arrayStr(std::vector<std::string> v) {
 //===----------------------------------------------------------------------===//
 
 GgufFile::~GgufFile() {
-  if (map_) munmap(const_cast<uint8_t *>(map_), mapSize_);
+  detail::ReadOnlyMapping::unmap(map_, mapSize_);
 }
 
 const GgufTensorInfo *GgufFile::findTensor(const std::string &name) const {
@@ -470,16 +428,16 @@ bool GgufFile::getInt(const std::string &key, int64_t &out,
                       std::string &err) const {
   const GgufValue *v = find(key);
   if (!v) {
-    err = path_ + ": missing metadata" + keySfx(key);
+    err = path_ + ": missing metadata" + keySuffix(key, kShown);
     return false;
   }
   if (!v->isInteger()) {
     err = path_ + ": metadata has type " + v->typeName() +
-          ", expected an integer" + keySfx(key);
+          ", expected an integer" + keySuffix(key, kShown);
     return false;
   }
   if (v->type == GgufType::UINT64 && v->i < 0) {
-    err = path_ + ": metadata value is too large" + keySfx(key);
+    err = path_ + ": metadata value is too large" + keySuffix(key, kShown);
     return false;
   }
   out = v->i;
@@ -490,7 +448,7 @@ bool GgufFile::getFloat(const std::string &key, double &out,
                         std::string &err) const {
   const GgufValue *v = find(key);
   if (!v) {
-    err = path_ + ": missing metadata" + keySfx(key);
+    err = path_ + ": missing metadata" + keySuffix(key, kShown);
     return false;
   }
   if (v->isFloat()) {
@@ -502,7 +460,7 @@ bool GgufFile::getFloat(const std::string &key, double &out,
     return true;
   }
   err = path_ + ": metadata has type " + v->typeName() +
-        ", expected a number" + keySfx(key);
+        ", expected a number" + keySuffix(key, kShown);
   return false;
 }
 
@@ -510,12 +468,12 @@ bool GgufFile::getString(const std::string &key, std::string &out,
                          std::string &err) const {
   const GgufValue *v = find(key);
   if (!v) {
-    err = path_ + ": missing metadata" + keySfx(key);
+    err = path_ + ": missing metadata" + keySuffix(key, kShown);
     return false;
   }
   if (!v->isString()) {
     err = path_ + ": metadata has type " + v->typeName() +
-          ", expected a string" + keySfx(key);
+          ", expected a string" + keySuffix(key, kShown);
     return false;
   }
   out = v->s;
@@ -526,13 +484,13 @@ bool GgufFile::getIntArray(const std::string &key, std::vector<int64_t> &out,
                            std::string &err) const {
   const GgufValue *v = find(key);
   if (!v) {
-    err = path_ + ": missing metadata" + keySfx(key);
+    err = path_ + ": missing metadata" + keySuffix(key, kShown);
     return false;
   }
   if (!v->isArray() || !(GgufValue::isIntegerType(v->elemType) ||
                          v->elemType == GgufType::BOOL)) {
     err = path_ + ": metadata has type " + v->typeName() +
-          ", expected an array of integers" + keySfx(key);
+          ", expected an array of integers" + keySuffix(key, kShown);
     return false;
   }
   out = v->ints;
@@ -543,40 +501,18 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string &path,
                                          std::string &err) {
   const std::string where = path + ": ";
   try {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      err = where + "cannot open file: " + std::strerror(errno);
-      return nullptr;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      err = where + "not a regular file";
-      ::close(fd);
-      return nullptr;
-    }
-    const uint64_t fileSize = static_cast<uint64_t>(st.st_size);
+    detail::ReadOnlyMapping file;
+    if (!file.open(path, where, err)) return nullptr;
+    const uint64_t fileSize = file.size();
     if (fileSize < 24) {
-      ::close(fd);
       err = where + "file is too short for a GGUF header (" +
             std::to_string(fileSize) + " bytes, need 24)";
       return nullptr;
     }
-    if (fileSize > std::numeric_limits<size_t>::max()) {
-      ::close(fd);
-      err = where + "file is too large to map";
-      return nullptr;
-    }
-    void *m = mmap(nullptr, static_cast<size_t>(fileSize), PROT_READ,
-                   MAP_PRIVATE, fd, 0);
-    const int mmapErrno = errno;
-    ::close(fd);
-    if (m == MAP_FAILED) {
-      err = where + "cannot mmap file: " + std::strerror(mmapErrno);
-      return nullptr;
-    }
+    if (!file.map(where, err)) return nullptr;
     std::unique_ptr<GgufFile> f(new GgufFile());
     f->path_ = path;
-    f->map_ = static_cast<const uint8_t *>(m);
+    f->map_ = file.release();
     f->mapSize_ = static_cast<size_t>(fileSize);
 
     Cursor c{f->map_, fileSize};
@@ -621,7 +557,7 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string &path,
     for (uint64_t k = 0; k < nKv; ++k) {
       std::string key;
       uint64_t keyLen = 0;
-      if (c.left() >= 8) keyLen = ld64(c.base + c.pos);
+      if (c.left() >= 8) keyLen = loadLE64(c.base + c.pos);
       if (!c.str(key)) {
         err = where + "file truncated in the key of metadata entry " +
               std::to_string(k) + " (key length " + std::to_string(keyLen) +
@@ -633,18 +569,19 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string &path,
         return nullptr;
       }
       if (f->kv_.count(key)) {
-        err = where + "duplicate metadata key" + keySfx(key);
+        err = where + "duplicate metadata key" + keySuffix(key, kShown);
         return nullptr;
       }
       uint32_t vt;
       if (!c.u32(vt)) {
-        err = where + "file truncated in a metadata type" + keySfx(key);
+        err = where + "file truncated in a metadata type" +
+              keySuffix(key, kShown);
         return nullptr;
       }
       GgufValue v;
       std::string problem = readValue(c, vt, v, 0);
       if (!problem.empty()) {
-        err = where + problem + keySfx(key);
+        err = where + problem + keySuffix(key, kShown);
         return nullptr;
       }
       f->keyOrder_.push_back(key);
@@ -657,7 +594,7 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string &path,
         err = where + "general.alignment must be a positive power of two "
                       "integer, got " +
               (a->isInteger() ? std::to_string(a->i) : a->typeName()) +
-              keySfx("general.alignment");
+              keySuffix("general.alignment", kShown);
         return nullptr;
       }
       f->alignment_ = static_cast<uint64_t>(a->i);
@@ -672,7 +609,7 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string &path,
               std::to_string(k);
         return nullptr;
       }
-      const std::string sfx = tensorSfx(t.name);
+      const std::string sfx = tensorSuffix(t.name, kShown);
       if (t.name.empty()) {
         err = where + "empty tensor name (tensor info " + std::to_string(k) +
               ")";
@@ -752,7 +689,7 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string &path,
     }
     const uint64_t dataSize = dataStart <= fileSize ? fileSize - dataStart : 0;
     for (const auto &t : f->tensors_) {
-      const std::string sfx = tensorSfx(t.name);
+      const std::string sfx = tensorSuffix(t.name, kShown);
       if (t.offset % f->alignment_ != 0) {
         err = where + "tensor data offset " + std::to_string(t.offset) +
               " is not a multiple of the alignment " +
@@ -776,17 +713,14 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string &path,
               });
     for (size_t i = 1; i < byOff.size(); ++i)
       if (byOff[i]->offset < byOff[i - 1]->offset + byOff[i - 1]->bytes) {
-        err = where + "data of tensors '" + printable(byOff[i - 1]->name) +
-              "' and '" + printable(byOff[i]->name) + "' overlap" +
-              tensorSfx(byOff[i]->name);
+        err = where + "data of tensors '" + shown(byOff[i - 1]->name, kShown) +
+              "' and '" + shown(byOff[i]->name, kShown) + "' overlap" +
+              tensorSuffix(byOff[i]->name, kShown);
         return nullptr;
       }
     return f;
-  } catch (const std::exception &e) {
-    err = oneLine(where + "cannot read GGUF file: " + e.what());
-    return nullptr;
   } catch (...) {
-    err = where + "cannot read GGUF file: unknown error";
+    err = detail::exceptionMessage(where + "cannot read GGUF file: ");
     return nullptr;
   }
 }
@@ -879,7 +813,7 @@ void GgufWriter::set(const std::string &key, GgufValue v) {
 bool GgufWriter::addTensor(const std::string &name,
                            const std::vector<int64_t> &ne, GgmlType type,
                            std::string &err) {
-  const std::string sfx = tensorSfx(name);
+  const std::string sfx = tensorSuffix(name, kShown);
   if (fp_) {
     err = "GGUF writer: tensors must be added before open()" + sfx;
     return false;
@@ -1008,7 +942,7 @@ bool GgufWriter::write(const float *data, size_t n, std::string &err) {
       size_t take = static_cast<size_t>(std::min<uint64_t>(n, leftElems));
       if (take % blk != 0) {
         err = path_ + ": Q8_0 data must be written in whole blocks of 32" +
-              tensorSfx(t.name);
+              tensorSuffix(t.name, kShown);
         return false;
       }
       buf_.resize(take / blk * bb);
@@ -1076,7 +1010,8 @@ bool GgufWriter::close(std::string &err) {
   }
   bool ok = true;
   if (cur_ < tensors_.size()) {
-    err = path_ + ": tensor data incomplete" + tensorSfx(tensors_[cur_].name);
+    err = path_ + ": tensor data incomplete" +
+          tensorSuffix(tensors_[cur_].name, kShown);
     ok = false;
   }
   const int e = std::fclose(fp_);

@@ -35,6 +35,8 @@
 #include "liquid/Frontend/Gguf.h"
 #include "liquid/Frontend/Safetensors.h"
 
+#include "FileUtil.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -97,13 +99,13 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string oneLine(std::string s) {
-  for (char &c : s)
-    if (c == '\n' || c == '\r') c = ' ';
-  return s;
-}
-std::string keySfx(const std::string &k) { return " (key '" + k + "')"; }
-std::string tensorSfx(const std::string &t) { return " (tensor '" + t + "')"; }
+using detail::joinPath;
+using detail::keySuffix;
+using detail::oneLine;
+using detail::tensorSuffix;
+
+/// Names are shown verbatim; loadLfm2Model makes the whole message one line.
+constexpr detail::NameStyle kVerbatim{false};
 
 bool isDir(const std::string &p) {
   struct stat st;
@@ -112,16 +114,6 @@ bool isDir(const std::string &p) {
 bool isFile(const std::string &p) {
   struct stat st;
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-std::string parentDir(const std::string &p) {
-  size_t s = p.find_last_of('/');
-  if (s == std::string::npos) return ".";
-  if (s == 0) return "/";
-  return p.substr(0, s);
-}
-std::string joinPath(const std::string &dir, const std::string &f) {
-  if (dir.empty() || dir.back() == '/') return dir + f;
-  return dir + "/" + f;
 }
 bool startsWithGguf(const std::string &p) {
   std::ifstream in(p, std::ios::binary);
@@ -163,7 +155,7 @@ struct JsonCfg {
 
   bool has(const char *k) const { return j.contains(k) && !j[k].is_null(); }
   bool missing(const char *k) {
-    err = file + ": missing config key" + keySfx(k);
+    err = file + ": missing config key" + keySuffix(k, kVerbatim);
     return false;
   }
   bool getInt(const char *k, int64_t &out, bool required) {
@@ -171,7 +163,8 @@ struct JsonCfg {
     const json &v = j[k];
     if (v.is_number_integer()) {
       if (v.is_number_unsigned() && v.get<uint64_t>() > (uint64_t(1) << 62)) {
-        err = file + ": value " + v.dump() + " is too large" + keySfx(k);
+        err = file + ": value " + v.dump() + " is too large" +
+              keySuffix(k, kVerbatim);
         return false;
       }
       out = v.get<int64_t>();
@@ -184,14 +177,16 @@ struct JsonCfg {
         return true;
       }
     }
-    err = file + ": expected an integer, got " + oneLine(v.dump()) + keySfx(k);
+    err = file + ": expected an integer, got " + oneLine(v.dump()) +
+          keySuffix(k, kVerbatim);
     return false;
   }
   bool getFloat(const char *k, double &out, bool required) {
     if (!has(k)) return required ? missing(k) : true;
     const json &v = j[k];
     if (!v.is_number()) {
-      err = file + ": expected a number, got " + oneLine(v.dump()) + keySfx(k);
+      err = file + ": expected a number, got " + oneLine(v.dump()) +
+            keySuffix(k, kVerbatim);
       return false;
     }
     out = v.get<double>();
@@ -201,7 +196,8 @@ struct JsonCfg {
     if (!has(k)) return true;
     const json &v = j[k];
     if (!v.is_boolean()) {
-      err = file + ": expected true/false, got " + oneLine(v.dump()) + keySfx(k);
+      err = file + ": expected true/false, got " + oneLine(v.dump()) +
+            keySuffix(k, kVerbatim);
       return false;
     }
     out = v.get<bool>();
@@ -238,7 +234,7 @@ bool checkConfig(const Lfm2Config &c, const std::string &file,
                  const CfgKeys &k, const std::string &prefix,
                  std::string &err) {
   auto bad = [&](const char *key, const std::string &what) {
-    err = file + ": " + what + keySfx(prefix + key);
+    err = file + ": " + what + keySuffix(prefix + key, kVerbatim);
     return false;
   };
   const int64_t kMax = int64_t(1) << 24;
@@ -284,7 +280,7 @@ bool parseHfConfig(const json &j, const std::string &file, Lfm2Config &c,
   std::string mt;
   if (g.has("model_type")) {
     if (!j["model_type"].is_string()) {
-      err = file + ": expected a string" + keySfx("model_type");
+      err = file + ": expected a string" + keySuffix("model_type", kVerbatim);
       return false;
     }
     mt = j["model_type"].get<std::string>();
@@ -299,7 +295,7 @@ bool parseHfConfig(const json &j, const std::string &file, Lfm2Config &c,
   else if (mt == "lfm2_moe" || mt == "lfm2moe") c.arch = "lfm2moe";
   else {
     err = file + ": unsupported model_type '" + mt +
-          "' (expected lfm2 or lfm2_moe)" + keySfx("model_type");
+          "' (expected lfm2 or lfm2_moe)" + keySuffix("model_type", kVerbatim);
     return false;
   }
   const bool moe = c.arch == "lfm2moe";
@@ -323,7 +319,8 @@ bool parseHfConfig(const json &j, const std::string &file, Lfm2Config &c,
     const json &rp = j["rope_parameters"];
     if (rp.is_object() && rp.contains("rope_theta")) {
       if (!rp["rope_theta"].is_number()) {
-        err = file + ": expected a number" + keySfx("rope_parameters.rope_theta");
+        err = file + ": expected a number" +
+              keySuffix("rope_parameters.rope_theta", kVerbatim);
         return false;
       }
       c.ropeTheta = rp["rope_theta"].get<double>();
@@ -334,7 +331,7 @@ bool parseHfConfig(const json &j, const std::string &file, Lfm2Config &c,
   if (!g.getBool("conv_bias", convBias)) return false;
   if (convBias) {
     err = file + ": conv_bias=true is not supported (LFM2 checkpoints have "
-                 "no biases)" + keySfx("conv_bias");
+                 "no biases)" + keySuffix("conv_bias", kVerbatim);
     return false;
   }
 
@@ -345,7 +342,7 @@ bool parseHfConfig(const json &j, const std::string &file, Lfm2Config &c,
     if (c.heads > 0 && c.hidden % c.heads != 0) {
       err = file + ": num_attention_heads " + std::to_string(c.heads) +
             " does not divide hidden_size " + std::to_string(c.hidden) +
-            keySfx("num_attention_heads");
+            keySuffix("num_attention_heads", kVerbatim);
       return false;
     }
     c.headDim = c.heads > 0 ? c.hidden / c.heads : 0;
@@ -354,14 +351,16 @@ bool parseHfConfig(const json &j, const std::string &file, Lfm2Config &c,
   // Layer types.
   if (c.layers < 1 || c.layers > 65536) {
     err = file + ": value " + std::to_string(c.layers) +
-          " out of range [1, 65536]" + keySfx("num_hidden_layers");
+          " out of range [1, 65536]" +
+          keySuffix("num_hidden_layers", kVerbatim);
     return false;
   }
   std::vector<bool> fromTypes, fromIdxs;
   if (g.has("layer_types")) {
     const json &lt = j["layer_types"];
     if (!lt.is_array()) {
-      err = file + ": expected a list of strings" + keySfx("layer_types");
+      err = file + ": expected a list of strings" +
+            keySuffix("layer_types", kVerbatim);
       return false;
     }
     for (size_t i = 0; i < lt.size(); ++i) {
@@ -372,21 +371,22 @@ bool parseHfConfig(const json &j, const std::string &file, Lfm2Config &c,
         err = oneLine(file + ": unknown layer type '" + s + "' at index " +
                       std::to_string(i) +
                       " (expected 'conv' or 'full_attention')" +
-                      keySfx("layer_types"));
+                      keySuffix("layer_types", kVerbatim));
         return false;
       }
     }
     if (static_cast<int64_t>(fromTypes.size()) != c.layers) {
       err = file + ": layer_types has " + std::to_string(fromTypes.size()) +
             " entries but num_hidden_layers is " + std::to_string(c.layers) +
-            keySfx("layer_types");
+            keySuffix("layer_types", kVerbatim);
       return false;
     }
   }
   if (g.has("full_attn_idxs")) {
     const json &fa = j["full_attn_idxs"];
     if (!fa.is_array()) {
-      err = file + ": expected a list of layer indices" + keySfx("full_attn_idxs");
+      err = file + ": expected a list of layer indices" +
+            keySuffix("full_attn_idxs", kVerbatim);
       return false;
     }
     fromIdxs.assign(static_cast<size_t>(c.layers), false);
@@ -395,13 +395,13 @@ bool parseHfConfig(const json &j, const std::string &file, Lfm2Config &c,
           v.get<int64_t>() >= c.layers) {
         err = oneLine(file + ": layer index " + v.dump() +
                       " out of range [0, " + std::to_string(c.layers) + ")" +
-                      keySfx("full_attn_idxs"));
+                      keySuffix("full_attn_idxs", kVerbatim));
         return false;
       }
       size_t i = static_cast<size_t>(v.get<int64_t>());
       if (fromIdxs[i]) {
         err = file + ": duplicate layer index " + std::to_string(i) +
-              keySfx("full_attn_idxs");
+              keySuffix("full_attn_idxs", kVerbatim);
         return false;
       }
       fromIdxs[i] = true;
@@ -409,7 +409,7 @@ bool parseHfConfig(const json &j, const std::string &file, Lfm2Config &c,
   }
   if (!fromTypes.empty() && !fromIdxs.empty() && fromTypes != fromIdxs) {
     err = file + ": layer_types and full_attn_idxs disagree" +
-          keySfx("full_attn_idxs");
+          keySuffix("full_attn_idxs", kVerbatim);
     return false;
   }
   if (!fromTypes.empty()) c.isAttention = fromTypes;
@@ -440,7 +440,8 @@ bool parseHfConfig(const json &j, const std::string &file, Lfm2Config &c,
         !g.getBool("use_expert_bias", c.useExpertBias))
       return false;
     if (!std::isfinite(c.routedScaling)) {
-      err = file + ": must be finite" + keySfx("routed_scaling_factor");
+      err = file + ": must be finite" +
+            keySuffix("routed_scaling_factor", kVerbatim);
       return false;
     }
     // Dense width of the leading dense layers (also read from w1 later).
@@ -460,7 +461,8 @@ bool parseGgufConfig(const GgufFile &f, Lfm2Config &c, int64_t &ffnMeta,
   if (!f.getString("general.architecture", arch, err)) return false;
   if (arch != "lfm2" && arch != "lfm2moe") {
     err = file + ": unsupported architecture '" + arch +
-          "' (expected lfm2 or lfm2moe)" + keySfx("general.architecture");
+          "' (expected lfm2 or lfm2moe)" +
+          keySuffix("general.architecture", kVerbatim);
     return false;
   }
   c.arch = arch;
@@ -478,7 +480,7 @@ bool parseGgufConfig(const GgufFile &f, Lfm2Config &c, int64_t &ffnMeta,
     return false;
   if (c.layers < 1 || c.layers > 65536) {
     err = file + ": value " + std::to_string(c.layers) +
-          " out of range [1, 65536]" + keySfx(key("block_count"));
+          " out of range [1, 65536]" + keySuffix(key("block_count"), kVerbatim);
     return false;
   }
 
@@ -486,14 +488,14 @@ bool parseGgufConfig(const GgufFile &f, Lfm2Config &c, int64_t &ffnMeta,
   auto perLayer = [&](const std::string &k, std::vector<int64_t> &vals) {
     const GgufValue *v = f.find(k);
     if (!v) {
-      err = file + ": missing metadata" + keySfx(k);
+      err = file + ": missing metadata" + keySuffix(k, kVerbatim);
       return false;
     }
     if (v->isArray()) {
       if (!f.getIntArray(k, vals, err)) return false;
       if (static_cast<int64_t>(vals.size()) != c.layers) {
         err = file + ": has " + std::to_string(vals.size()) + " entries for " +
-              std::to_string(c.layers) + " layers" + keySfx(k);
+              std::to_string(c.layers) + " layers" + keySuffix(k, kVerbatim);
         return false;
       }
     } else {
@@ -508,14 +510,15 @@ bool parseGgufConfig(const GgufFile &f, Lfm2Config &c, int64_t &ffnMeta,
     out = 0;
     for (int64_t v : vals) {
       if (v < 0) {
-        err = file + ": negative value " + std::to_string(v) + keySfx(k);
+        err = file + ": negative value " + std::to_string(v) +
+              keySuffix(k, kVerbatim);
         return false;
       }
       if (v == 0) continue;
       if (out != 0 && v != out) {
         err = file + ": per-layer values differ (" + std::to_string(out) +
               " vs " + std::to_string(v) + "); one value is supported" +
-              keySfx(k);
+              keySuffix(k, kVerbatim);
         return false;
       }
       out = v;
@@ -538,7 +541,7 @@ bool parseGgufConfig(const GgufFile &f, Lfm2Config &c, int64_t &ffnMeta,
     if (c.heads > 0 && c.hidden % c.heads != 0) {
       err = file + ": attention.head_count " + std::to_string(c.heads) +
             " does not divide embedding_length " + std::to_string(c.hidden) +
-            keySfx(key("attention.head_count"));
+            keySuffix(key("attention.head_count"), kVerbatim);
       return false;
     }
     c.headDim = c.heads > 0 ? c.hidden / c.heads : 0;
@@ -558,7 +561,7 @@ bool parseGgufConfig(const GgufFile &f, Lfm2Config &c, int64_t &ffnMeta,
     if (const GgufTensorInfo *t = f.findTensor("token_embd.weight"))
       if (t->ne.size() == 2) c.vocab = t->ne[1];
   if (c.vocab == 0) {
-    err = file + ": missing metadata" + keySfx(key("vocab_size"));
+    err = file + ": missing metadata" + keySuffix(key("vocab_size"), kVerbatim);
     return false;
   }
   c.maxContext = 0;
@@ -581,12 +584,13 @@ bool parseGgufConfig(const GgufFile &f, Lfm2Config &c, int64_t &ffnMeta,
     if (gating != 2) {
       err = file + ": expert gating function " + std::to_string(gating) +
             " is not supported (LFM2-MoE routes with sigmoid = 2)" +
-            keySfx(key("expert_gating_func"));
+            keySuffix(key("expert_gating_func"), kVerbatim);
       return false;
     }
     if (const GgufValue *v = f.find(key("expert_weights_norm"))) {
       if (!v->isInteger()) {
-        err = file + ": expected a bool" + keySfx(key("expert_weights_norm"));
+        err = file + ": expected a bool" +
+              keySuffix(key("expert_weights_norm"), kVerbatim);
         return false;
       }
       c.normTopkProb = v->i != 0;
@@ -719,7 +723,8 @@ struct Validator {
     return it == col.t.end() ? nullptr : &it->second;
   }
   bool missing(const std::string &n) {
-    err = col.primaryFile + ": missing tensor" + tensorSfx(col.display(n));
+    err = col.primaryFile + ": missing tensor" +
+          tensorSuffix(col.display(n), kVerbatim);
     return false;
   }
   /// Requires tensor `n` with torch shape `shape`; moves it into the model.
@@ -733,7 +738,7 @@ struct Validator {
     if (e.ref.shape != shape && (alt.empty() || e.ref.shape != alt)) {
       err = e.ref.file + ": shape " + col.shapeStr(e.ref.shape) +
             " does not match the config, expected " + col.shapeStr(shape) +
-            tensorSfx(e.nameInFile);
+            tensorSuffix(e.nameInFile, kVerbatim);
       return false;
     }
     e.used = true;
@@ -775,8 +780,8 @@ bool validate(Collected &col, Lfm2Config &c, bool tied, int64_t ffnMeta,
   }
   auto notMatrix = [&](const std::string &n, const char *want) {
     const Entry *e = v.peek(n);
-    err = e->ref.file + ": shape " + col.shapeStr(e->ref.shape) +
-          " is not a " + want + tensorSfx(e->nameInFile);
+    err = e->ref.file + ": shape " + col.shapeStr(e->ref.shape) + " is not a " +
+          want + tensorSuffix(e->nameInFile, kVerbatim);
     return false;
   };
   if (firstDense >= 0) {
@@ -861,9 +866,9 @@ bool validate(Collected &col, Lfm2Config &c, bool tied, int64_t ffnMeta,
   }
   for (const auto &kv : col.t)
     if (!kv.second.used) {
-      err = kv.second.ref.file +
-            ": unexpected tensor (not part of an " + c.arch +
-            " model with this config)" + tensorSfx(kv.second.nameInFile);
+      err = kv.second.ref.file + ": unexpected tensor (not part of an " +
+            c.arch + " model with this config)" +
+            tensorSuffix(kv.second.nameInFile, kVerbatim);
       return false;
     }
   return true;
@@ -888,7 +893,8 @@ bool addSafetensor(const std::shared_ptr<MappedFile> &mf, const TensorInfo &ti,
   WeightRef r;
   if (!weightTypeOf(ti.dtype, r.type)) {
     err = sf.path() + ": dtype " + dtypeName(ti.dtype) +
-          " is not supported (F32, F16, BF16)" + tensorSfx(ti.name);
+          " is not supported (F32, F16, BF16)" +
+          tensorSuffix(ti.name, kVerbatim);
     return false;
   }
   r.name = ti.name;
@@ -926,20 +932,22 @@ bool loadHf(const std::string &dir, const std::string &configPath,
     if (!readJson(index, ij, err)) return false;
     col.primaryFile = index;
     if (!ij.contains("weight_map") || !ij["weight_map"].is_object()) {
-      err = index + ": missing or non-object 'weight_map'" + keySfx("weight_map");
+      err = index + ": missing or non-object 'weight_map'" +
+            keySuffix("weight_map", kVerbatim);
       return false;
     }
     std::map<std::string, std::shared_ptr<MappedFile>> shards;
     for (auto it = ij["weight_map"].begin(); it != ij["weight_map"].end(); ++it) {
       const std::string &name = it.key();
       if (!it.value().is_string()) {
-        err = index + ": weight_map entry is not a file name" + tensorSfx(name);
+        err = index + ": weight_map entry is not a file name" +
+              tensorSuffix(name, kVerbatim);
         return false;
       }
       const std::string fn = it.value().get<std::string>();
       if (fn.empty() || fn[0] == '/' || fn.find("..") != std::string::npos) {
         err = index + ": shard file name '" + fn +
-              "' must be a plain relative name" + tensorSfx(name);
+              "' must be a plain relative name" + tensorSuffix(name, kVerbatim);
         return false;
       }
       auto sh = shards.find(fn);
@@ -957,7 +965,7 @@ bool loadHf(const std::string &dir, const std::string &configPath,
       const TensorInfo *ti = sh->second->st->find(name);
       if (!ti) {
         err = sh->second->st->path() + ": tensor listed in " + index +
-              " is not in this shard" + tensorSfx(name);
+              " is not in this shard" + tensorSuffix(name, kVerbatim);
         return false;
       }
       if (!addSafetensor(sh->second, *ti, col, err)) return false;
@@ -989,12 +997,12 @@ bool loadGguf(const std::string &path, Lfm2Model &m, std::string &err) {
     std::string canon = canonicalFromGguf(ti.name);
     if (canon.empty()) {
       err = path + ": unexpected tensor (not an " + m.config.arch +
-            " tensor name)" + tensorSfx(ti.name);
+            " tensor name)" + tensorSuffix(ti.name, kVerbatim);
       return false;
     }
     if (col.t.count(canon)) {
-      err = path + ": tensor given twice (also as '" +
-            col.t[canon].nameInFile + "')" + tensorSfx(ti.name);
+      err = path + ": tensor given twice (also as '" + col.t[canon].nameInFile +
+            "')" + tensorSuffix(ti.name, kVerbatim);
       return false;
     }
     WeightRef r;
@@ -1039,7 +1047,7 @@ bool loadLfm2Model(const std::string &path, Lfm2Model &out, std::string &err) {
                 path.compare(path.size() - 5, 5, ".gguf") == 0)) {
       ok = loadGguf(path, m, err);
     } else if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0) {
-      ok = loadHf(parentDir(path), path, m, err);
+      ok = loadHf(detail::parentDir(path, "."), path, m, err);
     } else {
       err = path + ": not a GGUF file, a config.json or a checkpoint folder";
       return false;
@@ -1050,11 +1058,8 @@ bool loadLfm2Model(const std::string &path, Lfm2Model &out, std::string &err) {
     }
     out = std::move(m);
     return true;
-  } catch (const std::exception &e) {
-    err = oneLine(path + ": cannot load checkpoint: " + e.what());
-    return false;
   } catch (...) {
-    err = path + ": cannot load checkpoint: unknown error";
+    err = detail::exceptionMessage(path + ": cannot load checkpoint: ");
     return false;
   }
 }

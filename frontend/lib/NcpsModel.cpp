@@ -14,6 +14,8 @@
 #include "liquid/Frontend/NcpsModel.h"
 #include "liquid/Frontend/Safetensors.h"
 
+#include "FileUtil.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -37,46 +39,13 @@ using json = nlohmann::json;
 constexpr int64_t kMaxSize = 1ll << 31; // bound for any size field
 const char *const kParamPrefix = "param.";
 
-std::string oneLine(std::string s) {
-  for (char &c : s)
-    if (c == '\n' || c == '\r') c = ' ';
-  return s;
-}
+using detail::joinPath;
+using detail::oneLine;
 
 std::string shortJson(const json &j) {
   std::string s = j.dump();
   if (s.size() > 40) s = s.substr(0, 37) + "...";
   return s;
-}
-
-/// Parses JSON; reports the first duplicated object key (with its depth).
-json parseRejectingDuplicates(const std::string &text, std::string &dupKey) {
-  std::vector<std::set<std::string>> open;
-  dupKey.clear();
-  bool found = false;
-  json::parser_callback_t cb = [&](int, json::parse_event_t ev, json &p) {
-    if (ev == json::parse_event_t::object_start) {
-      open.emplace_back();
-    } else if (ev == json::parse_event_t::object_end) {
-      if (!open.empty()) open.pop_back();
-    } else if (ev == json::parse_event_t::key && !open.empty() &&
-               p.is_string()) {
-      const std::string &k = p.get_ref<const std::string &>();
-      if (!open.back().insert(k).second && !found) {
-        found = true;
-        dupKey = k;
-      }
-    }
-    return true;
-  };
-  return json::parse(text, cb);
-}
-
-std::string dirName(const std::string &path) {
-  size_t p = path.find_last_of('/');
-  if (p == std::string::npos) return "";
-  if (p == 0) return "/";
-  return path.substr(0, p);
 }
 
 std::string baseName(const std::string &path) {
@@ -89,12 +58,6 @@ std::string stemOf(const std::string &path) {
   size_t dot = b.find_last_of('.');
   if (dot != std::string::npos && dot > 0) b = b.substr(0, dot);
   return b;
-}
-
-std::string joinPath(const std::string &dir, const std::string &rel) {
-  if (rel.empty() || rel[0] == '/' || dir.empty()) return rel;
-  if (dir.back() == '/') return dir + rel;
-  return dir + "/" + rel;
 }
 
 /// A C-identifier-like name: [A-Za-z0-9_], not starting with a digit.
@@ -366,8 +329,10 @@ bool Loader::run(const std::string &weightsOverride) {
                    std::istreambuf_iterator<char>());
   if (in.bad()) return failSpec("cannot read spec file");
   std::string dup;
+  int dupDepth;
   try {
-    root_ = parseRejectingDuplicates(text, dup);
+    root_ = detail::parseRejectingDuplicates<json>(
+        text.data(), text.data() + text.size(), dup, dupDepth);
   } catch (const json::exception &e) {
     std::string msg = e.what();
     // drop nlohmann's "[json.exception.parse_error.101] " tag
@@ -463,15 +428,16 @@ bool Loader::run(const std::string &weightsOverride) {
   }
 
   // --- weights ---------------------------------------------------------------
+  const std::string specDir = detail::parentDir(specPath_, "");
   if (!weightsOverride.empty()) {
     wpath_ = weightsOverride;
   } else if (const json *w = top("weights")) {
     if (!w->is_string() || w->get<std::string>().empty())
       return failSpec("field 'weights' must be a non-empty string (path "
                       "relative to the spec's folder), got " + shortJson(*w));
-    wpath_ = joinPath(dirName(specPath_), w->get<std::string>());
+    wpath_ = joinPath(specDir, w->get<std::string>());
   } else {
-    wpath_ = joinPath(dirName(specPath_), stemOf(specPath_) + ".safetensors");
+    wpath_ = joinPath(specDir, stemOf(specPath_) + ".safetensors");
   }
   m_.weightsPath = wpath_;
   {
@@ -746,11 +712,8 @@ bool loadNcpsModel(const std::string &specPath, NcpsModel &out,
     if (!loader.run(weightsOverride)) return false;
     out = std::move(m);
     return true;
-  } catch (const std::exception &e) {
-    err = oneLine(specPath + ": cannot load model: " + e.what());
-    return false;
   } catch (...) {
-    err = specPath + ": cannot load model: unknown error";
+    err = detail::exceptionMessage(specPath + ": cannot load model: ");
     return false;
   }
 }

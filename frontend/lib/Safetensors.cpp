@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "liquid/Frontend/Safetensors.h"
 
+#include "FileUtil.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -15,11 +17,6 @@
 #include <cstring>
 #include <limits>
 #include <set>
-
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace liquid {
 
@@ -46,84 +43,14 @@ constexpr DTypeDesc kDTypes[] = {
     {DType::U64, "U64", 8},
 };
 
-/// Makes `s` printable on one line (tensor names come from untrusted files).
-std::string printable(const std::string &s) {
-  std::string r;
-  r.reserve(s.size());
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      r += buf;
-    } else {
-      r += static_cast<char>(c);
-    }
-  }
-  return r;
-}
-
-/// Replaces line breaks so that every error stays on one line.
-std::string oneLine(std::string s) {
-  for (char &c : s)
-    if (c == '\n' || c == '\r') c = ' ';
-  return s;
-}
-
-std::string tensorSuffix(const std::string &name) {
-  return " (tensor '" + printable(name) + "')";
-}
-
-uint64_t loadLE64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
-}
-uint16_t loadLE16(const uint8_t *p) {
-  return static_cast<uint16_t>(p[0] | (p[1] << 8));
-}
-uint32_t loadLE32(const uint8_t *p) {
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
-         (static_cast<uint32_t>(p[2]) << 16) |
-         (static_cast<uint32_t>(p[3]) << 24);
-}
-float bitsToFloat(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-}
-
-/// Parses JSON and reports the first duplicated object key (nlohmann would
-/// silently keep the last one). Throws json::parse_error on bad syntax.
-json parseRejectingDuplicates(const char *begin, const char *end,
-                              std::string &dupKey, int &dupDepth) {
-  std::vector<std::set<std::string>> open;
-  dupKey.clear();
-  dupDepth = -1;
-  json::parser_callback_t cb = [&](int depth, json::parse_event_t ev,
-                                   json &parsed) {
-    switch (ev) {
-    case json::parse_event_t::object_start:
-      open.emplace_back();
-      break;
-    case json::parse_event_t::object_end:
-      if (!open.empty()) open.pop_back();
-      break;
-    case json::parse_event_t::key:
-      if (!open.empty() && parsed.is_string()) {
-        const std::string &k = parsed.get_ref<const std::string &>();
-        if (!open.back().insert(k).second && dupDepth < 0) {
-          dupKey = k;
-          dupDepth = depth;
-        }
-      }
-      break;
-    default:
-      break;
-    }
-    return true;
-  };
-  return json::parse(begin, end, cb);
-}
+using detail::bitsToDouble;
+using detail::bitsToFloat;
+using detail::loadLE16;
+using detail::loadLE32;
+using detail::loadLE64;
+using detail::oneLine;
+using detail::printable;
+using detail::tensorSuffix;
 
 /// A non-negative JSON integer. `what` is set to a reason on failure.
 bool jsonToU64(const json &j, uint64_t &out, std::string &what) {
@@ -203,7 +130,7 @@ std::string formatShape(const std::vector<int64_t> &shape) {
 //===----------------------------------------------------------------------===//
 
 SafetensorsFile::~SafetensorsFile() {
-  if (map_) munmap(const_cast<uint8_t *>(map_), mapSize_);
+  detail::ReadOnlyMapping::unmap(map_, mapSize_);
 }
 
 const TensorInfo *SafetensorsFile::find(const std::string &name) const {
@@ -219,46 +146,19 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
                                                        std::string &err) {
   const std::string where = path + ": ";
   try {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      err = where + "cannot open file: " + std::strerror(errno);
-      return nullptr;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-      err = where + "cannot stat file: " + std::strerror(errno);
-      ::close(fd);
-      return nullptr;
-    }
-    if (!S_ISREG(st.st_mode)) {
-      err = where + "not a regular file";
-      ::close(fd);
-      return nullptr;
-    }
-    const uint64_t fileSize = static_cast<uint64_t>(st.st_size);
+    detail::ReadOnlyMapping file;
+    if (!file.open(path, where, err)) return nullptr;
+    const uint64_t fileSize = file.size();
     if (fileSize < 8) {
       err = where + "file is too short (" + std::to_string(fileSize) +
             " bytes; a safetensors file starts with an 8-byte header length)";
-      ::close(fd);
       return nullptr;
     }
-    if (fileSize > std::numeric_limits<size_t>::max()) {
-      err = where + "file is too large to map";
-      ::close(fd);
-      return nullptr;
-    }
-    void *m = mmap(nullptr, static_cast<size_t>(fileSize), PROT_READ,
-                   MAP_PRIVATE, fd, 0);
-    const int mmapErrno = errno;
-    ::close(fd);
-    if (m == MAP_FAILED) {
-      err = where + "cannot mmap file: " + std::strerror(mmapErrno);
-      return nullptr;
-    }
+    if (!file.map(where, err)) return nullptr;
 
     std::unique_ptr<SafetensorsFile> f(new SafetensorsFile());
     f->path_ = path;
-    f->map_ = static_cast<const uint8_t *>(m);
+    f->map_ = file.release();
     f->mapSize_ = static_cast<size_t>(fileSize);
 
     const uint64_t headerLen = loadLE64(f->map_);
@@ -281,7 +181,8 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
     std::string dupKey;
     int dupDepth = -1;
     try {
-      header = parseRejectingDuplicates(hb, hb + headerLen, dupKey, dupDepth);
+      header = detail::parseRejectingDuplicates<json>(hb, hb + headerLen,
+                                                      dupKey, dupDepth);
     } catch (const json::exception &e) {
       err = where + "malformed header JSON: " + e.what();
       err = oneLine(err);
@@ -449,11 +350,8 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
     for (size_t i = 0; i < f->tensors_.size(); ++i)
       f->index_[f->tensors_[i].name] = i;
     return f;
-  } catch (const std::exception &e) {
-    err = oneLine(where + "cannot read safetensors file: " + e.what());
-    return nullptr;
   } catch (...) {
-    err = where + "cannot read safetensors file: unknown error";
+    err = detail::exceptionMessage(where + "cannot read safetensors file: ");
     return nullptr;
   }
 }
@@ -475,12 +373,8 @@ bool SafetensorsFile::readF32(const TensorInfo &t, std::vector<float> &out,
       for (size_t i = 0; i < n; ++i) out[i] = bf16ToFloat(loadLE16(p + 2 * i));
       return true;
     case DType::F64:
-      for (size_t i = 0; i < n; ++i) {
-        const uint64_t u = loadLE64(p + 8 * i);
-        double d;
-        std::memcpy(&d, &u, sizeof d);
-        out[i] = static_cast<float>(d);
-      }
+      for (size_t i = 0; i < n; ++i)
+        out[i] = static_cast<float>(bitsToDouble(loadLE64(p + 8 * i)));
       return true;
     default:
       out.clear();

@@ -209,6 +209,19 @@ LogicalResult LMEmitter::emitSerial(Operation &op) {
     });
     return success();
   }
+  if (auto c = dyn_cast<ColumnsOp>(op)) {
+    int64_t m = cols(c.getInput()), n = cols(c.getResult()), off = c.getOffset();
+    if (off % lanes)
+      return op.emitOpError() << "column offset " << off << " is not a multiple of the vector width";
+    Buf in = act(c.getInput()), out = act(c.getResult());
+    forRows([&](Value t) {
+      Value src = addi(muli(t, m), idx(off)), dst = muli(t, n);
+      chunks(n, Value(), [&](Value d, int64_t o) {
+        st(ld(in, d ? addi(src, d) : src, o), out, d ? addi(dst, d) : dst, o);
+      });
+    });
+    return success();
+  }
   if (auto c = dyn_cast<ShortConvMixOp>(op))
     return emitShortConv(c);
   if (auto a = dyn_cast<AttentionOp>(op))

@@ -19,6 +19,7 @@ void mlir::liquid::buildLiquidOptimizationPipeline(OpPassManager &pm) {
   OpPassManager &fpm = pm.nest<func::FuncOp>();
   fpm.addPass(createFuseCfC());
   fpm.addPass(createFuseLTC());
+  fpm.addPass(createFuseProjections());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
@@ -48,7 +49,7 @@ void mlir::liquid::buildLowerToLLVMPipeline(OpPassManager &pm) {
 
 void mlir::liquid::registerLiquidPipelines() {
   PassPipelineRegistration<>("liquid-optimize",
-                             "Fuse cells (liquid-fuse-cfc, liquid-fuse-ltc), canonicalize, CSE",
+                             "Fuse cells (liquid-fuse-cfc, liquid-fuse-ltc) and projections (liquid-fuse-projections), canonicalize, CSE",
                              buildLiquidOptimizationPipeline);
   PassPipelineRegistration<>("liquid-to-vector",
                              "Plan memory and lower liquid to scf/vector/memref/math kernels",

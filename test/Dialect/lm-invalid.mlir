@@ -81,3 +81,11 @@ func.func @attention_state_kind(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>, %n: t
   %a = liquid.attention %q, %k, %k, %n, %n, %p state(@kv) {heads = 4 : i64, kv_heads = 2 : i64, head_dim = 4 : i64, rope_theta = 1.0e+06 : f64, epsilon = 1.0e-05 : f64} : tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<4xf32>, tensor<4xf32> -> tensor<?x16xf32>
   return
 }
+
+// -----
+
+func.func @columns_bounds(%x: tensor<?x16xf32>) {
+  // expected-error @+1 {{columns [8, 24) are out of bounds for rows of 16}}
+  %c = liquid.columns %x [8] : tensor<?x16xf32> -> tensor<?x16xf32>
+  return
+}

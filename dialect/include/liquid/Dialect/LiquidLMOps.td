@@ -129,6 +129,22 @@ def Liquid_AttentionOp : Liquid_Op<"attention", [
   let hasVerifier = 1;
 }
 
+def Liquid_ColumnsOp : Liquid_Op<"columns", [Pure]> {
+  let summary = "a range of columns of every row";
+  let description = [{
+    `result[t] = input[t, offset : offset + N]`. What `liquid-fuse-projections`
+    leaves behind a fused product, one per original projection.
+
+    ```mlir
+    %k = liquid.columns %qkv [256] : tensor<?x512xf32> -> tensor<?x128xf32>
+    ```
+  }];
+  let arguments = (ins Liquid_F32Matrix:$input, I64Attr:$offset);
+  let results = (outs Liquid_F32Matrix:$result);
+  let assemblyFormat = "$input `[` $offset `]` attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 def Liquid_SwiGLUOp : Liquid_Op<"swiglu", [Pure, AllTypesMatch<["gate", "up", "result"]>]> {
   let summary = "silu(gate) * up";
   let description = [{

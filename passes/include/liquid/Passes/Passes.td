@@ -53,6 +53,30 @@ def FuseLTC : Pass<"liquid-fuse-ltc", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::liquid::LiquidDialect"];
 }
 
+def FuseProjections : Pass<"liquid-fuse-projections", "::mlir::func::FuncOp"> {
+  let summary = "Fuse products that read the same input into one product";
+  let description = [{
+    Language models project one normalized input several times (q, k and v;
+    the gate and up halves of the feed-forward). Every group of
+    `liquid.linear` ops with the same input and the same weight element type
+    becomes one `liquid.linear` over the weights concatenated along the
+    output dimension (a compile-time `liquid.weight_concat`), followed by one
+    `liquid.columns` per original product: the input is read once, the threads
+    share one larger product and meet at one barrier instead of several.
+
+    ```mlir
+    %q = liquid.linear %h, %wq : tensor<?x256xf32>, tensor<256x256xf32> -> tensor<?x256xf32>
+    %k = liquid.linear %h, %wk : tensor<?x256xf32>, tensor<128x256xf32> -> tensor<?x128xf32>
+    // becomes
+    %w = liquid.weight_concat %wq, %wk {dim = 0 : i64} : ... -> tensor<384x256xf32>
+    %qk = liquid.linear %h, %w : tensor<?x256xf32>, tensor<384x256xf32> -> tensor<?x384xf32>
+    %q = liquid.columns %qk [0] : tensor<?x384xf32> -> tensor<?x256xf32>
+    %k = liquid.columns %qk [256] : tensor<?x384xf32> -> tensor<?x128xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::liquid::LiquidDialect"];
+}
+
 def PlanMemory : Pass<"liquid-plan-memory", "::mlir::func::FuncOp"> {
   let summary = "Assign every state, activation and scratch buffer an offset in one static arena";
   let description = [{

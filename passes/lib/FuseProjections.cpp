@@ -1,0 +1,66 @@
+//===- FuseProjections.cpp - liquid-fuse-projections -----------------------===//
+#include "liquid/Passes/Passes.h"
+
+#include "mlir/IR/Builders.h"
+
+namespace mlir::liquid {
+#define GEN_PASS_DEF_FUSEPROJECTIONS
+#include "liquid/Passes/Passes.h.inc"
+} // namespace mlir::liquid
+
+using namespace mlir;
+using namespace mlir::liquid;
+
+namespace {
+
+struct FuseProjectionsPass
+    : mlir::liquid::impl::FuseProjectionsBase<FuseProjectionsPass> {
+  void runOnOperation() override {
+    // Groups in program order: (input, weight type) -> products.
+    llvm::MapVector<std::pair<Value, Attribute>, SmallVector<LinearOp>> groups;
+    getOperation().walk([&](LinearOp op) {
+      if (isWeight(op.getWeight()))
+        groups[{op.getInput(), op->getAttr("liquid.weight_type")}].push_back(op);
+    });
+    for (auto &[key, ops] : groups)
+      if (ops.size() > 1)
+        fuse(ops);
+  }
+
+  void fuse(ArrayRef<LinearOp> ops) {
+    LinearOp first = ops.front();
+    OpBuilder b(first);
+    Location loc = first.getLoc();
+    SmallVector<Value> weights;
+    int64_t total = 0;
+    for (LinearOp op : ops) {
+      weights.push_back(op.getWeight());
+      total += cast<RankedTensorType>(op.getType()).getDimSize(1);
+    }
+    auto wt = cast<RankedTensorType>(first.getWeight().getType());
+    // The weights are defined at the top of the function: the concatenation
+    // goes right after the last of them.
+    Operation *lastWeight = nullptr;
+    for (Value w : weights)
+      if (!lastWeight || lastWeight->isBeforeInBlock(w.getDefiningOp()))
+        lastWeight = w.getDefiningOp();
+    OpBuilder wb(lastWeight->getBlock(), std::next(Block::iterator(lastWeight)));
+    Value cat = WeightConcatOp::create(
+        wb, loc, RankedTensorType::get({total, wt.getDimSize(1)}, wt.getElementType()), weights, 0);
+    auto rows = cast<RankedTensorType>(first.getType()).getDimSize(0);
+    auto fused = LinearOp::create(
+        b, loc, RankedTensorType::get({rows, total}, wt.getElementType()), first.getInput(), cat);
+    if (Attribute t = first->getAttr("liquid.weight_type"))
+      fused->setAttr("liquid.weight_type", t);
+    int64_t offset = 0;
+    for (LinearOp op : ops) {
+      OpBuilder ob(op);
+      Value part = ColumnsOp::create(ob, op.getLoc(), op.getType(), fused, offset);
+      offset += cast<RankedTensorType>(op.getType()).getDimSize(1);
+      op.replaceAllUsesWith(part);
+      op.erase();
+    }
+  }
+};
+
+} // namespace
