@@ -8,9 +8,9 @@
 // CHECK-DAG: %[[WV:.*]] = liquid.weight "v"
 // CHECK: %[[W:.*]] = liquid.weight_concat %[[WQ]], %[[WK]], %[[WV]] {dim = 0 : i64} : tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32> -> tensor<128x64xf32>
 // CHECK: %[[F:.*]] = liquid.linear %arg0, %[[W]] : tensor<?x64xf32>, tensor<128x64xf32> -> tensor<?x128xf32>
-// CHECK: liquid.columns %[[F]] [0] : tensor<?x128xf32> -> tensor<?x64xf32>
-// CHECK: liquid.columns %[[F]] [64] : tensor<?x128xf32> -> tensor<?x32xf32>
-// CHECK: liquid.columns %[[F]] [96] : tensor<?x128xf32> -> tensor<?x32xf32>
+// CHECK: liquid.columns %[[F]][0] : tensor<?x128xf32> -> tensor<?x64xf32>
+// CHECK: liquid.columns %[[F]][64] : tensor<?x128xf32> -> tensor<?x32xf32>
+// CHECK: liquid.columns %[[F]][96] : tensor<?x128xf32> -> tensor<?x32xf32>
 // CHECK: liquid.linear %arg1, %[[WQ]]
 func.func @qkv(%h: tensor<?x64xf32>, %g: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x64xf32>) {
   %wq = liquid.weight "q" : tensor<64x64xf32>
