@@ -16,13 +16,21 @@
  * LQ_WEIGHTS_HASH, LQ_BOS, LQ_EOS, LQ_DECODE_BYTES (weights read per decoded
  * token), LQ_FLOPS_PER_TOKEN (of the products), optional LQ_COMPILER_VERSION.
  *
- * Weights: the .lqw file (see liquid_model.c) is memory-mapped, never copied;
- * by default "<this program>.lqw".
+ * Weights: compiled in (LQ_EMBEDDED_WEIGHTS 1, LQ_WEIGHTS_PATH) or the .lqw file
+ * (see liquid_model.c), memory-mapped, never copied: --weights FILE, by
+ * default "<this program>.lqw".
  */
 #if !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include "liquid_cli.h"
+
+#ifndef LQ_EMBEDDED_WEIGHTS
+#define LQ_EMBEDDED_WEIGHTS 0
+#endif
+#if LQ_EMBEDDED_WEIGHTS
+#include "liquid_embed.h"
+#endif
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -40,8 +48,10 @@
 #ifndef LQ_COMPILER_VERSION
 #define LQ_COMPILER_VERSION "unknown"
 #endif
+#ifndef LQ_CAT
 #define LQ_CAT_(a, b) a##b
 #define LQ_CAT(a, b) LQ_CAT_(a, b)
+#endif
 #define LQ_KERNEL LQ_CAT(LQ_PREFIX, _kernel_forward)
 
 void LQ_KERNEL(const float *weights, float *arena, const int32_t *ids, int64_t rows, int64_t pos,
@@ -142,7 +152,8 @@ static void usage(FILE *f, const char *argv0)
             "  --dump-logits F.npy write float32 [positions, %d]: every prompt position,\n"
             "                      then every decode step\n"
             "  --prefill-only      evaluate the prompt and stop (with --dump-logits)\n"
-            "  --weights F.lqw     packed weights (default: this program's path + .lqw)\n"
+            "  --weights F.lqw     packed weights (default: compiled in, else this\n"
+            "                      program's path + .lqw)\n"
             "  --threads N         threads (default: the CPUs online, at most 64)\n"
             "  --bench             print prefill and decode tokens/s on stderr\n"
             "  --help, --version\n"
@@ -479,16 +490,23 @@ int main(int argc, char **argv)
 
     char def_weights[4096];
     const char *wpath = o.weights;
-    if (!wpath) {
-        snprintf(def_weights, sizeof def_weights, "%s.lqw", argv[0]);
-        wpath = def_weights;
-    }
     void *map = NULL;
     size_t map_size = 0;
-    const float *w = map_weights(wpath, &map, &map_size);
+    const float *w = NULL;
+#if LQ_EMBEDDED_WEIGHTS
+    if (!wpath)
+        w = (const float *)LQ_SYM(_weights_data); /* compiled in, 64-byte aligned */
+#endif
     if (!w) {
-        free(prompt);
-        return 1;
+        if (!wpath) {
+            snprintf(def_weights, sizeof def_weights, "%s.lqw", argv[0]);
+            wpath = def_weights;
+        }
+        w = map_weights(wpath, &map, &map_size);
+        if (!w) {
+            free(prompt);
+            return 1;
+        }
     }
     float *arena = aligned_alloc(64, ((size_t)LQ_ARENA_FLOATS * 4 + 63) / 64 * 64);
     float *logits = malloc(sizeof(float) * (size_t)LQ_MAX_ROWS * LQ_VOCAB);
@@ -590,6 +608,7 @@ int main(int argc, char **argv)
     free(ids);
     free(out);
     free(scratch);
-    munmap(map, map_size);
+    if (map)
+        munmap(map, map_size);
     return rc;
 }

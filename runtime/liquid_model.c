@@ -63,27 +63,7 @@ LQ_API const char *LQ_LAST_ERROR(void)
 /* ---- embedded weights --------------------------------------------------- */
 
 #if LQ_EMBEDDED_WEIGHTS
-#if defined(__BYTE_ORDER__) && defined(__ORDER_BIG_ENDIAN__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#error "liquid runtime: embedded (little-endian) weights are not supported on big-endian targets; use a .lqw file"
-#endif
-/* P_weights_data: the raw blob, 64-byte aligned, in .rodata (ELF, GNU as
- * syntax accepted by gcc/clang for x86-64, aarch64 and riscv64).  The
- * symbols are global with hidden visibility: they never leave a shared
- * library.  P_weights_data_end marks the end, to check the size. */
-#define LQ_WSYM LQ_STR(LQ_PREFIX) "_weights_data"
-#define LQ_WSYM_END LQ_STR(LQ_PREFIX) "_weights_data_end"
-__asm__("\t.pushsection .rodata\n"
-        "\t.balign 64\n"
-        "\t.globl " LQ_WSYM "\n"
-        "\t.hidden " LQ_WSYM "\n"
-        "\t.type " LQ_WSYM ", %object\n" LQ_WSYM ":\n"
-        "\t.incbin \"" LQ_WEIGHTS_PATH "\"\n"
-        "\t.globl " LQ_WSYM_END "\n"
-        "\t.hidden " LQ_WSYM_END "\n" LQ_WSYM_END ":\n"
-        "\t.size " LQ_WSYM ", " LQ_WSYM_END " - " LQ_WSYM "\n"
-        "\t.popsection\n");
-extern const unsigned char LQ_SYM(_weights_data)[] __attribute__((visibility("hidden")));
-extern const unsigned char LQ_SYM(_weights_data_end)[] __attribute__((visibility("hidden")));
+#include "liquid_embed.h"
 #endif
 
 /* ---- context ------------------------------------------------------------ */

@@ -26,12 +26,15 @@ def main():
     ap.add_argument("--no-decode", action="store_true")
     ap.add_argument("--max-rows", default="16")
     ap.add_argument("--threads", default="2", help="threads of the generated program")
+    ap.add_argument("--embed", action="store_true", help="compile the weights into the program")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     exe = os.path.join(a.out, "lm")
     run([a.liquidc, os.path.join(a.fixture, a.checkpoint), "-o", exe, "--max-context", "128",
-         "--max-rows", a.max_rows])
+         "--max-rows", a.max_rows] + (["--embed-weights"] if a.embed else []))
+    if a.embed and os.path.exists(exe + ".lqw"):
+        raise RuntimeError("--embed-weights wrote " + exe + ".lqw")
     failed = 0
 
     def report(ok, what):

@@ -222,7 +222,16 @@ bool buildLMExecutable(const LMKernelInfo &k, const ArtifactRequest &req, std::s
      << "#define LQ_EOS " << k.eos << "\n"
      << "#define LQ_DECODE_BYTES " << k.decodeBytes << "LL\n"
      << "#define LQ_FLOPS_PER_TOKEN " << k.flopsPerToken << "LL\n"
-     << "#define LQ_COMPILER_VERSION \"liquidc " LIQUIDC_VERSION "\"\n";
+     << "#define LQ_COMPILER_VERSION \"liquidc " LIQUIDC_VERSION "\"\n"
+     << "#define LQ_EMBEDDED_WEIGHTS " << (req.embedWeights ? 1 : 0) << "\n";
+  if (req.embedWeights) {
+    std::string blob = build.path(k.prefix + ".weights.bin");
+    llvm::StringRef data(reinterpret_cast<const char *>(req.weights->data()),
+                         req.weights->size() * sizeof(float));
+    if (!writeFile(blob, data, err))
+      return false;
+    os << "#define LQ_WEIGHTS_PATH \"" << blob << "\"\n";
+  }
   std::string config = build.path(k.prefix + "_config.h");
   std::string mainObj = build.path(k.prefix + "_lm_main.o");
   return writeFile(config, s, err) &&

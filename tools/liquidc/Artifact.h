@@ -41,7 +41,8 @@ struct LMKernelInfo {
 };
 
 /// Links a language-model executable (runtime/liquid_lm_main.c + the kernel);
-/// its weights are the .lqw file `output`.lqw, memory-mapped at run time.
+/// with req.embedWeights the weights are compiled in, else the program maps
+/// the .lqw file `output`.lqw at run time.
 bool buildLMExecutable(const LMKernelInfo &k, const ArtifactRequest &req, std::string &err);
 
 /// Writes the .lqw weights file (64-byte header + floats) atomically.

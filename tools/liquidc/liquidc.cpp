@@ -85,8 +85,9 @@ static cl::opt<std::string> weightsOverride(
     "weights", cl::desc("Checkpoint .safetensors (default: the one the spec names or beside it)"),
     cl::cat(cat));
 static cl::opt<bool> embedWeights("embed-weights",
-                                  cl::desc("Embed the weights in exe/lib (default: on); when off, "
-                                           "OUT.lqw is written and loaded at run time"),
+                                  cl::desc("Embed the weights in exe/lib (default: on for cells, "
+                                           "off for language models); when off, OUT.lqw is "
+                                           "written and loaded at run time"),
                                   cl::init(true), cl::cat(cat));
 static cl::opt<std::string> weightsOut("weights-out",
                                        cl::desc("Also write the packed weights (.lqw) here"),
@@ -350,10 +351,14 @@ int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
   llvm::sys::path::append(kernelObj, prefix + "_kernel.o");
   if (!::liquid::emitModule(module, machine, ::liquid::OutputKind::Object, std::string(kernelObj), err))
     fail(err);
-  if (!::liquid::writeWeightsFile(outputPath + ".lqw", blob, k.weightsHash, err))
+  // Language models map OUT.lqw unless --embed-weights is given explicitly.
+  bool embed = embedWeights.getNumOccurrences() > 0 && embedWeights;
+  if (!embed && !::liquid::writeWeightsFile(outputPath + ".lqw", blob, k.weightsHash, err))
     fail(err);
   ::liquid::ArtifactRequest req;
   req.output = outputPath;
+  req.embedWeights = embed;
+  req.weights = &blob;
   req.kernelObject = std::string(kernelObj);
   req.target = target;
   req.cc = ccOverride;
@@ -361,7 +366,8 @@ int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
     req.extraCFlags = f;
   req.workDir = std::string(work);
   if (!::liquid::buildLMExecutable(k, req, err)) {
-    llvm::sys::fs::remove(outputPath + ".lqw");
+    if (!embed)
+      llvm::sys::fs::remove(outputPath + ".lqw");
     fail(err);
   }
   return 0;
