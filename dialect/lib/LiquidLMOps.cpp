@@ -145,3 +145,13 @@ LogicalResult ColumnsOp::verify() {
     return emitOpError("result must have the input's rows");
   return success();
 }
+
+LogicalResult SwiGLUHalvesOp::verify() {
+  auto in = rt(getInput()), out = rt(getResult());
+  if (in.getDimSize(1) != 2 * out.getDimSize(1))
+    return emitOpError() << "input rows must have twice the result's " << out.getDimSize(1)
+                         << " elements, got " << in.getDimSize(1);
+  if (!compatible(in.getDimSize(0), out.getDimSize(0)))
+    return emitOpError("result must have the input's rows");
+  return success();
+}

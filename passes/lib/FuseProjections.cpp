@@ -53,13 +53,28 @@ struct FuseProjectionsPass
     if (Attribute t = first->getAttr("liquid.weight_type"))
       fused->setAttr("liquid.weight_type", t);
     int64_t offset = 0;
+    SmallVector<ColumnsOp> parts;
     for (LinearOp op : ops) {
       OpBuilder ob(op);
-      Value part = ColumnsOp::create(ob, op.getLoc(), op.getType(), fused, offset);
+      auto part = ColumnsOp::create(ob, op.getLoc(), op.getType(), fused, offset);
       offset += cast<RankedTensorType>(op.getType()).getDimSize(1);
-      op.replaceAllUsesWith(part);
+      op.replaceAllUsesWith(part.getResult());
       op.erase();
+      parts.push_back(part);
     }
+    // A SwiGLU of exactly the two halves reads the fused product directly.
+    if (parts.size() == 2 && parts[0].getResult().hasOneUse() &&
+        parts[1].getResult().hasOneUse())
+      if (auto g = dyn_cast<SwiGLUOp>(*parts[0].getResult().getUsers().begin());
+          g && g.getGate() == parts[0].getResult() && g.getUp() == parts[1].getResult() &&
+          parts[0].getType() == parts[1].getType()) {
+        OpBuilder gb(g);
+        Value h = SwiGLUHalvesOp::create(gb, g.getLoc(), g.getType(), fused);
+        g.replaceAllUsesWith(h);
+        g.erase();
+        parts[1].erase();
+        parts[0].erase();
+      }
   }
 };
 

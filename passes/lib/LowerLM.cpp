@@ -209,6 +209,19 @@ LogicalResult LMEmitter::emitSerial(Operation &op) {
     });
     return success();
   }
+  if (auto s = dyn_cast<SwiGLUHalvesOp>(op)) {
+    int64_t f = cols(s.getResult());
+    Buf in = act(s.getInput()), out = act(s.getResult());
+    forRows([&](Value t) {
+      Value src = muli(t, 2 * f), dst = muli(t, f);
+      chunks(f, Value(), [&](Value d, int64_t o) {
+        Value si = d ? addi(src, d) : src;
+        Value g = ld(in, si, o);
+        st(mul(mul(g, sigmoid(g)), ld(in, si, o + f)), out, d ? addi(dst, d) : dst, o);
+      });
+    });
+    return success();
+  }
   if (auto c = dyn_cast<ColumnsOp>(op)) {
     int64_t m = cols(c.getInput()), n = cols(c.getResult()), off = c.getOffset();
     if (off % lanes)

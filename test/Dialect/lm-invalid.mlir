@@ -89,3 +89,11 @@ func.func @columns_bounds(%x: tensor<?x16xf32>) {
   %c = liquid.columns %x [8] : tensor<?x16xf32> -> tensor<?x16xf32>
   return
 }
+
+// -----
+
+func.func @halves(%x: tensor<?x16xf32>) {
+  // expected-error @+1 {{input rows must have twice the result's 6 elements, got 16}}
+  %c = liquid.swiglu_halves %x : tensor<?x16xf32> -> tensor<?x6xf32>
+  return
+}

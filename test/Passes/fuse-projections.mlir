@@ -36,3 +36,19 @@ func.func @types(%h: tensor<?x64xf32>) -> (tensor<?x32xf32>, tensor<?x32xf32>) {
   %b = liquid.linear %h, %w3 : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
   return %a, %b : tensor<?x32xf32>, tensor<?x32xf32>
 }
+
+// -----
+
+// gate and up feed exactly one SwiGLU: it reads the fused product's halves.
+// CHECK-LABEL: func.func @ffn
+// CHECK: %[[GU:.*]] = liquid.linear %arg0, %{{.*}} : tensor<?x64xf32>, tensor<96x64xf32> -> tensor<?x96xf32>
+// CHECK-NOT: liquid.columns
+// CHECK: liquid.swiglu_halves %[[GU]] : tensor<?x96xf32> -> tensor<?x48xf32>
+func.func @ffn(%h: tensor<?x64xf32>) -> tensor<?x48xf32> {
+  %w1 = liquid.weight "w1" : tensor<48x64xf32>
+  %w3 = liquid.weight "w3" : tensor<48x64xf32>
+  %g = liquid.linear %h, %w1 : tensor<?x64xf32>, tensor<48x64xf32> -> tensor<?x48xf32>
+  %u = liquid.linear %h, %w3 : tensor<?x64xf32>, tensor<48x64xf32> -> tensor<?x48xf32>
+  %s = liquid.swiglu %g, %u : tensor<?x48xf32>
+  return %s : tensor<?x48xf32>
+}

@@ -160,4 +160,22 @@ def Liquid_SwiGLUOp : Liquid_Op<"swiglu", [Pure, AllTypesMatch<["gate", "up", "r
   let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
 }
 
+def Liquid_SwiGLUHalvesOp : Liquid_Op<"swiglu_halves", [Pure]> {
+  let summary = "silu(first half) * second half of every row";
+  let description = [{
+    `result[t] = silu(x[t, :F]) * x[t, F:]` for `x` of `[T, 2F]`: the SwiGLU
+    gate reading the fused gate/up product directly (what
+    `liquid-fuse-projections` makes of `liquid.swiglu` over its two column
+    ranges), with no copies of the halves.
+
+    ```mlir
+    %g = liquid.swiglu_halves %gu : tensor<?x1536xf32> -> tensor<?x768xf32>
+    ```
+  }];
+  let arguments = (ins Liquid_F32Matrix:$input);
+  let results = (outs Liquid_F32Matrix:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 #endif // LIQUID_LM_OPS_TD

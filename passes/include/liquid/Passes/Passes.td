@@ -62,7 +62,9 @@ def FuseProjections : Pass<"liquid-fuse-projections", "::mlir::func::FuncOp"> {
     becomes one `liquid.linear` over the weights concatenated along the
     output dimension (a compile-time `liquid.weight_concat`), followed by one
     `liquid.columns` per original product: the input is read once, the threads
-    share one larger product and meet at one barrier instead of several.
+    share one larger product and meet at one barrier instead of several. A
+    `liquid.swiglu` of exactly the two halves of such a product becomes
+    `liquid.swiglu_halves`, which reads the product without copying them.
 
     ```mlir
     %q = liquid.linear %h, %wq : tensor<?x256xf32>, tensor<256x256xf32> -> tensor<?x256xf32>
