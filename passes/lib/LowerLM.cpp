@@ -26,7 +26,6 @@ namespace {
 PackLayout linearLayout(LinearOp l);
 
 int64_t cols(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(1); }
-int64_t len1(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(0); }
 
 class LMEmitter : public VecBuilder {
 public:
