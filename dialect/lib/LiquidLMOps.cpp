@@ -155,3 +155,26 @@ LogicalResult SwiGLUHalvesOp::verify() {
     return emitOpError("result must have the input's rows");
   return success();
 }
+
+LogicalResult MoEOp::verify() {
+  auto x = rt(getInput()), r = rt(getRouter()), w1 = rt(getW1()), w3 = rt(getW3()),
+       w2 = rt(getW2()), y = rt(getResult());
+  int64_t h = x.getDimSize(1), e = r.getDimSize(0);
+  if (r.getDimSize(1) != h)
+    return emitOpError() << "router must be [experts, " << h << "], got " << r;
+  if (rt(getExpertBias()).getDimSize(0) != e)
+    return emitOpError() << "expert_bias must have " << e << " elements";
+  if (w1.getRank() != 3 || w1 != w3 || w1.getDimSize(0) != e || w1.getDimSize(2) != h)
+    return emitOpError() << "w1 and w3 must both be [" << e << ", I, " << h << "]";
+  int64_t i = w1.getDimSize(1);
+  if (w2.getRank() != 3 || w2.getDimSize(0) != e || w2.getDimSize(1) != h || w2.getDimSize(2) != i)
+    return emitOpError() << "w2 must be [" << e << ", " << h << ", " << i << "]";
+  int64_t k = getTopK();
+  if (k < 1 || k > e)
+    return emitOpError() << "top_k must be in [1, " << e << "], got " << k;
+  if (getScore() != "sigmoid" && getScore() != "softmax")
+    return emitOpError() << "unknown score function '" << getScore() << "'";
+  if (y.getDimSize(1) != h || !compatible(y.getDimSize(0), x.getDimSize(0)))
+    return emitOpError() << "result must be [T, " << h << "]";
+  return success();
+}

@@ -78,6 +78,13 @@ public:
       Value f = norm(x, p + "ffn_norm.weight");
       if (!f)
         return nullptr;
+      if (c.experts > 0 && i >= c.denseLayers) {
+        Value y = moe(f, p + "feed_forward.");
+        if (!y)
+          return nullptr;
+        x = arith::AddFOp::create(b, loc, x, y);
+        continue;
+      }
       Value gate = linear(f, p + "feed_forward.w1.weight");
       Value up = linear(f, p + "feed_forward.w3.weight");
       if (!gate || !up)
@@ -133,6 +140,66 @@ private:
     return v;
   }
 
+  /// A weight op for a tensor the importer puts into the store itself.
+  Value synthetic(const std::string &name, Tensor t) {
+    auto type = tensor(t.shape);
+    t.name = name;
+    store[name] = std::move(t);
+    OpBuilder::InsertionGuard g(b);
+    Block *entry = b.getInsertionBlock();
+    while (!isa<func::FuncOp>(entry->getParentOp()))
+      entry = entry->getParentOp()->getBlock();
+    b.setInsertionPointToStart(entry);
+    Value v = mlir::liquid::WeightOp::create(b, NameLoc::get(StringAttr::get(&ctx, name)), type, name);
+    weights[name] = v;
+    return v;
+  }
+
+  /// Expert weights stacked [E, rows, cols]: the GGUF tensor as is, or the
+  /// HF per-expert tensors `<p>experts.<e>.<w>.weight` stacked at compile time.
+  Value experts(const std::string &p, const std::string &w) {
+    std::string name = p + "experts." + w + ".weight";
+    if (m.find(name))
+      return W(name);
+    if (auto it = weights.find(name); it != weights.end())
+      return it->second;
+    Tensor t;
+    for (int64_t e = 0; e < c.experts; ++e) {
+      std::string part = p + "experts." + std::to_string(e) + "." + w + ".weight";
+      const WeightRef *r = m.find(part);
+      if (!r) {
+        err = m.path + ": tensor '" + part + "' not found";
+        return nullptr;
+      }
+      if (e == 0)
+        t.shape = {c.experts, r->shape[0], r->shape[1]};
+      std::vector<float> d = toF32(*r);
+      t.data.insert(t.data.end(), d.begin(), d.end());
+    }
+    return synthetic(name, std::move(t));
+  }
+
+  Value moe(Value f, const std::string &p) {
+    Value router = W(p + "gate.weight");
+    Value bias;
+    if (c.useExpertBias && m.find(p + "expert_bias")) {
+      bias = W(p + "expert_bias");
+    } else {
+      Tensor zero;
+      zero.shape = {c.experts};
+      zero.data.assign(c.experts, 0.0f);
+      bias = synthetic(p + "expert_bias (none: zeros)", std::move(zero));
+    }
+    Value w1 = experts(p, "w1"), w3 = experts(p, "w3"), w2 = experts(p, "w2");
+    if (!router || !w1 || !w3 || !w2)
+      return nullptr;
+    auto op = mlir::liquid::MoEOp::create(
+        b, UnknownLoc::get(&ctx), f.getType(), f, router, bias, w1, w3, w2,
+        b.getI64IntegerAttr(c.expertsPerToken), b.getF64FloatAttr(c.routedScaling),
+        c.normTopkProb ? b.getUnitAttr() : UnitAttr(), b.getStringAttr("sigmoid"));
+    return op;
+  }
+
   Value norm(Value x, const std::string &weight) {
     Value w = W(weight);
     if (!w)
@@ -170,8 +237,8 @@ OwningOpRef<ModuleOp> importLfm2Model(MLIRContext &ctx, const Lfm2Model &model,
                                       const Lfm2ImportOptions &options, WeightStore &store,
                                       std::string &err) {
   ctx.loadDialect<mlir::liquid::LiquidDialect, func::FuncDialect, arith::ArithDialect>();
-  if (model.config.arch != "lfm2") {
-    err = model.path + ": architecture '" + model.config.arch + "' is not supported yet (lfm2 only)";
+  if (model.config.arch != "lfm2" && model.config.arch != "lfm2moe") {
+    err = model.path + ": architecture '" + model.config.arch + "' is not supported";
     return nullptr;
   }
   return Lfm2Builder(ctx, model, options, store, err).run();

@@ -125,6 +125,11 @@ private:
   }
 
   LogicalResult emitLinear(LinearOp op);
+  LogicalResult emitMoE(MoEOp op);
+  /// One row times a Transposed-packed [n, k] matrix at the dynamic float
+  /// index `wBase`: `store(offset, vector)` receives each output vector.
+  void matvecRow(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
+                 function_ref<void(int64_t, Value)> store);
   LogicalResult emitShortConv(ShortConvMixOp op);
   LogicalResult emitAttention(AttentionOp op);
 
@@ -236,6 +241,8 @@ LogicalResult LMEmitter::emitSerial(Operation &op) {
   }
   if (auto c = dyn_cast<ShortConvMixOp>(op))
     return emitShortConv(c);
+  if (auto m = dyn_cast<MoEOp>(op))
+    return emitMoE(m);
   if (auto a = dyn_cast<AttentionOp>(op))
     return emitAttention(a);
   return op.emitOpError("cannot be lowered in a language-model function");
@@ -330,6 +337,114 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
     emitTile(idx(fullTiles * tile), rest);
   }
+  return success();
+}
+
+void LMEmitter::matvecRow(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
+                          function_ref<void(int64_t, Value)> store) {
+  int64_t np = ::liquid::roundUp(n, lanes), tile = ::liquid::denseTile(lanes);
+  for (int64_t t0 = 0; t0 < np; t0 += tile) {
+    int64_t width = std::min(tile, np - t0), tn = width / lanes;
+    Value blockBase = addi(wBase, idx(t0 * k));
+    SmallVector<Value> init(tn, splat(0.0f));
+    SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
+      Value xb = bcast(ldScalar(x, addi(xIdx, kv), 0));
+      Value row = addi(blockBase, muli(kv, width));
+      SmallVector<Value> next;
+      for (int64_t j = 0; j < tn; ++j)
+        next.push_back(add(mul(ld({wMem, 0}, row, j * lanes), xb), a[j]));
+      return next;
+    });
+    for (int64_t j = 0; j < tn; ++j)
+      store(t0 + j * lanes, acc[j]);
+  }
+}
+
+LogicalResult LMEmitter::emitMoE(MoEOp op) {
+  if (op.getScore() != "sigmoid")
+    return op.emitOpError("only the sigmoid router is lowered so far");
+  auto w1t = cast<RankedTensorType>(op.getW1().getType());
+  int64_t e = w1t.getDimSize(0), inner = w1t.getDimSize(1), h = cols(op.getInput());
+  int64_t k = op.getTopK(), ep = ::liquid::roundUp(e, lanes);
+  int64_t upStride = ::liquid::packedFloats({inner, h}, PackLayout::Transposed, lanes);
+  int64_t downStride = ::liquid::packedFloats({h, inner}, PackLayout::Transposed, lanes);
+  Buf x = act(op.getInput()), y = act(op.getResult());
+  Buf router = weight(op.getRouter(), PackLayout::Transposed);
+  Buf bias = weight(op.getExpertBias(), PackLayout::Vector);
+  int64_t w1 = packer.lookup(op.getW1(), PackLayout::TransposedBatched);
+  int64_t w3 = packer.lookup(op.getW3(), PackLayout::TransposedBatched);
+  int64_t w2 = packer.lookup(op.getW2(), PackLayout::TransposedBatched);
+  int64_t s = scratch(op);
+  auto slot = [&](int64_t n) {
+    Buf b{aMem, s};
+    s += alignTo(n + kMaxLanes, kSlotAlign);
+    return b;
+  };
+  Buf probs = slot(ep), sel = slot(ep), chosen = slot(k), weights = slot(k);
+  Buf gate = slot(inner), up = slot(inner), hid = slot(inner);
+  double scaling = op.getScaling().convertToDouble();
+  Type f32 = b.getF32Type();
+  auto ldS = [&](Buf p, Value i) { return memref::LoadOp::create(b, loc, aMem, ValueRange{addi(i, idx(p.off))}); };
+  auto stS = [&](Value v, Buf p, Value i) {
+    memref::StoreOp::create(b, loc, v, aMem, ValueRange{addi(i, idx(p.off))});
+  };
+  forRows([&](Value t) {
+    Value xIdx = muli(t, h);
+    // router: p = sigmoid(router x); selection score p + bias
+    matvecRow(x, xIdx, h, idx(router.off), e, [&](int64_t o, Value v) {
+      Value p = sigmoid(v);
+      st(p, probs, Value(), o);
+      st(add(p, ld(bias, Value(), o)), sel, Value(), o);
+    });
+    // top-k by selection score (ties: the lowest expert id)
+    Value sum = scalar(0.0f);
+    SmallVector<Value> ws;
+    for (int64_t j = 0; j < k; ++j) {
+      Value negInf = scalar(-std::numeric_limits<float>::infinity());
+      SmallVector<Value> best =
+          loop(0, e, 1, {negInf, idx(0)}, [&](Value i, ValueRange a) -> SmallVector<Value> {
+            Value v = ldS(sel, i);
+            Value better = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v, a[0]);
+            return {arith::SelectOp::create(b, loc, better, v, a[0]),
+                    arith::SelectOp::create(b, loc, better, i, a[1])};
+          });
+      stS(negInf, sel, best[1]);
+      Value w = ldS(probs, best[1]);
+      Value asF = arith::SIToFPOp::create(
+          b, loc, f32, arith::IndexCastOp::create(b, loc, b.getI64Type(), best[1]));
+      stS(asF, chosen, idx(j));
+      ws.push_back(w);
+      sum = arith::AddFOp::create(b, loc, sum, w);
+    }
+    for (int64_t j = 0; j < k; ++j) {
+      Value w = ws[j];
+      if (op.getNormalize())
+        w = arith::DivFOp::create(b, loc, w, sum);
+      stS(arith::MulFOp::create(b, loc, w, scalar(scaling)), weights, idx(j));
+    }
+    // y[t] = sum_j weight_j * w2[e_j] (silu(w1[e_j] x) * (w3[e_j] x))
+    Value yIdx = muli(t, h);
+    chunks(h, Value(), [&](Value d, int64_t o) { st(splat(0.0f), y, d ? addi(yIdx, d) : yIdx, o); });
+    for (int64_t j = 0; j < k; ++j) {
+      Value ex = arith::IndexCastOp::create(
+          b, loc, b.getIndexType(),
+          arith::FPToSIOp::create(b, loc, b.getI64Type(), ldS(chosen, idx(j))));
+      matvecRow(x, xIdx, h, addi(idx(w1), muli(ex, upStride)), inner,
+                [&](int64_t o, Value v) { st(v, gate, Value(), o); });
+      matvecRow(x, xIdx, h, addi(idx(w3), muli(ex, upStride)), inner,
+                [&](int64_t o, Value v) { st(v, up, Value(), o); });
+      chunks(::liquid::roundUp(inner, lanes), Value(), [&](Value d, int64_t o) {
+        Value g = ld(gate, d, o);
+        st(mul(mul(g, sigmoid(g)), ld(up, d, o)), hid, d, o);
+      });
+      Value wj = bcast(ldS(weights, idx(j)));
+      matvecRow(hid, idx(0), inner, addi(idx(w2), muli(ex, downStride)), h,
+                [&](int64_t o, Value v) {
+                  Value yi = yIdx;
+                  st(add(ld(y, yi, o), mul(wj, v)), y, yi, o);
+                });
+    }
+  });
   return success();
 }
 
@@ -510,6 +625,12 @@ void forEachLMWeight(Operation *op, function_ref<void(Value, PackLayout)> fn) {
   else if (auto a = dyn_cast<AttentionOp>(op)) {
     fn(a.getQNorm(), PackLayout::Vector);
     fn(a.getKNorm(), PackLayout::Vector);
+  } else if (auto m = dyn_cast<MoEOp>(op)) {
+    fn(m.getRouter(), PackLayout::Transposed);
+    fn(m.getExpertBias(), PackLayout::Vector);
+    fn(m.getW1(), PackLayout::TransposedBatched);
+    fn(m.getW3(), PackLayout::TransposedBatched);
+    fn(m.getW2(), PackLayout::TransposedBatched);
   }
 }
 

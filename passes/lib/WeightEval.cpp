@@ -15,6 +15,7 @@ const char *layoutName(PackLayout l) {
   case PackLayout::Rows: return "rows";
   case PackLayout::Transposed: return "transposed";
   case PackLayout::TransposedF16: return "transposed-f16";
+  case PackLayout::TransposedBatched: return "transposed-batched";
   }
   return "?";
 }
@@ -29,6 +30,8 @@ int64_t packedFloats(const std::vector<int64_t> &shape, PackLayout l, int64_t la
   case PackLayout::Rows: return shape[0] * roundUp(shape[1], lanes);
   case PackLayout::Transposed: return shape[1] * roundUp(shape[0], lanes);
   case PackLayout::TransposedF16: return (shape[1] * roundUp(shape[0], lanes) + 1) / 2;
+  case PackLayout::TransposedBatched:
+    return shape[0] * packedFloats({shape[1], shape[2]}, PackLayout::Transposed, lanes);
   }
   return 0;
 }
@@ -45,6 +48,19 @@ void packTensor(const Tensor &t, PackLayout l, int64_t lanes, std::vector<float>
     int64_t r = t.shape[0], c = t.shape[1], cp = roundUp(c, lanes);
     for (int64_t i = 0; i < r; ++i)
       std::copy(t.data.begin() + i * c, t.data.begin() + (i + 1) * c, dst + i * cp);
+    break;
+  }
+  case PackLayout::TransposedBatched: {
+    int64_t n = t.shape[1], k = t.shape[2];
+    std::vector<float> tmp;
+    for (int64_t i = 0; i < t.shape[0]; ++i) {
+      Tensor slice;
+      slice.shape = {n, k};
+      slice.data.assign(t.data.begin() + i * n * k, t.data.begin() + (i + 1) * n * k);
+      tmp.clear();
+      packTensor(slice, PackLayout::Transposed, lanes, tmp);
+      std::copy(tmp.begin(), tmp.end(), dst + i * tmp.size());
+    }
     break;
   }
   case PackLayout::TransposedF16: {

@@ -21,6 +21,9 @@ enum class PackLayout {
   Transposed,
   /// As Transposed, with half-precision elements (two per float of the blob).
   TransposedF16,
+  /// 3-D [B, N, K] (stacked experts): B Transposed [N, K] matrices, one after
+  /// the other, each packedFloats([N, K], Transposed) floats.
+  TransposedBatched,
 };
 inline int64_t denseTile(int64_t lanes) { return 8 * lanes; }
 inline int64_t roundUp(int64_t n, int64_t m) { return (n + m - 1) / m * m; }

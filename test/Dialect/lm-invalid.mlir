@@ -97,3 +97,27 @@ func.func @halves(%x: tensor<?x16xf32>) {
   %c = liquid.swiglu_halves %x : tensor<?x16xf32> -> tensor<?x6xf32>
   return
 }
+
+// -----
+
+func.func @moe_k(%f: tensor<?x16xf32>) {
+  %r = liquid.weight "router" : tensor<4x16xf32>
+  %bias = liquid.weight "bias" : tensor<4xf32>
+  %w1 = liquid.weight "w1" : tensor<4x8x16xf32>
+  %w2 = liquid.weight "w2" : tensor<4x16x8xf32>
+  // expected-error @+1 {{top_k must be in [1, 4], got 5}}
+  %y = liquid.moe %f, %r, %bias, %w1, %w1, %w2 {top_k = 5 : i64, scaling = 1.0 : f64} : tensor<?x16xf32>, tensor<4x16xf32>, tensor<4xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x16x8xf32> -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @moe_experts(%f: tensor<?x16xf32>) {
+  %r = liquid.weight "router" : tensor<4x16xf32>
+  %bias = liquid.weight "bias" : tensor<4xf32>
+  %w1 = liquid.weight "w1" : tensor<3x8x16xf32>
+  %w2 = liquid.weight "w2" : tensor<4x16x8xf32>
+  // expected-error @+1 {{w1 and w3 must both be [4, I, 16]}}
+  %y = liquid.moe %f, %r, %bias, %w1, %w1, %w2 {top_k = 2 : i64, scaling = 1.0 : f64} : tensor<?x16xf32>, tensor<4x16xf32>, tensor<4xf32>, tensor<3x8x16xf32>, tensor<3x8x16xf32>, tensor<4x16x8xf32> -> tensor<?x16xf32>
+  return
+}

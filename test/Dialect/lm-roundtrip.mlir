@@ -38,3 +38,14 @@ func.func @blocks(%ids: tensor<?xi32>, %pos: index) -> tensor<?x64xf32> {
   %s = liquid.swiglu %gu, %g : tensor<?x96xf32>
   return %a : tensor<?x64xf32>
 }
+
+// CHECK-LABEL: func.func @moe
+// CHECK: liquid.moe {{.*}} {normalize, scaling = 1.000000e+00 : f64, top_k = 2 : i64}
+func.func @moe(%f: tensor<?x16xf32>) -> tensor<?x16xf32> {
+  %r = liquid.weight "router" : tensor<4x16xf32>
+  %bias = liquid.weight "bias" : tensor<4xf32>
+  %w1 = liquid.weight "w1" : tensor<4x8x16xf32>
+  %w2 = liquid.weight "w2" : tensor<4x16x8xf32>
+  %y = liquid.moe %f, %r, %bias, %w1, %w1, %w2 {top_k = 2 : i64, scaling = 1.0 : f64, normalize} : tensor<?x16xf32>, tensor<4x16xf32>, tensor<4xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x16x8xf32> -> tensor<?x16xf32>
+  return %y : tensor<?x16xf32>
+}

@@ -178,4 +178,29 @@ def Liquid_SwiGLUHalvesOp : Liquid_Op<"swiglu_halves", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Liquid_MoEOp : Liquid_Op<"moe", [Pure]> {
+  let summary = "mixture-of-experts feed-forward with a routed top-k";
+  let description = [{
+    For each row `x[t]`: router scores `p = score(router x)` (`sigmoid`), the
+    `top_k` experts with the highest `p + expert_bias` (the bias only chooses),
+    their weights `p` normalized to sum 1 when `normalize` is set and
+    multiplied by `scaling`; the result is the weighted sum over the chosen
+    experts `e` of `w2[e] (silu(w1[e] x) * (w3[e] x))`. Expert weights are
+    stacked: `w1`, `w3` are `[E, I, H]`, `w2` is `[E, H, I]`; only the chosen
+    experts' weights are read.
+
+    ```mlir
+    %y = liquid.moe %f, %router, %bias, %w1, %w3, %w2 {top_k = 2 : i64, scaling = 1.0 : f64, normalize, score = "sigmoid"}
+        : tensor<?x128xf32>, tensor<8x128xf32>, tensor<8xf32>, tensor<8x96x128xf32>, tensor<8x96x128xf32>, tensor<8x128x96xf32> -> tensor<?x128xf32>
+    ```
+  }];
+  let arguments = (ins Liquid_F32Matrix:$input, Liquid_F32Matrix:$router, Liquid_F32Vector:$expert_bias,
+                       Liquid_F32Tensor:$w1, Liquid_F32Tensor:$w3, Liquid_F32Tensor:$w2,
+                       I64Attr:$top_k, F64Attr:$scaling, UnitAttr:$normalize,
+                       DefaultValuedStrAttr<StrAttr, "sigmoid">:$score);
+  let results = (outs Liquid_F32Matrix:$result);
+  let assemblyFormat = "$input `,` $router `,` $expert_bias `,` $w1 `,` $w3 `,` $w2 attr-dict `:` type($input) `,` type($router) `,` type($expert_bias) `,` type($w1) `,` type($w3) `,` type($w2) `->` type($result)";
+  let hasVerifier = 1;
+}
+
 #endif // LIQUID_LM_OPS_TD
