@@ -207,6 +207,18 @@ void printLMMemoryPlan(ModuleOp module, func::FuncOp f, llvm::raw_ostream &os) {
   os << llvm::format("  scratch                     %10.2f MiB\n", mib(scratch));
   os << llvm::format("  arena total                 %10.2f MiB (one allocation; none per token)\n",
                      mib(arena));
+  int64_t expertBytes = 0, expertReadBytes = 0, moeLayers = 0;
+  f.walk([&](mlir::liquid::MoEOp m) {
+    auto w1 = cast<RankedTensorType>(m.getW1().getType());
+    int64_t perExpert = 3 * w1.getDimSize(1) * w1.getDimSize(2) * 4;
+    expertBytes += w1.getDimSize(0) * perExpert;
+    expertReadBytes += static_cast<int64_t>(m.getTopK()) * perExpert;
+    ++moeLayers;
+  });
+  if (moeLayers)
+    os << llvm::format("  experts: %lld MoE layers, %.2f MiB of expert weights; a token reads "
+                       "%.2f MiB of them (its top-k experts only)\n",
+                       (long long)moeLayers, mib(expertBytes), mib(expertReadBytes));
   if (kvLayers)
     os << llvm::format("  an all-attention model of the same shape: KV caches %.2f MiB "
                        "(%lld layers); this model: %.2f MiB of state\n",
@@ -307,6 +319,8 @@ int emitMachineCode(ModuleOp module, const ::liquid::MachineOptions &machine) {
 
 /// Multiply-adds of a language model's products, per token, x 2.
 int64_t lmFlopsPerToken = 0;
+/// Bytes of expert weights a token does not read (experts not routed to).
+int64_t lmUnreadExpertBytes = 0;
 
 /// The language-model tail of main: obj/asm/llvm, or an executable whose
 /// weights go to OUT.lqw (memory-mapped at run time).
@@ -335,6 +349,7 @@ int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
     if (cast<StringAttr>(d.get("layout")).getValue() != "rows")
       k.decodeBytes += cast<IntegerAttr>(d.get("floats")).getInt() * 4;
   }
+  k.decodeBytes -= lmUnreadExpertBytes;
   k.flopsPerToken = lmFlopsPerToken;
   k.bos = lm.config.bos;
   k.eos = lm.config.eos;
@@ -453,6 +468,12 @@ int main(int argc, char **argv) {
     module->walk([&](mlir::liquid::LinearOp l) {
       auto w = cast<RankedTensorType>(l.getWeight().getType());
       lmFlopsPerToken += 2 * w.getDimSize(0) * w.getDimSize(1);
+    });
+    module->walk([&](mlir::liquid::MoEOp m) {
+      auto w1 = cast<RankedTensorType>(m.getW1().getType());
+      int64_t e = w1.getDimSize(0), k = m.getTopK(), per = 3 * w1.getDimSize(1) * w1.getDimSize(2);
+      lmFlopsPerToken += 2 * e * w1.getDimSize(2) + 2 * k * per;
+      lmUnreadExpertBytes += (e - k) * per * 4;
     });
     if (failed(mlir::verify(*module)))
       fail("the imported IR of " + inputPath + " does not verify");
