@@ -122,25 +122,14 @@ private:
       err = m.path + ": tensor '" + name + "' not found";
       return nullptr;
     }
-    if (!store.count(name)) {
-      Tensor t;
-      t.name = name;
-      t.shape = w->shape;
-      t.data = toF32(*w);
-      store[name] = std::move(t);
-    }
-    OpBuilder::InsertionGuard g(b);
-    Block *entry = b.getInsertionBlock();
-    while (!isa<func::FuncOp>(entry->getParentOp()))
-      entry = entry->getParentOp()->getBlock();
-    b.setInsertionPointToStart(entry);
-    Value v = mlir::liquid::WeightOp::create(b, NameLoc::get(StringAttr::get(&ctx, name)),
-                                             tensor(w->shape), name);
-    weights[name] = v;
-    return v;
+    Tensor t;
+    t.shape = w->shape;
+    t.data = toF32(*w);
+    return synthetic(name, std::move(t));
   }
 
-  /// A weight op for a tensor the importer puts into the store itself.
+  /// Puts `t` into the store as `name` and returns its liquid.weight, created
+  /// once at the top of the function.
   Value synthetic(const std::string &name, Tensor t) {
     auto type = tensor(t.shape);
     t.name = name;

@@ -117,8 +117,13 @@ static cl::opt<std::string> ccOverride("cc", cl::desc("C compiler for the runtim
 
 namespace {
 
+/// The temporary folder of the artifact being built (removed by fail() too).
+std::string *activeWorkDir = nullptr;
+
 [[noreturn]] void fail(const llvm::Twine &msg) {
   llvm::errs() << "liquidc: error: " << msg << "\n";
+  if (activeWorkDir)
+    llvm::sys::fs::remove_directories(*activeWorkDir);
   std::exit(1);
 }
 
@@ -305,6 +310,32 @@ void printMemoryPlan(ModuleOp module, llvm::raw_ostream &os) {
   return k;
 }
 
+/// A temporary folder for an artifact's intermediate files, removed at exit.
+struct WorkDir {
+  std::string path;
+  WorkDir() {
+    llvm::SmallString<128> p;
+    if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("liquidc", p))
+      fail(llvm::Twine("cannot create a temporary folder: ") + ec.message());
+    path = std::string(p);
+    activeWorkDir = &path;
+  }
+  ~WorkDir() {
+    activeWorkDir = nullptr;
+    llvm::sys::fs::remove_directories(path);
+  }
+  /// Compiles the lowered module to <folder>/<prefix>_kernel.o.
+  std::string kernelObject(ModuleOp module, const ::liquid::MachineOptions &machine,
+                           const std::string &prefix) {
+    llvm::SmallString<256> obj(path);
+    llvm::sys::path::append(obj, prefix + "_kernel.o");
+    std::string err;
+    if (!::liquid::emitModule(module, machine, ::liquid::OutputKind::Object, std::string(obj), err))
+      fail(err);
+    return std::string(obj);
+  }
+};
+
 /// --emit=obj|asm|llvm: the lowered module to -o (stdout without it).
 int emitMachineCode(ModuleOp module, const ::liquid::MachineOptions &machine) {
   auto kind = emitKind == Emit::LLVM  ? ::liquid::OutputKind::LLVMIR
@@ -358,14 +389,8 @@ int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
     fail(err);
   if (emitKind != Emit::Exe)
     return emitMachineCode(module, machine);
-  llvm::SmallString<128> work;
-  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("liquidc", work))
-    fail(llvm::Twine("cannot create a temporary folder: ") + ec.message());
-  llvm::scope_exit cleanup([&] { llvm::sys::fs::remove_directories(work); });
-  llvm::SmallString<256> kernelObj(work);
-  llvm::sys::path::append(kernelObj, prefix + "_kernel.o");
-  if (!::liquid::emitModule(module, machine, ::liquid::OutputKind::Object, std::string(kernelObj), err))
-    fail(err);
+  WorkDir work;
+  std::string kernelObj = work.kernelObject(module, machine, prefix);
   // Language models map OUT.lqw unless --embed-weights is given explicitly.
   bool embed = embedWeights.getNumOccurrences() > 0 && embedWeights;
   if (!embed && !::liquid::writeWeightsFile(outputPath + ".lqw", blob, k.weightsHash, err))
@@ -374,12 +399,12 @@ int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
   req.output = outputPath;
   req.embedWeights = embed;
   req.weights = &blob;
-  req.kernelObject = std::string(kernelObj);
+  req.kernelObject = kernelObj;
   req.target = target;
   req.cc = ccOverride;
   if (const char *f = std::getenv("LIQUIDC_CFLAGS"))
     req.extraCFlags = f;
-  req.workDir = std::string(work);
+  req.workDir = work.path;
   if (!::liquid::buildLMExecutable(k, req, err)) {
     if (!embed)
       llvm::sys::fs::remove(outputPath + ".lqw");
@@ -580,26 +605,19 @@ int main(int argc, char **argv) {
     return emitMachineCode(*module, machine);
 
   // exe / lib (inputs with weights only, checked above)
-  llvm::SmallString<128> work;
-  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("liquidc", work))
-    fail(llvm::Twine("cannot create a temporary folder: ") + ec.message());
-  llvm::scope_exit cleanup([&] { llvm::sys::fs::remove_directories(work); });
-  llvm::SmallString<256> kernelObj(work);
-  llvm::sys::path::append(kernelObj, prefix + "_kernel.o");
-  if (!::liquid::emitModule(*module, machine, ::liquid::OutputKind::Object, std::string(kernelObj),
-                          err))
-    fail(err);
+  WorkDir work;
+  std::string kernelObj = work.kernelObject(*module, machine, prefix);
   ::liquid::ArtifactRequest req;
   req.kind = emitKind == Emit::Exe ? ::liquid::ArtifactRequest::Exe : ::liquid::ArtifactRequest::Lib;
   req.output = outputPath;
-  req.kernelObject = std::string(kernelObj);
+  req.kernelObject = kernelObj;
   req.weights = &blob;
   req.embedWeights = embedWeights;
   req.target = target;
   req.cc = ccOverride;
   if (const char *f = std::getenv("LIQUIDC_CFLAGS"))
     req.extraCFlags = f;
-  req.workDir = std::string(work);
+  req.workDir = work.path;
   if (!embedWeights && weightsOut.empty()) {
     if (!::liquid::writeWeightsFile(outputPath + ".lqw", blob, kinfo.weightsHash, err))
       fail(err);
