@@ -130,6 +130,18 @@ private:
   /// index `wBase`: `store(offset, vector)` receives each output vector.
   void matvecRow(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
                  function_ref<void(int64_t, Value)> store);
+  /// The same with the column tiles split across the threads: `store(offset,
+  /// vector)` gets dynamic offsets; each thread writes only its own tiles.
+  void matvecRowSplit(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
+                      function_ref<void(Value, Value)> store);
+  /// Runs `body` on thread 0 only.
+  void onThread0(function_ref<void()> body) {
+    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, idx(0));
+    auto ifOp = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    body();
+  }
   LogicalResult emitShortConv(ShortConvMixOp op);
   LogicalResult emitAttention(AttentionOp op);
 
@@ -143,6 +155,8 @@ private:
 LogicalResult LMEmitter::emit(Operation &op) {
   if (op.getNumResults() && isWeight(op.getResult(0)))
     return success();
+  if (auto m = dyn_cast<MoEOp>(op))
+    return emitMoE(m); // threaded inside
   if (!isa<LinearOp>(op)) {
     // Everything but the products is cheap next to them: thread 0 runs it
     // while the others wait at the barrier.
@@ -241,8 +255,6 @@ LogicalResult LMEmitter::emitSerial(Operation &op) {
   }
   if (auto c = dyn_cast<ShortConvMixOp>(op))
     return emitShortConv(c);
-  if (auto m = dyn_cast<MoEOp>(op))
-    return emitMoE(m);
   if (auto a = dyn_cast<AttentionOp>(op))
     return emitAttention(a);
   return op.emitOpError("cannot be lowered in a language-model function");
@@ -360,6 +372,42 @@ void LMEmitter::matvecRow(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
   }
 }
 
+void LMEmitter::matvecRowSplit(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
+                               function_ref<void(Value, Value)> store) {
+  int64_t np = ::liquid::roundUp(n, lanes), tile = ::liquid::denseTile(lanes);
+  auto emitTile = [&](Value t0, int64_t width) {
+    int64_t tn = width / lanes;
+    Value blockBase = addi(wBase, muli(t0, k));
+    SmallVector<Value> init(tn, splat(0.0f));
+    SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
+      Value xb = bcast(ldScalar(x, addi(xIdx, kv), 0));
+      Value row = addi(blockBase, muli(kv, width));
+      SmallVector<Value> next;
+      for (int64_t j = 0; j < tn; ++j)
+        next.push_back(add(mul(ld({wMem, 0}, row, j * lanes), xb), a[j]));
+      return next;
+    });
+    for (int64_t j = 0; j < tn; ++j)
+      store(addi(t0, idx(j * lanes)), acc[j]);
+  };
+  int64_t fullTiles = np / tile, rest = np % tile;
+  if (fullTiles > 0) {
+    Value lo = arith::DivUIOp::create(b, loc, muli(tid, fullTiles), nth);
+    Value hi = arith::DivUIOp::create(b, loc, muli(addi(tid, idx(1)), fullTiles), nth);
+    dloop(muli(lo, tile), muli(hi, tile), tile, {}, [&](Value t0, ValueRange) -> SmallVector<Value> {
+      emitTile(t0, tile);
+      return {};
+    });
+  }
+  if (rest) {
+    Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, addi(tid, idx(1)), nth);
+    auto ifOp = scf::IfOp::create(b, loc, last, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    emitTile(idx(fullTiles * tile), rest);
+  }
+}
+
 LogicalResult LMEmitter::emitMoE(MoEOp op) {
   if (op.getScore() != "sigmoid")
     return op.emitOpError("only the sigmoid router is lowered so far");
@@ -390,59 +438,64 @@ LogicalResult LMEmitter::emitMoE(MoEOp op) {
   };
   forRows([&](Value t) {
     Value xIdx = muli(t, h);
-    // router: p = sigmoid(router x); selection score p + bias
-    matvecRow(x, xIdx, h, idx(router.off), e, [&](int64_t o, Value v) {
-      Value p = sigmoid(v);
-      st(p, probs, Value(), o);
-      st(add(p, ld(bias, Value(), o)), sel, Value(), o);
+    onThread0([&] {
+      // router: p = sigmoid(router x); selection score p + bias
+      matvecRow(x, xIdx, h, idx(router.off), e, [&](int64_t o, Value v) {
+        Value p = sigmoid(v);
+        st(p, probs, Value(), o);
+        st(add(p, ld(bias, Value(), o)), sel, Value(), o);
+      });
+      // top-k by selection score (ties: the lowest expert id)
+      Value sum = scalar(0.0f);
+      SmallVector<Value> ws;
+      for (int64_t j = 0; j < k; ++j) {
+        Value negInf = scalar(-std::numeric_limits<float>::infinity());
+        SmallVector<Value> best =
+            loop(0, e, 1, {negInf, idx(0)}, [&](Value i, ValueRange a) -> SmallVector<Value> {
+              Value v = ldS(sel, i);
+              Value better = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v, a[0]);
+              return {arith::SelectOp::create(b, loc, better, v, a[0]),
+                      arith::SelectOp::create(b, loc, better, i, a[1])};
+            });
+        stS(negInf, sel, best[1]);
+        Value w = ldS(probs, best[1]);
+        Value asF = arith::SIToFPOp::create(
+            b, loc, f32, arith::IndexCastOp::create(b, loc, b.getI64Type(), best[1]));
+        stS(asF, chosen, idx(j));
+        ws.push_back(w);
+        sum = arith::AddFOp::create(b, loc, sum, w);
+      }
+      for (int64_t j = 0; j < k; ++j) {
+        Value w = ws[j];
+        if (op.getNormalize())
+          w = arith::DivFOp::create(b, loc, w, sum);
+        stS(arith::MulFOp::create(b, loc, w, scalar(scaling)), weights, idx(j));
+      }
     });
-    // top-k by selection score (ties: the lowest expert id)
-    Value sum = scalar(0.0f);
-    SmallVector<Value> ws;
-    for (int64_t j = 0; j < k; ++j) {
-      Value negInf = scalar(-std::numeric_limits<float>::infinity());
-      SmallVector<Value> best =
-          loop(0, e, 1, {negInf, idx(0)}, [&](Value i, ValueRange a) -> SmallVector<Value> {
-            Value v = ldS(sel, i);
-            Value better = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v, a[0]);
-            return {arith::SelectOp::create(b, loc, better, v, a[0]),
-                    arith::SelectOp::create(b, loc, better, i, a[1])};
-          });
-      stS(negInf, sel, best[1]);
-      Value w = ldS(probs, best[1]);
-      Value asF = arith::SIToFPOp::create(
-          b, loc, f32, arith::IndexCastOp::create(b, loc, b.getI64Type(), best[1]));
-      stS(asF, chosen, idx(j));
-      ws.push_back(w);
-      sum = arith::AddFOp::create(b, loc, sum, w);
-    }
-    for (int64_t j = 0; j < k; ++j) {
-      Value w = ws[j];
-      if (op.getNormalize())
-        w = arith::DivFOp::create(b, loc, w, sum);
-      stS(arith::MulFOp::create(b, loc, w, scalar(scaling)), weights, idx(j));
-    }
-    // y[t] = sum_j weight_j * w2[e_j] (silu(w1[e_j] x) * (w3[e_j] x))
+    barrier();
+    // y[t] = sum_j weight_j * w2[e_j] (silu(w1[e_j] x) * (w3[e_j] x)); every
+    // thread computes its own column tiles of each product.
     Value yIdx = muli(t, h);
-    chunks(h, Value(), [&](Value d, int64_t o) { st(splat(0.0f), y, d ? addi(yIdx, d) : yIdx, o); });
     for (int64_t j = 0; j < k; ++j) {
       Value ex = arith::IndexCastOp::create(
           b, loc, b.getIndexType(),
           arith::FPToSIOp::create(b, loc, b.getI64Type(), ldS(chosen, idx(j))));
-      matvecRow(x, xIdx, h, addi(idx(w1), muli(ex, upStride)), inner,
-                [&](int64_t o, Value v) { st(v, gate, Value(), o); });
-      matvecRow(x, xIdx, h, addi(idx(w3), muli(ex, upStride)), inner,
-                [&](int64_t o, Value v) { st(v, up, Value(), o); });
-      chunks(::liquid::roundUp(inner, lanes), Value(), [&](Value d, int64_t o) {
-        Value g = ld(gate, d, o);
-        st(mul(mul(g, sigmoid(g)), ld(up, d, o)), hid, d, o);
+      // gate and up: same tiles on the same thread, so the activation of a
+      // tile is complete once both are.
+      matvecRowSplit(x, xIdx, h, addi(idx(w1), muli(ex, upStride)), inner,
+                     [&](Value o, Value v) { st(v, gate, o, 0); });
+      matvecRowSplit(x, xIdx, h, addi(idx(w3), muli(ex, upStride)), inner, [&](Value o, Value v) {
+        Value g = ld(gate, o, 0);
+        st(mul(mul(g, sigmoid(g)), v), hid, o, 0);
       });
+      barrier();
       Value wj = bcast(ldS(weights, idx(j)));
-      matvecRow(hid, idx(0), inner, addi(idx(w2), muli(ex, downStride)), h,
-                [&](int64_t o, Value v) {
-                  Value yi = yIdx;
-                  st(add(ld(y, yi, o), mul(wj, v)), y, yi, o);
-                });
+      matvecRowSplit(hid, idx(0), inner, addi(idx(w2), muli(ex, downStride)), h,
+                     [&](Value o, Value v) {
+                       Value yi = addi(yIdx, o);
+                       st(j == 0 ? mul(wj, v) : add(ld(y, yi, 0), mul(wj, v)), y, yi, 0);
+                     });
+      barrier();
     }
   });
   return success();
