@@ -47,7 +47,8 @@ using namespace mlir;
 namespace cl = llvm::cl;
 
 static cl::OptionCategory cat("liquidc options");
-static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.json | model.mlir>"),
+static cl::opt<std::string> inputPath(cl::Positional,
+                                      cl::desc("<model.json | HF folder | model.gguf | model.mlir>"),
                                       cl::cat(cat));
 static cl::opt<std::string> outputPath("o", cl::desc("Output file"), cl::value_desc("path"),
                                        cl::cat(cat));
@@ -94,7 +95,7 @@ static cl::opt<std::string> weightsOut("weights-out",
                                        cl::cat(cat));
 static cl::opt<bool> blockSparse("block-sparse",
                                  cl::desc("Pack masked (wired) weights block-sparse where at least "
-                                          "25% of their 8-wide blocks are zero (default: on)"),
+                                          "25% of their vector-wide blocks are zero (default: on)"),
                                  cl::init(true), cl::cat(cat));
 static cl::opt<int> vectorWidth("vector-width",
                                 cl::desc("Floats per vector in the kernels: 8, 16, or 0 = from "
@@ -424,7 +425,8 @@ int main(int argc, char **argv) {
       "liquidc: ahead-of-time compiler for liquid neural networks\n\n"
       "  liquidc model.json -o model                 # standalone executable\n"
       "  liquidc model.json -o libm.a --emit=lib     # static library + m.h\n"
-      "  liquidc model.json --emit=mlir -o -         # inspect the IR\n");
+      "  liquidc model.json --emit=mlir -o -         # inspect the IR\n"
+      "  liquidc LFM2-350M/ -o lm                    # language model: lm + lm.lqw\n");
 
   if (listTargets) {
     for (const ::liquid::TargetInfo &t : ::liquid::allTargets()) {
