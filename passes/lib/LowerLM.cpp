@@ -130,6 +130,14 @@ private:
   /// index `wBase`: `store(offset, vector)` receives each output vector.
   void matvecRow(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
                  function_ref<void(int64_t, Value)> store);
+  /// One row times one column tile of `width` floats of a Transposed-packed
+  /// matrix whose tile block starts at `blockBase`: the tile's output vectors.
+  /// `load(row, off)` reads weights (float32 by default).
+  SmallVector<Value> tileMatvec(Buf x, Value xIdx, int64_t k, Value blockBase, int64_t width,
+                                function_ref<Value(Value, int64_t)> load = nullptr);
+  /// Splits the column tiles of an n-wide product across the threads: the full
+  /// tiles evenly, the partial one to the last thread.
+  void forThreadTiles(int64_t n, function_ref<void(Value t0, int64_t width)> emitTile);
   /// The same with the column tiles split across the threads: `store(offset,
   /// vector)` gets dynamic offsets; each thread writes only its own tiles.
   void matvecRowSplit(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
@@ -275,7 +283,6 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
     Value hv = vector::LoadOp::create(b, loc, vecType16, wHalf, ValueRange{i});
     return arith::ExtFOp::create(b, loc, v8, hv);
   };
-  int64_t tile = ::liquid::denseTile(lanes);
   // Prefill: blocks of kRows rows share every weight load (kRows x kSub
   // accumulators over a kSub-vector slice of a tile, whose [K, width] block
   // stays in cache across the row blocks). Leftover rows and decode (one row)
@@ -317,22 +324,34 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
       });
     }
     dloop(full, rows, 1, {}, [&](Value t, ValueRange) -> SmallVector<Value> {
-      Value xrow = muli(t, k), yrow = addi(muli(t, n), t0);
-      SmallVector<Value> init(tn, splat(0.0f));
-      SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
-        Value xb = bcast(ldScalar(x, addi(xrow, kv), 0));
-        Value row = addi(blockBase, muli(kv, width));
-        SmallVector<Value> next;
-        for (int64_t j = 0; j < tn; ++j)
-          next.push_back(add(mul(ldW(row, j * lanes), xb), a[j]));
-        return next;
-      });
+      Value yrow = addi(muli(t, n), t0);
+      SmallVector<Value> acc = tileMatvec(x, muli(t, k), k, blockBase, width, ldW);
       for (int64_t j = 0; j < tn; ++j)
         st(acc[j], y, yrow, j * lanes);
       return {};
     });
   };
-  // Threads split the full tiles evenly; the last one also takes the partial tile.
+  forThreadTiles(n, emitTile);
+  return success();
+}
+
+SmallVector<Value> LMEmitter::tileMatvec(Buf x, Value xIdx, int64_t k, Value blockBase,
+                                         int64_t width, function_ref<Value(Value, int64_t)> load) {
+  int64_t tn = width / lanes;
+  SmallVector<Value> init(tn, splat(0.0f));
+  return loop(0, k, 1, init, [&](Value kv, ValueRange a) {
+    Value xb = bcast(ldScalar(x, addi(xIdx, kv), 0));
+    Value row = addi(blockBase, muli(kv, width));
+    SmallVector<Value> next;
+    for (int64_t j = 0; j < tn; ++j)
+      next.push_back(
+          add(mul(load ? load(row, j * lanes) : ld({wMem, 0}, row, j * lanes), xb), a[j]));
+    return next;
+  });
+}
+
+void LMEmitter::forThreadTiles(int64_t n, function_ref<void(Value, int64_t)> emitTile) {
+  int64_t tile = ::liquid::denseTile(lanes);
   int64_t fullTiles = n / tile, rest = n % tile;
   if (fullTiles > 0) {
     Value lo = arith::DivUIOp::create(b, loc, muli(tid, fullTiles), nth);
@@ -349,63 +368,26 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
     emitTile(idx(fullTiles * tile), rest);
   }
-  return success();
 }
 
 void LMEmitter::matvecRow(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
                           function_ref<void(int64_t, Value)> store) {
   int64_t np = ::liquid::roundUp(n, lanes), tile = ::liquid::denseTile(lanes);
   for (int64_t t0 = 0; t0 < np; t0 += tile) {
-    int64_t width = std::min(tile, np - t0), tn = width / lanes;
-    Value blockBase = addi(wBase, idx(t0 * k));
-    SmallVector<Value> init(tn, splat(0.0f));
-    SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
-      Value xb = bcast(ldScalar(x, addi(xIdx, kv), 0));
-      Value row = addi(blockBase, muli(kv, width));
-      SmallVector<Value> next;
-      for (int64_t j = 0; j < tn; ++j)
-        next.push_back(add(mul(ld({wMem, 0}, row, j * lanes), xb), a[j]));
-      return next;
-    });
-    for (int64_t j = 0; j < tn; ++j)
-      store(t0 + j * lanes, acc[j]);
+    int64_t width = std::min(tile, np - t0);
+    SmallVector<Value> acc = tileMatvec(x, xIdx, k, addi(wBase, idx(t0 * k)), width);
+    for (auto [j, v] : llvm::enumerate(acc))
+      store(t0 + j * lanes, v);
   }
 }
 
 void LMEmitter::matvecRowSplit(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
                                function_ref<void(Value, Value)> store) {
-  int64_t np = ::liquid::roundUp(n, lanes), tile = ::liquid::denseTile(lanes);
-  auto emitTile = [&](Value t0, int64_t width) {
-    int64_t tn = width / lanes;
-    Value blockBase = addi(wBase, muli(t0, k));
-    SmallVector<Value> init(tn, splat(0.0f));
-    SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
-      Value xb = bcast(ldScalar(x, addi(xIdx, kv), 0));
-      Value row = addi(blockBase, muli(kv, width));
-      SmallVector<Value> next;
-      for (int64_t j = 0; j < tn; ++j)
-        next.push_back(add(mul(ld({wMem, 0}, row, j * lanes), xb), a[j]));
-      return next;
-    });
-    for (int64_t j = 0; j < tn; ++j)
-      store(addi(t0, idx(j * lanes)), acc[j]);
-  };
-  int64_t fullTiles = np / tile, rest = np % tile;
-  if (fullTiles > 0) {
-    Value lo = arith::DivUIOp::create(b, loc, muli(tid, fullTiles), nth);
-    Value hi = arith::DivUIOp::create(b, loc, muli(addi(tid, idx(1)), fullTiles), nth);
-    dloop(muli(lo, tile), muli(hi, tile), tile, {}, [&](Value t0, ValueRange) -> SmallVector<Value> {
-      emitTile(t0, tile);
-      return {};
-    });
-  }
-  if (rest) {
-    Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, addi(tid, idx(1)), nth);
-    auto ifOp = scf::IfOp::create(b, loc, last, /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    emitTile(idx(fullTiles * tile), rest);
-  }
+  forThreadTiles(::liquid::roundUp(n, lanes), [&](Value t0, int64_t width) {
+    SmallVector<Value> acc = tileMatvec(x, xIdx, k, addi(wBase, muli(t0, k)), width);
+    for (auto [j, v] : llvm::enumerate(acc))
+      store(addi(t0, idx(j * lanes)), v);
+  });
 }
 
 LogicalResult LMEmitter::emitMoE(MoEOp op) {
@@ -429,7 +411,7 @@ LogicalResult LMEmitter::emitMoE(MoEOp op) {
     return b;
   };
   Buf probs = slot(ep), sel = slot(ep), chosen = slot(k), weights = slot(k);
-  Buf gate = slot(inner), up = slot(inner), hid = slot(inner);
+  Buf gate = slot(inner), hid = slot(inner);
   double scaling = op.getScaling().convertToDouble();
   Type f32 = b.getF32Type();
   auto ldS = [&](Buf p, Value i) { return memref::LoadOp::create(b, loc, aMem, ValueRange{addi(i, idx(p.off))}); };

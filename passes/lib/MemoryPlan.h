@@ -36,11 +36,11 @@ inline int64_t lmScratchFloats(Operation *op, int64_t maxRows) {
   }
   if (auto m = dyn_cast<MoEOp>(op)) {
     // router scores, selection scores (padded to a vector), chosen experts and
-    // weights, and the gate / up / activation of one expert
+    // weights, and the gate and activation of one expert
     int64_t e = cast<RankedTensorType>(m.getRouter().getType()).getDimSize(0);
     int64_t i = cast<RankedTensorType>(m.getW1().getType()).getDimSize(1);
     return 2 * alignTo(e + kMaxLanes, kSlotAlign) + 2 * alignTo(e, kSlotAlign) +
-           3 * alignTo(i + kMaxLanes, kSlotAlign);
+           2 * alignTo(i + kMaxLanes, kSlotAlign);
   }
   if (auto a = dyn_cast<AttentionOp>(op)) {
     // attention scores of one query (up to the cache length), its normed and

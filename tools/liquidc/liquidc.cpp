@@ -337,6 +337,23 @@ struct WorkDir {
   }
 };
 
+/// The parts of an artifact request every kind shares.
+::liquid::ArtifactRequest artifactRequest(const ::liquid::TargetInfo *target, const WorkDir &work,
+                                          const std::string &kernelObj,
+                                          const std::vector<float> &blob, bool embed) {
+  ::liquid::ArtifactRequest req;
+  req.output = outputPath;
+  req.kernelObject = kernelObj;
+  req.weights = &blob;
+  req.embedWeights = embed;
+  req.target = target;
+  req.cc = ccOverride;
+  if (const char *f = std::getenv("LIQUIDC_CFLAGS"))
+    req.extraCFlags = f;
+  req.workDir = work.path;
+  return req;
+}
+
 /// --emit=obj|asm|llvm: the lowered module to -o (stdout without it).
 int emitMachineCode(ModuleOp module, const ::liquid::MachineOptions &machine) {
   auto kind = emitKind == Emit::LLVM  ? ::liquid::OutputKind::LLVMIR
@@ -396,16 +413,7 @@ int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
   bool embed = embedWeights.getNumOccurrences() > 0 && embedWeights;
   if (!embed && !::liquid::writeWeightsFile(outputPath + ".lqw", blob, k.weightsHash, err))
     fail(err);
-  ::liquid::ArtifactRequest req;
-  req.output = outputPath;
-  req.embedWeights = embed;
-  req.weights = &blob;
-  req.kernelObject = kernelObj;
-  req.target = target;
-  req.cc = ccOverride;
-  if (const char *f = std::getenv("LIQUIDC_CFLAGS"))
-    req.extraCFlags = f;
-  req.workDir = work.path;
+  ::liquid::ArtifactRequest req = artifactRequest(target, work, kernelObj, blob, embed);
   if (!::liquid::buildLMExecutable(k, req, err)) {
     if (!embed)
       llvm::sys::fs::remove(outputPath + ".lqw");
@@ -609,17 +617,8 @@ int main(int argc, char **argv) {
   // exe / lib (inputs with weights only, checked above)
   WorkDir work;
   std::string kernelObj = work.kernelObject(*module, machine, prefix);
-  ::liquid::ArtifactRequest req;
+  ::liquid::ArtifactRequest req = artifactRequest(target, work, kernelObj, blob, embedWeights);
   req.kind = emitKind == Emit::Exe ? ::liquid::ArtifactRequest::Exe : ::liquid::ArtifactRequest::Lib;
-  req.output = outputPath;
-  req.kernelObject = kernelObj;
-  req.weights = &blob;
-  req.embedWeights = embedWeights;
-  req.target = target;
-  req.cc = ccOverride;
-  if (const char *f = std::getenv("LIQUIDC_CFLAGS"))
-    req.extraCFlags = f;
-  req.workDir = work.path;
   if (!embedWeights && weightsOut.empty()) {
     if (!::liquid::writeWeightsFile(outputPath + ".lqw", blob, kinfo.weightsHash, err))
       fail(err);
