@@ -6,6 +6,7 @@
 // their inputs in a private temporary directory.
 //
 //===----------------------------------------------------------------------===//
+#include "TestUtil.h"
 #include "liquid/Frontend/NcpsModel.h"
 #include "liquid/Frontend/Safetensors.h"
 
@@ -23,12 +24,11 @@
 #include <string>
 #include <vector>
 
-#ifndef LIQUID_SOURCE_DIR
-#error "compile with -DLIQUID_SOURCE_DIR=\"<repository root>\""
-#endif
 
 using namespace liquid;
 namespace fs = std::filesystem;
+
+using liquid::test::fixturesDir;
 
 namespace {
 
@@ -36,11 +36,6 @@ namespace {
 // Helpers
 //===----------------------------------------------------------------------===//
 
-std::string fixturesDir() {
-  if (const char *env = std::getenv("LIQUID_FIXTURES_DIR"))
-    if (*env) return env;
-  return std::string(LIQUID_SOURCE_DIR) + "/../shared/fixtures";
-}
 
 std::string ncpsDir() { return fixturesDir() + "/ncps"; }
 
@@ -58,25 +53,10 @@ bool haveFixtures() { return fs::is_directory(ncpsDir()); }
     }                                                                          \
   } while (0)
 
-/// A fresh directory under $TMPDIR (or /tmp), removed at destruction.
-class TempDir {
+/// Temporary folders of this test file.
+class TempDir : public liquid::test::TempDir {
 public:
-  TempDir() {
-    const char *t = std::getenv("TMPDIR");
-    std::string tmpl = std::string(t && *t ? t : "/tmp") + "/liquid_fe_XXXXXX";
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    if (mkdtemp(buf.data())) path_ = buf.data();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const std::string &path() const { return path_; }
-  std::string file(const std::string &name) const { return path_ + "/" + name; }
-
-private:
-  std::string path_;
+  TempDir() : liquid::test::TempDir("liquid_fe") {}
 };
 
 void writeBytes(const std::string &path, const std::string &bytes) {

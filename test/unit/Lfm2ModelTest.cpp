@@ -15,6 +15,7 @@
 // loudly, when neither names an executable).
 //
 //===----------------------------------------------------------------------===//
+#include "TestUtil.h"
 #include "liquid/Frontend/Gguf.h"
 #include "liquid/Frontend/Lfm2Model.h"
 #include "liquid/Frontend/Safetensors.h"
@@ -38,13 +39,12 @@
 
 #include <nlohmann/json.hpp>
 
-#ifndef LIQUID_SOURCE_DIR
-#error "compile with -DLIQUID_SOURCE_DIR=\"<repository root>\""
-#endif
 
 using namespace liquid;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
+
+using liquid::test::fixturesDir;
 
 namespace {
 
@@ -52,11 +52,6 @@ namespace {
 // Helpers
 //===----------------------------------------------------------------------===//
 
-std::string fixturesDir() {
-  if (const char *env = std::getenv("LIQUID_FIXTURES_DIR"))
-    if (*env) return env;
-  return std::string(LIQUID_SOURCE_DIR) + "/../shared/fixtures";
-}
 std::string denseDir() { return fixturesDir() + "/lfm2-small"; }
 std::string moeDir() { return fixturesDir() + "/lfm2moe-small"; }
 
@@ -77,24 +72,10 @@ bool haveLfm2Fixtures() {
     }                                                                          \
   } while (0)
 
-class TempDir {
+/// Temporary folders of this test file.
+class TempDir : public liquid::test::TempDir {
 public:
-  TempDir() {
-    const char *t = std::getenv("TMPDIR");
-    std::string tmpl = std::string(t && *t ? t : "/tmp") + "/liquid_lfm2_XXXXXX";
-    std::vector<char> buf(tmpl.begin(), tmpl.end());
-    buf.push_back('\0');
-    if (mkdtemp(buf.data())) path_ = buf.data();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const std::string &path() const { return path_; }
-  std::string operator/(const std::string &f) const { return path_ + "/" + f; }
-
-private:
-  std::string path_;
+  TempDir() : liquid::test::TempDir("liquid_lfm2") {}
 };
 
 std::string readText(const std::string &p) {
