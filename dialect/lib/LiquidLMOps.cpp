@@ -4,6 +4,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::liquid;
 
@@ -156,24 +158,43 @@ LogicalResult SwiGLUHalvesOp::verify() {
   return success();
 }
 
-LogicalResult MoEOp::verify() {
-  auto x = rt(getInput()), r = rt(getRouter()), w1 = rt(getW1()), w3 = rt(getW3()),
-       w2 = rt(getW2()), y = rt(getResult());
-  int64_t h = x.getDimSize(1), e = r.getDimSize(0);
+LogicalResult MoERouterOp::verify() {
+  auto x = rt(getInput()), r = rt(getRouter()), ids = rt(getExperts()), w = rt(getWeights());
+  int64_t h = x.getDimSize(1), e = r.getDimSize(0), k = getTopK();
   if (r.getDimSize(1) != h)
     return emitOpError() << "router must be [experts, " << h << "], got " << r;
   if (rt(getExpertBias()).getDimSize(0) != e)
-    return emitOpError() << "expert_bias must have " << e << " elements";
-  if (w1.getRank() != 3 || w1 != w3 || w1.getDimSize(0) != e || w1.getDimSize(2) != h)
-    return emitOpError() << "w1 and w3 must both be [" << e << ", I, " << h << "]";
-  int64_t i = w1.getDimSize(1);
-  if (w2.getRank() != 3 || w2.getDimSize(0) != e || w2.getDimSize(1) != h || w2.getDimSize(2) != i)
-    return emitOpError() << "w2 must be [" << e << ", " << h << ", " << i << "]";
-  int64_t k = getTopK();
+    return emitOpError() << "expert_bias must have " << e << " elements, one per expert";
   if (k < 1 || k > e)
     return emitOpError() << "top_k must be in [1, " << e << "], got " << k;
   if (getScore() != "sigmoid" && getScore() != "softmax")
-    return emitOpError() << "unknown score function '" << getScore() << "'";
+    return emitOpError() << "unknown score function '" << getScore()
+                         << "' (expected sigmoid or softmax)";
+  double s = getScaling().convertToDouble();
+  if (!std::isfinite(s) || s <= 0)
+    return emitOpError() << "scaling must be positive and finite, got " << s;
+  for (RankedTensorType t : {ids, w})
+    if (t.getDimSize(1) != k || !compatible(t.getDimSize(0), x.getDimSize(0)))
+      return emitOpError() << "results must be [T, " << k << "], got " << t;
+  return success();
+}
+
+LogicalResult MoEExpertsOp::verify() {
+  auto x = rt(getInput()), ids = rt(getExperts()), w = rt(getWeights()), gu = rt(getGateUp()),
+       dn = rt(getDown()), y = rt(getResult());
+  int64_t h = x.getDimSize(1);
+  if (gu.getRank() != 3 || gu.getDimSize(1) % 2 || gu.getDimSize(2) != h)
+    return emitOpError() << "gate_up must be [E, 2I, " << h << "], got " << gu;
+  int64_t e = gu.getDimSize(0), i = gu.getDimSize(1) / 2;
+  if (dn.getRank() != 3 || dn.getDimSize(0) != e || dn.getDimSize(1) != h || dn.getDimSize(2) != i)
+    return emitOpError() << "down must be [" << e << ", " << h << ", " << i << "], got " << dn;
+  if (ids.getShape() != w.getShape() && !(compatible(ids.getDimSize(0), w.getDimSize(0)) &&
+                                          ids.getDimSize(1) == w.getDimSize(1)))
+    return emitOpError("experts and weights must have the same shape");
+  if (ids.getDimSize(1) > e)
+    return emitOpError() << "rows choose " << ids.getDimSize(1) << " experts out of " << e;
+  if (!compatible(ids.getDimSize(0), x.getDimSize(0)))
+    return emitOpError("experts must have the input's rows");
   if (y.getDimSize(1) != h || !compatible(y.getDimSize(0), x.getDimSize(0)))
     return emitOpError() << "result must be [T, " << h << "]";
   return success();

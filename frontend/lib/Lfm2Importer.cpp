@@ -182,11 +182,21 @@ private:
     Value w1 = experts(p, "w1"), w3 = experts(p, "w3"), w2 = experts(p, "w2");
     if (!router || !w1 || !w3 || !w2)
       return nullptr;
-    auto op = mlir::liquid::MoEOp::create(
-        b, UnknownLoc::get(&ctx), f.getType(), f, router, bias, w1, w3, w2,
-        b.getI64IntegerAttr(c.expertsPerToken), b.getF64FloatAttr(c.routedScaling),
-        c.normTopkProb ? b.getUnitAttr() : UnitAttr(), b.getStringAttr("sigmoid"));
-    return op;
+    Location loc = UnknownLoc::get(&ctx);
+    auto f32 = b.getF32Type();
+    int64_t rows = cast<RankedTensorType>(f.getType()).getDimSize(0), k = c.expertsPerToken;
+    auto route = mlir::liquid::MoERouterOp::create(
+        b, loc, RankedTensorType::get({rows, k}, b.getI32Type()), RankedTensorType::get({rows, k}, f32),
+        f, router, bias, b.getI64IntegerAttr(k), b.getF64FloatAttr(c.routedScaling),
+        c.normTopkProb ? b.getUnitAttr() : UnitAttr(), b.getStringAttr(c.expertScore));
+    // gate and up of every expert as one [E, 2I, H] product (gate rows first)
+    auto w1t = cast<RankedTensorType>(w1.getType());
+    auto gateUp = mlir::liquid::WeightConcatOp::create(
+        b, loc,
+        RankedTensorType::get({w1t.getDimSize(0), 2 * w1t.getDimSize(1), w1t.getDimSize(2)}, f32),
+        ValueRange{w1, w3}, b.getI64IntegerAttr(1));
+    return mlir::liquid::MoEExpertsOp::create(b, loc, f.getType(), f, route.getExperts(),
+                                              route.getWeights(), gateUp, w2);
   }
 
   Value norm(Value x, const std::string &weight) {

@@ -439,10 +439,19 @@ bool parseHfConfig(const json &j, const std::string &file, Lfm2Config &c,
         !g.getFloat("routed_scaling_factor", c.routedScaling, false) ||
         !g.getBool("use_expert_bias", c.useExpertBias))
       return false;
-    if (!std::isfinite(c.routedScaling)) {
-      err = file + ": must be finite" +
+    if (!std::isfinite(c.routedScaling) || !(c.routedScaling > 0)) {
+      err = file + ": must be positive and finite" +
             keySuffix("routed_scaling_factor", kVerbatim);
       return false;
+    }
+    if (g.has("scoring_func")) {
+      const json &v = j["scoring_func"];
+      if (!v.is_string() || (v != "sigmoid" && v != "softmax")) {
+        err = file + ": expected \"sigmoid\" or \"softmax\", got " + oneLine(v.dump()) +
+              keySuffix("scoring_func", kVerbatim);
+        return false;
+      }
+      c.expertScore = v.get<std::string>();
     }
     // Dense width of the leading dense layers (also read from w1 later).
     if (!g.getInt("intermediate_size", c.ffn, false)) return false;
@@ -581,12 +590,13 @@ bool parseGgufConfig(const GgufFile &f, Lfm2Config &c, int64_t &ffnMeta,
       return false;
     int64_t gating = 2;
     if (!optInt(key("expert_gating_func"), gating)) return false;
-    if (gating != 2) {
+    if (gating != 1 && gating != 2) {
       err = file + ": expert gating function " + std::to_string(gating) +
-            " is not supported (LFM2-MoE routes with sigmoid = 2)" +
+            " is not supported (1 = softmax, 2 = sigmoid)" +
             keySuffix(key("expert_gating_func"), kVerbatim);
       return false;
     }
+    c.expertScore = gating == 1 ? "softmax" : "sigmoid";
     if (const GgufValue *v = f.find(key("expert_weights_norm"))) {
       if (!v->isInteger()) {
         err = file + ": expected a bool" +
@@ -597,6 +607,11 @@ bool parseGgufConfig(const GgufFile &f, Lfm2Config &c, int64_t &ffnMeta,
     }
     if (!optFloat(key("expert_weights_scale"), c.routedScaling)) return false;
     if (c.routedScaling == 0) c.routedScaling = 1.0; // llama.cpp: 0 = unset
+    if (!(c.routedScaling > 0) || !std::isfinite(c.routedScaling)) {
+      err = file + ": routed scaling must be positive and finite" +
+            keySuffix(key("expert_weights_scale"), kVerbatim);
+      return false;
+    }
   }
   CfgKeys keys = {"vocab_size",         "embedding_length",
                   "block_count",        "attention.head_count",

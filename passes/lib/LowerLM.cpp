@@ -125,7 +125,18 @@ private:
   }
 
   LogicalResult emitLinear(LinearOp op);
-  LogicalResult emitMoE(MoEOp op);
+  LogicalResult emitMoERouter(MoERouterOp op);
+  LogicalResult emitMoEExperts(MoEExpertsOp op);
+  /// Rows [0, nRows) times one column tile of `width` outputs of a
+  /// Transposed-packed [n, k] matrix whose tile block starts at `blockBase`.
+  /// Row r of the input starts at float index xRow(r) of `x`. Blocks of four
+  /// rows share every weight load (a [k, width] block stays in cache across
+  /// the row blocks); leftover rows take the matrix-vector path.
+  /// `store(r, v0, accs)` receives the output vectors v0, v0 + 1, ... of the
+  /// tile for row r; v0 and the count are even when the tile is.
+  void tileProduct(Buf x, function_ref<Value(Value)> xRow, Value nRows, int64_t k,
+                   Value blockBase, int64_t width, function_ref<Value(Value, int64_t)> ldW,
+                   function_ref<void(Value, int64_t, ArrayRef<Value>)> store);
   /// One row times a Transposed-packed [n, k] matrix at the dynamic float
   /// index `wBase`: `store(offset, vector)` receives each output vector.
   void matvecRow(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
@@ -157,14 +168,17 @@ private:
   DictionaryAttr states;
   ModuleOp module;
   Value wMem, aMem, ids, rows, pos, logits, tid, nth, sync;
+public:
+  int64_t maxRows = 0; ///< the most rows of one call
+private:
   Value wHalf; ///< the weights seen as half-precision elements
 };
 
 LogicalResult LMEmitter::emit(Operation &op) {
   if (op.getNumResults() && isWeight(op.getResult(0)))
     return success();
-  if (auto m = dyn_cast<MoEOp>(op))
-    return emitMoE(m); // threaded inside
+  if (auto m = dyn_cast<MoEExpertsOp>(op))
+    return emitMoEExperts(m); // threaded inside
   if (!isa<LinearOp>(op)) {
     // Everything but the products is cheap next to them: thread 0 runs it
     // while the others wait at the barrier.
@@ -179,7 +193,8 @@ LogicalResult LMEmitter::emit(Operation &op) {
 
 LogicalResult LMEmitter::emitSerial(Operation &op) {
   for (Value r : op.getResults())
-    if (auto t = dyn_cast<RankedTensorType>(r.getType()); t && t.getDimSize(1) % lanes)
+    if (auto t = dyn_cast<RankedTensorType>(r.getType());
+        t && t.getDimSize(1) % lanes && !isa<MoERouterOp>(op))
       return op.emitOpError() << "rows of " << t.getDimSize(1)
                               << " floats are not a multiple of the vector width " << lanes;
   if (auto e = dyn_cast<EmbeddingOp>(op)) {
@@ -263,6 +278,8 @@ LogicalResult LMEmitter::emitSerial(Operation &op) {
   }
   if (auto c = dyn_cast<ShortConvMixOp>(op))
     return emitShortConv(c);
+  if (auto r = dyn_cast<MoERouterOp>(op))
+    return emitMoERouter(r);
   if (auto a = dyn_cast<AttentionOp>(op))
     return emitAttention(a);
   return op.emitOpError("cannot be lowered in a language-model function");
@@ -283,57 +300,60 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
     Value hv = vector::LoadOp::create(b, loc, vecType16, wHalf, ValueRange{i});
     return arith::ExtFOp::create(b, loc, v8, hv);
   };
-  // Prefill: blocks of kRows rows share every weight load (kRows x kSub
-  // accumulators over a kSub-vector slice of a tile, whose [K, width] block
-  // stays in cache across the row blocks). Leftover rows and decode (one row)
-  // take the matrix-vector path over whole tiles.
-  constexpr int64_t kRows = 4;
-  const int64_t kSub = lanes >= 16 ? 4 : 2;
-  Value full = muli(arith::DivUIOp::create(b, loc, rows, idx(kRows)), kRows);
-  // One column tile of `width` outputs starting at output t0 (dynamic).
-  auto emitTile = [&](Value t0, int64_t width) {
-    int64_t tn = width / lanes;
+  forThreadTiles(n, [&](Value t0, int64_t width) {
     Value blockBase = addi(muli(t0, k), idx(w.off));
     // (for half-precision weights, ldW rebases the float offset w.off)
-    for (int64_t j0 = 0; j0 < tn; j0 += kSub) {
-      int64_t sn = std::min(kSub, tn - j0);
-      dloop(idx(0), full, kRows, {}, [&](Value r0, ValueRange) -> SmallVector<Value> {
-        SmallVector<Value> xrow;
-        for (int64_t r = 0; r < kRows; ++r)
-          xrow.push_back(muli(addi(r0, idx(r)), k));
-        SmallVector<Value> init(kRows * sn, splat(0.0f));
-        SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
-          Value row = addi(blockBase, muli(kv, width));
-          SmallVector<Value> ws;
-          for (int64_t j = 0; j < sn; ++j)
-            ws.push_back(ldW(row, (j0 + j) * lanes));
-          SmallVector<Value> next(a.begin(), a.end());
-          for (int64_t r = 0; r < kRows; ++r) {
-            Value xb = bcast(ldScalar(x, addi(xrow[r], kv), 0));
-            for (int64_t j = 0; j < sn; ++j)
-              next[r * sn + j] = add(mul(ws[j], xb), next[r * sn + j]);
-          }
-          return next;
+    tileProduct(
+        x, [&](Value r) { return muli(r, k); }, rows, k, blockBase, width, ldW,
+        [&](Value r, int64_t v0, ArrayRef<Value> acc) {
+          Value yrow = addi(muli(r, n), t0);
+          for (auto [j, a] : llvm::enumerate(acc))
+            st(a, y, yrow, (v0 + j) * lanes);
         });
-        for (int64_t r = 0; r < kRows; ++r) {
-          Value yrow = addi(muli(addi(r0, idx(r)), n), t0);
-          for (int64_t j = 0; j < sn; ++j)
-            st(acc[r * sn + j], y, yrow, (j0 + j) * lanes);
-        }
-        return {};
-      });
-    }
-    dloop(full, rows, 1, {}, [&](Value t, ValueRange) -> SmallVector<Value> {
-      Value yrow = addi(muli(t, n), t0);
-      SmallVector<Value> acc = tileMatvec(x, muli(t, k), k, blockBase, width, ldW);
-      for (int64_t j = 0; j < tn; ++j)
-        st(acc[j], y, yrow, j * lanes);
-      return {};
-    });
-  };
-  forThreadTiles(n, emitTile);
+  });
   return success();
 }
+
+void LMEmitter::tileProduct(Buf x, function_ref<Value(Value)> xRow, Value nRows, int64_t k,
+                            Value blockBase, int64_t width,
+                            function_ref<Value(Value, int64_t)> ldW,
+                            function_ref<void(Value, int64_t, ArrayRef<Value>)> store) {
+  constexpr int64_t kRows = 4;
+  const int64_t kSub = lanes >= 16 ? 4 : 2; // kRows x kSub accumulators
+  int64_t tn = width / lanes;
+  Value full = muli(arith::DivUIOp::create(b, loc, nRows, idx(kRows)), kRows);
+  for (int64_t j0 = 0; j0 < tn; j0 += kSub) {
+    int64_t sn = std::min(kSub, tn - j0);
+    dloop(idx(0), full, kRows, {}, [&](Value r0, ValueRange) -> SmallVector<Value> {
+      SmallVector<Value> xrow;
+      for (int64_t r = 0; r < kRows; ++r)
+        xrow.push_back(xRow(addi(r0, idx(r))));
+      SmallVector<Value> init(kRows * sn, splat(0.0f));
+      SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
+        Value row = addi(blockBase, muli(kv, width));
+        SmallVector<Value> ws;
+        for (int64_t j = 0; j < sn; ++j)
+          ws.push_back(ldW(row, (j0 + j) * lanes));
+        SmallVector<Value> next(a.begin(), a.end());
+        for (int64_t r = 0; r < kRows; ++r) {
+          Value xb = bcast(ldScalar(x, addi(xrow[r], kv), 0));
+          for (int64_t j = 0; j < sn; ++j)
+            next[r * sn + j] = add(mul(ws[j], xb), next[r * sn + j]);
+        }
+        return next;
+      });
+      for (int64_t r = 0; r < kRows; ++r)
+        store(addi(r0, idx(r)), j0, ArrayRef<Value>(acc).slice(r * sn, sn));
+      return {};
+    });
+  }
+  dloop(full, nRows, 1, {}, [&](Value r, ValueRange) -> SmallVector<Value> {
+    SmallVector<Value> acc = tileMatvec(x, xRow(r), k, blockBase, width, ldW);
+    store(r, 0, acc);
+    return {};
+  });
+}
+
 
 SmallVector<Value> LMEmitter::tileMatvec(Buf x, Value xIdx, int64_t k, Value blockBase,
                                          int64_t width, function_ref<Value(Value, int64_t)> load) {
@@ -390,95 +410,186 @@ void LMEmitter::matvecRowSplit(Buf x, Value xIdx, int64_t k, Value wBase, int64_
   });
 }
 
-LogicalResult LMEmitter::emitMoE(MoEOp op) {
-  if (op.getScore() != "sigmoid")
-    return op.emitOpError("only the sigmoid router is lowered so far");
-  auto w1t = cast<RankedTensorType>(op.getW1().getType());
-  int64_t e = w1t.getDimSize(0), inner = w1t.getDimSize(1), h = cols(op.getInput());
-  int64_t k = op.getTopK(), ep = ::liquid::roundUp(e, lanes);
-  int64_t upStride = ::liquid::packedFloats({inner, h}, PackLayout::Transposed, lanes);
-  int64_t downStride = ::liquid::packedFloats({h, inner}, PackLayout::Transposed, lanes);
-  Buf x = act(op.getInput()), y = act(op.getResult());
+LogicalResult LMEmitter::emitMoERouter(MoERouterOp op) {
+  int64_t e = cast<RankedTensorType>(op.getRouter().getType()).getDimSize(0);
+  int64_t h = cols(op.getInput()), k = op.getTopK(), ep = ::liquid::roundUp(e, lanes);
+  Buf x = act(op.getInput()), idsOut = act(op.getExperts()), wOut = act(op.getWeights());
   Buf router = weight(op.getRouter(), PackLayout::Transposed);
   Buf bias = weight(op.getExpertBias(), PackLayout::Vector);
-  int64_t w1 = packer.lookup(op.getW1(), PackLayout::TransposedBatched);
-  int64_t w3 = packer.lookup(op.getW3(), PackLayout::TransposedBatched);
-  int64_t w2 = packer.lookup(op.getW2(), PackLayout::TransposedBatched);
-  int64_t s = scratch(op);
-  auto slot = [&](int64_t n) {
-    Buf b{aMem, s};
-    s += alignTo(n + kMaxLanes, kSlotAlign);
-    return b;
-  };
-  Buf probs = slot(ep), sel = slot(ep), chosen = slot(k), weights = slot(k);
-  Buf gate = slot(inner), hid = slot(inner);
+  Buf probs{aMem, scratch(op)}, sel{aMem, scratch(op) + slotFloats(alignTo(e, kMaxLanes))};
+  bool softmax = op.getScore() == "softmax";
   double scaling = op.getScaling().convertToDouble();
-  Type f32 = b.getF32Type();
-  auto ldS = [&](Buf p, Value i) { return memref::LoadOp::create(b, loc, aMem, ValueRange{addi(i, idx(p.off))}); };
+  Type f32 = b.getF32Type(), i32 = b.getI32Type();
+  auto ldS = [&](Buf p, Value i) {
+    return memref::LoadOp::create(b, loc, aMem, ValueRange{addi(i, idx(p.off))}).getResult();
+  };
   auto stS = [&](Value v, Buf p, Value i) {
     memref::StoreOp::create(b, loc, v, aMem, ValueRange{addi(i, idx(p.off))});
   };
+  Value negInf = scalar(-std::numeric_limits<float>::infinity());
   forRows([&](Value t) {
     Value xIdx = muli(t, h);
-    onThread0([&] {
-      // router: p = sigmoid(router x); selection score p + bias
-      matvecRow(x, xIdx, h, idx(router.off), e, [&](int64_t o, Value v) {
-        Value p = sigmoid(v);
-        st(p, probs, Value(), o);
-        st(add(p, ld(bias, Value(), o)), sel, Value(), o);
+    // scores p (the router logits first, for softmax)
+    matvecRow(x, xIdx, h, idx(router.off), e, [&](int64_t o, Value v) {
+      st(softmax ? v : sigmoid(v), probs, Value(), o);
+    });
+    if (softmax) {
+      Value mx = loop(0, e, 1, {negInf}, [&](Value i, ValueRange a) -> SmallVector<Value> {
+        return {arith::MaximumFOp::create(b, loc, a[0], ldS(probs, i))};
+      })[0];
+      Value sum = loop(0, e, 1, {scalar(0.0f)}, [&](Value i, ValueRange a) -> SmallVector<Value> {
+        Value ex = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, ldS(probs, i), mx));
+        stS(ex, probs, i);
+        return {arith::AddFOp::create(b, loc, a[0], ex)};
+      })[0];
+      Value inv = arith::DivFOp::create(b, loc, scalar(1.0f), sum);
+      loop(0, e, 1, {}, [&](Value i, ValueRange) -> SmallVector<Value> {
+        stS(arith::MulFOp::create(b, loc, ldS(probs, i), inv), probs, i);
+        return {};
       });
-      // top-k by selection score (ties: the lowest expert id)
-      Value sum = scalar(0.0f);
-      SmallVector<Value> ws;
-      for (int64_t j = 0; j < k; ++j) {
-        Value negInf = scalar(-std::numeric_limits<float>::infinity());
-        SmallVector<Value> best =
-            loop(0, e, 1, {negInf, idx(0)}, [&](Value i, ValueRange a) -> SmallVector<Value> {
-              Value v = ldS(sel, i);
-              Value better = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v, a[0]);
-              return {arith::SelectOp::create(b, loc, better, v, a[0]),
-                      arith::SelectOp::create(b, loc, better, i, a[1])};
-            });
-        stS(negInf, sel, best[1]);
-        Value w = ldS(probs, best[1]);
-        Value asF = arith::SIToFPOp::create(
-            b, loc, f32, arith::IndexCastOp::create(b, loc, b.getI64Type(), best[1]));
-        stS(asF, chosen, idx(j));
-        ws.push_back(w);
-        sum = arith::AddFOp::create(b, loc, sum, w);
-      }
-      for (int64_t j = 0; j < k; ++j) {
-        Value w = ws[j];
-        if (op.getNormalize())
-          w = arith::DivFOp::create(b, loc, w, sum);
-        stS(arith::MulFOp::create(b, loc, w, scalar(scaling)), weights, idx(j));
-      }
+    }
+    // selection scores p + bias
+    chunks(ep, Value(), [&](Value d, int64_t o) {
+      st(add(ld(probs, d, o), ld(bias, d, o)), sel, d, o);
+    });
+    // top-k by selection score (ties: the lowest expert id); weights from p
+    Value sum = scalar(0.0f);
+    SmallVector<Value> ws, chosen;
+    for (int64_t j = 0; j < k; ++j) {
+      SmallVector<Value> best =
+          loop(0, e, 1, {negInf, idx(0)}, [&](Value i, ValueRange a) -> SmallVector<Value> {
+            Value v = ldS(sel, i);
+            Value better = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v, a[0]);
+            return {arith::SelectOp::create(b, loc, better, v, a[0]),
+                    arith::SelectOp::create(b, loc, better, i, a[1])};
+          });
+      stS(negInf, sel, best[1]);
+      ws.push_back(ldS(probs, best[1]));
+      chosen.push_back(best[1]);
+      sum = arith::AddFOp::create(b, loc, sum, ws.back());
+    }
+    Value row = muli(t, k);
+    for (int64_t j = 0; j < k; ++j) {
+      Value w = ws[j];
+      if (op.getNormalize())
+        w = arith::DivFOp::create(b, loc, w, sum);
+      Value o = addi(row, idx(j));
+      stS(arith::MulFOp::create(b, loc, w, scalar(scaling)), wOut, o);
+      Value id = arith::IndexCastOp::create(b, loc, i32, chosen[j]);
+      stS(arith::BitcastOp::create(b, loc, f32, id), idsOut, o);
+    }
+  });
+  return success();
+}
+
+LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
+  auto gut = cast<RankedTensorType>(op.getGateUp().getType());
+  int64_t e = gut.getDimSize(0), inner = gut.getDimSize(1) / 2, h = cols(op.getInput());
+  int64_t k = cols(op.getExperts()), ip = ::liquid::roundUp(inner, lanes);
+  int64_t guStride = ::liquid::packedFloats({e, 2 * inner, h}, PackLayout::TransposedBatchedGLU,
+                                            lanes) / e;
+  int64_t downStride = ::liquid::packedFloats({h, inner}, PackLayout::Transposed, lanes);
+  Buf x = act(op.getInput()), y = act(op.getResult());
+  Buf idsIn = act(op.getExperts()), wIn = act(op.getWeights());
+  int64_t gu = packer.lookup(op.getGateUp(), PackLayout::TransposedBatchedGLU);
+  int64_t down = packer.lookup(op.getDown(), PackLayout::TransposedBatched);
+  if (h % lanes)
+    return op.emitOpError() << "rows of " << h << " floats are not a multiple of the vector width "
+                            << lanes;
+  // scratch (see moeExpertsScratch): per expert the start of its rows in the
+  // dispatch list and a fill cursor, the list (row, weight), and the SwiGLU
+  // activations of one expert's rows
+  SmallVector<Buf, 5> slots;
+  int64_t s = scratch(op);
+  for (int64_t n : moeExpertsScratch(op, maxRows)) {
+    slots.push_back({aMem, s});
+    s += slotFloats(n);
+  }
+  Buf start = slots[0], cursor = slots[1], listRow = slots[2], listW = slots[3], hid = slots[4];
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto ldF = [&](Buf p, Value i) {
+    return memref::LoadOp::create(b, loc, aMem, ValueRange{addi(i, idx(p.off))}).getResult();
+  };
+  auto stF = [&](Value v, Buf p, Value i) {
+    memref::StoreOp::create(b, loc, v, aMem, ValueRange{addi(i, idx(p.off))});
+  };
+  auto ldI = [&](Buf p, Value i) -> Value {
+    Value bits = arith::BitcastOp::create(b, loc, i32, ldF(p, i));
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), bits);
+  };
+  auto stI = [&](Value v, Buf p, Value i) {
+    Value bits = arith::IndexCastOp::create(b, loc, i32, v);
+    stF(arith::BitcastOp::create(b, loc, f32, bits), p, i);
+  };
+  Value pairs = muli(rows, k);
+  // 1. Dispatch (thread 0): counting sort of the (row, slot) pairs by expert;
+  //    the result starts at zero.
+  onThread0([&] {
+    loop(0, e + 1, 1, {}, [&](Value i, ValueRange) -> SmallVector<Value> {
+      stI(idx(0), start, i);
+      return {};
+    });
+    dloop(idx(0), pairs, 1, {}, [&](Value p, ValueRange) -> SmallVector<Value> {
+      Value ex1 = addi(ldI(idsIn, p), idx(1));
+      stI(addi(ldI(start, ex1), idx(1)), start, ex1);
+      return {};
+    });
+    loop(0, e, 1, {}, [&](Value i, ValueRange) -> SmallVector<Value> {
+      Value i1 = addi(i, idx(1));
+      stI(addi(ldI(start, i1), ldI(start, i)), start, i1);
+      stI(ldI(start, i), cursor, i);
+      return {};
+    });
+    dloop(idx(0), pairs, 1, {}, [&](Value p, ValueRange) -> SmallVector<Value> {
+      Value ex = ldI(idsIn, p), c = ldI(cursor, ex);
+      stI(arith::DivUIOp::create(b, loc, p, idx(k)), listRow, c);
+      stF(ldF(wIn, p), listW, c);
+      stI(addi(c, idx(1)), cursor, ex);
+      return {};
+    });
+    dloop(idx(0), muli(rows, h), lanes, {}, [&](Value i, ValueRange) -> SmallVector<Value> {
+      st(splat(0.0f), y, i, 0);
+      return {};
+    });
+  });
+  barrier();
+  // 2. Each routed expert, its rows together: hid = silu(g) * u from one
+  //    product with the interleaved gate/up weights, then y[row] += weight *
+  //    down hid. Threads split the column tiles of each product.
+  loop(0, e, 1, {}, [&](Value ex, ValueRange) -> SmallVector<Value> {
+    Value s0 = ldI(start, ex), n = arith::SubIOp::create(b, loc, ldI(start, addi(ex, idx(1))), s0);
+    Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, n, idx(0));
+    auto ifOp = scf::IfOp::create(b, loc, any, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    auto rowOf = [&](Value r) { return ldI(listRow, addi(s0, r)); };
+    Value guBase = addi(idx(gu), muli(ex, guStride));
+    auto ldW = [&](Value base, int64_t off) { return ld({wMem, 0}, base, off); };
+    forThreadTiles(2 * ip, [&](Value t0, int64_t width) {
+      tileProduct(
+          x, [&](Value r) { return muli(rowOf(r), h); }, n, h, addi(guBase, muli(t0, h)), width,
+          ldW, [&](Value r, int64_t v0, ArrayRef<Value> acc) {
+            // vectors (2i, 2i + 1) of the tile: gate and up of hidden vector
+            // t0 / 2 + i
+            Value hrow = addi(muli(r, ip), arith::DivUIOp::create(b, loc, t0, idx(2)));
+            for (size_t i = 0; i + 1 < acc.size(); i += 2)
+              st(mul(mul(acc[i], sigmoid(acc[i])), acc[i + 1]), hid, hrow, (v0 + i) / 2 * lanes);
+          });
     });
     barrier();
-    // y[t] = sum_j weight_j * w2[e_j] (silu(w1[e_j] x) * (w3[e_j] x)); every
-    // thread computes its own column tiles of each product.
-    Value yIdx = muli(t, h);
-    for (int64_t j = 0; j < k; ++j) {
-      Value ex = arith::IndexCastOp::create(
-          b, loc, b.getIndexType(),
-          arith::FPToSIOp::create(b, loc, b.getI64Type(), ldS(chosen, idx(j))));
-      // gate and up: same tiles on the same thread, so the activation of a
-      // tile is complete once both are.
-      matvecRowSplit(x, xIdx, h, addi(idx(w1), muli(ex, upStride)), inner,
-                     [&](Value o, Value v) { st(v, gate, o, 0); });
-      matvecRowSplit(x, xIdx, h, addi(idx(w3), muli(ex, upStride)), inner, [&](Value o, Value v) {
-        Value g = ld(gate, o, 0);
-        st(mul(mul(g, sigmoid(g)), v), hid, o, 0);
-      });
-      barrier();
-      Value wj = bcast(ldS(weights, idx(j)));
-      matvecRowSplit(hid, idx(0), inner, addi(idx(w2), muli(ex, downStride)), h,
-                     [&](Value o, Value v) {
-                       Value yi = addi(yIdx, o);
-                       st(j == 0 ? mul(wj, v) : add(ld(y, yi, 0), mul(wj, v)), y, yi, 0);
-                     });
-      barrier();
-    }
+    Value dnBase = addi(idx(down), muli(ex, downStride));
+    forThreadTiles(::liquid::roundUp(h, lanes), [&](Value t0, int64_t width) {
+      tileProduct(
+          hid, [&](Value r) { return muli(r, ip); }, n, inner, addi(dnBase, muli(t0, inner)),
+          width, ldW, [&](Value r, int64_t v0, ArrayRef<Value> acc) {
+            Value wr = bcast(ldF(listW, addi(s0, r)));
+            Value yrow = addi(muli(rowOf(r), h), t0);
+            for (auto [j, a] : llvm::enumerate(acc))
+              st(add(ld(y, yrow, (v0 + j) * lanes), mul(wr, a)), y, yrow, (v0 + j) * lanes);
+          });
+    });
+    barrier();
+    return {};
   });
   return success();
 }
@@ -660,12 +771,12 @@ void forEachLMWeight(Operation *op, function_ref<void(Value, PackLayout)> fn) {
   else if (auto a = dyn_cast<AttentionOp>(op)) {
     fn(a.getQNorm(), PackLayout::Vector);
     fn(a.getKNorm(), PackLayout::Vector);
-  } else if (auto m = dyn_cast<MoEOp>(op)) {
-    fn(m.getRouter(), PackLayout::Transposed);
-    fn(m.getExpertBias(), PackLayout::Vector);
-    fn(m.getW1(), PackLayout::TransposedBatched);
-    fn(m.getW3(), PackLayout::TransposedBatched);
-    fn(m.getW2(), PackLayout::TransposedBatched);
+  } else if (auto r = dyn_cast<MoERouterOp>(op)) {
+    fn(r.getRouter(), PackLayout::Transposed);
+    fn(r.getExpertBias(), PackLayout::Vector);
+  } else if (auto m = dyn_cast<MoEExpertsOp>(op)) {
+    fn(m.getGateUp(), PackLayout::TransposedBatchedGLU);
+    fn(m.getDown(), PackLayout::TransposedBatched);
   }
 }
 
@@ -716,6 +827,7 @@ LogicalResult mlir::liquid::lowerLMFunction(func::FuncOp f, OpBuilder &mb, Weigh
   LMEmitter em(kb, f.getLoc(), packer, kernel, cast<DictionaryAttr>(plan.get("states")),
                f->getParentOfType<ModuleOp>());
   em.barrierName = barrierName;
+  em.maxRows = maxRows;
   for (Operation &op : body) {
     if (isa<func::ReturnOp>(op) || (op.getNumResults() && isWeight(op.getResult(0))))
       continue;

@@ -27,6 +27,17 @@ inline int64_t scratchFloats(Operation *op) {
   return 0;
 }
 
+/// The scratch slots of liquid.moe_experts, in order: the start of each
+/// expert's rows in the dispatch list [E + 1], a fill cursor per expert [E],
+/// the list's rows and weights [maxRows * k] each, and the SwiGLU activations
+/// of one expert's rows [maxRows, roundup(I, kMaxLanes)].
+inline SmallVector<int64_t, 5> moeExpertsScratch(MoEExpertsOp m, int64_t maxRows) {
+  auto gu = cast<RankedTensorType>(m.getGateUp().getType());
+  int64_t e = gu.getDimSize(0), i = gu.getDimSize(1) / 2;
+  int64_t k = cast<RankedTensorType>(m.getExperts().getType()).getDimSize(1);
+  return {e + 1, e, maxRows * k, maxRows * k, maxRows * alignTo(i, kMaxLanes)};
+}
+
 /// Scratch of the language-model kernels for up to `maxRows` tokens a call.
 inline int64_t lmScratchFloats(Operation *op, int64_t maxRows) {
   if (auto c = dyn_cast<ShortConvMixOp>(op)) {
@@ -34,13 +45,16 @@ inline int64_t lmScratchFloats(Operation *op, int64_t maxRows) {
     // the window [L - 1 + rows, hidden]: conv cache then B * x
     return alignTo((k.getDimSize(1) - 1 + maxRows) * k.getDimSize(0), kSlotAlign);
   }
-  if (auto m = dyn_cast<MoEOp>(op)) {
-    // router scores, selection scores (padded to a vector), chosen experts and
-    // weights, and the gate and activation of one expert
-    int64_t e = cast<RankedTensorType>(m.getRouter().getType()).getDimSize(0);
-    int64_t i = cast<RankedTensorType>(m.getW1().getType()).getDimSize(1);
-    return 2 * alignTo(e + kMaxLanes, kSlotAlign) + 2 * alignTo(e, kSlotAlign) +
-           2 * alignTo(i + kMaxLanes, kSlotAlign);
+  if (auto r = dyn_cast<MoERouterOp>(op)) {
+    // the scores p and the selection scores p + bias, padded to a vector
+    int64_t e = cast<RankedTensorType>(r.getRouter().getType()).getDimSize(0);
+    return 2 * slotFloats(alignTo(e, kMaxLanes));
+  }
+  if (auto m = dyn_cast<MoEExpertsOp>(op)) {
+    int64_t total = 0;
+    for (int64_t n : moeExpertsScratch(m, maxRows))
+      total += slotFloats(n);
+    return total;
   }
   if (auto a = dyn_cast<AttentionOp>(op)) {
     // attention scores of one query (up to the cache length), its normed and

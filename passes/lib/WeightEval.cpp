@@ -16,6 +16,7 @@ const char *layoutName(PackLayout l) {
   case PackLayout::Transposed: return "transposed";
   case PackLayout::TransposedF16: return "transposed-f16";
   case PackLayout::TransposedBatched: return "transposed-batched";
+  case PackLayout::TransposedBatchedGLU: return "transposed-batched-glu";
   }
   return "?";
 }
@@ -32,6 +33,8 @@ int64_t packedFloats(const std::vector<int64_t> &shape, PackLayout l, int64_t la
   case PackLayout::TransposedF16: return (shape[1] * roundUp(shape[0], lanes) + 1) / 2;
   case PackLayout::TransposedBatched:
     return shape[0] * packedFloats({shape[1], shape[2]}, PackLayout::Transposed, lanes);
+  case PackLayout::TransposedBatchedGLU:
+    return shape[0] * shape[2] * 2 * roundUp(shape[1] / 2, lanes);
   }
   return 0;
 }
@@ -60,6 +63,26 @@ void packTensor(const Tensor &t, PackLayout l, int64_t lanes, std::vector<float>
       tmp.clear();
       packTensor(slice, PackLayout::Transposed, lanes, tmp);
       std::copy(tmp.begin(), tmp.end(), dst + i * tmp.size());
+    }
+    break;
+  }
+  case PackLayout::TransposedBatchedGLU: {
+    int64_t i = t.shape[1] / 2, k = t.shape[2], ip = roundUp(i, lanes);
+    std::vector<float> tmp;
+    for (int64_t e = 0; e < t.shape[0]; ++e) {
+      Tensor inter;
+      inter.shape = {2 * ip, k};
+      inter.data.assign(2 * ip * k, 0.0f);
+      const float *src = t.data.data() + e * 2 * i * k;
+      for (int64_t half = 0; half < 2; ++half)
+        for (int64_t r = 0; r < i; ++r) {
+          int64_t dstRow = (r / lanes * 2 + half) * lanes + r % lanes;
+          std::copy(src + (half * i + r) * k, src + (half * i + r + 1) * k,
+                    inter.data.begin() + dstRow * k);
+        }
+      tmp.clear();
+      packTensor(inter, PackLayout::Transposed, lanes, tmp);
+      std::copy(tmp.begin(), tmp.end(), dst + e * tmp.size());
     }
     break;
   }

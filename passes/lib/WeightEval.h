@@ -24,6 +24,13 @@ enum class PackLayout {
   /// 3-D [B, N, K] (stacked experts): B Transposed [N, K] matrices, one after
   /// the other, each packedFloats([N, K], Transposed) floats.
   TransposedBatched,
+  /// 3-D [B, 2I, K] (stacked fused gate/up experts: gate rows [0, I), up rows
+  /// [I, 2I)): per expert, both halves padded to Ip = roundup(I, lanes) and
+  /// interleaved one vector at a time (gate rows 0..lanes-1, up rows
+  /// 0..lanes-1, gate rows lanes.., ...), then packed Transposed [2Ip, K]: every
+  /// column tile holds matching gate and up vectors, so one product yields the
+  /// SwiGLU activation.
+  TransposedBatchedGLU,
 };
 inline int64_t denseTile(int64_t lanes) { return 8 * lanes; }
 inline int64_t roundUp(int64_t n, int64_t m) { return (n + m - 1) / m * m; }

@@ -100,24 +100,100 @@ func.func @halves(%x: tensor<?x16xf32>) {
 
 // -----
 
-func.func @moe_k(%f: tensor<?x16xf32>) {
+func.func @router_k(%f: tensor<?x16xf32>) {
   %r = liquid.weight "router" : tensor<4x16xf32>
   %bias = liquid.weight "bias" : tensor<4xf32>
-  %w1 = liquid.weight "w1" : tensor<4x8x16xf32>
-  %w2 = liquid.weight "w2" : tensor<4x16x8xf32>
   // expected-error @+1 {{top_k must be in [1, 4], got 5}}
-  %y = liquid.moe %f, %r, %bias, %w1, %w1, %w2 {top_k = 5 : i64, scaling = 1.0 : f64} : tensor<?x16xf32>, tensor<4x16xf32>, tensor<4xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x16x8xf32> -> tensor<?x16xf32>
+  %e, %w = liquid.moe_router %f, %r, %bias {top_k = 5 : i64, scaling = 1.0 : f64} : tensor<?x16xf32>, tensor<4x16xf32>, tensor<4xf32> -> tensor<?x5xi32>, tensor<?x5xf32>
   return
 }
 
 // -----
 
-func.func @moe_experts(%f: tensor<?x16xf32>) {
+func.func @router_width(%f: tensor<?x16xf32>) {
+  %r = liquid.weight "router" : tensor<4x12xf32>
+  %bias = liquid.weight "bias" : tensor<4xf32>
+  // expected-error @+1 {{router must be [experts, 16], got 'tensor<4x12xf32>'}}
+  %e, %w = liquid.moe_router %f, %r, %bias {top_k = 2 : i64, scaling = 1.0 : f64} : tensor<?x16xf32>, tensor<4x12xf32>, tensor<4xf32> -> tensor<?x2xi32>, tensor<?x2xf32>
+  return
+}
+
+// -----
+
+func.func @router_bias(%f: tensor<?x16xf32>) {
+  %r = liquid.weight "router" : tensor<4x16xf32>
+  %bias = liquid.weight "bias" : tensor<3xf32>
+  // expected-error @+1 {{expert_bias must have 4 elements, one per expert}}
+  %e, %w = liquid.moe_router %f, %r, %bias {top_k = 2 : i64, scaling = 1.0 : f64} : tensor<?x16xf32>, tensor<4x16xf32>, tensor<3xf32> -> tensor<?x2xi32>, tensor<?x2xf32>
+  return
+}
+
+// -----
+
+func.func @router_score(%f: tensor<?x16xf32>) {
   %r = liquid.weight "router" : tensor<4x16xf32>
   %bias = liquid.weight "bias" : tensor<4xf32>
-  %w1 = liquid.weight "w1" : tensor<3x8x16xf32>
-  %w2 = liquid.weight "w2" : tensor<4x16x8xf32>
-  // expected-error @+1 {{w1 and w3 must both be [4, I, 16]}}
-  %y = liquid.moe %f, %r, %bias, %w1, %w1, %w2 {top_k = 2 : i64, scaling = 1.0 : f64} : tensor<?x16xf32>, tensor<4x16xf32>, tensor<4xf32>, tensor<3x8x16xf32>, tensor<3x8x16xf32>, tensor<4x16x8xf32> -> tensor<?x16xf32>
+  // expected-error @+1 {{unknown score function 'tanh' (expected sigmoid or softmax)}}
+  %e, %w = liquid.moe_router %f, %r, %bias {top_k = 2 : i64, scaling = 1.0 : f64, score = "tanh"} : tensor<?x16xf32>, tensor<4x16xf32>, tensor<4xf32> -> tensor<?x2xi32>, tensor<?x2xf32>
+  return
+}
+
+// -----
+
+func.func @router_scaling(%f: tensor<?x16xf32>) {
+  %r = liquid.weight "router" : tensor<4x16xf32>
+  %bias = liquid.weight "bias" : tensor<4xf32>
+  // expected-error @+1 {{scaling must be positive and finite, got -1}}
+  %e, %w = liquid.moe_router %f, %r, %bias {top_k = 2 : i64, scaling = -1.0 : f64} : tensor<?x16xf32>, tensor<4x16xf32>, tensor<4xf32> -> tensor<?x2xi32>, tensor<?x2xf32>
+  return
+}
+
+// -----
+
+func.func @router_results(%f: tensor<?x16xf32>) {
+  %r = liquid.weight "router" : tensor<4x16xf32>
+  %bias = liquid.weight "bias" : tensor<4xf32>
+  // expected-error @+1 {{results must be [T, 2], got 'tensor<?x3xi32>'}}
+  %e, %w = liquid.moe_router %f, %r, %bias {top_k = 2 : i64, scaling = 1.0 : f64} : tensor<?x16xf32>, tensor<4x16xf32>, tensor<4xf32> -> tensor<?x3xi32>, tensor<?x2xf32>
+  return
+}
+
+// -----
+
+func.func @experts_gate_up(%f: tensor<?x16xf32>, %e: tensor<?x2xi32>, %w: tensor<?x2xf32>) {
+  %gu = liquid.weight "gate_up" : tensor<4x15x16xf32>
+  %d = liquid.weight "down" : tensor<4x16x8xf32>
+  // expected-error @+1 {{gate_up must be [E, 2I, 16], got 'tensor<4x15x16xf32>'}}
+  %y = liquid.moe_experts %f, %e, %w, %gu, %d : tensor<?x16xf32>, tensor<?x2xi32>, tensor<?x2xf32>, tensor<4x15x16xf32>, tensor<4x16x8xf32> -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @experts_down(%f: tensor<?x16xf32>, %e: tensor<?x2xi32>, %w: tensor<?x2xf32>) {
+  %gu = liquid.weight "gate_up" : tensor<4x16x16xf32>
+  %d = liquid.weight "down" : tensor<3x16x8xf32>
+  // expected-error @+1 {{down must be [4, 16, 8], got 'tensor<3x16x8xf32>'}}
+  %y = liquid.moe_experts %f, %e, %w, %gu, %d : tensor<?x16xf32>, tensor<?x2xi32>, tensor<?x2xf32>, tensor<4x16x16xf32>, tensor<3x16x8xf32> -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @experts_k(%f: tensor<?x16xf32>, %e: tensor<?x5xi32>, %w: tensor<?x5xf32>) {
+  %gu = liquid.weight "gate_up" : tensor<4x16x16xf32>
+  %d = liquid.weight "down" : tensor<4x16x8xf32>
+  // expected-error @+1 {{rows choose 5 experts out of 4}}
+  %y = liquid.moe_experts %f, %e, %w, %gu, %d : tensor<?x16xf32>, tensor<?x5xi32>, tensor<?x5xf32>, tensor<4x16x16xf32>, tensor<4x16x8xf32> -> tensor<?x16xf32>
+  return
+}
+
+// -----
+
+func.func @experts_same_shape(%f: tensor<?x16xf32>, %e: tensor<?x2xi32>, %w: tensor<?x3xf32>) {
+  %gu = liquid.weight "gate_up" : tensor<4x16x16xf32>
+  %d = liquid.weight "down" : tensor<4x16x8xf32>
+  // expected-error @+1 {{experts and weights must have the same shape}}
+  %y = liquid.moe_experts %f, %e, %w, %gu, %d : tensor<?x16xf32>, tensor<?x2xi32>, tensor<?x3xf32>, tensor<4x16x16xf32>, tensor<4x16x8xf32> -> tensor<?x16xf32>
   return
 }

@@ -199,6 +199,7 @@ void expectSameConfig(const Lfm2Config &a, const Lfm2Config &b) {
   EXPECT_EQ(a.normTopkProb, b.normTopkProb);
   EXPECT_EQ(a.useExpertBias, b.useExpertBias);
   EXPECT_EQ(a.routedScaling, b.routedScaling);
+  EXPECT_EQ(a.expertScore, b.expertScore);
 }
 
 /// The HF-side float32 values of canonical tensor `name` of `gguf`: the
@@ -1062,6 +1063,13 @@ TEST(Lfm2Model, RejectsBadHfCheckpoints) {
   expectLoadError(d, {d + "/model.safetensors", "missing tensor (tensor 'lm_head.weight')"});
   d = hfCopy(tmp, "moetopk", moe, [](json &j) { j["num_experts_per_tok"] = 9; });
   expectLoadError(d, {cfgOf(d), "(key 'num_experts_per_tok')"});
+  d = hfCopy(tmp, "moescale", moe, [](json &j) { j["routed_scaling_factor"] = -1.0; });
+  expectLoadError(d, {cfgOf(d), "must be positive and finite (key 'routed_scaling_factor')"});
+  d = hfCopy(tmp, "moescore", moe, [](json &j) { j["scoring_func"] = "tanh"; });
+  expectLoadError(d, {cfgOf(d), "expected \"sigmoid\" or \"softmax\", got \"tanh\"",
+                      "(key 'scoring_func')"});
+  d = hfCopy(tmp, "moesoftmax", moe, [](json &j) { j["scoring_func"] = "softmax"; });
+  EXPECT_EQ(mustLoad(d).config.expertScore, "softmax");
   d = hfCopy(tmp, "moenoexp", moe, [](json &j) { j.erase("num_experts"); });
   expectLoadError(d, {cfgOf(d), "(key 'num_experts')"});
   d = hfCopy(tmp, "moedense", moe, [](json &j) { j["num_dense_layers"] = 3; });
@@ -1276,10 +1284,17 @@ TEST(Lfm2Model, RejectsBadGgufCheckpoints) {
   }
 
   // MoE: gating function, missing expert tensor, stacked shape.
+  // gating 1 (softmax) is read, 3 is not a gating function
   ASSERT_TRUE(rewriteGguf(msrc, p, [&](KV &kv, TS &) {
     setKey(kv, "lfm2moe.expert_gating_func", GgufValue::u32(1));
   }, err));
-  expectLoadError(p, {p, "(key 'lfm2moe.expert_gating_func')"});
+  EXPECT_EQ(mustLoad(p).config.expertScore, "softmax");
+  EXPECT_EQ(mustLoad(msrc).config.expertScore, "sigmoid");
+  ASSERT_TRUE(rewriteGguf(msrc, p, [&](KV &kv, TS &) {
+    setKey(kv, "lfm2moe.expert_gating_func", GgufValue::u32(3));
+  }, err));
+  expectLoadError(p, {p, "expert gating function 3 is not supported",
+                      "(key 'lfm2moe.expert_gating_func')"});
   ASSERT_TRUE(rewriteGguf(msrc, p, [&](KV &kv, TS &) { dropKey(kv, "lfm2moe.expert_count"); }, err));
   expectLoadError(p, {p, "missing metadata (key 'lfm2moe.expert_count')"});
   ASSERT_TRUE(rewriteGguf(msrc, p, [&](KV &, TS &ts) {

@@ -214,11 +214,12 @@ void printLMMemoryPlan(ModuleOp module, func::FuncOp f, llvm::raw_ostream &os) {
   os << llvm::format("  arena total                 %10.2f MiB (one allocation; none per token)\n",
                      mib(arena));
   int64_t expertBytes = 0, expertReadBytes = 0, moeLayers = 0;
-  f.walk([&](mlir::liquid::MoEOp m) {
-    auto w1 = cast<RankedTensorType>(m.getW1().getType());
-    int64_t perExpert = 3 * w1.getDimSize(1) * w1.getDimSize(2) * 4;
-    expertBytes += w1.getDimSize(0) * perExpert;
-    expertReadBytes += static_cast<int64_t>(m.getTopK()) * perExpert;
+  f.walk([&](mlir::liquid::MoEExpertsOp m) {
+    auto gu = cast<RankedTensorType>(m.getGateUp().getType());
+    int64_t k = cast<RankedTensorType>(m.getExperts().getType()).getDimSize(1);
+    int64_t perExpert = 3 * gu.getDimSize(1) / 2 * gu.getDimSize(2) * 4;
+    expertBytes += gu.getDimSize(0) * perExpert;
+    expertReadBytes += k * perExpert;
     ++moeLayers;
   });
   if (moeLayers)
@@ -504,10 +505,11 @@ int main(int argc, char **argv) {
       auto w = cast<RankedTensorType>(l.getWeight().getType());
       lmFlopsPerToken += 2 * w.getDimSize(0) * w.getDimSize(1);
     });
-    module->walk([&](mlir::liquid::MoEOp m) {
-      auto w1 = cast<RankedTensorType>(m.getW1().getType());
-      int64_t e = w1.getDimSize(0), k = m.getTopK(), per = 3 * w1.getDimSize(1) * w1.getDimSize(2);
-      lmFlopsPerToken += 2 * e * w1.getDimSize(2) + 2 * k * per;
+    module->walk([&](mlir::liquid::MoEExpertsOp m) {
+      auto gu = cast<RankedTensorType>(m.getGateUp().getType());
+      int64_t e = gu.getDimSize(0), h = gu.getDimSize(2), per = 3 * gu.getDimSize(1) / 2 * h;
+      int64_t k = cast<RankedTensorType>(m.getExperts().getType()).getDimSize(1);
+      lmFlopsPerToken += 2 * e * h + 2 * k * per; // router + the k experts
       lmUnreadExpertBytes += (e - k) * per * 4;
     });
     if (failed(mlir::verify(*module)))

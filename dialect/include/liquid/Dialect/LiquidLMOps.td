@@ -178,28 +178,55 @@ def Liquid_SwiGLUHalvesOp : Liquid_Op<"swiglu_halves", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Liquid_MoEOp : Liquid_Op<"moe", [Pure]> {
-  let summary = "mixture-of-experts feed-forward with a routed top-k";
+def Liquid_I32Matrix : 2DTensorOf<[I32]>;
+
+def Liquid_MoERouterOp : Liquid_Op<"moe_router", [Pure]> {
+  let summary = "mixture-of-experts router: scores, selection bias, top-k, weights";
   let description = [{
-    For each row `x[t]`: router scores `p = score(router x)` (`sigmoid`), the
-    `top_k` experts with the highest `p + expert_bias` (the bias only chooses),
-    their weights `p` normalized to sum 1 when `normalize` is set and
-    multiplied by `scaling`; the result is the weighted sum over the chosen
-    experts `e` of `w2[e] (silu(w1[e] x) * (w3[e] x))`. Expert weights are
-    stacked: `w1`, `w3` are `[E, I, H]`, `w2` is `[E, H, I]`; only the chosen
-    experts' weights are read.
+    For each row `x[t]` of `[T, H]`: scores `p = score(router x[t])` over the
+    `E` experts (`score` is `sigmoid`, or `softmax` over the `E` logits); the
+    `top_k` experts with the highest `p + expert_bias` are chosen (the bias
+    only chooses; ties go to the lower expert id); their weights are their `p`,
+    divided by the sum of the chosen `p` when `normalize` is set, times
+    `scaling`. Results: `experts[t, j]` (ids in `[0, E)`, in selection order)
+    and `weights[t, j]`.
 
     ```mlir
-    %y = liquid.moe %f, %router, %bias, %w1, %w3, %w2 {top_k = 2 : i64, scaling = 1.0 : f64, normalize, score = "sigmoid"}
-        : tensor<?x128xf32>, tensor<8x128xf32>, tensor<8xf32>, tensor<8x96x128xf32>, tensor<8x96x128xf32>, tensor<8x128x96xf32> -> tensor<?x128xf32>
+    %ids, %w = liquid.moe_router %f, %router, %bias {top_k = 2 : i64, scaling = 1.0 : f64, normalize, score = "sigmoid"}
+        : tensor<?x128xf32>, tensor<8x128xf32>, tensor<8xf32> -> tensor<?x2xi32>, tensor<?x2xf32>
     ```
   }];
   let arguments = (ins Liquid_F32Matrix:$input, Liquid_F32Matrix:$router, Liquid_F32Vector:$expert_bias,
-                       Liquid_F32Tensor:$w1, Liquid_F32Tensor:$w3, Liquid_F32Tensor:$w2,
                        I64Attr:$top_k, F64Attr:$scaling, UnitAttr:$normalize,
                        DefaultValuedStrAttr<StrAttr, "sigmoid">:$score);
+  let results = (outs Liquid_I32Matrix:$experts, Liquid_F32Matrix:$weights);
+  let assemblyFormat = "$input `,` $router `,` $expert_bias attr-dict `:` type($input) `,` type($router) `,` type($expert_bias) `->` type($experts) `,` type($weights)";
+  let hasVerifier = 1;
+}
+
+def Liquid_MoEExpertsOp : Liquid_Op<"moe_experts", [Pure]> {
+  let summary = "dispatches rows to their routed experts and combines the outputs";
+  let description = [{
+    `result[t] = sum_j weights[t, j] * down[e] (silu(g) * u)` with
+    `e = experts[t, j]` and `[g | u] = gate_up[e] x[t]`: the SwiGLU
+    feed-forward of each routed expert, weighted and summed. The experts'
+    gate and up projections are one fused `[E, 2I, H]` tensor (gate rows
+    first, as transformers' `gate_up_proj`); `down` is `[E, H, I]`.
+
+    The lowering groups the rows of a call by expert, so each routed
+    expert's weights are read once per call and an expert that no row chose
+    is never read; each expert's gate and up rows are interleaved per vector
+    in the packed weights, so one product yields the SwiGLU activation.
+
+    ```mlir
+    %y = liquid.moe_experts %f, %ids, %w, %gate_up, %down
+        : tensor<?x128xf32>, tensor<?x2xi32>, tensor<?x2xf32>, tensor<8x192x128xf32>, tensor<8x128x96xf32> -> tensor<?x128xf32>
+    ```
+  }];
+  let arguments = (ins Liquid_F32Matrix:$input, Liquid_I32Matrix:$experts, Liquid_F32Matrix:$weights,
+                       Liquid_F32Tensor:$gate_up, Liquid_F32Tensor:$down);
   let results = (outs Liquid_F32Matrix:$result);
-  let assemblyFormat = "$input `,` $router `,` $expert_bias `,` $w1 `,` $w3 `,` $w2 attr-dict `:` type($input) `,` type($router) `,` type($expert_bias) `,` type($w1) `,` type($w3) `,` type($w2) `->` type($result)";
+  let assemblyFormat = "$input `,` $experts `,` $weights `,` $gate_up `,` $down attr-dict `:` type($input) `,` type($experts) `,` type($weights) `,` type($gate_up) `,` type($down) `->` type($result)";
   let hasVerifier = 1;
 }
 

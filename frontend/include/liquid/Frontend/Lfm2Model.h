@@ -32,6 +32,9 @@ struct Lfm2Config {
   int64_t experts = 0, expertsPerToken = 0, expertFfn = 0, denseLayers = 0;
   bool normTopkProb = true, useExpertBias = true;
   double routedScaling = 1.0;
+  /// Router score function: "sigmoid" (LFM2-MoE) or "softmax" (HF
+  /// `scoring_func`, GGUF `expert_gating_func` 1).
+  std::string expertScore = "sigmoid";
 };
 
 enum class WeightType { F32, F16, BF16, Q8_0 };

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# LFM2-MoE benchmark (random weights; not a test): the moe-mid shape (hidden
+# 1024, 16 layers, attention as LFM2-350M, 16 experts top-4, expert width 512,
+# first 2 layers dense) beside a dense model of the same active feed-forward
+# width (ffn 2048 = 4 x 512), F32 weights, prefill of a 128-token prompt and
+# 64 decoded tokens at 2 threads. Prints each model's memory plan (expert
+# bytes read per token) and the --bench report (tok/s, GFLOP/s, GB/s).
+# The machine is a shared VM: run it twice and read the better numbers.
+#   bench/bench_moe.sh [WORK_DIR]      (needs ~4 GB of disk)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${LIQUID_BIN:-$root/build/bin}"
+work="${1:-/tmp/liquid-bench-moe}"
+threads="${THREADS:-2}"
+mkdir -p "$work"
+[ -f "$work/moe/config.json" ] ||
+  "$bin/liquid-lfm2-gen" --preset moe-mid --out "$work/moe" --seed 1 --gguf none --quiet
+[ -f "$work/dense/config.json" ] ||
+  "$bin/liquid-lfm2-gen" --preset 350m --ffn 2048 --out "$work/dense" --seed 1 --gguf none --quiet
+prompt=$(seq -s, 100 227)
+for name in moe dense; do
+  echo "== $name"
+  "$bin/liquidc" "$work/$name" -o "$work/lm-$name" --max-context 512 --max-rows 128 \
+    --print-memory-plan | grep -E "experts|arena"
+  "$work/lm-$name" --prompt-ids "$prompt" --n-predict 65 --threads "$threads" --bench >/dev/null
+done

@@ -1,0 +1,138 @@
+"""A float64 numpy reference forward of LFM2 / LFM2-MoE from an HF folder.
+
+Written from the model equations (docs: ../shared/notes/models.md), not from
+liquidc's lowering: embedding, per layer RMSNorm -> short conv or attention
+(per-head RMSNorm, NeoX RoPE, causal GQA) -> residual -> RMSNorm -> SwiGLU
+feed-forward or the routed experts -> residual, final RMSNorm and the tied or
+separate head. The router follows llama.cpp's build_moe_ffn: scores sigmoid
+(or softmax), the top-k of score + expert_bias chosen (ties: the lower expert
+id), weights = the chosen scores, divided by their sum when normalized, times
+routed_scaling_factor.
+"""
+import json
+import os
+
+import numpy as np
+
+from fixtures import load_safetensors
+
+
+class Lfm2Ref:
+    def __init__(self, folder, weights=None, config=None):
+        self.c = config or json.load(open(os.path.join(folder, "config.json")))
+        self.w = weights or load_safetensors(os.path.join(folder, "model.safetensors"))
+        self.w = {k: np.asarray(v, dtype=np.float64) for k, v in self.w.items()}
+        c = self.c
+        self.H = c["hidden_size"]
+        self.eps = c.get("norm_eps", 1e-5)
+        self.heads, self.kv = c["num_attention_heads"], c["num_key_value_heads"]
+        self.hd = self.H // self.heads
+        self.theta = c.get("rope_theta", 1e6)
+        self.attn = [t == "full_attention" for t in c["layer_types"]]
+        self.moe = c.get("model_type") in ("lfm2_moe", "lfm2moe")
+        self.routes = {}  # layer -> [T, k] chosen experts
+
+    def rms(self, x, g):
+        return x / np.sqrt((x * x).mean(-1, keepdims=True) + self.eps) * g
+
+    def conv(self, p, h):
+        T, H = h.shape
+        bcx = h @ self.w[p + "conv.in_proj.weight"].T
+        b, cg, xx = bcx[:, :H], bcx[:, H:2 * H], bcx[:, 2 * H:]
+        bx = b * xx
+        k = self.w[p + "conv.conv.weight"].reshape(H, -1)
+        L = k.shape[1]
+        pad = np.concatenate([np.zeros((L - 1, H)), bx])
+        y = sum(k[:, j] * pad[j:j + T] for j in range(L))
+        return (cg * y) @ self.w[p + "conv.out_proj.weight"].T
+
+    def rope(self, x):  # x [T, n, hd], NeoX halves
+        T, hd = x.shape[0], self.hd
+        ang = np.arange(T)[:, None] * self.theta ** (-2.0 * np.arange(hd // 2) / hd)
+        cos, sin = np.cos(ang)[:, None, :], np.sin(ang)[:, None, :]
+        a, b = x[..., :hd // 2], x[..., hd // 2:]
+        return np.concatenate([a * cos - b * sin, b * cos + a * sin], -1)
+
+    def attention(self, p, h):
+        T, hd = h.shape[0], self.hd
+        q = (h @ self.w[p + "self_attn.q_proj.weight"].T).reshape(T, self.heads, hd)
+        k = (h @ self.w[p + "self_attn.k_proj.weight"].T).reshape(T, self.kv, hd)
+        v = (h @ self.w[p + "self_attn.v_proj.weight"].T).reshape(T, self.kv, hd)
+        q = self.rope(self.rms(q, self.w[p + "self_attn.q_layernorm.weight"]))
+        k = self.rope(self.rms(k, self.w[p + "self_attn.k_layernorm.weight"]))
+        rep = self.heads // self.kv
+        k, v = np.repeat(k, rep, 1), np.repeat(v, rep, 1)
+        s = np.einsum("thd,uhd->htu", q, k) / np.sqrt(hd)
+        s = s + np.triu(np.full((T, T), -np.inf), 1)
+        s = np.exp(s - s.max(-1, keepdims=True))
+        s /= s.sum(-1, keepdims=True)
+        o = np.einsum("htu,uhd->thd", s, v).reshape(T, -1)
+        return o @ self.w[p + "self_attn.out_proj.weight"].T
+
+    def swiglu(self, f, w1, w3, w2):
+        g = f @ w1.T
+        return (g / (1 + np.exp(-g)) * (f @ w3.T)) @ w2.T
+
+    def route(self, logits, bias):
+        """[T, E] router logits -> (chosen [T, k], weights [T, k])."""
+        c = self.c
+        if c.get("scoring_func", "sigmoid") == "softmax":
+            e = np.exp(logits - logits.max(-1, keepdims=True))
+            probs = e / e.sum(-1, keepdims=True)
+        else:
+            probs = 1 / (1 + np.exp(-logits))
+        sel = probs + bias
+        k = c["num_experts_per_tok"]
+        chosen = np.argsort(-sel, axis=-1, kind="stable")[:, :k]
+        wts = np.take_along_axis(probs, chosen, -1)
+        if c.get("norm_topk_prob", True):
+            wts = wts / wts.sum(-1, keepdims=True)
+        return chosen, wts * c.get("routed_scaling_factor", 1.0)
+
+    def experts(self, i, p, f):
+        E = self.c["num_experts"]
+        logits = f @ self.w[p + "gate.weight"].T
+        use_bias = self.c.get("use_expert_bias", True) and (p + "expert_bias") in self.w
+        chosen, wts = self.route(logits, self.w[p + "expert_bias"] if use_bias else np.zeros(E))
+        self.routes[i] = chosen
+        y = np.zeros_like(f)
+        for t in range(f.shape[0]):
+            for e, wt in zip(chosen[t], wts[t]):
+                q = "%sexperts.%d." % (p, e)
+                y[t] += wt * self.swiglu(f[t:t + 1], self.w[q + "w1.weight"], self.w[q + "w3.weight"],
+                                         self.w[q + "w2.weight"])[0]
+        return y
+
+    def forward(self, ids):
+        """Logits [T, vocab] of the prompt `ids`."""
+        x = self.w["model.embed_tokens.weight"][np.asarray(ids)]
+        for i, is_attn in enumerate(self.attn):
+            p = "model.layers.%d." % i
+            h = self.rms(x, self.w[p + "operator_norm.weight"])
+            x = x + (self.attention(p, h) if is_attn else self.conv(p, h))
+            f = self.rms(x, self.w[p + "ffn_norm.weight"])
+            if self.moe and i >= self.c.get("num_dense_layers", 2):
+                x = x + self.experts(i, p + "feed_forward.", f)
+            else:
+                q = p + "feed_forward."
+                x = x + self.swiglu(f, self.w[q + "w1.weight"], self.w[q + "w3.weight"], self.w[q + "w2.weight"])
+        x = self.rms(x, self.w["model.embedding_norm.weight"])
+        head = self.w.get("lm_head.weight", self.w["model.embed_tokens.weight"])
+        return x @ head.T
+
+
+def save_safetensors(path, tensors):
+    """Writes {name: float32 array} as a safetensors file."""
+    header, blobs, off = {}, [], 0
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(tensors[name], dtype=np.float32)
+        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
+        blobs.append(a.tobytes())
+        off += a.nbytes
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little"))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
