@@ -272,6 +272,29 @@ static char *read_text(const char *path)
     return buf;
 }
 
+/* Bytes of the mapping at `base` that this process has touched: its resident
+ * set in /proc/self/smaps. A fault maps the whole page-cache folio it hits,
+ * so with a warm cache (large folios) this overcounts; from a cold cache it
+ * is within a few MiB of what was read. -1 where it is not available. */
+static long long touched_bytes(const void *base)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f)
+        return -1;
+    char line[512];
+    int in = 0;
+    long long kb = -1;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+            in = (uintptr_t)base >= lo && (uintptr_t)base < hi;
+        else if (in && sscanf(line, "Rss: %lld kB", &kb) == 1)
+            break;
+    }
+    fclose(f);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
 /* Maps the .lqw file; returns the weights or NULL (one-line error printed). */
 static const float *map_weights(const char *path, void **base, size_t *size)
 {
@@ -586,6 +609,11 @@ int main(int argc, char **argv)
                 o.threads, np, t1 - t0, pre, pre * (double)LQ_FLOPS_PER_TOKEN * 1e-9,
                 generated > 0 ? generated - 1 : 0, t2 - t1, dec, dec * (double)LQ_DECODE_BYTES * 1e-9,
                 ru.ru_maxrss / 1024.0);
+        long long touched = map ? touched_bytes(map) : -1;
+        if (touched >= 0)
+            fprintf(stderr, "weights: %.1f MiB of the %.1f MiB file touched by this run; a decoded "
+                            "token reads %.1f MiB\n",
+                    touched / 1048576.0, map_size / 1048576.0, LQ_DECODE_BYTES / 1048576.0);
     }
     atomic_store_explicit(&pool.job, -1, memory_order_release);
     for (int i = 1; i < pool.threads; ++i)

@@ -553,43 +553,51 @@ LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
     });
   });
   barrier();
-  // 2. Each routed expert, its rows together: hid = silu(g) * u from one
-  //    product with the interleaved gate/up weights, then y[row] += weight *
-  //    down hid. Threads split the column tiles of each product.
-  loop(0, e, 1, {}, [&](Value ex, ValueRange) -> SmallVector<Value> {
-    Value s0 = ldI(start, ex), n = arith::SubIOp::create(b, loc, ldI(start, addi(ex, idx(1))), s0);
-    Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, n, idx(0));
-    auto ifOp = scf::IfOp::create(b, loc, any, /*withElseRegion=*/false);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    auto rowOf = [&](Value r) { return ldI(listRow, addi(s0, r)); };
+  // 2. Each routed expert over its rows together: hid = silu(g) * u from one
+  //    product with the interleaved gate/up weights (row i of the dispatch
+  //    list -> hid row i); 3. y[row] += weight * down hid, expert after
+  //    expert. Threads split the column tiles of each product, so the
+  //    accumulation into y never races and two barriers serve all experts.
+  auto ldW = [&](Value base, int64_t off) { return ld({wMem, 0}, base, off); };
+  auto forRoutedExperts = [&](function_ref<void(Value ex, Value s0, Value n)> body) {
+    loop(0, e, 1, {}, [&](Value ex, ValueRange) -> SmallVector<Value> {
+      Value s0 = ldI(start, ex);
+      Value n = arith::SubIOp::create(b, loc, ldI(start, addi(ex, idx(1))), s0);
+      Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, n, idx(0));
+      auto ifOp = scf::IfOp::create(b, loc, any, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      body(ex, s0, n);
+      return {};
+    });
+  };
+  forRoutedExperts([&](Value ex, Value s0, Value n) {
     Value guBase = addi(idx(gu), muli(ex, guStride));
-    auto ldW = [&](Value base, int64_t off) { return ld({wMem, 0}, base, off); };
     forThreadTiles(2 * ip, [&](Value t0, int64_t width) {
       tileProduct(
-          x, [&](Value r) { return muli(rowOf(r), h); }, n, h, addi(guBase, muli(t0, h)), width,
-          ldW, [&](Value r, int64_t v0, ArrayRef<Value> acc) {
+          x, [&](Value r) { return muli(ldI(listRow, addi(s0, r)), h); }, n, h,
+          addi(guBase, muli(t0, h)), width, ldW, [&](Value r, int64_t v0, ArrayRef<Value> acc) {
             // vectors (2i, 2i + 1) of the tile: gate and up of hidden vector
             // t0 / 2 + i
-            Value hrow = addi(muli(r, ip), arith::DivUIOp::create(b, loc, t0, idx(2)));
+            Value hrow = addi(muli(addi(s0, r), ip), arith::DivUIOp::create(b, loc, t0, idx(2)));
             for (size_t i = 0; i + 1 < acc.size(); i += 2)
               st(mul(mul(acc[i], sigmoid(acc[i])), acc[i + 1]), hid, hrow, (v0 + i) / 2 * lanes);
           });
     });
-    barrier();
+  });
+  barrier();
+  forRoutedExperts([&](Value ex, Value s0, Value n) {
     Value dnBase = addi(idx(down), muli(ex, downStride));
     forThreadTiles(::liquid::roundUp(h, lanes), [&](Value t0, int64_t width) {
       tileProduct(
-          hid, [&](Value r) { return muli(r, ip); }, n, inner, addi(dnBase, muli(t0, inner)),
-          width, ldW, [&](Value r, int64_t v0, ArrayRef<Value> acc) {
+          hid, [&](Value r) { return muli(addi(s0, r), ip); }, n, inner,
+          addi(dnBase, muli(t0, inner)), width, ldW, [&](Value r, int64_t v0, ArrayRef<Value> acc) {
             Value wr = bcast(ldF(listW, addi(s0, r)));
-            Value yrow = addi(muli(rowOf(r), h), t0);
+            Value yrow = addi(muli(ldI(listRow, addi(s0, r)), h), t0);
             for (auto [j, a] : llvm::enumerate(acc))
               st(add(ld(y, yrow, (v0 + j) * lanes), mul(wr, a)), y, yrow, (v0 + j) * lanes);
           });
     });
-    barrier();
-    return {};
   });
   return success();
 }

@@ -30,12 +30,12 @@ inline int64_t scratchFloats(Operation *op) {
 /// The scratch slots of liquid.moe_experts, in order: the start of each
 /// expert's rows in the dispatch list [E + 1], a fill cursor per expert [E],
 /// the list's rows and weights [maxRows * k] each, and the SwiGLU activations
-/// of one expert's rows [maxRows, roundup(I, kMaxLanes)].
+/// of every list entry [maxRows * k, roundup(I, kMaxLanes)].
 inline SmallVector<int64_t, 5> moeExpertsScratch(MoEExpertsOp m, int64_t maxRows) {
   auto gu = cast<RankedTensorType>(m.getGateUp().getType());
   int64_t e = gu.getDimSize(0), i = gu.getDimSize(1) / 2;
   int64_t k = cast<RankedTensorType>(m.getExperts().getType()).getDimSize(1);
-  return {e + 1, e, maxRows * k, maxRows * k, maxRows * alignTo(i, kMaxLanes)};
+  return {e + 1, e, maxRows * k, maxRows * k, maxRows * k * alignTo(i, kMaxLanes)};
 }
 
 /// Scratch of the language-model kernels for up to `maxRows` tokens a call.

@@ -6,11 +6,11 @@
 // (4 experts, top-2, expert width 24, hidden 32, up to 8 rows a call).
 // Plan: the router's chosen experts and weights are [8, 2] activations; its
 // scratch holds the scores and selection scores (2 x 32 floats); the experts'
-// scratch holds the dispatch list and one expert's SwiGLU rows:
-// (5 + 16 -> 32) + (4 + 16 -> 32) + 2 x (16 + 16 -> 32) + (8 x 32 + 16 -> 272) = 400.
-// PLAN: liquid.arena = {size = 944 : i64, states = {}}
+// scratch holds the dispatch list and the SwiGLU rows of every list entry:
+// (5 + 16 -> 32) + (4 + 16 -> 32) + 2 x (16 + 16 -> 32) + (16 x 32 + 16 -> 528) = 656.
+// PLAN: liquid.arena = {size = 1200 : i64, states = {}}
 // PLAN: liquid.moe_router {{.*}}liquid.offset = array<i64: 256, 272>, liquid.scratch = 288 : i64, liquid.scratch_floats = 64 : i64
-// PLAN: liquid.moe_experts {{.*}}liquid.offset = array<i64: 288>, liquid.scratch = 544 : i64, liquid.scratch_floats = 400 : i64
+// PLAN: liquid.moe_experts {{.*}}liquid.offset = array<i64: 288>, liquid.scratch = 544 : i64, liquid.scratch_floats = 656 : i64
 
 // Lowered: gate and up are one [4, 48, 32] weight, packed with the halves
 // interleaved per vector (liquid-opt's default 8-float vectors: 4 experts x
@@ -19,12 +19,16 @@
 // LOWER: floats = 6144 : i64, layout = "transposed-batched-glu", offset = {{[0-9]+}} : i64, tensor = "concat1(w1, w3)"
 // LOWER-SAME: layout = "transposed-batched", offset = {{[0-9]+}} : i64, tensor = "w2"
 // LOWER: func.func @moe_kernel_forward(
-// Dispatch on thread 0, then per routed expert (scf.if on its row count) two
-// products, each followed by a barrier.
+// Dispatch on thread 0 and a barrier; the gate/up products of every routed
+// expert (an scf.if on its row count) and a barrier; the down products and a
+// barrier.
 // LOWER: scf.if
+// LOWER: call @moe_barrier
 // LOWER: scf.for
 // LOWER: scf.if
 // LOWER: call @moe_barrier
+// LOWER: scf.for
+// LOWER: scf.if
 // LOWER: call @moe_barrier
 // LLVM: llvm.func @moe_kernel_forward(
 func.func @moe(%ids: tensor<?xi32>, %pos: index) -> tensor<?x64xf32> attributes {liquid.max_rows = 8 : i64, liquid.max_context = 16 : i64} {
