@@ -8,7 +8,7 @@ PKGS=(
   clang-22 libclang-rt-22-dev llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libhalide14-0-dev
   nlohmann-json3-dev libgtest-dev
-  g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  g++-aarch64-linux-gnu libc6-dev-arm64-cross g++-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user
   python3 python3-numpy
 )
 

@@ -35,6 +35,14 @@ else:
 import shutil
 if shutil.which("qemu-aarch64") and shutil.which("aarch64-linux-gnu-gcc"):
     config.available_features.add("aarch64-cross")
+if shutil.which("qemu-riscv64") and shutil.which("riscv64-linux-gnu-gcc"):
+    config.available_features.add("riscv64-cross")
+try:
+    flags = [l for l in open("/proc/cpuinfo") if l.startswith("flags")][0].split()
+    if all(f in flags for f in ("avx512f", "avx512bw", "avx512dq", "avx512vl")):
+        config.available_features.add("avx512")
+except (OSError, IndexError):
+    pass
 if config.sanitizers:
     config.available_features.add("sanitizers")
     config.environment["LIQUIDC_CFLAGS"] = "-fsanitize=address,undefined -fno-omit-frame-pointer"

@@ -1,20 +1,111 @@
 //===- Targets.cpp - the target registry -----------------------------------===//
 #include "liquid/Targets/Targets.h"
 
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Program.h"
+#include "llvm/TargetParser/Host.h"
+
 namespace liquid {
 
+namespace {
+
+TargetInfo cpuTarget(std::string name, std::string description, std::string triple,
+                     std::string cpu, std::string features, int l1d, int l2, std::string halide,
+                     std::vector<std::string> hostFeatures = {}) {
+  TargetInfo t;
+  t.name = std::move(name);
+  t.description = std::move(description);
+  t.kind = "cpu";
+  t.triple = std::move(triple);
+  t.cpu = std::move(cpu);
+  t.features = std::move(features);
+  t.l1dKiB = l1d;
+  t.l2KiB = l2;
+  t.halideTarget = std::move(halide);
+  t.cc = "cc";
+  t.ar = "ar";
+  t.hostFeatures = std::move(hostFeatures);
+  return t;
+}
+
+TargetInfo cross(TargetInfo t, const std::string &gnu, const std::string &qemu,
+                 const std::string &qemuCpu = "") {
+  t.cc = gnu + "-gcc";
+  t.ar = gnu + "-ar";
+  t.runner = {qemu};
+  if (!qemuCpu.empty())
+    t.runner.insert(t.runner.end(), {"-cpu", qemuCpu});
+  t.runner.insert(t.runner.end(), {"-L", "/usr/" + gnu});
+  return t;
+}
+
+} // namespace
+
 const std::vector<TargetInfo> &allTargets() {
-  static const std::vector<TargetInfo> targets = {
-      {"host", "this machine: its triple, CPU and features", "host", "host", "host", "cc", "ar",
-       {}},
-      {"x86-64-v2", "x86-64 with SSE4.2 / POPCNT (no AVX)", "x86_64-linux-gnu", "x86-64-v2", "",
-       "cc", "ar", {}},
-      {"x86-64-v3", "x86-64 with AVX2 / FMA / BMI2", "x86_64-linux-gnu", "x86-64-v3", "", "cc",
-       "ar", {}},
-      {"aarch64-linux", "64-bit Arm Linux with NEON (runs here under qemu-aarch64)",
-       "aarch64-linux-gnu", "generic", "+neon", "aarch64-linux-gnu-gcc", "aarch64-linux-gnu-ar",
-       {"qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"}},
-  };
+  static const std::vector<TargetInfo> targets = [] {
+    std::vector<TargetInfo> v;
+    v.push_back(cpuTarget("host", "this machine: its triple, CPU and features", "host", "host",
+                          "host", 0, 0, "host"));
+    v.push_back(cpuTarget("x86-64-v2", "x86-64 with SSE4.2 / POPCNT (no AVX)", "x86_64-linux-gnu",
+                          "x86-64-v2", "", 32, 512, "x86-64-linux-sse41",
+                          {"sse4.2", "popcnt"}));
+    v.push_back(cpuTarget("x86-64-v3", "x86-64 with AVX2 / FMA / BMI2", "x86_64-linux-gnu",
+                          "x86-64-v3", "", 32, 1024, "x86-64-linux-sse41-avx-avx2-fma-f16c",
+                          {"avx2", "fma", "bmi2", "f16c"}));
+    v.push_back(cpuTarget("x86-64-v4", "x86-64 with AVX-512 (F/BW/DQ/VL)", "x86_64-linux-gnu",
+                          "x86-64-v4", "", 32, 1024, "x86-64-linux-avx512_skylake",
+                          {"avx512f", "avx512bw", "avx512dq", "avx512vl"}));
+    v.push_back(cross(cpuTarget("aarch64-linux", "64-bit Arm Linux with NEON", "aarch64-linux-gnu",
+                                "generic", "+neon", 64, 512, "arm-64-linux"),
+                      "aarch64-linux-gnu", "qemu-aarch64"));
+    v.push_back(cross(cpuTarget("aarch64-cortex-a55",
+                                "Arm Cortex-A55 (in-order little core; NEON, dot product, FP16)",
+                                "aarch64-linux-gnu", "cortex-a55", "+neon,+dotprod,+fullfp16", 32,
+                                256, "arm-64-linux-arm_dot_prod-arm_fp16"),
+                      "aarch64-linux-gnu", "qemu-aarch64"));
+    v.push_back(cross(cpuTarget("aarch64-neoverse-n1",
+                                "Arm Neoverse-N1 / Cortex-A76 class (out-of-order; NEON, dot "
+                                "product, FP16)",
+                                "aarch64-linux-gnu", "neoverse-n1", "+neon,+dotprod,+fullfp16", 64,
+                                1024, "arm-64-linux-arm_dot_prod-arm_fp16"),
+                      "aarch64-linux-gnu", "qemu-aarch64"));
+    v.push_back(cross(cpuTarget("riscv64-linux", "RISC-V RV64GC Linux (scalar floating point)",
+                                "riscv64-linux-gnu", "generic-rv64", "+m,+a,+f,+d,+c", 32, 512,
+                                "riscv-64-linux"),
+                      "riscv64-linux-gnu", "qemu-riscv64"));
+    v.push_back(cross(cpuTarget("riscv64-rvv", "RISC-V RV64GCV Linux (vector extension 1.0)",
+                                "riscv64-linux-gnu", "generic-rv64", "+m,+a,+f,+d,+c,+v", 32, 512,
+                                "riscv-64-linux-rvv"),
+                      "riscv64-linux-gnu", "qemu-riscv64", "rv64,v=true,vlen=128"));
+    for (const char *sm : {"80", "90"}) {
+      TargetInfo t;
+      t.name = std::string("cuda-sm") + sm;
+      t.description = std::string("NVIDIA GPU, compute capability ") + sm[0] + "." + sm[1] +
+                      (sm[0] == '8' ? " (A100)" : " (H100)");
+      t.kind = "gpu";
+      t.triple = "nvptx64-nvidia-cuda";
+      t.cpu = std::string("sm_") + sm;
+      t.features = sm[0] == '8' ? "+ptx70" : "+ptx78";
+      // Halide 14 knows compute capabilities up to 8.6: sm_90 gets sm_80 code
+      t.halideTarget = "host-cuda-cuda_capability_80";
+      t.cc = "cc";
+      t.ar = "ar";
+      t.notImplemented = "GPU code generation and the CUDA host runtime";
+      v.push_back(t);
+    }
+    TargetInfo hvx;
+    hvx.name = "hexagon-v68-hvx";
+    hvx.description = "Qualcomm Hexagon v68 DSP with 128-byte HVX (int8 kernels)";
+    hvx.kind = "npu";
+    hvx.triple = "hexagon-unknown-none-elf";
+    hvx.cpu = "hexagonv68";
+    hvx.features = "+hvxv68,+hvx-length128b";
+    // Halide 14 knows HVX up to v66; v68 runs v66 code
+    hvx.halideTarget = "hexagon-32-qurt-hvx_128-hvx_v66";
+    hvx.notImplemented = "int8 (--quantize=q8) kernels through Halide's HVX backend";
+    v.push_back(hvx);
+    return v;
+  }();
   return targets;
 }
 
@@ -30,6 +121,38 @@ std::string knownTargetNames() {
   for (const TargetInfo &t : allTargets())
     s += (s.empty() ? "" : ", ") + t.name;
   return s;
+}
+
+bool runsHere(const TargetInfo &t, std::string &why) {
+  if (!t.notImplemented.empty()) {
+    why = "not generated yet";
+    return false;
+  }
+  if (t.kind == "gpu") {
+    why = "no GPU here";
+    return false;
+  }
+  if (t.kind == "npu") {
+    why = "needs the vendor's SDK or simulator";
+    return false;
+  }
+  if (!t.runner.empty()) {
+    for (const std::string &tool : {t.runner.front(), t.cc})
+      if (!llvm::sys::findProgramByName(tool)) {
+        why = tool + " not installed";
+        return false;
+      }
+    return true;
+  }
+  llvm::StringMap<bool> host = llvm::sys::getHostCPUFeatures();
+  for (const std::string &f : t.hostFeatures) {
+    auto it = host.find(f);
+    if (it == host.end() || !it->second) {
+      why = "this CPU lacks " + f;
+      return false;
+    }
+  }
+  return true;
 }
 
 } // namespace liquid

@@ -27,12 +27,16 @@ def main():
     ap.add_argument("--max-rows", default="16")
     ap.add_argument("--threads", default="2", help="threads of the generated program")
     ap.add_argument("--embed", action="store_true", help="compile the weights into the program")
+    ap.add_argument("--target", default=None, help="liquidc --target")
+    ap.add_argument("--runner", default="", help="command prefix that runs the program (qemu)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     exe = os.path.join(a.out, "lm")
     run([a.liquidc, os.path.join(a.fixture, a.checkpoint), "-o", exe, "--max-context", "128",
-         "--max-rows", a.max_rows] + (["--embed-weights"] if a.embed else []))
+         "--max-rows", a.max_rows] + (["--embed-weights"] if a.embed else []) +
+        (["--target", a.target] if a.target else []))
+    prog = a.runner.split() + [exe]
     if a.embed and os.path.exists(exe + ".lqw"):
         raise RuntimeError("--embed-weights wrote " + exe + ".lqw")
     failed = 0
@@ -45,7 +49,7 @@ def main():
     gp = load_safetensors(os.path.join(a.fixture, "golden_prefill.safetensors"))
     ids = ",".join(str(i) for i in gp["ids"])
     dump = os.path.join(a.out, "prefill.npy")
-    run([exe, "--prompt-ids", ids, "--prefill-only", "--dump-logits", dump, "--threads", a.threads])
+    run(prog + ["--prompt-ids", ids, "--prefill-only", "--dump-logits", dump, "--threads", a.threads])
     got = np.load(dump)
     ref = gp[a.golden]
     err = float(np.abs(got - ref).max())
@@ -61,7 +65,7 @@ def main():
         gd = load_safetensors(os.path.join(a.fixture, "golden_decode.safetensors"))
         want = [int(i) for i in gd["generated_ids"]]
         dump = os.path.join(a.out, "decode.npy")
-        out = run([exe, "--prompt-ids", ",".join(str(i) for i in gd["prompt_ids"]),
+        out = run(prog + ["--prompt-ids", ",".join(str(i) for i in gd["prompt_ids"]),
                    "--n-predict", str(len(want)), "--dump-logits", dump, "--threads", a.threads]
                   ).strip().splitlines()[-1]
         got_ids = [int(x) for x in out.split(",")]

@@ -59,13 +59,21 @@ int main(int argc, char **argv) {
 """
 
 
+def cross_cc(target):
+    """The C compiler for the target's programs (liquidc --list-targets)."""
+    for prefix, cc in (("aarch64", "aarch64-linux-gnu-gcc"), ("riscv64", "riscv64-linux-gnu-gcc")):
+        if target.startswith(prefix):
+            return cc
+    return "cc"
+
+
 def check_set(args, name):
     spec = os.path.join(args.fixtures, "ncps", name + ".json")
     ref = load_safetensors(os.path.join(args.fixtures, "ncps", name + ".safetensors"))
     work = os.path.join(args.out, name)
     os.makedirs(work, exist_ok=True)
     env = dict(os.environ)
-    if args.target.startswith("aarch64"):
+    if cross_cc(args.target) != "cc":
         env.pop("LIQUIDC_CFLAGS", None)  # sanitizer runtimes exist for x86-64 only
     x, ts = ref["io.input"], ref["io.timespans"]
     B, T = x.shape[0], x.shape[1]
@@ -96,7 +104,7 @@ def check_set(args, name):
         src = os.path.join(work, "main.c")
         open(src, "w").write(LIB_MAIN % {"p": prefix})
         prog = os.path.join(work, "prog")
-        cc = "aarch64-linux-gnu-gcc" if args.target.startswith("aarch64") else "cc"
+        cc = cross_cc(args.target)
         cflags = env.get("LIQUIDC_CFLAGS", "").split()
         run([cc, "-O1", "-I", work, src, lib, "-lm", "-o", prog] + cflags)
         x.astype(np.float32).tofile(os.path.join(work, "x.bin"))

@@ -438,11 +438,27 @@ int main(int argc, char **argv) {
       "  liquidc LFM2-350M/ -o lm                    # language model: lm + lm.lqw\n");
 
   if (listTargets) {
+    llvm::outs() << llvm::format("%-20s %-4s %-20s %-14s %-6s %-10s %s\n", "target", "kind",
+                                 "triple", "cpu", "floats", "L1d/L2", "runs here");
     for (const ::liquid::TargetInfo &t : ::liquid::allTargets()) {
       ::liquid::MachineOptions m = ::liquid::resolveMachine({t.triple, t.cpu, t.features});
-      llvm::outs() << llvm::format("%-14s %-20s cpu=%-12s %s%s\n", t.name.c_str(),
-                                   m.triple.c_str(), m.cpu.c_str(), t.description.c_str(),
-                                   t.runner.empty() ? "" : " [run: emulated]");
+      std::string why, lanes = "-", caches = "-";
+      bool runs = ::liquid::runsHere(t, why);
+      if (t.kind == "cpu")
+        lanes = std::to_string(t.vectorFloats ? t.vectorFloats
+                                              : ::liquid::preferredVectorWidth(m));
+      if (t.l1dKiB)
+        caches = std::to_string(t.l1dKiB) + "K/" + std::to_string(t.l2KiB) + "K";
+      std::string status = runs ? (t.runner.empty() ? "yes" : "yes, under " + t.runner.front())
+                                : "compile-only (" + why + ")";
+      if (!t.notImplemented.empty())
+        status = "registered; not generated yet: " + t.notImplemented;
+      llvm::outs() << llvm::format("%-20s %-4s %-20s %-14s %-6s %-10s %s\n", t.name.c_str(),
+                                   t.kind.c_str(), m.triple.c_str(), m.cpu.c_str(), lanes.c_str(),
+                                   caches.c_str(), status.c_str());
+      llvm::outs() << "    " << t.description << "; features '" << m.features.substr(0, 60)
+                   << (m.features.size() > 60 ? "...'" : "'") << "; Halide target "
+                   << t.halideTarget << "\n";
     }
     return 0;
   }
@@ -451,6 +467,9 @@ int main(int argc, char **argv) {
   const ::liquid::TargetInfo *target = ::liquid::findTarget(targetName);
   if (!target)
     fail("unknown target '" + targetName + "' (known: " + ::liquid::knownTargetNames() + ")");
+  if (!target->notImplemented.empty())
+    fail("target '" + targetName + "' is registered but liquidc does not generate code for it "
+         "yet (missing: " + target->notImplemented + "); see --list-targets");
   if (outputPath.empty() && emitKind != Emit::MLIR && emitKind != Emit::LLVM &&
       emitKind != Emit::Asm)
     fail("no output file (-o)");
@@ -568,7 +587,9 @@ int main(int argc, char **argv) {
     machine.cpu = targetCpu;
   if (!targetFeatures.empty())
     machine.features = targetFeatures;
-  int64_t lanes = vectorWidth ? vectorWidth.getValue() : ::liquid::preferredVectorWidth(machine);
+  int64_t lanes = vectorWidth         ? vectorWidth.getValue()
+                  : target->vectorFloats ? target->vectorFloats
+                                         : ::liquid::preferredVectorWidth(machine);
   if (lanes != 8 && lanes != 16)
     fail("--vector-width must be 8 or 16 (or 0 for the target's choice)");
 

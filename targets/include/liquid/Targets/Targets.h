@@ -7,15 +7,30 @@
 
 namespace liquid {
 
-/// A target users name with --target. `triple`/`cpu`/`features` go to LLVM
-/// ("host" is resolved to this machine at compile time); `cc` and `ar` build
-/// the runtime and link artifacts; `runner` is the command prefix that runs
-/// the target's programs on this machine (empty: native).
+/// A target users name with --target.
 struct TargetInfo {
   std::string name, description;
+  /// "cpu", "gpu" or "npu".
+  std::string kind;
+  /// For LLVM ("host" is resolved to this machine at compile time).
   std::string triple, cpu, features;
+  /// Kernel vector width in floats; 0: chosen from the CPU's features (16
+  /// with AVX-512, else 8).
+  int vectorFloats = 0;
+  /// Data cache sizes the schedules assume (KiB; 0 = the host's, unknown).
+  int l1dKiB = 0, l2KiB = 0;
+  /// The same machine as a Halide 14 target string.
+  std::string halideTarget;
+  /// Build the runtime and link artifacts.
   std::string cc, ar;
+  /// Command prefix that runs the target's programs on this machine (empty:
+  /// native).
   std::vector<std::string> runner;
+  /// CPU features a native run needs (LLVM names, as in
+  /// llvm::sys::getHostCPUFeatures).
+  std::vector<std::string> hostFeatures;
+  /// Empty when liquidc generates code for it; else what is missing.
+  std::string notImplemented;
 };
 
 const std::vector<TargetInfo> &allTargets();
@@ -23,6 +38,9 @@ const std::vector<TargetInfo> &allTargets();
 const TargetInfo *findTarget(const std::string &name);
 /// "host, x86-64-v2, ..." for error messages.
 std::string knownTargetNames();
+/// Whether this machine can run the target's programs (natively, or with its
+/// runner and C compiler installed); otherwise `why` says what is missing.
+bool runsHere(const TargetInfo &t, std::string &why);
 
 } // namespace liquid
 
