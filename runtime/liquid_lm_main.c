@@ -7,7 +7,8 @@
  *     void P_kernel_forward(const float *weights, float *arena, const int32_t *ids,
  *                           int64_t rows, int64_t pos, float *logits,
  *                           int64_t tid, int64_t threads, void *sync,
- *                           const void *weights_f16);   (the same weights, for half loads)
+ *                           const void *weights_f16, const void *weights_i8);
+ * (the last two: the same weights, for half-precision and int8 loads)
  * which runs `rows` (<= LQ_MAX_ROWS) tokens at positions pos.. and writes
  * their logits [rows, LQ_VOCAB]. Conv and KV caches live in the arena.
  *
@@ -55,7 +56,8 @@
 #define LQ_KERNEL LQ_CAT(LQ_PREFIX, _kernel_forward)
 
 void LQ_KERNEL(const float *weights, float *arena, const int32_t *ids, int64_t rows, int64_t pos,
-               float *logits, int64_t tid, int64_t threads, void *sync, const void *weights_f16);
+               float *logits, int64_t tid, int64_t threads, void *sync, const void *weights_f16,
+               const void *weights_i8);
 
 /* ---- threads: every thread runs the kernel; they meet at a barrier ------- */
 
@@ -124,7 +126,7 @@ static void *lq_worker_main(void *arg)
             return NULL;
         seen = job;
         LQ_KERNEL(p->w, p->arena, p->ids, p->rows, p->pos, p->logits, me->tid, p->threads, &p->bar,
-                  p->w);
+                  p->w, p->w);
     }
 }
 
@@ -134,7 +136,7 @@ static void lq_forward(lq_pool *p, int64_t rows, int64_t pos)
     p->rows = rows;
     p->pos = pos;
     atomic_fetch_add_explicit(&p->job, 1, memory_order_release);
-    LQ_KERNEL(p->w, p->arena, p->ids, rows, pos, p->logits, 0, p->threads, &p->bar, p->w);
+    LQ_KERNEL(p->w, p->arena, p->ids, rows, pos, p->logits, 0, p->threads, &p->bar, p->w, p->w);
 }
 
 static void usage(FILE *f, const char *argv0)

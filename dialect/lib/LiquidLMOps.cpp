@@ -92,6 +92,14 @@ LogicalResult LinearOp::verify() {
   if (y.getDimSize(1) != w.getDimSize(0) || !compatible(y.getDimSize(0), x.getDimSize(0)))
     return emitOpError() << "result must be [" << x.getDimSize(0) << ", " << w.getDimSize(0)
                          << "]";
+  if (Attribute a = (*this)->getAttr("liquid.weight_type")) {
+    auto s = dyn_cast<StringAttr>(a);
+    if (!s || (s.getValue() != "f16" && s.getValue() != "q8"))
+      return emitOpError("liquid.weight_type must be \"f16\" or \"q8\"");
+    if (s.getValue() == "q8" && w.getDimSize(1) % 32)
+      return emitOpError() << "q8 weights need inputs in whole blocks of 32, got "
+                           << w.getDimSize(1);
+  }
   return success();
 }
 

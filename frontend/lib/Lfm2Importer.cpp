@@ -6,6 +6,11 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 
+#include "liquid/Frontend/Gguf.h"
+#include "liquid/Frontend/Safetensors.h"
+
+#include <cstring>
+
 using namespace mlir;
 
 namespace liquid {
@@ -43,6 +48,8 @@ public:
     Value embed = W("model.embed_tokens.weight");
     if (!embed)
       return nullptr;
+    if (o.weightType == "q8")
+      quantizeInPlace(store["model.embed_tokens.weight"]);
     Value x = mlir::liquid::EmbeddingOp::create(b, loc, rows(h), entry->getArgument(0), embed);
     for (int64_t i = 0; i < c.layers; ++i) {
       std::string p = "model.layers." + std::to_string(i) + ".";
@@ -125,7 +132,39 @@ private:
     Tensor t;
     t.shape = w->shape;
     t.data = toF32(*w);
+    if (w->type == WeightType::Q8_0) {
+      // keep the int8 values and scales as stored (blocks of 2-byte f16
+      // scale + 32 int8)
+      const auto *blk = static_cast<const uint8_t *>(w->data);
+      size_t blocks = static_cast<size_t>(w->numel()) / kQ8_0Block;
+      t.q8.resize(blocks * kQ8_0Block);
+      t.q8Scales.resize(blocks);
+      for (size_t i = 0; i < blocks; ++i, blk += kQ8_0BlockBytes) {
+        uint16_t d;
+        std::memcpy(&d, blk, 2);
+        t.q8Scales[i] = halfToFloat(d);
+        std::memcpy(t.q8.data() + i * kQ8_0Block, blk + 2, kQ8_0Block);
+      }
+    }
     return synthetic(name, std::move(t));
+  }
+
+  /// With --quantize=q8 the embedding table is quantized like the products
+  /// (Q8_0), so the gather reads the same dequantized rows a Q8_0 GGUF gives.
+  static void quantizeInPlace(Tensor &t) {
+    if (!t.q8.empty() || t.shape.back() % kQ8_0Block)
+      return;
+    size_t n = t.data.size(), blocks = n / kQ8_0Block;
+    std::vector<uint8_t> raw(blocks * kQ8_0BlockBytes);
+    quantizeQ8_0(t.data.data(), n, raw.data());
+    decodeToF32(GgmlType::Q8_0, raw.data(), n, t.data.data());
+    t.q8.resize(n);
+    t.q8Scales.resize(blocks);
+    for (size_t i = 0; i < blocks; ++i) {
+      const uint8_t *blk = raw.data() + i * kQ8_0BlockBytes;
+      t.q8Scales[i] = halfToFloat(static_cast<uint16_t>(blk[0] | blk[1] << 8));
+      std::memcpy(t.q8.data() + i * kQ8_0Block, blk + 2, kQ8_0Block);
+    }
   }
 
   /// Puts `t` into the store as `name` and returns its liquid.weight, created
@@ -213,9 +252,16 @@ private:
     int64_t out = cast<RankedTensorType>(w.getType()).getDimSize(0);
     auto l = mlir::liquid::LinearOp::create(b, UnknownLoc::get(&ctx), rows(out), x, w);
     const WeightRef *ref = m.find(weight);
+    int64_t in = cast<RankedTensorType>(w.getType()).getDimSize(1);
     bool half = o.weightType == "f16" ||
                 (o.weightType == "auto" && ref && ref->type == WeightType::F16);
-    if (half)
+    // int8 needs whole blocks of 32 inputs; other products stay float32
+    bool q8 = in % kQ8_0Block == 0 &&
+              (o.weightType == "q8" ||
+               (o.weightType == "auto" && ref && ref->type == WeightType::Q8_0));
+    if (q8)
+      l->setAttr("liquid.weight_type", b.getStringAttr("q8"));
+    else if (half)
       l->setAttr("liquid.weight_type", b.getStringAttr("f16"));
     return l;
   }

@@ -43,6 +43,7 @@ public:
     nth = e.getArgument(7);
     sync = e.getArgument(8);
     wHalf = e.getArgument(9);
+    wByte = e.getArgument(10);
   }
 
   /// The barrier every thread calls after each op.
@@ -137,6 +138,12 @@ private:
   void tileProduct(Buf x, function_ref<Value(Value)> xRow, Value nRows, int64_t k,
                    Value blockBase, int64_t width, function_ref<Value(Value, int64_t)> ldW,
                    function_ref<void(Value, int64_t, ArrayRef<Value>)> store);
+  /// The same for a TransposedQ8 tile at float index `tileBase`: per block of
+  /// 32 inputs, int8 weights converted to float feed block accumulators,
+  /// which are scaled once per block into the results.
+  void tileProductQ8(Buf x, function_ref<Value(Value)> xRow, Value nRows, int64_t k,
+                     Value tileBase, int64_t width,
+                     function_ref<void(Value, int64_t, ArrayRef<Value>)> store);
   /// One row times a Transposed-packed [n, k] matrix at the dynamic float
   /// index `wBase`: `store(offset, vector)` receives each output vector.
   void matvecRow(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
@@ -172,6 +179,7 @@ public:
   int64_t maxRows = 0; ///< the most rows of one call
 private:
   Value wHalf; ///< the weights seen as half-precision elements
+  Value wByte; ///< the weights seen as int8 elements
 };
 
 LogicalResult LMEmitter::emit(Operation &op) {
@@ -287,6 +295,20 @@ LogicalResult LMEmitter::emitSerial(Operation &op) {
 
 LogicalResult LMEmitter::emitLinear(LinearOp op) {
   int64_t k = cols(op.getInput()), n = cols(op.getResult());
+  if (linearLayout(op) == PackLayout::TransposedQ8) {
+    Buf x = act(op.getInput()), y = act(op.getResult());
+    int64_t wOff = packer.lookup(op.getWeight(), PackLayout::TransposedQ8);
+    forThreadTiles(n, [&](Value t0, int64_t width) {
+      tileProductQ8(x, [&](Value r) { return muli(r, k); }, rows, k,
+                    addi(muli(t0, (k / 32) * 9), idx(wOff)), width,
+                    [&](Value r, int64_t v0, ArrayRef<Value> acc) {
+                      Value yrow = addi(muli(r, n), t0);
+                      for (auto [j, a] : llvm::enumerate(acc))
+                        st(a, y, yrow, (v0 + j) * lanes);
+                    });
+    });
+    return success();
+  }
   bool half = linearLayout(op) == PackLayout::TransposedF16;
   Buf x = act(op.getInput()), y = act(op.getResult());
   Buf w = weight(op.getWeight(), linearLayout(op));
@@ -354,6 +376,65 @@ void LMEmitter::tileProduct(Buf x, function_ref<Value(Value)> xRow, Value nRows,
   });
 }
 
+
+void LMEmitter::tileProductQ8(Buf x, function_ref<Value(Value)> xRow, Value nRows, int64_t k,
+                              Value tileBase, int64_t width,
+                              function_ref<void(Value, int64_t, ArrayRef<Value>)> store) {
+  int64_t tn = width / lanes, kb = k / 32;
+  auto v8i8 = VectorType::get({lanes}, b.getIntegerType(8));
+  // rows [r0, r0 + nr) x tile vectors [j0, j0 + sn)
+  auto block = [&](Value r0, int64_t nr, int64_t j0, int64_t sn) {
+    SmallVector<Value> xrow;
+    for (int64_t r = 0; r < nr; ++r)
+      xrow.push_back(xRow(addi(r0, idx(r))));
+    SmallVector<Value> init(nr * sn, splat(0.0f));
+    SmallVector<Value> acc = loop(0, kb, 1, init, [&](Value bv, ValueRange a) {
+      Value base = addi(tileBase, muli(bv, 9 * width)); // floats
+      Value bytes = muli(addi(base, idx(width)), 4);
+      Value k0 = muli(bv, 32);
+      SmallVector<Value> zero(nr * sn, splat(0.0f));
+      SmallVector<Value> part = loop(0, 32, 1, zero, [&](Value kk, ValueRange p) {
+        Value row = addi(bytes, muli(kk, width));
+        SmallVector<Value> ws;
+        for (int64_t j = 0; j < sn; ++j) {
+          Value q = vector::LoadOp::create(b, loc, v8i8, wByte,
+                                           ValueRange{addi(row, idx((j0 + j) * lanes))});
+          ws.push_back(arith::SIToFPOp::create(b, loc, v8, q));
+        }
+        SmallVector<Value> next(p.begin(), p.end());
+        Value kx = addi(k0, kk);
+        for (int64_t r = 0; r < nr; ++r) {
+          Value xb = bcast(ldScalar(x, addi(xrow[r], kx), 0));
+          for (int64_t j = 0; j < sn; ++j)
+            next[r * sn + j] = add(mul(ws[j], xb), next[r * sn + j]);
+        }
+        return next;
+      });
+      SmallVector<Value> next(a.begin(), a.end());
+      for (int64_t j = 0; j < sn; ++j) {
+        Value scale = ld({wMem, 0}, base, (j0 + j) * lanes);
+        for (int64_t r = 0; r < nr; ++r)
+          next[r * sn + j] = add(mul(part[r * sn + j], scale), next[r * sn + j]);
+      }
+      return next;
+    });
+    for (int64_t r = 0; r < nr; ++r)
+      store(addi(r0, idx(r)), j0, ArrayRef<Value>(acc).slice(r * sn, sn));
+  };
+  constexpr int64_t kRows = 4;
+  const int64_t kSub = lanes >= 16 ? 2 : 2;
+  Value full = muli(arith::DivUIOp::create(b, loc, nRows, idx(kRows)), kRows);
+  for (int64_t j0 = 0; j0 < tn; j0 += kSub)
+    dloop(idx(0), full, kRows, {}, [&](Value r0, ValueRange) -> SmallVector<Value> {
+      block(r0, kRows, j0, std::min(kSub, tn - j0));
+      return {};
+    });
+  dloop(full, nRows, 1, {}, [&](Value r, ValueRange) -> SmallVector<Value> {
+    for (int64_t j0 = 0; j0 < tn; j0 += 4)
+      block(r, 1, j0, std::min<int64_t>(4, tn - j0));
+    return {};
+  });
+}
 
 SmallVector<Value> LMEmitter::tileMatvec(Buf x, Value xIdx, int64_t k, Value blockBase,
                                          int64_t width, function_ref<Value(Value, int64_t)> load) {
@@ -759,10 +840,12 @@ LogicalResult LMEmitter::emitAttention(AttentionOp op) {
   return success();
 }
 
-/// How a product's weight is packed: half precision when the importer marked
-/// it (`liquid.weight_type = "f16"`), else float32.
+/// How a product's weight is packed: half precision or int8 when the importer
+/// marked it (`liquid.weight_type = "f16"` / `"q8"`), else float32.
 PackLayout linearLayout(LinearOp l) {
   auto t = l->getAttrOfType<StringAttr>("liquid.weight_type");
+  if (t && t.getValue() == "q8")
+    return PackLayout::TransposedQ8;
   return t && t.getValue() == "f16" ? PackLayout::TransposedF16 : PackLayout::Transposed;
 }
 
@@ -818,7 +901,8 @@ LogicalResult mlir::liquid::lowerLMFunction(func::FuncOp f, OpBuilder &mb, Weigh
       {wType, MemRefType::get({arena}, f32), MemRefType::get({maxRows}, IntegerType::get(ctx, 32)),
        IndexType::get(ctx), IndexType::get(ctx), MemRefType::get({maxRows * vocab}, f32),
        IndexType::get(ctx), IndexType::get(ctx), MemRefType::get({1}, IntegerType::get(ctx, 8)),
-       MemRefType::get({2 * std::max<int64_t>(packer.size, kSlotAlign)}, Float16Type::get(ctx))},
+       MemRefType::get({2 * std::max<int64_t>(packer.size, kSlotAlign)}, Float16Type::get(ctx)),
+       MemRefType::get({4 * std::max<int64_t>(packer.size, kSlotAlign)}, IntegerType::get(ctx, 8))},
       {});
   // void <prefix>_barrier(void *sync), provided by the runtime.
   std::string barrierName = prefix + "_barrier";

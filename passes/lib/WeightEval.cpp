@@ -2,9 +2,11 @@
 #include "WeightEval.h"
 
 #include "liquid/Frontend/Gguf.h"
+#include "liquid/Frontend/Safetensors.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace liquid {
 
@@ -17,6 +19,7 @@ const char *layoutName(PackLayout l) {
   case PackLayout::TransposedF16: return "transposed-f16";
   case PackLayout::TransposedBatched: return "transposed-batched";
   case PackLayout::TransposedBatchedGLU: return "transposed-batched-glu";
+  case PackLayout::TransposedQ8: return "transposed-q8";
   }
   return "?";
 }
@@ -35,6 +38,7 @@ int64_t packedFloats(const std::vector<int64_t> &shape, PackLayout l, int64_t la
     return shape[0] * packedFloats({shape[1], shape[2]}, PackLayout::Transposed, lanes);
   case PackLayout::TransposedBatchedGLU:
     return shape[0] * shape[2] * 2 * roundUp(shape[1] / 2, lanes);
+  case PackLayout::TransposedQ8: return roundUp(shape[0], lanes) * (shape[1] / 32) * 9;
   }
   return 0;
 }
@@ -83,6 +87,26 @@ void packTensor(const Tensor &t, PackLayout l, int64_t lanes, std::vector<float>
       tmp.clear();
       packTensor(inter, PackLayout::Transposed, lanes, tmp);
       std::copy(tmp.begin(), tmp.end(), dst + e * tmp.size());
+    }
+    break;
+  }
+  case PackLayout::TransposedQ8: {
+    int64_t n = t.shape[0], k = t.shape[1], kb = k / 32, np = roundUp(n, lanes);
+    int64_t tile = denseTile(lanes);
+    std::vector<int8_t> q;
+    std::vector<float> d;
+    quantizeQ8(t, q, d);
+    auto *bytes = reinterpret_cast<int8_t *>(dst);
+    for (int64_t t0 = 0; t0 < np; t0 += tile) {
+      int64_t w = std::min(tile, np - t0);
+      for (int64_t b = 0; b < kb; ++b) {
+        int64_t base = (t0 * kb + b * w) * 9; // floats
+        for (int64_t c = 0; c < w && t0 + c < n; ++c) {
+          dst[base + c] = d[(t0 + c) * kb + b];
+          for (int64_t kk = 0; kk < 32; ++kk)
+            bytes[(base + w) * 4 + kk * w + c] = q[(t0 + c) * k + b * 32 + kk];
+        }
+      }
     }
     break;
   }
@@ -155,6 +179,25 @@ void packBlocks(const Tensor &t, bool transposed, const Occupancy &occ, int64_t 
       }
 }
 
+void quantizeQ8(const Tensor &t, std::vector<int8_t> &q, std::vector<float> &scales) {
+  if (!t.q8.empty()) {
+    q = t.q8;
+    scales = t.q8Scales;
+    return;
+  }
+  // ggml's Q8_0 rule, as the GGUF writer applies it
+  size_t blocks = t.data.size() / kQ8_0Block;
+  std::vector<uint8_t> raw(blocks * kQ8_0BlockBytes);
+  quantizeQ8_0(t.data.data(), t.data.size(), raw.data());
+  q.resize(blocks * kQ8_0Block);
+  scales.resize(blocks);
+  for (size_t b = 0; b < blocks; ++b) {
+    const uint8_t *blk = raw.data() + b * kQ8_0BlockBytes;
+    scales[b] = halfToFloat(static_cast<uint16_t>(blk[0] | blk[1] << 8));
+    std::memcpy(q.data() + b * kQ8_0Block, blk + 2, kQ8_0Block);
+  }
+}
+
 Tensor concatTensors(const std::vector<const Tensor *> &parts, int64_t dim) {
   Tensor r;
   r.shape = parts.front()->shape;
@@ -165,10 +208,18 @@ Tensor concatTensors(const std::vector<const Tensor *> &parts, int64_t dim) {
   for (int64_t i = 0; i < dim; ++i) outer *= r.shape[i];
   for (size_t i = dim + 1; i < r.shape.size(); ++i) inner *= r.shape[i];
   r.data.reserve(r.numel());
+  bool q8 = dim + 1 < static_cast<int64_t>(r.shape.size());
+  for (const Tensor *p : parts)
+    q8 = q8 && !p->q8.empty();
   for (int64_t o = 0; o < outer; ++o)
     for (const Tensor *p : parts) {
       int64_t chunk = p->shape[dim] * inner;
       r.data.insert(r.data.end(), p->data.begin() + o * chunk, p->data.begin() + (o + 1) * chunk);
+      if (q8) {
+        r.q8.insert(r.q8.end(), p->q8.begin() + o * chunk, p->q8.begin() + (o + 1) * chunk);
+        r.q8Scales.insert(r.q8Scales.end(), p->q8Scales.begin() + o * chunk / 32,
+                          p->q8Scales.begin() + (o + 1) * chunk / 32);
+      }
     }
   return r;
 }

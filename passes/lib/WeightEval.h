@@ -31,7 +31,15 @@ enum class PackLayout {
   /// column tile holds matching gate and up vectors, so one product yields the
   /// SwiGLU activation.
   TransposedBatchedGLU,
+  /// 2-D [N, K] as int8 with one float scale per block of 32 inputs (the
+  /// values of GGUF Q8_0; K must be a multiple of 32). Column tiles as in
+  /// Transposed; tile j holds, per block b of 32 inputs, the width_j scales
+  /// (floats) and then [32, width_j] int8 weights: 9 * width_j floats a block.
+  TransposedQ8,
 };
+/// Q8_0 quantization of `t` (ggml's rule: scale = max |x| / 127 rounded to
+/// f16, q = round(x / scale)); t.q8 as is when the checkpoint had it.
+void quantizeQ8(const Tensor &t, std::vector<int8_t> &q, std::vector<float> &scales);
 inline int64_t denseTile(int64_t lanes) { return 8 * lanes; }
 inline int64_t roundUp(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 const char *layoutName(PackLayout l);

@@ -197,3 +197,21 @@ func.func @experts_same_shape(%f: tensor<?x16xf32>, %e: tensor<?x2xi32>, %w: ten
   %y = liquid.moe_experts %f, %e, %w, %gu, %d : tensor<?x16xf32>, tensor<?x2xi32>, tensor<?x3xf32>, tensor<4x16x16xf32>, tensor<4x16x8xf32> -> tensor<?x16xf32>
   return
 }
+
+// -----
+
+func.func @weight_type(%x: tensor<?x64xf32>) {
+  %w = liquid.weight "w" : tensor<24x64xf32>
+  // expected-error @+1 {{liquid.weight_type must be "f16" or "q8"}}
+  %y = liquid.linear %x, %w {liquid.weight_type = "q4"} : tensor<?x64xf32>, tensor<24x64xf32> -> tensor<?x24xf32>
+  return
+}
+
+// -----
+
+func.func @q8_blocks(%x: tensor<?x48xf32>) {
+  %w = liquid.weight "w" : tensor<24x48xf32>
+  // expected-error @+1 {{q8 weights need inputs in whole blocks of 32, got 48}}
+  %y = liquid.linear %x, %w {liquid.weight_type = "q8"} : tensor<?x48xf32>, tensor<24x48xf32> -> tensor<?x24xf32>
+  return
+}

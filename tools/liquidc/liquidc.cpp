@@ -111,8 +111,13 @@ static cl::opt<int> maxRows("max-rows",
 static cl::opt<std::string> weightType(
     "weight-type",
     cl::desc("Language models: element type of the products' weights: auto (as the checkpoint "
-             "stores them; F16 stays F16), f32, f16"),
+             "stores them; F16 stays F16, Q8_0 stays int8), f32, f16, q8"),
     cl::init("auto"), cl::cat(cat));
+static cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("Language models: none, or q8 (int8 weights with a scale per block of 32 inputs, "
+             "the layout of GGUF Q8_0; the same as --weight-type=q8)"),
+    cl::init("none"), cl::cat(cat));
 static cl::opt<std::string> ccOverride("cc", cl::desc("C compiler for the runtime and linking"),
                                        cl::cat(cat));
 
@@ -498,6 +503,15 @@ int main(int argc, char **argv) {
   llvm::StringRef in(inputPath);
   bool isLM = in.ends_with(".gguf") || llvm::sys::fs::is_directory(inputPath) ||
               llvm::sys::path::filename(in) == "config.json";
+  if (weightType != "auto" && weightType != "f32" && weightType != "f16" && weightType != "q8")
+    fail("--weight-type must be auto, f32, f16 or q8, not '" + weightType + "'");
+  if (quantize != "none" && quantize != "q8")
+    fail("--quantize must be none or q8, not '" + quantize + "'");
+  if (quantize == "q8" && weightType != "auto" && weightType != "q8")
+    fail("--quantize=q8 contradicts --weight-type=" + weightType);
+  if (!isLM && (quantize != "none" || weightType != "auto"))
+    fail("--quantize and --weight-type apply to language models (HF folders and GGUF files), "
+         "not to " + inputPath);
   if (isLM) {
     if (emitKind == Emit::Lib)
       fail("--emit=lib is not available for language models yet (use exe, obj, asm, llvm or mlir)");
@@ -514,9 +528,7 @@ int main(int argc, char **argv) {
     opts.name = name;
     opts.maxContext = maxContext;
     opts.maxRows = maxRows;
-    if (weightType != "auto" && weightType != "f32" && weightType != "f16")
-      fail("--weight-type must be auto, f32 or f16, not '" + weightType + "'");
-    opts.weightType = weightType;
+    opts.weightType = quantize == "q8" ? std::string("q8") : std::string(weightType);
     module = ::liquid::importLfm2Model(ctx, lm, opts, lmWeights, err);
     if (!module)
       fail(err);

@@ -67,10 +67,14 @@ def Liquid_RMSNormOp : Liquid_Op<"rms_norm", [Pure, AllTypesMatch<["input", "res
 def Liquid_LinearOp : Liquid_Op<"linear", [Pure]> {
   let summary = "rows times a weight: y = x W^T";
   let description = [{
-    `x` is `[T, in]`, `W` is `[out, in]` (torch layout), no bias.
+    `x` is `[T, in]`, `W` is `[out, in]` (torch layout), no bias. The
+    discardable attribute `liquid.weight_type` chooses how the artifact
+    stores `W`: absent float32, `"f16"` half precision, `"q8"` int8 with one
+    scale per block of 32 inputs (GGUF Q8_0; `in` must be a multiple of 32).
+    Activations and accumulation stay float32.
 
     ```mlir
-    %q = liquid.linear %h, %wq : tensor<?x256xf32>, tensor<256x256xf32> -> tensor<?x256xf32>
+    %q = liquid.linear %h, %wq {liquid.weight_type = "q8"} : tensor<?x256xf32>, tensor<256x256xf32> -> tensor<?x256xf32>
     ```
   }];
   let arguments = (ins Liquid_F32Matrix:$input, Liquid_F32Matrix:$weight);

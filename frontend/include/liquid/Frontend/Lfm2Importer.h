@@ -14,8 +14,10 @@ struct Lfm2ImportOptions {
   int64_t maxContext = 4096; ///< KV cache rows
   int64_t maxRows = 64;      ///< tokens per forward call (prefill chunk)
   /// Element type of the products' weights in the artifact: "auto" keeps F16
-  /// checkpoint tensors in half precision (everything else float32), "f32"
-  /// or "f16" force one. Marked on each liquid.linear as liquid.weight_type.
+  /// checkpoint tensors in half precision and Q8_0 tensors as int8 with their
+  /// scales (everything else float32); "f32", "f16" or "q8" force one (q8
+  /// where the inputs are a multiple of 32). Marked on each liquid.linear as
+  /// liquid.weight_type.
   std::string weightType = "auto";
 };
 

@@ -22,6 +22,13 @@ struct Tensor {
   std::string name;
   std::vector<int64_t> shape;
   std::vector<float> data;
+  /// Int8 weights as stored by the checkpoint (GGUF Q8_0), kept so they are
+  /// packed without a round trip through float: q8[i] * scale of its block of
+  /// 32 along the last dimension, q8Scales[i / 32] (the file's f16 scale, exact
+  /// in float). Empty unless the source was Q8_0; `data` holds the same values
+  /// decoded.
+  std::vector<int8_t> q8;
+  std::vector<float> q8Scales;
   int64_t numel() const {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
