@@ -126,6 +126,10 @@ private:
   }
 
   LogicalResult emitLinear(LinearOp op);
+  /// A product computed by a Halide kernel (liquid-halide-gen): each thread
+  /// calls its C entry point on its share of the column tiles with the
+  /// addresses of x, the packed weight and y.
+  LogicalResult emitHalideCall(LinearOp op, StringRef name);
   LogicalResult emitMoERouter(MoERouterOp op);
   LogicalResult emitMoEExperts(MoEExpertsOp op);
   /// Rows [0, nRows) times one column tile of `width` outputs of a
@@ -295,6 +299,8 @@ LogicalResult LMEmitter::emitSerial(Operation &op) {
 
 LogicalResult LMEmitter::emitLinear(LinearOp op) {
   int64_t k = cols(op.getInput()), n = cols(op.getResult());
+  if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr))
+    return emitHalideCall(op, hk.getValue());
   if (linearLayout(op) == PackLayout::TransposedQ8) {
     Buf x = act(op.getInput()), y = act(op.getResult());
     int64_t wOff = packer.lookup(op.getWeight(), PackLayout::TransposedQ8);
@@ -434,6 +440,35 @@ void LMEmitter::tileProductQ8(Buf x, function_ref<Value(Value)> xRow, Value nRow
       block(r, 1, j0, std::min<int64_t>(4, tn - j0));
     return {};
   });
+}
+
+LogicalResult LMEmitter::emitHalideCall(LinearOp op, StringRef name) {
+  int64_t k = cols(op.getInput()), n = cols(op.getResult()), tile = ::liquid::denseTile(lanes);
+  if (n % tile)
+    return op.emitOpError() << "a Halide kernel needs whole column tiles of " << tile
+                            << " outputs, got " << n;
+  (void)k;
+  Type ix = b.getIndexType();
+  if (!SymbolTable::lookupSymbolIn(module, name)) {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(module.getBody());
+    auto decl = func::FuncOp::create(b, loc, name,
+                                     b.getFunctionType({ix, ix, ix, ix, ix, ix, ix}, {}));
+    decl.setPrivate();
+  }
+  Buf x = act(op.getInput()), y = act(op.getResult());
+  Buf w = weight(op.getWeight(), linearLayout(op));
+  auto address = [&](Buf p) {
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, p.mem);
+    return addi(base, idx(p.off * 4));
+  };
+  int64_t tiles = n / tile;
+  Value lo = arith::DivUIOp::create(b, loc, muli(tid, tiles), nth);
+  Value hi = arith::DivUIOp::create(b, loc, muli(addi(tid, idx(1)), tiles), nth);
+  func::CallOp::create(b, loc, name, TypeRange{},
+                       ValueRange{address(x), address(w), address(y), rows, idx(n),
+                                  muli(lo, tile), muli(hi, tile)});
+  return success();
 }
 
 SmallVector<Value> LMEmitter::tileMatvec(Buf x, Value xIdx, int64_t k, Value blockBase,

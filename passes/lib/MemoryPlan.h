@@ -72,6 +72,9 @@ inline constexpr llvm::StringLiteral kOffsetAttr = "liquid.offset";
 inline constexpr llvm::StringLiteral kScratchAttr = "liquid.scratch";
 inline constexpr llvm::StringLiteral kScratchFloatsAttr = "liquid.scratch_floats";
 inline constexpr llvm::StringLiteral kArenaAttr = "liquid.arena";
+/// On a liquid.linear: computed by the named Halide kernel (liquidc
+/// --backend=halide; liquid-halide-gen provides the symbol).
+inline constexpr llvm::StringLiteral kHalideKernelAttr = "liquid.halide_kernel";
 
 } // namespace mlir::liquid
 

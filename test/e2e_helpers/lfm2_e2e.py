@@ -29,6 +29,7 @@ def main():
     ap.add_argument("--embed", action="store_true", help="compile the weights into the program")
     ap.add_argument("--target", default=None, help="liquidc --target")
     ap.add_argument("--quantize", default=None, help="liquidc --quantize")
+    ap.add_argument("--backend", default=None, help="liquidc --backend")
     ap.add_argument("--runner", default="", help="command prefix that runs the program (qemu)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
@@ -37,7 +38,8 @@ def main():
     run([a.liquidc, os.path.join(a.fixture, a.checkpoint), "-o", exe, "--max-context", "128",
          "--max-rows", a.max_rows] + (["--embed-weights"] if a.embed else []) +
         (["--target", a.target] if a.target else []) +
-        (["--quantize", a.quantize] if a.quantize else []))
+        (["--quantize", a.quantize] if a.quantize else []) +
+        (["--backend", a.backend] if a.backend else []))
     prog = a.runner.split() + [exe]
     if a.embed and os.path.exists(exe + ".lqw"):
         raise RuntimeError("--embed-weights wrote " + exe + ".lqw")

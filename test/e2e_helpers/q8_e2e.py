@@ -52,6 +52,7 @@ def main():
     ap.add_argument("--gen", required=True)
     ap.add_argument("--fixture", default=None, help="FIXTURES/lfm2-small")
     ap.add_argument("--golden-tol", type=float, default=0.3)
+    ap.add_argument("--backend", default="llvm", help="liquidc --backend")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     failed = 0
@@ -63,7 +64,8 @@ def main():
 
     def logits(src, name, extra, ids):
         exe = os.path.join(a.out, name)
-        run([a.liquidc, src, "-o", exe, "--max-context", "64", "--max-rows", "8"] + extra)
+        run([a.liquidc, src, "-o", exe, "--max-context", "64", "--max-rows", "8",
+             "--backend", a.backend] + extra)
         dump = exe + ".npy"
         run([exe, "--prompt-ids", ",".join(map(str, ids)), "--prefill-only", "--dump-logits", dump])
         return np.load(dump)

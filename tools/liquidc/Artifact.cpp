@@ -175,6 +175,21 @@ public:
     argv.insert(argv.end(), extra.begin(), extra.end());
     return run(argv, "compile the runtime", err);
   }
+  /// Compiles the request's extra C sources; appends their objects to `objs`.
+  bool compileExtra(std::vector<std::string> &objs) {
+    for (const std::string &src : req.extraSources) {
+      std::string obj = path(llvm::sys::path::stem(src).str() + ".extra.o");
+      std::vector<std::string> argv = {cc, "-std=c11", "-O2"};
+      for (const std::string &inc : req.extraIncludes)
+        argv.insert(argv.end(), {"-I", inc});
+      argv.insert(argv.end(), {"-c", src, "-o", obj});
+      if (!run(argv, "compile " + src, err))
+        return false;
+      objs.push_back(obj);
+    }
+    objs.insert(objs.end(), req.extraObjects.begin(), req.extraObjects.end());
+    return true;
+  }
   /// Links `objs` into OUT.tmp.
   bool link(std::vector<std::string> objs, std::vector<std::string> flags) {
     std::vector<std::string> argv = {cc};
@@ -234,9 +249,13 @@ bool buildLMExecutable(const LMKernelInfo &k, const ArtifactRequest &req, std::s
   }
   std::string config = build.path(k.prefix + "_config.h");
   std::string mainObj = build.path(k.prefix + "_lm_main.o");
+  std::vector<std::string> objs = {mainObj, req.kernelObject};
+  std::vector<std::string> linkFlags = {"-pthread"};
+  if (!req.extraObjects.empty())
+    linkFlags.push_back("-ldl"); // the Halide runtime
   return writeFile(config, s, err) &&
          build.compile("liquid_lm_main.c", config, mainObj, {"-pthread"}) &&
-         build.link({mainObj, req.kernelObject}, {"-pthread"}) && build.finish();
+         build.compileExtra(objs) && build.link(objs, linkFlags) && build.finish();
 }
 
 bool buildArtifact(const KernelInfo &k, const ArtifactRequest &req, std::string &err) {

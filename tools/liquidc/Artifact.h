@@ -29,6 +29,9 @@ struct ArtifactRequest {
   std::string cc;            ///< overrides target->cc when not empty
   std::string extraCFlags;   ///< e.g. sanitizers, from $LIQUIDC_CFLAGS
   std::string workDir;       ///< temporary folder for intermediate files
+  /// More code to link (the Halide kernels): objects as they are, C sources
+  /// compiled with the target's compiler and `extraIncludes`.
+  std::vector<std::string> extraObjects, extraSources, extraIncludes;
 };
 
 /// What the language-model runtime needs to know about a forward kernel.

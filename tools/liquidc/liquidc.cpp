@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Artifact.h"
+#include "HalideBackend.h"
 
 #include "liquid/Codegen/Codegen.h"
 #include "liquid/Dialect/Liquid.h"
@@ -118,6 +119,21 @@ static cl::opt<std::string> quantize(
     cl::desc("Language models: none, or q8 (int8 weights with a scale per block of 32 inputs, "
              "the layout of GGUF Q8_0; the same as --weight-type=q8)"),
     cl::init("none"), cl::cat(cat));
+static cl::opt<std::string> backendName(
+    "backend",
+    cl::desc("Kernel code generator for the language models' products: llvm (default) or halide "
+             "(liquid-halide-gen, Halide 14)"),
+    cl::init("llvm"), cl::cat(cat));
+static cl::opt<std::string> halideScheduleFile(
+    "halide-schedule",
+    cl::desc("JSON file choosing per kernel: llvm, hand, mullapudi2016, adams2019 or li2018 "
+             "({\"default\": ..., \"kernels\": {name: ...}}); implies --backend=halide"),
+    cl::cat(cat));
+static cl::opt<std::string> dumpKernels(
+    "dump-kernels",
+    cl::desc("Folder: the list of products and, per Halide kernel, its statement, assembly, "
+             "schedule and a cost line"),
+    cl::cat(cat));
 static cl::opt<std::string> ccOverride("cc", cl::desc("C compiler for the runtime and linking"),
                                        cl::cat(cat));
 
@@ -376,6 +392,55 @@ int emitMachineCode(ModuleOp module, const ::liquid::MachineOptions &machine) {
 int64_t lmFlopsPerToken = 0;
 /// Bytes of expert weights a token does not read (experts not routed to).
 int64_t lmUnreadExpertBytes = 0;
+/// The products given to Halide (--backend=halide), and the Halide target.
+std::vector<::liquid::HalideKernel> halideKernels;
+int64_t halideLanes = 0;
+bool useHalide = false;
+::liquid::HalideSchedule halideSchedule;
+
+/// Names the products (<prefix>_hl<i>, in program order), chooses each one's
+/// schedule, marks those Halide generates with liquid.halide_kernel, and with
+/// --dump-kernels writes DIR/kernels.txt (every product, its backend and why).
+void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lanes,
+                         bool listOnly = false) {
+  halideLanes = lanes;
+  int64_t tile = 8 * lanes, index = 0;
+  std::string list;
+  llvm::raw_string_ostream os(list);
+  module.walk([&](mlir::liquid::LinearOp l) {
+    auto wt = cast<RankedTensorType>(l.getWeight().getType());
+    ::liquid::HalideKernel k;
+    k.name = prefix + "_hl" + std::to_string(index++);
+    auto *def = l.getWeight().getDefiningOp();
+    auto wn = def ? def->getAttrOfType<StringAttr>("name") : StringAttr();
+    k.weightName = wn ? wn.getValue().str() : "(fused)";
+    auto type = l->getAttrOfType<StringAttr>("liquid.weight_type");
+    k.weight = type ? type.getValue().str() : "f32";
+    k.n = wt.getDimSize(0);
+    k.k = wt.getDimSize(1);
+    std::string why;
+    k.schedule = listOnly ? "llvm" : halideSchedule.choose(k.name, k.weightName);
+    if (k.schedule != "llvm" && k.n % tile)
+      why = " (outputs not a multiple of the " + std::to_string(tile) + "-wide tiles)", k.schedule = "llvm";
+    os << k.name << "  " << k.weight << " [" << k.n << " x " << k.k << "]  "
+       << (k.schedule == "llvm" ? "llvm" : "halide " + k.schedule) << why << "  " << k.weightName
+       << "\n";
+    if (k.schedule == "llvm")
+      return;
+    l->setAttr("liquid.halide_kernel", StringAttr::get(l.getContext(), k.name));
+    halideKernels.push_back(k);
+  });
+  if (!dumpKernels.empty()) {
+    std::string err;
+    llvm::SmallString<256> p(dumpKernels.getValue());
+    llvm::sys::path::append(p, "kernels.txt");
+    std::error_code ec;
+    llvm::raw_fd_ostream f(p, ec);
+    if (ec)
+      fail(std::string(p) + ": " + ec.message());
+    f << list;
+  }
+}
 
 /// The language-model tail of main: obj/asm/llvm, or an executable whose
 /// weights go to OUT.lqw (memory-mapped at run time).
@@ -411,8 +476,16 @@ int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
   std::string err;
   if (!weightsOut.empty() && !::liquid::writeWeightsFile(weightsOut, blob, k.weightsHash, err))
     fail(err);
-  if (emitKind != Emit::Exe)
+  if (emitKind != Emit::Exe) {
+    if (!halideKernels.empty() && !dumpKernels.empty()) {
+      WorkDir work;
+      ::liquid::HalideBuild hb;
+      if (!::liquid::runHalideGen(target->halideTarget, halideLanes, 8 * halideLanes, maxRows,
+                                  halideKernels, work.path, dumpKernels, hb, err))
+        fail(err);
+    }
     return emitMachineCode(module, machine);
+  }
   WorkDir work;
   std::string kernelObj = work.kernelObject(module, machine, prefix);
   // Language models map OUT.lqw unless --embed-weights is given explicitly.
@@ -420,6 +493,18 @@ int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
   if (!embed && !::liquid::writeWeightsFile(outputPath + ".lqw", blob, k.weightsHash, err))
     fail(err);
   ::liquid::ArtifactRequest req = artifactRequest(target, work, kernelObj, blob, embed);
+  if (!halideKernels.empty()) {
+    ::liquid::HalideBuild hb;
+    if (!::liquid::runHalideGen(target->halideTarget, halideLanes, 8 * halideLanes, maxRows,
+                                halideKernels, work.path, dumpKernels, hb, err)) {
+      if (!embed)
+        llvm::sys::fs::remove(outputPath + ".lqw");
+      fail(err);
+    }
+    req.extraObjects = hb.objects;
+    req.extraSources = hb.sources;
+    req.extraIncludes = {hb.includeDir};
+  }
   if (!::liquid::buildLMExecutable(k, req, err)) {
     if (!embed)
       llvm::sys::fs::remove(outputPath + ".lqw");
@@ -509,6 +594,22 @@ int main(int argc, char **argv) {
     fail("--quantize must be none or q8, not '" + quantize + "'");
   if (quantize == "q8" && weightType != "auto" && weightType != "q8")
     fail("--quantize=q8 contradicts --weight-type=" + weightType);
+  if (backendName != "llvm" && backendName != "halide")
+    fail("--backend must be llvm or halide, not '" + backendName + "'");
+  useHalide = backendName == "halide" || !halideScheduleFile.empty();
+  if (useHalide && !isLM)
+    fail("--backend=halide covers the products of language models; cell models use the LLVM "
+         "kernels (" + inputPath + ")");
+  if (useHalide && target->halideTarget.empty())
+    fail("target '" + targetName + "' has no Halide target");
+  if (!halideScheduleFile.empty()) {
+    std::string err;
+    if (!::liquid::loadHalideSchedule(halideScheduleFile, halideSchedule, err))
+      fail(err);
+  }
+  if (!dumpKernels.empty())
+    if (std::error_code ec = llvm::sys::fs::create_directories(dumpKernels))
+      fail(dumpKernels + ": " + ec.message());
   if (!isLM && (quantize != "none" || weightType != "auto"))
     fail("--quantize and --weight-type apply to language models (HF folders and GGUF files), "
          "not to " + inputPath);
@@ -610,6 +711,10 @@ int main(int argc, char **argv) {
   mlir::liquid::WeightPackingSink sink;
   if (haveWeights)
     sink = {isLM ? &lmWeights : &model.weights, &blob, &packErr};
+  if (useHalide)
+    assignHalideKernels(*module, prefix, lanes);
+  else if (!dumpKernels.empty() && isLM)
+    assignHalideKernels(*module, prefix, lanes, /*listOnly=*/true);
   mlir::liquid::LowerToVectorOptions lopts;
   lopts.kernelPrefix = prefix;
   lopts.blockSparse = blockSparse;

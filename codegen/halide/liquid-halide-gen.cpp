@@ -1,0 +1,313 @@
+//===- liquid-halide-gen.cpp - Halide kernels for liquidc ------------------===//
+//
+// The Halide code generator, a separate process (Halide 14 links LLVM 14;
+// liquidc links LLVM 22): liquidc writes a JSON request naming the kernels,
+// their shapes, the Halide target and a schedule per kernel; this tool builds
+// each kernel as Halide pipelines, compiles them ahead of time to objects
+// (plus one Halide runtime object), and writes C entry points that take bare
+// pointers, so the LLVM-generated forward kernel can call them.
+//
+//   liquid-halide-gen REQUEST.json        (prints a JSON reply on stdout)
+//
+// Kernels (op "matmul"): y[r, n] = sum_k W[n, k] x[r, k] over one range of
+// column tiles of a weight packed by liquidc (PackLayout Transposed,
+// TransposedF16 or TransposedQ8: tiles of `tile` outputs, each [K, tile], or
+// per block of 32 inputs the tile's scales then [32, tile] int8). Each
+// kernel has two pipelines: `_rows4` (rows in blocks of four sharing each
+// weight load) and `_row1` (one row, the decode step); the C entry point runs
+// the first on the whole blocks and the second on the rest.
+//
+// Schedules: "hand" (written here, per vector width), or one of Halide 14's
+// autoschedulers: "mullapudi2016", "adams2019", "li2018" (plugins in
+// HALIDE_PLUGIN_DIR), with estimates from the request.
+//
+//===----------------------------------------------------------------------===//
+#include "Halide.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+
+using namespace Halide;
+using json = nlohmann::json;
+
+namespace {
+
+struct KernelSpec {
+  std::string name, weight, schedule;
+  int k = 0, tile = 0, lanes = 0, n = 0, rowsEstimate = 64;
+};
+
+[[noreturn]] void die(const std::string &msg) {
+  std::fprintf(stderr, "liquid-halide-gen: error: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+struct Built {
+  Pipeline pipeline;
+  std::vector<Argument> args;
+  std::string scheduleText;
+};
+
+/// One pipeline of a matmul kernel; `rows4` picks the row-block schedule.
+Built buildMatmul(const KernelSpec &s, bool rows4, const Target &target) {
+  const int L = s.lanes, W = s.tile, K = s.k;
+  ImageParam x(Float(32), 2, "x"); // (k, r)
+  Var c("c"), t("t"), r("r");
+  Func prod("prod"), y(s.name + (rows4 ? "_rows4" : "_row1"));
+  std::vector<Argument> args = {x};
+  const bool q8 = s.weight == "q8";
+  // Sub-block of the tile that one register block covers.
+  const int sub = rows4 ? (q8 ? 2 * L : 4 * L) : W;
+  Func blk("blk");
+  ImageParam w(s.weight == "f16" ? Float(16) : Float(32), 3, "w"); // (c, k, t)
+  ImageParam scales(Float(32), 3, "scales");                        // (c, b, t)
+  ImageParam q(Int(8), 4, "q");                                     // (c, kk, b, t)
+  RDom rk(0, K, "rk"), rb(0, K / 32, "rb"), rkk(0, 32, "rkk");
+  Var b("b");
+  if (!q8) {
+    args.push_back(w);
+    prod(c, t, r) = 0.0f;
+    prod(c, t, r) += cast<float>(w(c, rk, t)) * x(rk, r);
+  } else {
+    args.push_back(scales);
+    args.push_back(q);
+    blk(c, b, t, r) = 0.0f;
+    blk(c, b, t, r) += cast<float>(q(c, rkk, b, t)) * x(b * 32 + rkk, r);
+    prod(c, t, r) = 0.0f;
+    prod(c, t, r) += scales(c, rb, t) * blk(c, rb, t, r);
+  }
+  y(c, t, r) = prod(c, t, r);
+
+  // Shapes the kernels rely on (liquidc packs to them).
+  x.dim(0).set_min(0).set_extent(K).set_stride(1);
+  y.output_buffer().dim(0).set_min(0).set_extent(W).set_stride(1);
+  if (!q8) {
+    w.dim(0).set_min(0).set_extent(W).set_stride(1);
+    w.dim(1).set_min(0).set_extent(K).set_stride(W);
+  } else {
+    scales.dim(0).set_min(0).set_extent(W).set_stride(1);
+    q.dim(0).set_min(0).set_extent(W).set_stride(1);
+    q.dim(1).set_min(0).set_extent(32).set_stride(W);
+  }
+
+  std::ostringstream text;
+  if (s.schedule == "hand") {
+    Var co("co"), ci("ci"), ro("ro"), ri("ri");
+    if (rows4) {
+      y.split(r, ro, ri, 4, TailStrategy::RoundUp)
+          .split(c, co, ci, sub)
+          .reorder(ci, ri, ro, co, t)
+          .vectorize(ci, L)
+          .unroll(ri);
+      prod.compute_at(y, ro).vectorize(c, L).unroll(c).unroll(r);
+      prod.update().reorder(c, r, q8 ? rb : rk).vectorize(c, L).unroll(c).unroll(r);
+      text << "y: split r by 4 (row blocks), c by " << sub
+           << " (sub-tiles); order ci ri ro co t; vectorize ci by " << L << "\n"
+           << "prod: compute_at y.ro; " << 4 * sub / L
+           << " vector accumulators (unrolled c x r) across the k loop\n";
+    } else {
+      y.reorder(c, r, t).vectorize(c, L);
+      prod.compute_at(y, r).vectorize(c, L).unroll(c);
+      prod.update().reorder(c, q8 ? rb : rk).vectorize(c, L).unroll(c);
+      text << "y: order c r t; vectorize c by " << L << "\n"
+           << "prod: compute_at y.r; " << W / L
+           << " vector accumulators (the whole tile) across the k loop\n";
+    }
+    if (q8) {
+      blk.compute_at(prod, rb).vectorize(c, L).unroll(c);
+      blk.update().reorder(c, r, rkk).vectorize(c, L).unroll(c);
+      if (rows4) {
+        blk.unroll(r);
+        blk.update().unroll(r);
+      }
+      text << "blk (int8 x float over one block of 32 inputs): compute_at prod.rb, "
+              "vectorized and unrolled like prod; scaled once per block\n";
+    }
+  } else {
+    // Autoschedulers need estimates: one thread's share of the tiles.
+    int tiles = std::max(1, s.n / W / 2), rows = rows4 ? std::max(4, s.rowsEstimate) : 1;
+    x.set_estimates({{0, K}, {0, rows}});
+    if (!q8)
+      w.set_estimates({{0, W}, {0, K}, {0, tiles}});
+    else {
+      scales.set_estimates({{0, W}, {0, K / 32}, {0, tiles}});
+      q.set_estimates({{0, W}, {0, 32}, {0, K / 32}, {0, tiles}});
+    }
+    y.set_estimates({{0, W}, {0, tiles}, {0, rows}});
+  }
+  Built out{Pipeline(y), args, ""};
+  if (s.schedule != "hand") {
+    static const std::map<std::string, std::pair<std::string, std::string>> plugins = {
+        {"mullapudi2016", {"libautoschedule_mullapudi2016.so", "Mullapudi2016"}},
+        {"adams2019", {"libautoschedule_adams2019.so", "Adams2019"}},
+        {"li2018", {"libautoschedule_li2018.so", "Li2018"}}};
+    auto it = plugins.find(s.schedule);
+    if (it == plugins.end())
+      die("kernel '" + s.name + "': unknown schedule '" + s.schedule +
+          "' (hand, mullapudi2016, adams2019, li2018)");
+    static std::set<std::string> loaded;
+    if (!loaded.count(it->first)) {
+      load_plugin(std::string(HALIDE_PLUGIN_DIR) + "/" + it->second.first);
+      loaded.insert(it->first);
+    }
+    // One core per call: liquidc's threads split the tiles themselves.
+    MachineParams params(1, 1024 * 1024, 40);
+    AutoSchedulerResults res = out.pipeline.auto_schedule(it->second.second, target, params);
+    text << "autoscheduler " << it->second.second << ":\n" << res.schedule_source;
+  }
+  out.scheduleText = text.str();
+  return out;
+}
+
+std::string readFile(const std::string &p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+/// The C entry point of one kernel: bare pointers in, halide_buffer_t out.
+void writeShim(std::ostream &os, const KernelSpec &s) {
+  const bool q8 = s.weight == "q8";
+  os << "/* " << s.name << ": " << s.weight << " weights, K = " << s.k << ", tiles of " << s.tile
+     << " */\n";
+  for (const char *p : {"_rows4", "_row1"}) {
+    os << "int " << s.name << p << "(struct halide_buffer_t *x, ";
+    if (q8)
+      os << "struct halide_buffer_t *scales, struct halide_buffer_t *q, ";
+    else
+      os << "struct halide_buffer_t *w, ";
+    os << "struct halide_buffer_t *y);\n";
+  }
+  os << "void " << s.name
+     << "(const float *x, const void *w, float *y, int64_t rows, int64_t n, int64_t t0, "
+        "int64_t t1) {\n"
+     << "  const int64_t K = " << s.k << ", W = " << s.tile << ", nt = (t1 - t0) / W;\n"
+     << "  if (nt <= 0 || rows <= 0) return;\n"
+     << "  halide_dimension_t xd[2] = {{0, (int32_t)K, 1, 0}, {0, 0, (int32_t)K, 0}};\n"
+     << "  halide_dimension_t yd[3] = {{0, (int32_t)W, 1, 0}, {0, (int32_t)nt, (int32_t)W, 0}, "
+        "{0, 0, (int32_t)n, 0}};\n"
+     << "  struct halide_buffer_t xb = {0}, yb = {0};\n"
+     << "  xb.type.code = halide_type_float; xb.type.bits = 32; xb.type.lanes = 1;\n"
+     << "  xb.dimensions = 2; xb.dim = xd;\n"
+     << "  yb.type = xb.type; yb.dimensions = 3; yb.dim = yd;\n"
+     << "  yb.host = (uint8_t *)(y + t0);\n";
+  if (!q8) {
+    os << "  halide_dimension_t wd[3] = {{0, (int32_t)W, 1, 0}, {0, (int32_t)K, (int32_t)W, 0}, "
+          "{0, (int32_t)nt, (int32_t)(K * W), 0}};\n"
+       << "  struct halide_buffer_t wb = {0};\n"
+       << "  wb.type.code = halide_type_float; wb.type.bits = " << (s.weight == "f16" ? 16 : 32) << "; wb.type.lanes = 1;\n"
+       << "  wb.dimensions = 3; wb.dim = wd;\n"
+       << "  wb.host = (uint8_t *)w + (size_t)t0 * K * " << (s.weight == "f16" ? 2 : 4) << ";\n";
+  } else {
+    // per tile: K / 32 blocks of (W float scales, then [32, W] int8) = 36 W bytes
+    os << "  const int64_t B = K / 32, blockBytes = 36 * W, tileBytes = B * blockBytes;\n"
+       << "  const uint8_t *base = (const uint8_t *)w + (size_t)(t0 / W) * tileBytes;\n"
+       << "  halide_dimension_t sd[3] = {{0, (int32_t)W, 1, 0}, {0, (int32_t)B, (int32_t)(9 * W), "
+          "0}, {0, (int32_t)nt, (int32_t)(tileBytes / 4), 0}};\n"
+       << "  halide_dimension_t qd[4] = {{0, (int32_t)W, 1, 0}, {0, 32, (int32_t)W, 0}, "
+          "{0, (int32_t)B, (int32_t)blockBytes, 0}, {0, (int32_t)nt, (int32_t)tileBytes, 0}};\n"
+       << "  struct halide_buffer_t sb = {0}, qb = {0};\n"
+       << "  sb.type = xb.type; sb.dimensions = 3; sb.dim = sd; sb.host = (uint8_t *)base;\n"
+       << "  qb.type.code = halide_type_int; qb.type.bits = 8; qb.type.lanes = 1;\n"
+       << "  qb.dimensions = 4; qb.dim = qd; qb.host = (uint8_t *)base + 4 * W;\n";
+  }
+  const std::string wArgs = q8 ? "&sb, &qb" : "&wb";
+  os << "  int64_t full = rows / 4 * 4;\n"
+     << "  if (full) {\n"
+     << "    xd[1].extent = (int32_t)full; yd[2].extent = (int32_t)full;\n"
+     << "    xb.host = (uint8_t *)x; yb.host = (uint8_t *)(y + t0);\n"
+     << "    " << s.name << "_rows4(&xb, " << wArgs << ", &yb);\n"
+     << "  }\n"
+     << "  for (int64_t r = full; r < rows; ++r) {\n"
+     << "    xd[1].extent = 1; yd[2].extent = 1;\n"
+     << "    xb.host = (uint8_t *)(x + r * K); yb.host = (uint8_t *)(y + r * n + t0);\n"
+     << "    " << s.name << "_row1(&xb, " << wArgs << ", &yb);\n"
+     << "  }\n"
+     << "}\n\n";
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc != 2 || std::string(argv[1]) == "--help") {
+    std::fprintf(argc == 2 ? stdout : stderr,
+                 "usage: liquid-halide-gen REQUEST.json\n"
+                 "Compiles the Halide kernels liquidc asks for (see the comment at the top of "
+                 "codegen/halide/liquid-halide-gen.cpp); prints a JSON reply.\n");
+    return argc == 2 ? 0 : 2;
+  }
+  json req;
+  try {
+    req = json::parse(readFile(argv[1]));
+  } catch (const std::exception &e) {
+    die(std::string(argv[1]) + ": " + e.what());
+  }
+  try {
+    Target target(req.at("target").get<std::string>());
+    target = target.with_feature(Target::NoRuntime).with_feature(Target::NoAsserts);
+    const std::string out = req.at("out_dir"), dump = req.value("dump_dir", "");
+    json reply;
+    reply["objects"] = json::array();
+    std::ofstream shim(out + "/liquid_halide_shims.c");
+    shim << "/* generated by liquid-halide-gen: C entry points of the Halide kernels */\n"
+         << "#include <stdint.h>\n#include <stddef.h>\n#include \"HalideRuntime.h\"\n\n";
+    for (const json &kj : req.at("kernels")) {
+      KernelSpec s;
+      s.name = kj.at("name");
+      s.weight = kj.at("weight");
+      s.k = kj.at("k");
+      s.tile = kj.at("tile");
+      s.lanes = kj.at("lanes");
+      s.n = kj.at("n");
+      s.rowsEstimate = kj.value("rows_estimate", 64);
+      s.schedule = kj.value("schedule", "hand");
+      if (s.weight != "f32" && s.weight != "f16" && s.weight != "q8")
+        die("kernel '" + s.name + "': unknown weight type '" + s.weight + "'");
+      if (s.k % 32 && s.weight == "q8")
+        die("kernel '" + s.name + "': q8 needs K in blocks of 32");
+      std::string sched;
+      for (bool rows4 : {true, false}) {
+        Built bt = buildMatmul(s, rows4, target);
+        std::string fn = s.name + (rows4 ? "_rows4" : "_row1");
+        std::map<OutputFileType, std::string> outs = {
+            {OutputFileType::object, out + "/" + fn + ".o"}};
+        if (!dump.empty()) {
+          outs[OutputFileType::stmt] = dump + "/" + fn + ".stmt";
+          outs[OutputFileType::assembly] = dump + "/" + fn + ".s";
+        }
+        bt.pipeline.compile_to(outs, bt.args, fn, target);
+        reply["objects"].push_back(out + "/" + fn + ".o");
+        sched += "== " + fn + "\n" + bt.scheduleText;
+      }
+      if (!dump.empty()) {
+        std::ofstream(dump + "/" + s.name + ".schedule") << sched;
+        double wBytes = s.weight == "f32" ? 4.0 : s.weight == "f16" ? 2.0 : 36.0 / 32.0;
+        std::ofstream(dump + "/" + s.name + ".cost")
+            << s.name << ": " << s.weight << " [" << s.n << " x " << s.k << "], per row "
+            << 2.0 * s.n * s.k << " FLOPs, weights " << wBytes * s.n * s.k
+            << " bytes (read once per call: rows in blocks of 4 share them), schedule "
+            << s.schedule << "\n";
+      }
+      writeShim(shim, s);
+    }
+    shim.close();
+    Target rt = Target(req.at("target").get<std::string>()).with_feature(Target::NoAsserts);
+    compile_standalone_runtime(out + "/halide_runtime.o", rt);
+    reply["objects"].push_back(out + "/halide_runtime.o");
+    reply["sources"] = {out + "/liquid_halide_shims.c"};
+    reply["include_dir"] = HALIDE_INCLUDE_DIR;
+    std::cout << reply.dump() << "\n";
+  } catch (const Halide::Error &e) {
+    die(std::string("Halide: ") + e.what());
+  } catch (const std::exception &e) {
+    die(e.what());
+  }
+  return 0;
+}

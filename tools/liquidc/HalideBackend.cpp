@@ -1,0 +1,133 @@
+//===- HalideBackend.cpp - liquidc's side of the Halide kernels ------------===//
+#include "HalideBackend.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <nlohmann/json.hpp>
+
+namespace liquid {
+
+using json = nlohmann::json;
+
+static const char *const kSchedules[] = {"llvm", "hand", "mullapudi2016", "adams2019", "li2018"};
+
+static bool knownSchedule(const std::string &s) {
+  for (const char *k : kSchedules)
+    if (s == k)
+      return true;
+  return false;
+}
+
+std::string HalideSchedule::choose(const std::string &kernel, const std::string &weight) const {
+  if (auto it = byName.find(kernel); it != byName.end())
+    return it->second;
+  if (auto it = byName.find(weight); it != byName.end())
+    return it->second;
+  return fallback;
+}
+
+bool loadHalideSchedule(const std::string &path, HalideSchedule &out, std::string &err) {
+  auto buf = llvm::MemoryBuffer::getFile(path);
+  if (!buf) {
+    err = path + ": cannot read the schedule file: " + buf.getError().message();
+    return false;
+  }
+  json j = json::parse((*buf)->getBuffer().begin(), (*buf)->getBuffer().end(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    err = path + ": not a JSON object";
+    return false;
+  }
+  for (auto &[key, v] : j.items()) {
+    if (key == "default") {
+      if (!v.is_string() || !knownSchedule(v.get<std::string>())) {
+        err = path + ": \"default\" must be one of llvm, hand, mullapudi2016, adams2019, li2018";
+        return false;
+      }
+      out.fallback = v.get<std::string>();
+    } else if (key == "kernels") {
+      if (!v.is_object()) {
+        err = path + ": \"kernels\" must map kernel or weight names to schedules";
+        return false;
+      }
+      for (auto &[name, s] : v.items()) {
+        if (!s.is_string() || !knownSchedule(s.get<std::string>())) {
+          err = path + ": kernel '" + name +
+                "': the schedule must be one of llvm, hand, mullapudi2016, adams2019, li2018";
+          return false;
+        }
+        out.byName[name] = s.get<std::string>();
+      }
+    } else {
+      err = path + ": unknown key '" + key + "' (expected default, kernels)";
+      return false;
+    }
+  }
+  return true;
+}
+
+bool runHalideGen(const std::string &halideTarget, int64_t lanes, int64_t tile, int64_t rowsEstimate,
+                  const std::vector<HalideKernel> &kernels, const std::string &outDir,
+                  const std::string &dumpDir, HalideBuild &out, std::string &err) {
+  std::string self = llvm::sys::fs::getMainExecutable(nullptr, (void *)&runHalideGen);
+  llvm::SmallString<256> gen(llvm::sys::path::parent_path(self));
+  llvm::sys::path::append(gen, "liquid-halide-gen");
+  if (!llvm::sys::fs::can_execute(gen)) {
+    err = std::string(gen) + ": the Halide kernel generator is missing (build liquid-halide-gen)";
+    return false;
+  }
+  json req;
+  req["target"] = halideTarget;
+  req["out_dir"] = outDir;
+  req["dump_dir"] = dumpDir;
+  req["kernels"] = json::array();
+  for (const HalideKernel &k : kernels)
+    req["kernels"].push_back({{"name", k.name},
+                              {"weight", k.weight},
+                              {"k", k.k},
+                              {"n", k.n},
+                              {"tile", tile},
+                              {"lanes", lanes},
+                              {"rows_estimate", rowsEstimate},
+                              {"schedule", k.schedule}});
+  std::string reqPath = outDir + "/halide-request.json", replyPath = outDir + "/halide-reply.json",
+              logPath = outDir + "/halide-gen.log";
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(reqPath, ec);
+    if (ec) {
+      err = reqPath + ": " + ec.message();
+      return false;
+    }
+    os << req.dump(1) << "\n";
+  }
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(replyPath),
+                                                llvm::StringRef(logPath)};
+  std::string msg;
+  int rc = llvm::sys::ExecuteAndWait(gen, {gen.str(), reqPath}, std::nullopt, redirects, 0, 0, &msg);
+  if (rc != 0) {
+    auto log = llvm::MemoryBuffer::getFile(logPath);
+    std::string text = log ? (*log)->getBuffer().trim().str() : msg;
+    if (auto nl = text.find('\n'); nl != std::string::npos)
+      text = text.substr(0, nl);
+    err = "liquid-halide-gen failed (" + std::to_string(rc) + "): " + text;
+    return false;
+  }
+  auto reply = llvm::MemoryBuffer::getFile(replyPath);
+  json j = reply ? json::parse((*reply)->getBuffer().begin(), (*reply)->getBuffer().end(), nullptr,
+                               false)
+                 : json();
+  if (!j.is_object() || !j.contains("objects")) {
+    err = "liquid-halide-gen gave no usable reply";
+    return false;
+  }
+  out.objects = j["objects"].get<std::vector<std::string>>();
+  out.sources = j["sources"].get<std::vector<std::string>>();
+  out.includeDir = j["include_dir"].get<std::string>();
+  return true;
+}
+
+} // namespace liquid
