@@ -53,7 +53,8 @@ const std::vector<TargetInfo> &allTargets() {
                           "x86-64-v3", "", 32, 1024, "x86-64-linux-sse41-avx-avx2-fma-f16c",
                           {"avx2", "fma", "bmi2", "f16c"}));
     v.push_back(cpuTarget("x86-64-v4", "x86-64 with AVX-512 (F/BW/DQ/VL)", "x86_64-linux-gnu",
-                          "x86-64-v4", "", 32, 1024, "x86-64-linux-avx512_skylake",
+                          "x86-64-v4", "", 32, 1024,
+                          "x86-64-linux-sse41-avx-avx2-fma-f16c-avx512-avx512_skylake",
                           {"avx512f", "avx512bw", "avx512dq", "avx512vl"}));
     v.push_back(cross(cpuTarget("aarch64-linux", "64-bit Arm Linux with NEON", "aarch64-linux-gnu",
                                 "generic", "+neon", 64, 512, "arm-64-linux"),
@@ -120,6 +121,35 @@ std::string knownTargetNames() {
   std::string s;
   for (const TargetInfo &t : allTargets())
     s += (s.empty() ? "" : ", ") + t.name;
+  return s;
+}
+
+std::string halideTargetFor(const TargetInfo &t) {
+  if (t.halideTarget != "host")
+    return t.halideTarget;
+  // Halide 14's own host detection leaves out F16C on some CPUs (then half
+  // loads are converted in software): spell the features out.
+  llvm::StringMap<bool> f = llvm::sys::getHostCPUFeatures();
+  auto has = [&](const char *n) {
+    auto it = f.find(n);
+    return it != f.end() && it->second;
+  };
+  std::string arch = llvm::sys::getDefaultTargetTriple();
+  if (arch.rfind("x86_64", 0) != 0)
+    return "host";
+  std::string s = "x86-64-linux";
+  if (has("sse4.1"))
+    s += "-sse41";
+  if (has("avx"))
+    s += "-avx";
+  if (has("avx2"))
+    s += "-avx2";
+  if (has("fma"))
+    s += "-fma";
+  if (has("f16c"))
+    s += "-f16c";
+  if (has("avx512f") && has("avx512bw") && has("avx512dq") && has("avx512vl") && has("avx512cd"))
+    s += "-avx512-avx512_skylake";
   return s;
 }
 

@@ -43,6 +43,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
+#include <functional>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -411,9 +412,19 @@ void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lan
     auto wt = cast<RankedTensorType>(l.getWeight().getType());
     ::liquid::HalideKernel k;
     k.name = prefix + "_hl" + std::to_string(index++);
-    auto *def = l.getWeight().getDefiningOp();
-    auto wn = def ? def->getAttrOfType<StringAttr>("name") : StringAttr();
-    k.weightName = wn ? wn.getValue().str() : "(fused)";
+    // the weight's name; a fused weight lists its parts
+    std::function<std::string(Value)> nameOf = [&](Value v) -> std::string {
+      Operation *def = v.getDefiningOp();
+      if (auto c = dyn_cast_or_null<mlir::liquid::WeightConcatOp>(def)) {
+        std::string s;
+        for (Value in : c.getInputs())
+          s += (s.empty() ? "" : "+") + nameOf(in);
+        return s;
+      }
+      auto n = def ? def->getAttrOfType<StringAttr>("name") : StringAttr();
+      return n ? n.getValue().str() : "?";
+    };
+    k.weightName = nameOf(l.getWeight());
     auto type = l->getAttrOfType<StringAttr>("liquid.weight_type");
     k.weight = type ? type.getValue().str() : "f32";
     k.n = wt.getDimSize(0);
@@ -480,7 +491,7 @@ int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
     if (!halideKernels.empty() && !dumpKernels.empty()) {
       WorkDir work;
       ::liquid::HalideBuild hb;
-      if (!::liquid::runHalideGen(target->halideTarget, halideLanes, 8 * halideLanes, maxRows,
+      if (!::liquid::runHalideGen(::liquid::halideTargetFor(*target), halideLanes, 8 * halideLanes, maxRows,
                                   halideKernels, work.path, dumpKernels, hb, err))
         fail(err);
     }
@@ -495,7 +506,7 @@ int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
   ::liquid::ArtifactRequest req = artifactRequest(target, work, kernelObj, blob, embed);
   if (!halideKernels.empty()) {
     ::liquid::HalideBuild hb;
-    if (!::liquid::runHalideGen(target->halideTarget, halideLanes, 8 * halideLanes, maxRows,
+    if (!::liquid::runHalideGen(::liquid::halideTargetFor(*target), halideLanes, 8 * halideLanes, maxRows,
                                 halideKernels, work.path, dumpKernels, hb, err)) {
       if (!embed)
         llvm::sys::fs::remove(outputPath + ".lqw");

@@ -38,6 +38,8 @@ const std::vector<TargetInfo> &allTargets();
 const TargetInfo *findTarget(const std::string &name);
 /// "host, x86-64-v2, ..." for error messages.
 std::string knownTargetNames();
+/// The Halide target string (for "host": this CPU's features spelled out).
+std::string halideTargetFor(const TargetInfo &t);
 /// Whether this machine can run the target's programs (natively, or with its
 /// runner and C compiler installed); otherwise `why` says what is missing.
 bool runsHere(const TargetInfo &t, std::string &why);

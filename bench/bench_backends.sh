@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# LLVM-backend vs Halide-backend kernels on the LFM2-350M shape (random
+# weights; not a test), in one run: F32 (HF), F16 (GGUF) and int8
+# (--quantize=q8) weights, prefill of a 128-token prompt and 64 decoded tokens
+# at 2 threads, alternating the two backends. Also writes the product list
+# and the Halide kernels' dumps (statement, assembly, schedule, cost) to
+# WORK_DIR/kernels-<weights>/.
+# The machine is a shared VM: run it twice and read the better numbers.
+#   bench/bench_backends.sh [WORK_DIR]      (needs ~8 GB of disk)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${LIQUID_BIN:-$root/build/bin}"
+work="${1:-/tmp/liquid-bench-lfm2}"
+threads="${THREADS:-2}"
+mkdir -p "$work"
+if [ ! -f "$work/ckpt/model-f16.gguf" ]; then
+  "$bin/liquid-lfm2-gen" --preset 350m --out "$work/ckpt" --seed 1 --gguf f16 --quiet
+fi
+prompt=$(seq -s, 100 227)
+for kind in f32:ckpt: f16:ckpt/model-f16.gguf: q8:ckpt:--quantize=q8; do
+  IFS=: read -r name src extra <<<"$kind"
+  for be in llvm halide; do
+    dump=()
+    [ "$be" = halide ] && dump=(--dump-kernels "$work/kernels-$name")
+    "$bin/liquidc" "$work/$src" -o "$work/lm-$name-$be" --max-context 512 --max-rows 128 \
+      --backend "$be" ${extra:+"$extra"} "${dump[@]}"
+  done
+done
+for round in 1 2; do
+  for name in f32 f16 q8; do
+    for be in llvm halide; do
+      printf '%-4s %-7s ' "$name" "$be"
+      "$work/lm-$name-$be" --prompt-ids "$prompt" --n-predict 65 --threads "$threads" --bench \
+        2>&1 >/dev/null | grep '^threads'
+    done
+  done
+done
