@@ -242,6 +242,32 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
     return success();
   }
   Buf w = buf(op.getWeight(), PackLayout::Transposed);
+  if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr)) {
+    // The product by a Halide kernel (liquid-halide-gen), then bias and
+    // activation here.
+    if (np % ::liquid::denseTile(lanes))
+      return op.emitOpError() << "a Halide kernel needs whole column tiles, got " << n << " outputs";
+    auto module = op->getParentOfType<ModuleOp>();
+    Type ix = b.getIndexType();
+    if (!SymbolTable::lookupSymbolIn(module, hk.getValue())) {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(module.getBody());
+      func::FuncOp::create(b, loc, hk.getValue(),
+                           b.getFunctionType({ix, ix, ix, ix, ix, ix, ix}, {}))
+          .setPrivate();
+    }
+    auto address = [&](Buf p) {
+      Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, p.mem);
+      return arith::AddIOp::create(b, loc, base, idx(p.off * 4)).getResult();
+    };
+    func::CallOp::create(b, loc, hk.getValue(), TypeRange{},
+                         ValueRange{address(x), address(w), address(dst), idx(1), idx(np), idx(0),
+                                    idx(np)});
+    forChunks(n, [&](Value d, int64_t o) {
+      st(activation(op.getActivation(), add(ld(dst, d, o), ld(bias, d, o))), dst, d, o);
+    });
+    return success();
+  }
   // One column tile of the packed weights (kDenseTile outputs, 8 vector
   // accumulators) at a time: the tile's [K, width] block is contiguous.
   for (int64_t t0 = 0; t0 < np; t0 += ::liquid::denseTile(lanes)) {

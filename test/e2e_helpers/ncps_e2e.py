@@ -81,7 +81,7 @@ def check_set(args, name):
     results = {}
     if args.mode == "exe":
         exe = os.path.join(work, name)
-        run([args.liquidc, spec, "-o", exe, "--target=" + args.target], env)
+        run([args.liquidc, spec, "-o", exe, "--target=" + args.target, "--backend=" + args.backend], env)
         np.save(os.path.join(work, "x.npy"), x)
         np.save(os.path.join(work, "t.npy"), ts)
         for irregular in (False, True):
@@ -100,13 +100,14 @@ def check_set(args, name):
     else:
         prefix = name
         lib = os.path.join(work, "lib%s.a" % prefix)
-        run([args.liquidc, spec, "-o", lib, "--emit=lib", "--target=" + args.target], env)
+        run([args.liquidc, spec, "-o", lib, "--emit=lib", "--target=" + args.target,
+             "--backend=" + args.backend], env)
         src = os.path.join(work, "main.c")
         open(src, "w").write(LIB_MAIN % {"p": prefix})
         prog = os.path.join(work, "prog")
         cc = cross_cc(args.target)
         cflags = env.get("LIQUIDC_CFLAGS", "").split()
-        run([cc, "-O1", "-I", work, src, lib, "-lm", "-o", prog] + cflags)
+        run([cc, "-O1", "-I", work, src, lib, "-lm", "-ldl", "-lpthread", "-o", prog] + cflags)
         x.astype(np.float32).tofile(os.path.join(work, "x.bin"))
         ts.astype(np.float32).tofile(os.path.join(work, "t.bin"))
         for irregular in (False, True):
@@ -138,6 +139,7 @@ def check_set(args, name):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--liquidc", required=True)
+    ap.add_argument("--backend", default="llvm", help="liquidc --backend")
     ap.add_argument("--fixtures", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--target", default="host")

@@ -179,7 +179,7 @@ public:
   bool compileExtra(std::vector<std::string> &objs) {
     for (const std::string &src : req.extraSources) {
       std::string obj = path(llvm::sys::path::stem(src).str() + ".extra.o");
-      std::vector<std::string> argv = {cc, "-std=c11", "-O2"};
+      std::vector<std::string> argv = {cc, "-std=c11", "-O2", "-fPIC"};
       for (const std::string &inc : req.extraIncludes)
         argv.insert(argv.end(), {"-I", inc});
       argv.insert(argv.end(), {"-c", src, "-o", obj});
@@ -275,15 +275,24 @@ bool buildArtifact(const KernelInfo &k, const ArtifactRequest &req, std::string 
   std::string modelObj = build.path(k.prefix + "_model.o");
   if (!build.compile("liquid_model.c", config, modelObj, {"-fPIC"}))
     return false;
+  std::vector<std::string> objs = {modelObj, req.kernelObject};
+  if (!build.compileExtra(objs))
+    return false;
   if (req.kind == ArtifactRequest::Exe) {
     std::string mainObj = build.path(k.prefix + "_main.o");
-    return build.compile("liquid_main.c", config, mainObj, {"-fPIC"}) &&
-           build.link({mainObj, modelObj, req.kernelObject}, {}) && build.finish();
+    objs.insert(objs.begin(), mainObj);
+    std::vector<std::string> flags;
+    if (!req.extraObjects.empty())
+      flags = {"-pthread", "-ldl"}; // the Halide runtime
+    return build.compile("liquid_main.c", config, mainObj, {"-fPIC"}) && build.link(objs, flags) &&
+           build.finish();
   }
   std::string ar = req.target->ar;
   if (!llvm::sys::findProgramByName(ar))
     ar = "ar";
-  if (!run({ar, "rcs", build.tmpOut, modelObj, req.kernelObject}, "archive the library", err))
+  std::vector<std::string> argv = {ar, "rcs", build.tmpOut};
+  argv.insert(argv.end(), objs.begin(), objs.end());
+  if (!run(argv, "archive the library", err))
     return false;
   llvm::SmallString<256> header(llvm::sys::path::parent_path(req.output));
   llvm::sys::path::append(header, k.prefix + ".h");

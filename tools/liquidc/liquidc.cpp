@@ -408,8 +408,8 @@ void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lan
   int64_t tile = 8 * lanes, index = 0;
   std::string list;
   llvm::raw_string_ostream os(list);
-  module.walk([&](mlir::liquid::LinearOp l) {
-    auto wt = cast<RankedTensorType>(l.getWeight().getType());
+  auto consider = [&](Operation *op, Value weight, int64_t n, int64_t kIn, StringRef wtype,
+                      bool masked) {
     ::liquid::HalideKernel k;
     k.name = prefix + "_hl" + std::to_string(index++);
     // the weight's name; a fused weight lists its parts
@@ -421,25 +421,40 @@ void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lan
           s += (s.empty() ? "" : "+") + nameOf(in);
         return s;
       }
-      auto n = def ? def->getAttrOfType<StringAttr>("name") : StringAttr();
-      return n ? n.getValue().str() : "?";
+      if (auto m = dyn_cast_or_null<mlir::liquid::WeightMulOp>(def))
+        return nameOf(m.getOperand(0)) + "*mask";
+      auto nm = def ? def->getAttrOfType<StringAttr>("name") : StringAttr();
+      return nm ? nm.getValue().str() : "?";
     };
-    k.weightName = nameOf(l.getWeight());
-    auto type = l->getAttrOfType<StringAttr>("liquid.weight_type");
-    k.weight = type ? type.getValue().str() : "f32";
-    k.n = wt.getDimSize(0);
-    k.k = wt.getDimSize(1);
+    k.weightName = nameOf(weight);
+    k.weight = wtype.str();
+    k.n = n;
+    k.k = kIn;
     std::string why;
     k.schedule = listOnly ? "llvm" : halideSchedule.choose(k.name, k.weightName);
     if (k.schedule != "llvm" && k.n % tile)
       why = " (outputs not a multiple of the " + std::to_string(tile) + "-wide tiles)", k.schedule = "llvm";
+    if (k.schedule != "llvm" && masked)
+      why = " (masked: packed block-sparse)", k.schedule = "llvm";
     os << k.name << "  " << k.weight << " [" << k.n << " x " << k.k << "]  "
        << (k.schedule == "llvm" ? "llvm" : "halide " + k.schedule) << why << "  " << k.weightName
        << "\n";
     if (k.schedule == "llvm")
       return;
-    l->setAttr("liquid.halide_kernel", StringAttr::get(l.getContext(), k.name));
+    op->setAttr("liquid.halide_kernel", StringAttr::get(op->getContext(), k.name));
     halideKernels.push_back(k);
+  };
+  module.walk([&](Operation *op) {
+    if (auto l = dyn_cast<mlir::liquid::LinearOp>(op)) {
+      auto wt = cast<RankedTensorType>(l.getWeight().getType());
+      auto type = l->getAttrOfType<StringAttr>("liquid.weight_type");
+      consider(op, l.getWeight(), wt.getDimSize(0), wt.getDimSize(1),
+               type ? type.getValue() : "f32", false);
+    } else if (auto d = dyn_cast<mlir::liquid::DenseOp>(op)) {
+      auto wt = cast<RankedTensorType>(d.getWeight().getType());
+      consider(op, d.getWeight(), wt.getDimSize(0), wt.getDimSize(1), "f32",
+               isa_and_nonnull<mlir::liquid::WeightMulOp>(d.getWeight().getDefiningOp()));
+    }
   });
   if (!dumpKernels.empty()) {
     std::string err;
@@ -608,9 +623,6 @@ int main(int argc, char **argv) {
   if (backendName != "llvm" && backendName != "halide")
     fail("--backend must be llvm or halide, not '" + backendName + "'");
   useHalide = backendName == "halide" || !halideScheduleFile.empty();
-  if (useHalide && !isLM)
-    fail("--backend=halide covers the products of language models; cell models use the LLVM "
-         "kernels (" + inputPath + ")");
   if (useHalide && target->halideTarget.empty())
     fail("target '" + targetName + "' has no Halide target");
   if (!halideScheduleFile.empty()) {
@@ -724,7 +736,7 @@ int main(int argc, char **argv) {
     sink = {isLM ? &lmWeights : &model.weights, &blob, &packErr};
   if (useHalide)
     assignHalideKernels(*module, prefix, lanes);
-  else if (!dumpKernels.empty() && isLM)
+  else if (!dumpKernels.empty())
     assignHalideKernels(*module, prefix, lanes, /*listOnly=*/true);
   mlir::liquid::LowerToVectorOptions lopts;
   lopts.kernelPrefix = prefix;
@@ -762,14 +774,31 @@ int main(int argc, char **argv) {
   }
 
   std::string err;
-  if (emitKind == Emit::LLVM || emitKind == Emit::Asm || emitKind == Emit::Obj)
+  if (emitKind == Emit::LLVM || emitKind == Emit::Asm || emitKind == Emit::Obj) {
+    if (!halideKernels.empty() && !dumpKernels.empty()) {
+      WorkDir work;
+      ::liquid::HalideBuild hb;
+      if (!::liquid::runHalideGen(::liquid::halideTargetFor(*target), halideLanes, 8 * halideLanes,
+                                  1, halideKernels, work.path, dumpKernels, hb, err))
+        fail(err);
+    }
     return emitMachineCode(*module, machine);
+  }
 
   // exe / lib (inputs with weights only, checked above)
   WorkDir work;
   std::string kernelObj = work.kernelObject(*module, machine, prefix);
   ::liquid::ArtifactRequest req = artifactRequest(target, work, kernelObj, blob, embedWeights);
   req.kind = emitKind == Emit::Exe ? ::liquid::ArtifactRequest::Exe : ::liquid::ArtifactRequest::Lib;
+  if (!halideKernels.empty()) {
+    ::liquid::HalideBuild hb;
+    if (!::liquid::runHalideGen(::liquid::halideTargetFor(*target), halideLanes, 8 * halideLanes, 1,
+                                halideKernels, work.path, dumpKernels, hb, err))
+      fail(err);
+    req.extraObjects = hb.objects;
+    req.extraSources = hb.sources;
+    req.extraIncludes = {hb.includeDir};
+  }
   if (!embedWeights && weightsOut.empty()) {
     if (!::liquid::writeWeightsFile(outputPath + ".lqw", blob, kinfo.weightsHash, err))
       fail(err);
