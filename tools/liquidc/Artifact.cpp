@@ -258,6 +258,17 @@ bool buildLMExecutable(const LMKernelInfo &k, const ArtifactRequest &req, std::s
          build.compileExtra(objs) && build.link(objs, linkFlags) && build.finish();
 }
 
+bool linkRelocatable(const ArtifactRequest &req, std::string &err) {
+  RuntimeBuild build(req, err);
+  std::vector<std::string> objs = {req.kernelObject};
+  if (!build.compileExtra(objs))
+    return false;
+  std::vector<std::string> argv = {req.cc.empty() ? req.target->cc : req.cc, "-r", "-nostdlib"};
+  argv.insert(argv.end(), objs.begin(), objs.end());
+  argv.insert(argv.end(), {"-o", build.tmpOut});
+  return run(argv, "combine the objects", err) && build.finish();
+}
+
 bool buildArtifact(const KernelInfo &k, const ArtifactRequest &req, std::string &err) {
   RuntimeBuild build(req, err);
   if (!build.writeSources())

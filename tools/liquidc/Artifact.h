@@ -48,6 +48,10 @@ struct LMKernelInfo {
 /// the .lqw file `output`.lqw at run time.
 bool buildLMExecutable(const LMKernelInfo &k, const ArtifactRequest &req, std::string &err);
 
+/// One relocatable object (`cc -r`) of the kernel object and the extra
+/// objects and sources: --emit=obj with Halide kernels.
+bool linkRelocatable(const ArtifactRequest &req, std::string &err);
+
 /// Writes the .lqw weights file (64-byte header + floats) atomically.
 bool writeWeightsFile(const std::string &path, const std::vector<float> &w, const std::string &hash,
                       std::string &err);

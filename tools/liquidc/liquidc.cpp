@@ -399,6 +399,39 @@ int64_t halideLanes = 0;
 bool useHalide = false;
 ::liquid::HalideSchedule halideSchedule;
 
+/// --emit=obj|asm|llvm with Halide kernels: obj is one relocatable object
+/// holding the LLVM kernel, the Halide kernels, their C entry points and the
+/// Halide runtime; asm and llvm show the LLVM part (--dump-kernels has the
+/// Halide assembly).
+int emitCode(ModuleOp module, const ::liquid::MachineOptions &machine,
+             const ::liquid::TargetInfo *target, int64_t rowsEstimate) {
+  if (halideKernels.empty())
+    return emitMachineCode(module, machine);
+  bool obj = emitKind == Emit::Obj;
+  if (!obj && dumpKernels.empty())
+    return emitMachineCode(module, machine);
+  WorkDir work;
+  ::liquid::HalideBuild hb;
+  std::string err;
+  if (!::liquid::runHalideGen(::liquid::halideTargetFor(*target), halideLanes, 8 * halideLanes,
+                              rowsEstimate, halideKernels, work.path, dumpKernels, hb, err))
+    fail(err);
+  if (!obj)
+    return emitMachineCode(module, machine);
+  ::liquid::ArtifactRequest req;
+  req.output = outputPath;
+  req.kernelObject = work.kernelObject(module, machine, "kernel");
+  req.target = target;
+  req.cc = ccOverride;
+  req.workDir = work.path;
+  req.extraObjects = hb.objects;
+  req.extraSources = hb.sources;
+  req.extraIncludes = {hb.includeDir};
+  if (!::liquid::linkRelocatable(req, err))
+    fail(err);
+  return 0;
+}
+
 /// Names the products (<prefix>_hl<i>, in program order), chooses each one's
 /// schedule, marks those Halide generates with liquid.halide_kernel, and with
 /// --dump-kernels writes DIR/kernels.txt (every product, its backend and why).
@@ -502,16 +535,8 @@ int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
   std::string err;
   if (!weightsOut.empty() && !::liquid::writeWeightsFile(weightsOut, blob, k.weightsHash, err))
     fail(err);
-  if (emitKind != Emit::Exe) {
-    if (!halideKernels.empty() && !dumpKernels.empty()) {
-      WorkDir work;
-      ::liquid::HalideBuild hb;
-      if (!::liquid::runHalideGen(::liquid::halideTargetFor(*target), halideLanes, 8 * halideLanes, maxRows,
-                                  halideKernels, work.path, dumpKernels, hb, err))
-        fail(err);
-    }
-    return emitMachineCode(module, machine);
-  }
+  if (emitKind != Emit::Exe)
+    return emitCode(module, machine, target, maxRows);
   WorkDir work;
   std::string kernelObj = work.kernelObject(module, machine, prefix);
   // Language models map OUT.lqw unless --embed-weights is given explicitly.
@@ -774,16 +799,8 @@ int main(int argc, char **argv) {
   }
 
   std::string err;
-  if (emitKind == Emit::LLVM || emitKind == Emit::Asm || emitKind == Emit::Obj) {
-    if (!halideKernels.empty() && !dumpKernels.empty()) {
-      WorkDir work;
-      ::liquid::HalideBuild hb;
-      if (!::liquid::runHalideGen(::liquid::halideTargetFor(*target), halideLanes, 8 * halideLanes,
-                                  1, halideKernels, work.path, dumpKernels, hb, err))
-        fail(err);
-    }
-    return emitMachineCode(*module, machine);
-  }
+  if (emitKind == Emit::LLVM || emitKind == Emit::Asm || emitKind == Emit::Obj)
+    return emitCode(*module, machine, target, 1);
 
   // exe / lib (inputs with weights only, checked above)
   WorkDir work;
