@@ -39,6 +39,7 @@ using json = nlohmann::json;
 namespace {
 
 struct KernelSpec {
+  std::string op = "matmul"; ///< matmul | shortconv
   std::string name, weight, schedule;
   int k = 0, tile = 0, lanes = 0, n = 0, rowsEstimate = 64;
 };
@@ -165,6 +166,75 @@ Built buildMatmul(const KernelSpec &s, bool rows4, const Target &target) {
   return out;
 }
 
+/// The causal depthwise convolution of LFM2's short-conv mixer:
+/// y[t, c] = C[t, c] * sum_j kw[c, j] * win[t + j, c], where win holds the
+/// conv cache rows then B * x, C is the middle third of the in-projection's
+/// row, and kw is packed Transposed ([taps, tile] per tile of channels).
+Built buildShortConv(const KernelSpec &s, const Target &target) {
+  const int L = s.lanes, W = s.tile, H = s.n, taps = s.k;
+  ImageParam win(Float(32), 2, "win"), bcx(Float(32), 2, "bcx"), kw(Float(32), 3, "kw");
+  Var c("c"), t("t"), co("co"), ci("ci");
+  RDom j(0, taps, "j");
+  Func y(s.name);
+  y(c, t) = bcx(H + c, t) * sum(kw(c % W, j, c / W) * win(c, t + j));
+  win.dim(0).set_min(0).set_extent(H).set_stride(1);
+  bcx.dim(0).set_min(0).set_extent(3 * H).set_stride(1);
+  kw.dim(0).set_min(0).set_extent(W).set_stride(1);
+  kw.dim(1).set_min(0).set_extent(taps).set_stride(W);
+  y.output_buffer().dim(0).set_min(0).set_extent(H).set_stride(1);
+  std::ostringstream text;
+  Built out{Pipeline(y), {win, bcx, kw}, ""};
+  if (s.schedule == "hand") {
+    y.split(c, co, ci, W).reorder(ci, co, t).vectorize(ci, L);
+    text << "y: split c by the " << W << "-channel tiles; vectorize by " << L
+         << "; the " << taps << " taps unrolled in the sum\n";
+  } else {
+    win.set_estimates({{0, H}, {0, s.rowsEstimate + taps - 1}});
+    bcx.set_estimates({{0, 3 * H}, {0, s.rowsEstimate}});
+    kw.set_estimates({{0, W}, {0, taps}, {0, H / W}});
+    y.set_estimates({{0, H}, {0, s.rowsEstimate}});
+    MachineParams params(1, 1024 * 1024, 40);
+    static const std::map<std::string, std::pair<std::string, std::string>> plugins = {
+        {"mullapudi2016", {"libautoschedule_mullapudi2016.so", "Mullapudi2016"}},
+        {"adams2019", {"libautoschedule_adams2019.so", "Adams2019"}},
+        {"li2018", {"libautoschedule_li2018.so", "Li2018"}}};
+    auto it = plugins.find(s.schedule);
+    if (it == plugins.end())
+      die("kernel '" + s.name + "': unknown schedule '" + s.schedule + "'");
+    load_plugin(std::string(HALIDE_PLUGIN_DIR) + "/" + it->second.first);
+    text << "autoscheduler " << it->second.second << ":\n"
+         << out.pipeline.auto_schedule(it->second.second, target, params).schedule_source;
+  }
+  out.scheduleText = text.str();
+  return out;
+}
+
+void writeConvShim(std::ostream &os, const KernelSpec &s) {
+  os << "/* " << s.name << ": causal depthwise conv, " << s.n << " channels, " << s.k
+     << " taps */\n"
+     << "int " << s.name << "_conv(struct halide_buffer_t *win, struct halide_buffer_t *bcx, "
+        "struct halide_buffer_t *kw, struct halide_buffer_t *y);\n"
+     << "void " << s.name
+     << "(const float *win, const float *bcx, const float *kw, float *y, int64_t rows, "
+        "int64_t unused0, int64_t unused1) {\n"
+     << "  const int32_t H = " << s.n << ", W = " << s.tile << ", taps = " << s.k << ";\n"
+     << "  (void)unused0; (void)unused1;\n"
+     << "  if (rows <= 0) return;\n"
+     << "  halide_dimension_t wd[2] = {{0, H, 1, 0}, {0, (int32_t)rows + taps - 1, H, 0}};\n"
+     << "  halide_dimension_t bd[2] = {{0, 3 * H, 1, 0}, {0, (int32_t)rows, 3 * H, 0}};\n"
+     << "  halide_dimension_t kd[3] = {{0, W, 1, 0}, {0, taps, W, 0}, {0, H / W, taps * W, 0}};\n"
+     << "  halide_dimension_t yd[2] = {{0, H, 1, 0}, {0, (int32_t)rows, H, 0}};\n"
+     << "  struct halide_buffer_t wb = {0}, bb = {0}, kb = {0}, yb = {0};\n"
+     << "  wb.type.code = halide_type_float; wb.type.bits = 32; wb.type.lanes = 1;\n"
+     << "  bb.type = kb.type = yb.type = wb.type;\n"
+     << "  wb.dimensions = 2; wb.dim = wd; wb.host = (uint8_t *)win;\n"
+     << "  bb.dimensions = 2; bb.dim = bd; bb.host = (uint8_t *)bcx;\n"
+     << "  kb.dimensions = 3; kb.dim = kd; kb.host = (uint8_t *)kw;\n"
+     << "  yb.dimensions = 2; yb.dim = yd; yb.host = (uint8_t *)y;\n"
+     << "  " << s.name << "_conv(&wb, &bb, &kb, &yb);\n"
+     << "}\n\n";
+}
+
 std::string readFile(const std::string &p) {
   std::ifstream f(p);
   std::stringstream ss;
@@ -260,6 +330,7 @@ int main(int argc, char **argv) {
          << "#include <stdint.h>\n#include <stddef.h>\n#include \"HalideRuntime.h\"\n\n";
     for (const json &kj : req.at("kernels")) {
       KernelSpec s;
+      s.op = kj.value("op", "matmul");
       s.name = kj.at("name");
       s.weight = kj.at("weight");
       s.k = kj.at("k");
@@ -272,6 +343,27 @@ int main(int argc, char **argv) {
         die("kernel '" + s.name + "': unknown weight type '" + s.weight + "'");
       if (s.k % 32 && s.weight == "q8")
         die("kernel '" + s.name + "': q8 needs K in blocks of 32");
+      if (s.op == "shortconv") {
+        Built bt = buildShortConv(s, target);
+        std::string fn = s.name + "_conv";
+        std::map<OutputFileType, std::string> outs = {
+            {OutputFileType::object, out + "/" + fn + ".o"}};
+        if (!dump.empty()) {
+          outs[OutputFileType::stmt] = dump + "/" + fn + ".stmt";
+          outs[OutputFileType::assembly] = dump + "/" + fn + ".s";
+          std::ofstream(dump + "/" + s.name + ".schedule") << "== " << fn << "\n" << bt.scheduleText;
+          std::ofstream(dump + "/" + s.name + ".cost")
+              << s.name << ": depthwise conv [" << s.n << " channels x " << s.k
+              << " taps], per row " << 2.0 * s.n * s.k + s.n << " FLOPs, weights "
+              << 4.0 * s.n * s.k << " bytes, schedule " << s.schedule << "\n";
+        }
+        bt.pipeline.compile_to(outs, bt.args, fn, target);
+        reply["objects"].push_back(out + "/" + fn + ".o");
+        writeConvShim(shim, s);
+        continue;
+      }
+      if (s.op != "matmul")
+        die("kernel '" + s.name + "': unknown op '" + s.op + "'");
       std::string sched;
       for (bool rows4 : {true, false}) {
         Built bt = buildMatmul(s, rows4, target);

@@ -735,16 +735,35 @@ LogicalResult LMEmitter::emitShortConv(ShortConvMixOp op) {
     });
   });
   // y[t] = C[t] * sum_j k[:, j] * window[t + j]
-  forRows([&](Value t) {
-    Value in = muli(t, 3 * h), wrow = muli(t, h), out = muli(t, h);
-    for (int64_t c = 0; c < h; c += lanes) {
-      Value acc = splat(0.0f);
-      for (int64_t j = 0; j < taps; ++j)
-        acc = add(acc, mul(ld(kernel, Value(), transposedAt(h, taps, j, c)),
-                           ld(window, wrow, j * h + c)));
-      st(mul(ld(bcx, in, h + c), acc), y, out, c);
+  if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr)) {
+    if (h % ::liquid::denseTile(lanes))
+      return op.emitOpError() << "a Halide conv needs whole tiles of channels, got " << h;
+    Type ix = b.getIndexType();
+    if (!SymbolTable::lookupSymbolIn(module, hk.getValue())) {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(module.getBody());
+      func::FuncOp::create(b, loc, hk.getValue(), b.getFunctionType({ix, ix, ix, ix, ix, ix, ix}, {}))
+          .setPrivate();
     }
-  });
+    auto address = [&](Buf p) {
+      Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, p.mem);
+      return addi(base, idx(p.off * 4));
+    };
+    func::CallOp::create(b, loc, hk.getValue(), TypeRange{},
+                         ValueRange{address(window), address(bcx), address(kernel), address(y), rows,
+                                    idx(0), idx(0)});
+  } else {
+    forRows([&](Value t) {
+      Value in = muli(t, 3 * h), wrow = muli(t, h), out = muli(t, h);
+      for (int64_t c = 0; c < h; c += lanes) {
+        Value acc = splat(0.0f);
+        for (int64_t j = 0; j < taps; ++j)
+          acc = add(acc, mul(ld(kernel, Value(), transposedAt(h, taps, j, c)),
+                             ld(window, wrow, j * h + c)));
+        st(mul(ld(bcx, in, h + c), acc), y, out, c);
+      }
+    });
+  }
   // cache = the last taps - 1 rows of the window
   Value tail = muli(rows, h);
   chunks(keep, Value(), [&](Value d, int64_t o) {

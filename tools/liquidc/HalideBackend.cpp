@@ -85,7 +85,8 @@ bool runHalideGen(const std::string &halideTarget, int64_t lanes, int64_t tile, 
   req["dump_dir"] = dumpDir;
   req["kernels"] = json::array();
   for (const HalideKernel &k : kernels)
-    req["kernels"].push_back({{"name", k.name},
+    req["kernels"].push_back({{"op", k.op},
+                              {"name", k.name},
                               {"weight", k.weight},
                               {"k", k.k},
                               {"n", k.n},

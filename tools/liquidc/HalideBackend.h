@@ -18,6 +18,7 @@
 namespace liquid {
 
 struct HalideKernel {
+  std::string op = "matmul"; ///< matmul (k inputs, n outputs) | shortconv (k taps, n channels)
   std::string name;       ///< C symbol, <prefix>_hl<i>
   std::string weightName; ///< the packed weight it reads (for the schedule file and dumps)
   std::string weight;     ///< f32 | f16 | q8

@@ -442,8 +442,9 @@ void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lan
   std::string list;
   llvm::raw_string_ostream os(list);
   auto consider = [&](Operation *op, Value weight, int64_t n, int64_t kIn, StringRef wtype,
-                      bool masked) {
+                      bool masked, StringRef kind = "matmul") {
     ::liquid::HalideKernel k;
+    k.op = kind.str();
     k.name = prefix + "_hl" + std::to_string(index++);
     // the weight's name; a fused weight lists its parts
     std::function<std::string(Value)> nameOf = [&](Value v) -> std::string {
@@ -469,7 +470,8 @@ void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lan
       why = " (outputs not a multiple of the " + std::to_string(tile) + "-wide tiles)", k.schedule = "llvm";
     if (k.schedule != "llvm" && masked)
       why = " (masked: packed block-sparse)", k.schedule = "llvm";
-    os << k.name << "  " << k.weight << " [" << k.n << " x " << k.k << "]  "
+    os << k.name << "  " << (k.op == "shortconv" ? "conv " : "") << k.weight << " [" << k.n
+       << " x " << k.k << "]  "
        << (k.schedule == "llvm" ? "llvm" : "halide " + k.schedule) << why << "  " << k.weightName
        << "\n";
     if (k.schedule == "llvm")
@@ -483,6 +485,9 @@ void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lan
       auto type = l->getAttrOfType<StringAttr>("liquid.weight_type");
       consider(op, l.getWeight(), wt.getDimSize(0), wt.getDimSize(1),
                type ? type.getValue() : "f32", false);
+    } else if (auto c = dyn_cast<mlir::liquid::ShortConvMixOp>(op)) {
+      auto kt = cast<RankedTensorType>(c.getKernel().getType());
+      consider(op, c.getKernel(), kt.getDimSize(0), kt.getDimSize(1), "f32", false, "shortconv");
     } else if (auto d = dyn_cast<mlir::liquid::DenseOp>(op)) {
       auto wt = cast<RankedTensorType>(d.getWeight().getType());
       consider(op, d.getWeight(), wt.getDimSize(0), wt.getDimSize(1), "f32",
