@@ -35,11 +35,14 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     exe = os.path.join(a.out, "lm")
+    env = dict(os.environ)
+    if a.runner:
+        env.pop("LIQUIDC_CFLAGS", None)  # sanitizer runtimes exist for x86-64 only
     run([a.liquidc, os.path.join(a.fixture, a.checkpoint), "-o", exe, "--max-context", "128",
          "--max-rows", a.max_rows] + (["--embed-weights"] if a.embed else []) +
         (["--target", a.target] if a.target else []) +
         (["--quantize", a.quantize] if a.quantize else []) +
-        (["--backend", a.backend] if a.backend else []))
+        (["--backend", a.backend] if a.backend else []), env)
     prog = a.runner.split() + [exe]
     if a.embed and os.path.exists(exe + ".lqw"):
         raise RuntimeError("--embed-weights wrote " + exe + ".lqw")
