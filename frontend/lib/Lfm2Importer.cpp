@@ -234,8 +234,16 @@ private:
         b, loc,
         RankedTensorType::get({w1t.getDimSize(0), 2 * w1t.getDimSize(1), w1t.getDimSize(2)}, f32),
         ValueRange{w1, w3}, b.getI64IntegerAttr(1));
-    return mlir::liquid::MoEExpertsOp::create(b, loc, f.getType(), f, route.getExperts(),
-                                              route.getWeights(), gateUp, w2);
+    auto experts = mlir::liquid::MoEExpertsOp::create(b, loc, f.getType(), f, route.getExperts(),
+                                                      route.getWeights(), gateUp, w2);
+    // Expert weights in half precision as for the products (auto: when the
+    // checkpoint stores them in F16); q8 experts are not packed yet: float32.
+    const WeightRef *ref = m.find(p + "experts.w1.weight");
+    if (!ref)
+      ref = m.find(p + "experts.0.w1.weight");
+    if (o.weightType == "f16" || (o.weightType == "auto" && ref && ref->type == WeightType::F16))
+      experts->setAttr("liquid.weight_type", b.getStringAttr("f16"));
+    return experts;
   }
 
   Value norm(Value x, const std::string &weight) {

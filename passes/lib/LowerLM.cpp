@@ -24,6 +24,7 @@ using namespace mlir::liquid;
 namespace {
 
 PackLayout linearLayout(LinearOp l);
+std::pair<PackLayout, PackLayout> expertLayouts(MoEExpertsOp m);
 
 int64_t cols(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(1); }
 
@@ -607,8 +608,10 @@ LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
   int64_t downStride = ::liquid::packedFloats({h, inner}, PackLayout::Transposed, lanes);
   Buf x = act(op.getInput()), y = act(op.getResult());
   Buf idsIn = act(op.getExperts()), wIn = act(op.getWeights());
-  int64_t gu = packer.lookup(op.getGateUp(), PackLayout::TransposedBatchedGLU);
-  int64_t down = packer.lookup(op.getDown(), PackLayout::TransposedBatched);
+  auto [guLayout, downLayout] = expertLayouts(op);
+  bool half = guLayout == PackLayout::TransposedBatchedGLUF16;
+  int64_t gu = packer.lookup(op.getGateUp(), guLayout);
+  int64_t down = packer.lookup(op.getDown(), downLayout);
   if (h % lanes)
     return op.emitOpError() << "rows of " << h << " floats are not a multiple of the vector width "
                             << lanes;
@@ -674,7 +677,20 @@ LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
   //    list -> hid row i); 3. y[row] += weight * down hid, expert after
   //    expert. Threads split the column tiles of each product, so the
   //    accumulation into y never races and two barriers serve all experts.
-  auto ldW = [&](Value base, int64_t off) { return ld({wMem, 0}, base, off); };
+  // Element indices below count from the packed weight's start as if it were
+  // float32 (guBase, dnBase); half-precision weights sit at twice the float
+  // offset in the f16 view of the blob.
+  auto vecType16 = VectorType::get({lanes}, b.getF16Type());
+  auto ldWAt = [&](int64_t start) {
+    return [&, start](Value base, int64_t off) -> Value {
+      if (!half)
+        return ld({wMem, 0}, base, off);
+      Value i = addi(base, idx(off + start));
+      Value hv = vector::LoadOp::create(b, loc, vecType16, wHalf, ValueRange{i});
+      return arith::ExtFOp::create(b, loc, v8, hv);
+    };
+  };
+  auto ldGU = ldWAt(gu), ldDown = ldWAt(down);
   auto forRoutedExperts = [&](function_ref<void(Value ex, Value s0, Value n)> body) {
     loop(0, e, 1, {}, [&](Value ex, ValueRange) -> SmallVector<Value> {
       Value s0 = ldI(start, ex);
@@ -692,7 +708,7 @@ LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
     forThreadTiles(2 * ip, [&](Value t0, int64_t width) {
       tileProduct(
           x, [&](Value r) { return muli(ldI(listRow, addi(s0, r)), h); }, n, h,
-          addi(guBase, muli(t0, h)), width, ldW, [&](Value r, int64_t v0, ArrayRef<Value> acc) {
+          addi(guBase, muli(t0, h)), width, ldGU, [&](Value r, int64_t v0, ArrayRef<Value> acc) {
             // vectors (2i, 2i + 1) of the tile: gate and up of hidden vector
             // t0 / 2 + i
             Value hrow = addi(muli(addi(s0, r), ip), arith::DivUIOp::create(b, loc, t0, idx(2)));
@@ -707,7 +723,7 @@ LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
     forThreadTiles(::liquid::roundUp(h, lanes), [&](Value t0, int64_t width) {
       tileProduct(
           hid, [&](Value r) { return muli(addi(s0, r), ip); }, n, inner,
-          addi(dnBase, muli(t0, inner)), width, ldW, [&](Value r, int64_t v0, ArrayRef<Value> acc) {
+          addi(dnBase, muli(t0, inner)), width, ldDown, [&](Value r, int64_t v0, ArrayRef<Value> acc) {
             Value wr = bcast(ldF(listW, addi(s0, r)));
             Value yrow = addi(muli(ldI(listRow, addi(s0, r)), h), t0);
             for (auto [j, a] : llvm::enumerate(acc))
@@ -903,6 +919,15 @@ PackLayout linearLayout(LinearOp l) {
   return t && t.getValue() == "f16" ? PackLayout::TransposedF16 : PackLayout::Transposed;
 }
 
+/// How an MoE op's experts are packed: half precision when the importer
+/// marked it (`liquid.weight_type = "f16"`), else float32.
+std::pair<PackLayout, PackLayout> expertLayouts(MoEExpertsOp m) {
+  auto t = m->getAttrOfType<StringAttr>("liquid.weight_type");
+  if (t && t.getValue() == "f16")
+    return {PackLayout::TransposedBatchedGLUF16, PackLayout::TransposedBatchedF16};
+  return {PackLayout::TransposedBatchedGLU, PackLayout::TransposedBatched};
+}
+
 /// The weights an LM op reads and their layouts.
 void forEachLMWeight(Operation *op, function_ref<void(Value, PackLayout)> fn) {
   if (auto e = dyn_cast<EmbeddingOp>(op))
@@ -920,8 +945,9 @@ void forEachLMWeight(Operation *op, function_ref<void(Value, PackLayout)> fn) {
     fn(r.getRouter(), PackLayout::Transposed);
     fn(r.getExpertBias(), PackLayout::Vector);
   } else if (auto m = dyn_cast<MoEExpertsOp>(op)) {
-    fn(m.getGateUp(), PackLayout::TransposedBatchedGLU);
-    fn(m.getDown(), PackLayout::TransposedBatched);
+    auto [gu, down] = expertLayouts(m);
+    fn(m.getGateUp(), gu);
+    fn(m.getDown(), down);
   }
 }
 

@@ -20,6 +20,8 @@ const char *layoutName(PackLayout l) {
   case PackLayout::TransposedBatched: return "transposed-batched";
   case PackLayout::TransposedBatchedGLU: return "transposed-batched-glu";
   case PackLayout::TransposedQ8: return "transposed-q8";
+  case PackLayout::TransposedBatchedF16: return "transposed-batched-f16";
+  case PackLayout::TransposedBatchedGLUF16: return "transposed-batched-glu-f16";
   }
   return "?";
 }
@@ -39,6 +41,10 @@ int64_t packedFloats(const std::vector<int64_t> &shape, PackLayout l, int64_t la
   case PackLayout::TransposedBatchedGLU:
     return shape[0] * shape[2] * 2 * roundUp(shape[1] / 2, lanes);
   case PackLayout::TransposedQ8: return roundUp(shape[0], lanes) * (shape[1] / 32) * 9;
+  case PackLayout::TransposedBatchedF16:
+    return (packedFloats(shape, PackLayout::TransposedBatched, lanes) + 1) / 2;
+  case PackLayout::TransposedBatchedGLUF16:
+    return (packedFloats(shape, PackLayout::TransposedBatchedGLU, lanes) + 1) / 2;
   }
   return 0;
 }
@@ -110,10 +116,16 @@ void packTensor(const Tensor &t, PackLayout l, int64_t lanes, std::vector<float>
     }
     break;
   }
-  case PackLayout::TransposedF16: {
+  case PackLayout::TransposedF16:
+  case PackLayout::TransposedBatchedF16:
+  case PackLayout::TransposedBatchedGLUF16: {
     // Pack as float32 first, then round each element to half precision.
     std::vector<float> tmp;
-    packTensor(t, PackLayout::Transposed, lanes, tmp);
+    packTensor(t,
+               l == PackLayout::TransposedF16          ? PackLayout::Transposed
+               : l == PackLayout::TransposedBatchedF16 ? PackLayout::TransposedBatched
+                                                       : PackLayout::TransposedBatchedGLU,
+               lanes, tmp);
     auto *h = reinterpret_cast<uint16_t *>(dst);
     for (size_t i = 0; i < tmp.size(); ++i)
       h[i] = floatToHalf(tmp[i]);

@@ -31,6 +31,10 @@ enum class PackLayout {
   /// column tile holds matching gate and up vectors, so one product yields the
   /// SwiGLU activation.
   TransposedBatchedGLU,
+  /// TransposedBatched and TransposedBatchedGLU with half-precision elements
+  /// (the same element order; two per float of the blob).
+  TransposedBatchedF16,
+  TransposedBatchedGLUF16,
   /// 2-D [N, K] as int8 with one float scale per block of 32 inputs (the
   /// values of GGUF Q8_0; K must be a multiple of 32). Column tiles as in
   /// Transposed; tile j holds, per block b of 32 inputs, the width_j scales

@@ -239,7 +239,8 @@ void printLMMemoryPlan(ModuleOp module, func::FuncOp f, llvm::raw_ostream &os) {
   f.walk([&](mlir::liquid::MoEExpertsOp m) {
     auto gu = cast<RankedTensorType>(m.getGateUp().getType());
     int64_t k = cast<RankedTensorType>(m.getExperts().getType()).getDimSize(1);
-    int64_t perExpert = 3 * gu.getDimSize(1) / 2 * gu.getDimSize(2) * 4;
+    auto wt = m->getAttrOfType<StringAttr>("liquid.weight_type");
+    int64_t perExpert = 3 * gu.getDimSize(1) / 2 * gu.getDimSize(2) * (wt && wt.getValue() == "f16" ? 2 : 4);
     expertBytes += gu.getDimSize(0) * perExpert;
     expertReadBytes += k * perExpert;
     ++moeLayers;
@@ -695,7 +696,8 @@ int main(int argc, char **argv) {
       int64_t e = gu.getDimSize(0), h = gu.getDimSize(2), per = 3 * gu.getDimSize(1) / 2 * h;
       int64_t k = cast<RankedTensorType>(m.getExperts().getType()).getDimSize(1);
       lmFlopsPerToken += 2 * e * h + 2 * k * per; // router + the k experts
-      lmUnreadExpertBytes += (e - k) * per * 4;
+      auto wt = m->getAttrOfType<StringAttr>("liquid.weight_type");
+      lmUnreadExpertBytes += (e - k) * per * (wt && wt.getValue() == "f16" ? 2 : 4);
     });
     if (failed(mlir::verify(*module)))
       fail("the imported IR of " + inputPath + " does not verify");
