@@ -236,12 +236,17 @@ private:
         ValueRange{w1, w3}, b.getI64IntegerAttr(1));
     auto experts = mlir::liquid::MoEExpertsOp::create(b, loc, f.getType(), f, route.getExperts(),
                                                       route.getWeights(), gateUp, w2);
-    // Expert weights in half precision as for the products (auto: when the
-    // checkpoint stores them in F16); q8 experts are not packed yet: float32.
+    // Expert weights in half precision or int8 as for the products (auto: as
+    // the checkpoint stores them); int8 needs H and I in blocks of 32.
     const WeightRef *ref = m.find(p + "experts.w1.weight");
     if (!ref)
       ref = m.find(p + "experts.0.w1.weight");
-    if (o.weightType == "f16" || (o.weightType == "auto" && ref && ref->type == WeightType::F16))
+    bool blocks = w1t.getDimSize(1) % kQ8_0Block == 0 && w1t.getDimSize(2) % kQ8_0Block == 0;
+    if (blocks && (o.weightType == "q8" ||
+                   (o.weightType == "auto" && ref && ref->type == WeightType::Q8_0)))
+      experts->setAttr("liquid.weight_type", b.getStringAttr("q8"));
+    else if (o.weightType == "f16" ||
+             (o.weightType == "auto" && ref && ref->type == WeightType::F16))
       experts->setAttr("liquid.weight_type", b.getStringAttr("f16"));
     return experts;
   }

@@ -604,12 +604,17 @@ LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
   int64_t e = gut.getDimSize(0), inner = gut.getDimSize(1) / 2, h = cols(op.getInput());
   int64_t k = cols(op.getExperts()), ip = ::liquid::roundUp(inner, lanes);
   int64_t guStride = ::liquid::packedFloats({e, 2 * inner, h}, PackLayout::TransposedBatchedGLU,
-                                            lanes) / e;
+                                            lanes) / e; // (float32 and f16: in elements)
   int64_t downStride = ::liquid::packedFloats({h, inner}, PackLayout::Transposed, lanes);
   Buf x = act(op.getInput()), y = act(op.getResult());
   Buf idsIn = act(op.getExperts()), wIn = act(op.getWeights());
   auto [guLayout, downLayout] = expertLayouts(op);
   bool half = guLayout == PackLayout::TransposedBatchedGLUF16;
+  bool q8 = guLayout == PackLayout::TransposedBatchedGLUQ8;
+  if (q8) {
+    guStride = ::liquid::packedFloats({2 * ip, h}, PackLayout::TransposedQ8, lanes);
+    downStride = ::liquid::packedFloats({h, inner}, PackLayout::TransposedQ8, lanes);
+  }
   int64_t gu = packer.lookup(op.getGateUp(), guLayout);
   int64_t down = packer.lookup(op.getDown(), downLayout);
   if (h % lanes)
@@ -706,31 +711,37 @@ LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
   forRoutedExperts([&](Value ex, Value s0, Value n) {
     Value guBase = addi(idx(gu), muli(ex, guStride));
     forThreadTiles(2 * ip, [&](Value t0, int64_t width) {
-      tileProduct(
-          x, [&](Value r) { return muli(ldI(listRow, addi(s0, r)), h); }, n, h,
-          addi(guBase, muli(t0, h)), width, ldGU, [&](Value r, int64_t v0, ArrayRef<Value> acc) {
-            // vectors (2i, 2i + 1) of the tile: gate and up of hidden vector
-            // t0 / 2 + i
-            Value hrow = addi(muli(addi(s0, r), ip), arith::DivUIOp::create(b, loc, t0, idx(2)));
-            for (size_t i = 0; i + 1 < acc.size(); i += 2)
-              st(mul(mul(acc[i], sigmoid(acc[i])), acc[i + 1]), hid, hrow, (v0 + i) / 2 * lanes);
-          });
+      auto xRow = [&](Value r) { return muli(ldI(listRow, addi(s0, r)), h); };
+      // vectors (2i, 2i + 1) of the tile: gate and up of hidden vector t0 / 2 + i
+      auto store = [&](Value r, int64_t v0, ArrayRef<Value> acc) {
+        Value hrow = addi(muli(addi(s0, r), ip), arith::DivUIOp::create(b, loc, t0, idx(2)));
+        for (size_t i = 0; i + 1 < acc.size(); i += 2)
+          st(mul(mul(acc[i], sigmoid(acc[i])), acc[i + 1]), hid, hrow, (v0 + i) / 2 * lanes);
+      };
+      if (q8)
+        tileProductQ8(x, xRow, n, h, addi(guBase, muli(t0, (h / 32) * 9)), width, store);
+      else
+        tileProduct(x, xRow, n, h, addi(guBase, muli(t0, h)), width, ldGU, store);
     });
   });
   barrier();
   forRoutedExperts([&](Value ex, Value s0, Value n) {
     Value dnBase = addi(idx(down), muli(ex, downStride));
     forThreadTiles(::liquid::roundUp(h, lanes), [&](Value t0, int64_t width) {
-      tileProduct(
-          hid, [&](Value r) { return muli(addi(s0, r), ip); }, n, inner,
-          addi(dnBase, muli(t0, inner)), width, ldDown, [&](Value r, int64_t v0, ArrayRef<Value> acc) {
-            Value wr = bcast(ldF(listW, addi(s0, r)));
-            Value yrow = addi(muli(ldI(listRow, addi(s0, r)), h), t0);
-            for (auto [j, a] : llvm::enumerate(acc))
-              st(add(ld(y, yrow, (v0 + j) * lanes), mul(wr, a)), y, yrow, (v0 + j) * lanes);
-          });
+      auto xRow = [&](Value r) { return muli(addi(s0, r), ip); };
+      auto store = [&](Value r, int64_t v0, ArrayRef<Value> acc) {
+        Value wr = bcast(ldF(listW, addi(s0, r)));
+        Value yrow = addi(muli(ldI(listRow, addi(s0, r)), h), t0);
+        for (auto [j, a] : llvm::enumerate(acc))
+          st(add(ld(y, yrow, (v0 + j) * lanes), mul(wr, a)), y, yrow, (v0 + j) * lanes);
+      };
+      if (q8)
+        tileProductQ8(hid, xRow, n, inner, addi(dnBase, muli(t0, (inner / 32) * 9)), width, store);
+      else
+        tileProduct(hid, xRow, n, inner, addi(dnBase, muli(t0, inner)), width, ldDown, store);
     });
   });
+  barrier();
   return success();
 }
 
@@ -925,6 +936,8 @@ std::pair<PackLayout, PackLayout> expertLayouts(MoEExpertsOp m) {
   auto t = m->getAttrOfType<StringAttr>("liquid.weight_type");
   if (t && t.getValue() == "f16")
     return {PackLayout::TransposedBatchedGLUF16, PackLayout::TransposedBatchedF16};
+  if (t && t.getValue() == "q8")
+    return {PackLayout::TransposedBatchedGLUQ8, PackLayout::TransposedBatchedQ8};
   return {PackLayout::TransposedBatchedGLU, PackLayout::TransposedBatched};
 }
 

@@ -22,6 +22,8 @@ const char *layoutName(PackLayout l) {
   case PackLayout::TransposedQ8: return "transposed-q8";
   case PackLayout::TransposedBatchedF16: return "transposed-batched-f16";
   case PackLayout::TransposedBatchedGLUF16: return "transposed-batched-glu-f16";
+  case PackLayout::TransposedBatchedQ8: return "transposed-batched-q8";
+  case PackLayout::TransposedBatchedGLUQ8: return "transposed-batched-glu-q8";
   }
   return "?";
 }
@@ -45,8 +47,31 @@ int64_t packedFloats(const std::vector<int64_t> &shape, PackLayout l, int64_t la
     return (packedFloats(shape, PackLayout::TransposedBatched, lanes) + 1) / 2;
   case PackLayout::TransposedBatchedGLUF16:
     return (packedFloats(shape, PackLayout::TransposedBatchedGLU, lanes) + 1) / 2;
+  case PackLayout::TransposedBatchedQ8:
+    return shape[0] * packedFloats({shape[1], shape[2]}, PackLayout::TransposedQ8, lanes);
+  case PackLayout::TransposedBatchedGLUQ8:
+    return shape[0] * packedFloats({2 * roundUp(shape[1] / 2, lanes), shape[2]},
+                                   PackLayout::TransposedQ8, lanes);
   }
   return 0;
+}
+
+/// The TransposedQ8 tiles of an [n, k] int8 matrix with scales [n, k / 32].
+static void packQ8Tiles(int64_t n, int64_t k, const int8_t *q, const float *d, int64_t lanes,
+                        float *dst) {
+  int64_t kb = k / 32, np = roundUp(n, lanes), tile = denseTile(lanes);
+  auto *bytes = reinterpret_cast<int8_t *>(dst);
+  for (int64_t t0 = 0; t0 < np; t0 += tile) {
+    int64_t w = std::min(tile, np - t0);
+    for (int64_t b = 0; b < kb; ++b) {
+      int64_t base = (t0 * kb + b * w) * 9; // floats
+      for (int64_t c = 0; c < w && t0 + c < n; ++c) {
+        dst[base + c] = d[(t0 + c) * kb + b];
+        for (int64_t kk = 0; kk < 32; ++kk)
+          bytes[(base + w) * 4 + kk * w + c] = q[(t0 + c) * k + b * 32 + kk];
+      }
+    }
+  }
 }
 
 void packTensor(const Tensor &t, PackLayout l, int64_t lanes, std::vector<float> &out) {
@@ -97,22 +122,42 @@ void packTensor(const Tensor &t, PackLayout l, int64_t lanes, std::vector<float>
     break;
   }
   case PackLayout::TransposedQ8: {
-    int64_t n = t.shape[0], k = t.shape[1], kb = k / 32, np = roundUp(n, lanes);
-    int64_t tile = denseTile(lanes);
     std::vector<int8_t> q;
     std::vector<float> d;
     quantizeQ8(t, q, d);
-    auto *bytes = reinterpret_cast<int8_t *>(dst);
-    for (int64_t t0 = 0; t0 < np; t0 += tile) {
-      int64_t w = std::min(tile, np - t0);
-      for (int64_t b = 0; b < kb; ++b) {
-        int64_t base = (t0 * kb + b * w) * 9; // floats
-        for (int64_t c = 0; c < w && t0 + c < n; ++c) {
-          dst[base + c] = d[(t0 + c) * kb + b];
-          for (int64_t kk = 0; kk < 32; ++kk)
-            bytes[(base + w) * 4 + kk * w + c] = q[(t0 + c) * k + b * 32 + kk];
+    packQ8Tiles(t.shape[0], t.shape[1], q.data(), d.data(), lanes, dst);
+    break;
+  }
+  case PackLayout::TransposedBatchedQ8:
+  case PackLayout::TransposedBatchedGLUQ8: {
+    // Per expert: its rows (for GLU: gate and up interleaved a vector at a
+    // time, as TransposedBatchedGLU) packed as TransposedQ8, from the
+    // checkpoint's int8 values when it had them.
+    bool glu = l == PackLayout::TransposedBatchedGLUQ8;
+    int64_t e = t.shape[0], rowsIn = t.shape[1], k = t.shape[2], kb = k / 32;
+    int64_t half = rowsIn / 2, ip = roundUp(half, lanes);
+    int64_t rowsOut = glu ? 2 * ip : rowsIn;
+    std::vector<int8_t> q;
+    std::vector<float> d;
+    quantizeQ8(t, q, d);
+    int64_t per = packedFloats({rowsOut, k}, PackLayout::TransposedQ8, lanes);
+    std::vector<int8_t> eq(rowsOut * k);
+    std::vector<float> ed(rowsOut * kb);
+    for (int64_t x = 0; x < e; ++x) {
+      std::fill(eq.begin(), eq.end(), 0);
+      std::fill(ed.begin(), ed.end(), 0.0f);
+      for (int64_t r = 0; r < rowsIn; ++r) {
+        int64_t dstRow = r;
+        if (glu) {
+          int64_t h = r / half, rr = r % half;
+          dstRow = (rr / lanes * 2 + h) * lanes + rr % lanes;
         }
+        const int8_t *srcQ = q.data() + (x * rowsIn + r) * k;
+        std::copy(srcQ, srcQ + k, eq.begin() + dstRow * k);
+        const float *srcD = d.data() + (x * rowsIn + r) * kb;
+        std::copy(srcD, srcD + kb, ed.begin() + dstRow * kb);
       }
+      packQ8Tiles(rowsOut, k, eq.data(), ed.data(), lanes, dst + x * per);
     }
     break;
   }

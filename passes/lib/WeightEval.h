@@ -35,6 +35,9 @@ enum class PackLayout {
   /// (the same element order; two per float of the blob).
   TransposedBatchedF16,
   TransposedBatchedGLUF16,
+  /// ... and as int8 (TransposedQ8 per expert; K a multiple of 32).
+  TransposedBatchedQ8,
+  TransposedBatchedGLUQ8,
   /// 2-D [N, K] as int8 with one float scale per block of 32 inputs (the
   /// values of GGUF Q8_0; K must be a multiple of 32). Column tiles as in
   /// Transposed; tile j holds, per block b of 32 inputs, the width_j scales

@@ -240,7 +240,8 @@ void printLMMemoryPlan(ModuleOp module, func::FuncOp f, llvm::raw_ostream &os) {
     auto gu = cast<RankedTensorType>(m.getGateUp().getType());
     int64_t k = cast<RankedTensorType>(m.getExperts().getType()).getDimSize(1);
     auto wt = m->getAttrOfType<StringAttr>("liquid.weight_type");
-    int64_t perExpert = 3 * gu.getDimSize(1) / 2 * gu.getDimSize(2) * (wt && wt.getValue() == "f16" ? 2 : 4);
+    int64_t perExpert = 3 * gu.getDimSize(1) / 2 * gu.getDimSize(2);
+    perExpert = !wt ? perExpert * 4 : wt.getValue() == "f16" ? perExpert * 2 : perExpert * 9 / 8;
     expertBytes += gu.getDimSize(0) * perExpert;
     expertReadBytes += k * perExpert;
     ++moeLayers;
@@ -697,7 +698,9 @@ int main(int argc, char **argv) {
       int64_t k = cast<RankedTensorType>(m.getExperts().getType()).getDimSize(1);
       lmFlopsPerToken += 2 * e * h + 2 * k * per; // router + the k experts
       auto wt = m->getAttrOfType<StringAttr>("liquid.weight_type");
-      lmUnreadExpertBytes += (e - k) * per * (wt && wt.getValue() == "f16" ? 2 : 4);
+      int64_t unread = (e - k) * per;
+      lmUnreadExpertBytes +=
+          !wt ? unread * 4 : wt.getValue() == "f16" ? unread * 2 : unread * 9 / 8;
     });
     if (failed(mlir::verify(*module)))
       fail("the imported IR of " + inputPath + " does not verify");
