@@ -55,6 +55,28 @@ struct Built {
   std::string scheduleText;
 };
 
+/// Schedules `p` with one of Halide 14's autoschedulers (plugins in
+/// HALIDE_PLUGIN_DIR); returns the schedule it chose, as source.
+std::string autoschedule(Pipeline &p, const KernelSpec &s, const Target &target) {
+  static const std::map<std::string, std::pair<std::string, std::string>> plugins = {
+      {"mullapudi2016", {"libautoschedule_mullapudi2016.so", "Mullapudi2016"}},
+      {"adams2019", {"libautoschedule_adams2019.so", "Adams2019"}},
+      {"li2018", {"libautoschedule_li2018.so", "Li2018"}}};
+  auto it = plugins.find(s.schedule);
+  if (it == plugins.end())
+    die("kernel '" + s.name + "': unknown schedule '" + s.schedule +
+        "' (hand, mullapudi2016, adams2019, li2018)");
+  static std::set<std::string> loaded;
+  if (!loaded.count(it->first)) {
+    load_plugin(std::string(HALIDE_PLUGIN_DIR) + "/" + it->second.first);
+    loaded.insert(it->first);
+  }
+  // One core per call: liquidc's threads split the tiles themselves.
+  MachineParams params(1, 1024 * 1024, 40);
+  return "autoscheduler " + it->second.second + ":\n" +
+         p.auto_schedule(it->second.second, target, params).schedule_source;
+}
+
 /// One pipeline of a matmul kernel; `rows4` picks the row-block schedule.
 Built buildMatmul(const KernelSpec &s, bool rows4, const Target &target) {
   const int L = s.lanes, W = s.tile, K = s.k;
@@ -143,25 +165,8 @@ Built buildMatmul(const KernelSpec &s, bool rows4, const Target &target) {
     y.set_estimates({{0, W}, {0, tiles}, {0, rows}});
   }
   Built out{Pipeline(y), args, ""};
-  if (s.schedule != "hand") {
-    static const std::map<std::string, std::pair<std::string, std::string>> plugins = {
-        {"mullapudi2016", {"libautoschedule_mullapudi2016.so", "Mullapudi2016"}},
-        {"adams2019", {"libautoschedule_adams2019.so", "Adams2019"}},
-        {"li2018", {"libautoschedule_li2018.so", "Li2018"}}};
-    auto it = plugins.find(s.schedule);
-    if (it == plugins.end())
-      die("kernel '" + s.name + "': unknown schedule '" + s.schedule +
-          "' (hand, mullapudi2016, adams2019, li2018)");
-    static std::set<std::string> loaded;
-    if (!loaded.count(it->first)) {
-      load_plugin(std::string(HALIDE_PLUGIN_DIR) + "/" + it->second.first);
-      loaded.insert(it->first);
-    }
-    // One core per call: liquidc's threads split the tiles themselves.
-    MachineParams params(1, 1024 * 1024, 40);
-    AutoSchedulerResults res = out.pipeline.auto_schedule(it->second.second, target, params);
-    text << "autoscheduler " << it->second.second << ":\n" << res.schedule_source;
-  }
+  if (s.schedule != "hand")
+    text << autoschedule(out.pipeline, s, target);
   out.scheduleText = text.str();
   return out;
 }
@@ -187,23 +192,13 @@ Built buildShortConv(const KernelSpec &s, const Target &target) {
   if (s.schedule == "hand") {
     y.split(c, co, ci, W).reorder(ci, co, t).vectorize(ci, L);
     text << "y: split c by the " << W << "-channel tiles; vectorize by " << L
-         << "; the " << taps << " taps unrolled in the sum\n";
+         << "; the " << taps << " taps summed per vector of channels\n";
   } else {
     win.set_estimates({{0, H}, {0, s.rowsEstimate + taps - 1}});
     bcx.set_estimates({{0, 3 * H}, {0, s.rowsEstimate}});
     kw.set_estimates({{0, W}, {0, taps}, {0, H / W}});
     y.set_estimates({{0, H}, {0, s.rowsEstimate}});
-    MachineParams params(1, 1024 * 1024, 40);
-    static const std::map<std::string, std::pair<std::string, std::string>> plugins = {
-        {"mullapudi2016", {"libautoschedule_mullapudi2016.so", "Mullapudi2016"}},
-        {"adams2019", {"libautoschedule_adams2019.so", "Adams2019"}},
-        {"li2018", {"libautoschedule_li2018.so", "Li2018"}}};
-    auto it = plugins.find(s.schedule);
-    if (it == plugins.end())
-      die("kernel '" + s.name + "': unknown schedule '" + s.schedule + "'");
-    load_plugin(std::string(HALIDE_PLUGIN_DIR) + "/" + it->second.first);
-    text << "autoscheduler " << it->second.second << ":\n"
-         << out.pipeline.auto_schedule(it->second.second, target, params).schedule_source;
+    text << autoschedule(out.pipeline, s, target);
   }
   out.scheduleText = text.str();
   return out;
