@@ -3,14 +3,17 @@
 // Lowers a planned LFM2 function to
 //   func.func @<prefix>_kernel_forward(%weights: memref<Wxf32>, %arena: memref<Axf32>,
 //       %ids: memref<Rxi32>, %rows: index, %pos: index, %logits: memref<R*Vxf32>,
-//       %tid: index, %threads: index, %sync: memref<1xi8>)
+//       %tid: index, %threads: index, %sync: memref<1xi8>,
+//       %weights_f16: memref<2Wxf16>, %weights_i8: memref<4Wxi8>)
 // which runs `rows` (<= R = max_rows) tokens at positions pos.. through the
 // model, updating the conv and KV caches in the arena, and writes their
 // logits. Every thread of the runtime's pool calls it with its %tid: the
 // products split their column tiles across threads, the other ops run on
 // thread 0, and all threads meet at <prefix>_barrier(%sync) after each op.
 // Activations are row-major [rows, N] at their planned offsets; every N must
-// be a multiple of the vector width.
+// be a multiple of the vector width. The last two arguments are the weights
+// again, seen as halves and as bytes (F16 and int8 products). Products marked
+// liquid.halide_kernel call that Halide kernel's C entry point instead.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelBuilder.h"
