@@ -39,7 +39,8 @@ using json = nlohmann::json;
 namespace {
 
 struct KernelSpec {
-  std::string op = "matmul"; ///< matmul | shortconv
+  std::string op = "matmul"; ///< matmul | shortconv | cfc_epilogue
+  std::string mode;          ///< cfc_epilogue: default | no_gate | pure
   std::string name, weight, schedule;
   int k = 0, tile = 0, lanes = 0, n = 0, rowsEstimate = 64;
 };
@@ -204,6 +205,84 @@ Built buildShortConv(const KernelSpec &s, const Target &target) {
   return out;
 }
 
+/// The fused CfC epilogue over `n` units: from the heads z = [ff1 | ff2 |
+/// time_a | time_b] and the elapsed time ts, h' = tanh(ff1) (1 - t) +
+/// t tanh(ff2) with t = sigmoid(time_a ts + time_b) (no_gate: tanh(ff1) +
+/// t tanh(ff2)); mode pure: h' = -A exp(-ts (|w_tau| + |ff1|)) ff1 + A.
+Built buildCfCEpilogue(const KernelSpec &s, const Target &target) {
+  const int H = s.n, L = s.lanes;
+  const bool pure = s.mode == "pure";
+  ImageParam z(Float(32), 1, "z"), wTau(Float(32), 1, "w_tau"), a(Float(32), 1, "a");
+  Param<float> ts("ts");
+  Var c("c");
+  Func y(s.name);
+  if (pure) {
+    Expr f = z(c);
+    y(c) = -a(c) * exp(-ts * (abs(wTau(c)) + abs(f))) * f + a(c);
+  } else {
+    // tanh through exp (Halide vectorizes exp; its tanh calls libm per lane)
+    auto tanhExp = [](Expr x) {
+      Expr e = exp(2.0f * clamp(x, -15.0f, 15.0f));
+      return 1.0f - 2.0f / (e + 1.0f);
+    };
+    Expr f1 = tanhExp(z(c)), f2 = tanhExp(z(c + H));
+    Expr t = 1.0f / (1.0f + exp(-(z(c + 2 * H) * ts + z(c + 3 * H))));
+    y(c) = s.mode == "no_gate" ? f1 + t * f2 : f1 * (1.0f - t) + t * f2;
+  }
+  z.dim(0).set_min(0).set_extent(pure ? H : 4 * H);
+  y.output_buffer().dim(0).set_min(0).set_extent(H);
+  std::vector<Argument> args = {z};
+  if (pure) {
+    wTau.dim(0).set_min(0).set_extent(H);
+    a.dim(0).set_min(0).set_extent(H);
+    args.push_back(wTau);
+    args.push_back(a);
+  }
+  args.push_back(ts);
+  Built out{Pipeline(y), args, ""};
+  std::ostringstream text;
+  if (s.schedule == "hand") {
+    if (H >= L) // (fewer units than a vector: scalar)
+      y.vectorize(c, L);
+    text << "y: " << (H >= L ? "vectorize c by " + std::to_string(L) : std::string("scalar"))
+         << " (" << H << " units, mode " << s.mode << ")\n";
+  } else {
+    z.set_estimates({{0, pure ? H : 4 * H}});
+    if (pure) {
+      wTau.set_estimates({{0, H}});
+      a.set_estimates({{0, H}});
+    }
+    ts.set_estimate(1.0f);
+    y.set_estimates({{0, H}});
+    text << autoschedule(out.pipeline, s, target);
+  }
+  out.scheduleText = text.str();
+  return out;
+}
+
+void writeEpilogueShim(std::ostream &os, const KernelSpec &s) {
+  const bool pure = s.mode == "pure";
+  os << "/* " << s.name << ": CfC epilogue, " << s.n << " units, mode " << s.mode << " */\n"
+     << "int " << s.name << "_epilogue(struct halide_buffer_t *z, "
+     << (pure ? "struct halide_buffer_t *w_tau, struct halide_buffer_t *a, " : "")
+     << "float ts, struct halide_buffer_t *y);\n"
+     << "void " << s.name
+     << "(const float *z, const float *w_tau, const float *a, float *y, float ts) {\n"
+     << "  const int32_t H = " << s.n << ";\n"
+     << "  halide_dimension_t zd = {0, " << (pure ? "H" : "4 * H") << ", 1, 0}, hd[3] = {{0, H, 1, 0}, "
+        "{0, H, 1, 0}, {0, H, 1, 0}};\n"
+     << "  struct halide_buffer_t zb = {0}, wb = {0}, ab = {0}, yb = {0};\n"
+     << "  zb.type.code = halide_type_float; zb.type.bits = 32; zb.type.lanes = 1;\n"
+     << "  wb.type = ab.type = yb.type = zb.type;\n"
+     << "  zb.dimensions = wb.dimensions = ab.dimensions = yb.dimensions = 1;\n"
+     << "  zb.dim = &zd; wb.dim = &hd[0]; ab.dim = &hd[1]; yb.dim = &hd[2];\n"
+     << "  zb.host = (uint8_t *)z; wb.host = (uint8_t *)w_tau; ab.host = (uint8_t *)a;\n"
+     << "  yb.host = (uint8_t *)y;\n"
+     << "  (void)wb; (void)ab;\n"
+     << "  " << s.name << "_epilogue(&zb, " << (pure ? "&wb, &ab, " : "") << "ts, &yb);\n"
+     << "}\n\n";
+}
+
 void writeConvShim(std::ostream &os, const KernelSpec &s) {
   os << "/* " << s.name << ": causal depthwise conv, " << s.n << " channels, " << s.k
      << " taps */\n"
@@ -326,6 +405,7 @@ int main(int argc, char **argv) {
     for (const json &kj : req.at("kernels")) {
       KernelSpec s;
       s.op = kj.value("op", "matmul");
+      s.mode = kj.value("mode", "");
       s.name = kj.at("name");
       s.weight = kj.at("weight");
       s.k = kj.at("k");
@@ -355,6 +435,25 @@ int main(int argc, char **argv) {
         bt.pipeline.compile_to(outs, bt.args, fn, target);
         reply["objects"].push_back(out + "/" + fn + ".o");
         writeConvShim(shim, s);
+        continue;
+      }
+      if (s.op == "cfc_epilogue") {
+        Built bt = buildCfCEpilogue(s, target);
+        std::string fn = s.name + "_epilogue";
+        std::map<OutputFileType, std::string> outs = {
+            {OutputFileType::object, out + "/" + fn + ".o"}};
+        if (!dump.empty()) {
+          outs[OutputFileType::stmt] = dump + "/" + fn + ".stmt";
+          outs[OutputFileType::assembly] = dump + "/" + fn + ".s";
+          std::ofstream(dump + "/" + s.name + ".schedule") << "== " << fn << "\n" << bt.scheduleText;
+          std::ofstream(dump + "/" + s.name + ".cost")
+              << s.name << ": CfC epilogue (" << s.mode << ") over " << s.n
+              << " units, elementwise (tanh, sigmoid or exp), no weights, schedule " << s.schedule
+              << "\n";
+        }
+        bt.pipeline.compile_to(outs, bt.args, fn, target);
+        reply["objects"].push_back(out + "/" + fn + ".o");
+        writeEpilogueShim(shim, s);
         continue;
       }
       if (s.op != "matmul")

@@ -293,6 +293,30 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
 LogicalResult KernelEmitter::emitCfCEpilogue(CfCEpilogueOp op) {
   int64_t h = vecLen(op.getResult());
   Buf z = act(op.getHeads()), dst = result(*op);
+  if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr)) {
+    // The Halide kernel (liquid-halide-gen): (z, w_tau, A, y, ts).
+    auto module = op->getParentOfType<ModuleOp>();
+    Type ix = b.getIndexType();
+    if (!SymbolTable::lookupSymbolIn(module, hk.getValue())) {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(module.getBody());
+      func::FuncOp::create(b, loc, hk.getValue(),
+                           b.getFunctionType({ix, ix, ix, ix, b.getF32Type()}, {}))
+          .setPrivate();
+    }
+    auto address = [&](Buf p) {
+      Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, p.mem);
+      return arith::AddIOp::create(b, loc, base, idx(p.off * 4)).getResult();
+    };
+    Value wTau = idx(0), a = idx(0);
+    if (op.getMode() == "pure") {
+      wTau = address(buf(op.getExtra()[0], PackLayout::Vector));
+      a = address(buf(op.getExtra()[1], PackLayout::Vector));
+    }
+    func::CallOp::create(b, loc, hk.getValue(), TypeRange{},
+                         ValueRange{address(z), wTau, a, address(dst), ts});
+    return success();
+  }
   Value tsv = bcast(ts);
   StringRef mode = op.getMode();
   std::optional<Buf> wTau, a;

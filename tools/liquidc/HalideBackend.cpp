@@ -86,6 +86,7 @@ bool runHalideGen(const std::string &halideTarget, int64_t lanes, int64_t tile, 
   req["kernels"] = json::array();
   for (const HalideKernel &k : kernels)
     req["kernels"].push_back({{"op", k.op},
+                              {"mode", k.mode},
                               {"name", k.name},
                               {"weight", k.weight},
                               {"k", k.k},

@@ -19,6 +19,8 @@ namespace liquid {
 
 struct HalideKernel {
   std::string op = "matmul"; ///< matmul (k inputs, n outputs) | shortconv (k taps, n channels)
+                             ///< | cfc_epilogue (n units)
+  std::string mode;          ///< cfc_epilogue: default | no_gate | pure
   std::string name;       ///< C symbol, <prefix>_hl<i>
   std::string weightName; ///< the packed weight it reads (for the schedule file and dumps)
   std::string weight;     ///< f32 | f16 | q8

@@ -462,18 +462,22 @@ void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lan
       auto nm = def ? def->getAttrOfType<StringAttr>("name") : StringAttr();
       return nm ? nm.getValue().str() : "?";
     };
-    k.weightName = nameOf(weight);
+    k.weightName = k.op == "cfc_epilogue" ? "-" : nameOf(weight);
     k.weight = wtype.str();
     k.n = n;
     k.k = kIn;
     std::string why;
     k.schedule = listOnly ? "llvm" : halideSchedule.choose(k.name, k.weightName);
-    if (k.schedule != "llvm" && k.n % tile)
+    if (k.schedule != "llvm" && k.op != "cfc_epilogue" && k.n % tile)
       why = " (outputs not a multiple of the " + std::to_string(tile) + "-wide tiles)", k.schedule = "llvm";
     if (k.schedule != "llvm" && masked)
       why = " (masked: packed block-sparse)", k.schedule = "llvm";
-    os << k.name << "  " << (k.op == "shortconv" ? "conv " : "") << k.weight << " [" << k.n
-       << " x " << k.k << "]  "
+    os << k.name << "  ";
+    if (k.op == "cfc_epilogue")
+      os << "cfc-epilogue [" << k.n << " units]  ";
+    else
+      os << (k.op == "shortconv" ? "conv " : "") << k.weight << " [" << k.n << " x " << k.k << "]  ";
+    os
        << (k.schedule == "llvm" ? "llvm" : "halide " + k.schedule) << why << "  " << k.weightName
        << "\n";
     if (k.schedule == "llvm")
@@ -487,6 +491,12 @@ void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lan
       auto type = l->getAttrOfType<StringAttr>("liquid.weight_type");
       consider(op, l.getWeight(), wt.getDimSize(0), wt.getDimSize(1),
                type ? type.getValue() : "f32", false);
+    } else if (auto e = dyn_cast<mlir::liquid::CfCEpilogueOp>(op)) {
+      int64_t units = cast<RankedTensorType>(e.getResult().getType()).getDimSize(0);
+      size_t before = halideKernels.size();
+      consider(op, e.getHeads(), units, 0, "f32", false, "cfc_epilogue");
+      if (halideKernels.size() > before)
+        halideKernels.back().mode = e.getMode().str();
     } else if (auto c = dyn_cast<mlir::liquid::ShortConvMixOp>(op)) {
       auto kt = cast<RankedTensorType>(c.getKernel().getType());
       consider(op, c.getKernel(), kt.getDimSize(0), kt.getDimSize(1), "f32", false, "shortconv");
