@@ -311,6 +311,8 @@ void writeConvShim(std::ostream &os, const KernelSpec &s) {
 
 std::string readFile(const std::string &p) {
   std::ifstream f(p);
+  if (!f)
+    die(p + ": cannot read the request");
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
