@@ -236,6 +236,22 @@ public:
   Value ldScalar(Buf p, Value dyn, int64_t off) {
     return memref::LoadOp::create(b, loc, p.mem, ValueRange{at(dyn, p.off + off)});
   }
+  /// The byte address of float `p.off` of `p.mem`, as an index (what the C
+  /// entry points of the Halide kernels take for a pointer).
+  Value address(Buf p) {
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, p.mem);
+    return arith::AddIOp::create(b, loc, base, idx(p.off * 4)).getResult();
+  }
+  /// Calls the external function `name` of `module`, declaring it (private,
+  /// no results, the argument types of `args`) the first time.
+  void callExternal(ModuleOp module, StringRef name, ValueRange args) {
+    if (!SymbolTable::lookupSymbolIn(module, name)) {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(module.getBody());
+      func::FuncOp::create(b, loc, name, b.getFunctionType(TypeRange(args), {})).setPrivate();
+    }
+    func::CallOp::create(b, loc, name, TypeRange{}, args);
+  }
   /// exp(x) for the sigmoids: 2^n * p(f) with t = x log2(e) clamped to
   /// [-126, 126], n = round(t), f = t - n in [-1/2, 1/2] and p the degree-6
   /// Taylor polynomial of 2^f (relative error < 2e-7 plus the rounding of t,

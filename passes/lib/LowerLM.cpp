@@ -161,6 +161,12 @@ private:
   /// `load(row, off)` reads weights (float32 by default).
   SmallVector<Value> tileMatvec(Buf x, Value xIdx, int64_t k, Value blockBase, int64_t width,
                                 function_ref<Value(Value, int64_t)> load = nullptr);
+  /// This thread's share [lo, hi) of `count` work items (tid * count / threads
+  /// up to (tid + 1) * count / threads).
+  std::pair<Value, Value> threadShare(int64_t count) {
+    return {arith::DivUIOp::create(b, loc, muli(tid, count), nth),
+            arith::DivUIOp::create(b, loc, muli(addi(tid, idx(1)), count), nth)};
+  }
   /// Splits the column tiles of an n-wide product across the threads: the full
   /// tiles evenly, the partial one to the last thread.
   void forThreadTiles(int64_t n, function_ref<void(Value t0, int64_t width)> emitTile);
@@ -447,31 +453,15 @@ void LMEmitter::tileProductQ8(Buf x, function_ref<Value(Value)> xRow, Value nRow
 }
 
 LogicalResult LMEmitter::emitHalideCall(LinearOp op, StringRef name) {
-  int64_t k = cols(op.getInput()), n = cols(op.getResult()), tile = ::liquid::denseTile(lanes);
+  int64_t n = cols(op.getResult()), tile = ::liquid::denseTile(lanes);
   if (n % tile)
     return op.emitOpError() << "a Halide kernel needs whole column tiles of " << tile
                             << " outputs, got " << n;
-  (void)k;
-  Type ix = b.getIndexType();
-  if (!SymbolTable::lookupSymbolIn(module, name)) {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(module.getBody());
-    auto decl = func::FuncOp::create(b, loc, name,
-                                     b.getFunctionType({ix, ix, ix, ix, ix, ix, ix}, {}));
-    decl.setPrivate();
-  }
   Buf x = act(op.getInput()), y = act(op.getResult());
   Buf w = weight(op.getWeight(), linearLayout(op));
-  auto address = [&](Buf p) {
-    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, p.mem);
-    return addi(base, idx(p.off * 4));
-  };
-  int64_t tiles = n / tile;
-  Value lo = arith::DivUIOp::create(b, loc, muli(tid, tiles), nth);
-  Value hi = arith::DivUIOp::create(b, loc, muli(addi(tid, idx(1)), tiles), nth);
-  func::CallOp::create(b, loc, name, TypeRange{},
-                       ValueRange{address(x), address(w), address(y), rows, idx(n),
-                                  muli(lo, tile), muli(hi, tile)});
+  auto [lo, hi] = threadShare(n / tile);
+  callExternal(module, name,
+               {address(x), address(w), address(y), rows, idx(n), muli(lo, tile), muli(hi, tile)});
   return success();
 }
 
@@ -494,8 +484,7 @@ void LMEmitter::forThreadTiles(int64_t n, function_ref<void(Value, int64_t)> emi
   int64_t tile = ::liquid::denseTile(lanes);
   int64_t fullTiles = n / tile, rest = n % tile;
   if (fullTiles > 0) {
-    Value lo = arith::DivUIOp::create(b, loc, muli(tid, fullTiles), nth);
-    Value hi = arith::DivUIOp::create(b, loc, muli(addi(tid, idx(1)), fullTiles), nth);
+    auto [lo, hi] = threadShare(fullTiles);
     dloop(muli(lo, tile), muli(hi, tile), tile, {}, [&](Value t0, ValueRange) -> SmallVector<Value> {
       emitTile(t0, tile);
       return {};
@@ -768,20 +757,8 @@ LogicalResult LMEmitter::emitShortConv(ShortConvMixOp op) {
   if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr)) {
     if (h % ::liquid::denseTile(lanes))
       return op.emitOpError() << "a Halide conv needs whole tiles of channels, got " << h;
-    Type ix = b.getIndexType();
-    if (!SymbolTable::lookupSymbolIn(module, hk.getValue())) {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(module.getBody());
-      func::FuncOp::create(b, loc, hk.getValue(), b.getFunctionType({ix, ix, ix, ix, ix, ix, ix}, {}))
-          .setPrivate();
-    }
-    auto address = [&](Buf p) {
-      Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, p.mem);
-      return addi(base, idx(p.off * 4));
-    };
-    func::CallOp::create(b, loc, hk.getValue(), TypeRange{},
-                         ValueRange{address(window), address(bcx), address(kernel), address(y), rows,
-                                    idx(0), idx(0)});
+    callExternal(module, hk.getValue(),
+                 {address(window), address(bcx), address(kernel), address(y), rows, idx(0), idx(0)});
   } else {
     forRows([&](Value t) {
       Value in = muli(t, 3 * h), wrow = muli(t, h), out = muli(t, h);

@@ -247,22 +247,8 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
     // activation here.
     if (np % ::liquid::denseTile(lanes))
       return op.emitOpError() << "a Halide kernel needs whole column tiles, got " << n << " outputs";
-    auto module = op->getParentOfType<ModuleOp>();
-    Type ix = b.getIndexType();
-    if (!SymbolTable::lookupSymbolIn(module, hk.getValue())) {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(module.getBody());
-      func::FuncOp::create(b, loc, hk.getValue(),
-                           b.getFunctionType({ix, ix, ix, ix, ix, ix, ix}, {}))
-          .setPrivate();
-    }
-    auto address = [&](Buf p) {
-      Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, p.mem);
-      return arith::AddIOp::create(b, loc, base, idx(p.off * 4)).getResult();
-    };
-    func::CallOp::create(b, loc, hk.getValue(), TypeRange{},
-                         ValueRange{address(x), address(w), address(dst), idx(1), idx(np), idx(0),
-                                    idx(np)});
+    callExternal(op->getParentOfType<ModuleOp>(), hk.getValue(),
+                 {address(x), address(w), address(dst), idx(1), idx(np), idx(0), idx(np)});
     forChunks(n, [&](Value d, int64_t o) {
       st(activation(op.getActivation(), add(ld(dst, d, o), ld(bias, d, o))), dst, d, o);
     });
@@ -295,26 +281,13 @@ LogicalResult KernelEmitter::emitCfCEpilogue(CfCEpilogueOp op) {
   Buf z = act(op.getHeads()), dst = result(*op);
   if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr)) {
     // The Halide kernel (liquid-halide-gen): (z, w_tau, A, y, ts).
-    auto module = op->getParentOfType<ModuleOp>();
-    Type ix = b.getIndexType();
-    if (!SymbolTable::lookupSymbolIn(module, hk.getValue())) {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(module.getBody());
-      func::FuncOp::create(b, loc, hk.getValue(),
-                           b.getFunctionType({ix, ix, ix, ix, b.getF32Type()}, {}))
-          .setPrivate();
-    }
-    auto address = [&](Buf p) {
-      Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, p.mem);
-      return arith::AddIOp::create(b, loc, base, idx(p.off * 4)).getResult();
-    };
     Value wTau = idx(0), a = idx(0);
     if (op.getMode() == "pure") {
       wTau = address(buf(op.getExtra()[0], PackLayout::Vector));
       a = address(buf(op.getExtra()[1], PackLayout::Vector));
     }
-    func::CallOp::create(b, loc, hk.getValue(), TypeRange{},
-                         ValueRange{address(z), wTau, a, address(dst), ts});
+    callExternal(op->getParentOfType<ModuleOp>(), hk.getValue(),
+                 {address(z), wTau, a, address(dst), ts});
     return success();
   }
   Value tsv = bcast(ts);
