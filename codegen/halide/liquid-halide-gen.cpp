@@ -420,50 +420,33 @@ int main(int argc, char **argv) {
         die("kernel '" + s.name + "': unknown weight type '" + s.weight + "'");
       if (s.k % 32 && s.weight == "q8")
         die("kernel '" + s.name + "': q8 needs K in blocks of 32");
+      // The kernel's pipelines (C name -> pipeline), its cost line and C entry point.
+      std::vector<std::pair<std::string, Built>> pipelines;
+      std::ostringstream cost;
+      cost << s.name << ": ";
       if (s.op == "shortconv") {
-        Built bt = buildShortConv(s, target);
-        std::string fn = s.name + "_conv";
-        std::map<OutputFileType, std::string> outs = {
-            {OutputFileType::object, out + "/" + fn + ".o"}};
-        if (!dump.empty()) {
-          outs[OutputFileType::stmt] = dump + "/" + fn + ".stmt";
-          outs[OutputFileType::assembly] = dump + "/" + fn + ".s";
-          std::ofstream(dump + "/" + s.name + ".schedule") << "== " << fn << "\n" << bt.scheduleText;
-          std::ofstream(dump + "/" + s.name + ".cost")
-              << s.name << ": depthwise conv [" << s.n << " channels x " << s.k
-              << " taps], per row " << 2.0 * s.n * s.k + s.n << " FLOPs, weights "
-              << 4.0 * s.n * s.k << " bytes, schedule " << s.schedule << "\n";
-        }
-        bt.pipeline.compile_to(outs, bt.args, fn, target);
-        reply["objects"].push_back(out + "/" + fn + ".o");
+        pipelines.emplace_back(s.name + "_conv", buildShortConv(s, target));
+        cost << "depthwise conv [" << s.n << " channels x " << s.k << " taps], per row "
+             << 2.0 * s.n * s.k + s.n << " FLOPs, weights " << 4.0 * s.n * s.k << " bytes";
         writeConvShim(shim, s);
-        continue;
-      }
-      if (s.op == "cfc_epilogue") {
-        Built bt = buildCfCEpilogue(s, target);
-        std::string fn = s.name + "_epilogue";
-        std::map<OutputFileType, std::string> outs = {
-            {OutputFileType::object, out + "/" + fn + ".o"}};
-        if (!dump.empty()) {
-          outs[OutputFileType::stmt] = dump + "/" + fn + ".stmt";
-          outs[OutputFileType::assembly] = dump + "/" + fn + ".s";
-          std::ofstream(dump + "/" + s.name + ".schedule") << "== " << fn << "\n" << bt.scheduleText;
-          std::ofstream(dump + "/" + s.name + ".cost")
-              << s.name << ": CfC epilogue (" << s.mode << ") over " << s.n
-              << " units, elementwise (tanh, sigmoid or exp), no weights, schedule " << s.schedule
-              << "\n";
-        }
-        bt.pipeline.compile_to(outs, bt.args, fn, target);
-        reply["objects"].push_back(out + "/" + fn + ".o");
+      } else if (s.op == "cfc_epilogue") {
+        pipelines.emplace_back(s.name + "_epilogue", buildCfCEpilogue(s, target));
+        cost << "CfC epilogue (" << s.mode << ") over " << s.n
+             << " units, elementwise (tanh, sigmoid or exp), no weights";
         writeEpilogueShim(shim, s);
-        continue;
-      }
-      if (s.op != "matmul")
+      } else if (s.op == "matmul") {
+        pipelines.emplace_back(s.name + "_rows4", buildMatmul(s, true, target));
+        pipelines.emplace_back(s.name + "_row1", buildMatmul(s, false, target));
+        double wBytes = s.weight == "f32" ? 4.0 : s.weight == "f16" ? 2.0 : 36.0 / 32.0;
+        cost << s.weight << " [" << s.n << " x " << s.k << "], per row " << 2.0 * s.n * s.k
+             << " FLOPs, weights " << wBytes * s.n * s.k
+             << " bytes (read once per call: rows in blocks of 4 share them)";
+        writeShim(shim, s);
+      } else {
         die("kernel '" + s.name + "': unknown op '" + s.op + "'");
+      }
       std::string sched;
-      for (bool rows4 : {true, false}) {
-        Built bt = buildMatmul(s, rows4, target);
-        std::string fn = s.name + (rows4 ? "_rows4" : "_row1");
+      for (auto &[fn, bt] : pipelines) {
         std::map<OutputFileType, std::string> outs = {
             {OutputFileType::object, out + "/" + fn + ".o"}};
         if (!dump.empty()) {
@@ -476,14 +459,9 @@ int main(int argc, char **argv) {
       }
       if (!dump.empty()) {
         std::ofstream(dump + "/" + s.name + ".schedule") << sched;
-        double wBytes = s.weight == "f32" ? 4.0 : s.weight == "f16" ? 2.0 : 36.0 / 32.0;
-        std::ofstream(dump + "/" + s.name + ".cost")
-            << s.name << ": " << s.weight << " [" << s.n << " x " << s.k << "], per row "
-            << 2.0 * s.n * s.k << " FLOPs, weights " << wBytes * s.n * s.k
-            << " bytes (read once per call: rows in blocks of 4 share them), schedule "
-            << s.schedule << "\n";
+        std::ofstream(dump + "/" + s.name + ".cost") << cost.str() << ", schedule " << s.schedule
+                                                     << "\n";
       }
-      writeShim(shim, s);
     }
     shim.close();
     Target rt = Target(req.at("target").get<std::string>()).with_feature(Target::NoAsserts);
