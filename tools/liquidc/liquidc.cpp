@@ -401,6 +401,22 @@ int64_t halideLanes = 0;
 bool useHalide = false;
 ::liquid::HalideSchedule halideSchedule;
 
+/// Runs liquid-halide-gen for the Halide kernels (none: nothing to do) in
+/// `workDir` and adds what it made to `req`.
+bool addHalideKernels(::liquid::ArtifactRequest &req, const ::liquid::TargetInfo *target,
+                      const std::string &workDir, int64_t rowsEstimate, std::string &err) {
+  if (halideKernels.empty())
+    return true;
+  ::liquid::HalideBuild hb;
+  if (!::liquid::runHalideGen(::liquid::halideTargetFor(*target), halideLanes, 8 * halideLanes,
+                              rowsEstimate, halideKernels, workDir, dumpKernels, hb, err))
+    return false;
+  req.extraObjects = hb.objects;
+  req.extraSources = hb.sources;
+  req.extraIncludes = {hb.includeDir};
+  return true;
+}
+
 /// --emit=obj|asm|llvm with Halide kernels: obj is one relocatable object
 /// holding the LLVM kernel, the Halide kernels, their C entry points and the
 /// Halide runtime; asm and llvm show the LLVM part (--dump-kernels has the
@@ -413,22 +429,17 @@ int emitCode(ModuleOp module, const ::liquid::MachineOptions &machine,
   if (!obj && dumpKernels.empty())
     return emitMachineCode(module, machine);
   WorkDir work;
-  ::liquid::HalideBuild hb;
+  ::liquid::ArtifactRequest req;
   std::string err;
-  if (!::liquid::runHalideGen(::liquid::halideTargetFor(*target), halideLanes, 8 * halideLanes,
-                              rowsEstimate, halideKernels, work.path, dumpKernels, hb, err))
+  if (!addHalideKernels(req, target, work.path, rowsEstimate, err))
     fail(err);
   if (!obj)
     return emitMachineCode(module, machine);
-  ::liquid::ArtifactRequest req;
   req.output = outputPath;
   req.kernelObject = work.kernelObject(module, machine, "kernel");
   req.target = target;
   req.cc = ccOverride;
   req.workDir = work.path;
-  req.extraObjects = hb.objects;
-  req.extraSources = hb.sources;
-  req.extraIncludes = {hb.includeDir};
   if (!::liquid::linkRelocatable(req, err))
     fail(err);
   return 0;
@@ -561,19 +572,8 @@ int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
   if (!embed && !::liquid::writeWeightsFile(outputPath + ".lqw", blob, k.weightsHash, err))
     fail(err);
   ::liquid::ArtifactRequest req = artifactRequest(target, work, kernelObj, blob, embed);
-  if (!halideKernels.empty()) {
-    ::liquid::HalideBuild hb;
-    if (!::liquid::runHalideGen(::liquid::halideTargetFor(*target), halideLanes, 8 * halideLanes, maxRows,
-                                halideKernels, work.path, dumpKernels, hb, err)) {
-      if (!embed)
-        llvm::sys::fs::remove(outputPath + ".lqw");
-      fail(err);
-    }
-    req.extraObjects = hb.objects;
-    req.extraSources = hb.sources;
-    req.extraIncludes = {hb.includeDir};
-  }
-  if (!::liquid::buildLMExecutable(k, req, err)) {
+  if (!addHalideKernels(req, target, work.path, maxRows, err) ||
+      !::liquid::buildLMExecutable(k, req, err)) {
     if (!embed)
       llvm::sys::fs::remove(outputPath + ".lqw");
     fail(err);
@@ -827,15 +827,8 @@ int main(int argc, char **argv) {
   std::string kernelObj = work.kernelObject(*module, machine, prefix);
   ::liquid::ArtifactRequest req = artifactRequest(target, work, kernelObj, blob, embedWeights);
   req.kind = emitKind == Emit::Exe ? ::liquid::ArtifactRequest::Exe : ::liquid::ArtifactRequest::Lib;
-  if (!halideKernels.empty()) {
-    ::liquid::HalideBuild hb;
-    if (!::liquid::runHalideGen(::liquid::halideTargetFor(*target), halideLanes, 8 * halideLanes, 1,
-                                halideKernels, work.path, dumpKernels, hb, err))
-      fail(err);
-    req.extraObjects = hb.objects;
-    req.extraSources = hb.sources;
-    req.extraIncludes = {hb.includeDir};
-  }
+  if (!addHalideKernels(req, target, work.path, 1, err))
+    fail(err);
   if (!embedWeights && weightsOut.empty()) {
     if (!::liquid::writeWeightsFile(outputPath + ".lqw", blob, kinfo.weightsHash, err))
       fail(err);
