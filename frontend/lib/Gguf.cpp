@@ -289,6 +289,14 @@ void quantizeQ8_0(const float *src, size_t n, uint8_t *dst) {
   }
 }
 
+void unpackQ8_0(const void *src, size_t n, int8_t *q, float *d) {
+  const uint8_t *blk = static_cast<const uint8_t *>(src);
+  for (size_t b = 0; b < n / kQ8_0Block; ++b, blk += kQ8_0BlockBytes) {
+    d[b] = halfToFloat(static_cast<uint16_t>(blk[0] | blk[1] << 8));
+    std::memcpy(q + b * kQ8_0Block, blk + 2, kQ8_0Block);
+  }
+}
+
 void decodeToF32(GgmlType t, const void *srcv, size_t n, float *dst) {
   const uint8_t *p = static_cast<const uint8_t *>(srcv);
   switch (t) {

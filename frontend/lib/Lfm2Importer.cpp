@@ -133,18 +133,11 @@ private:
     t.shape = w->shape;
     t.data = toF32(*w);
     if (w->type == WeightType::Q8_0) {
-      // keep the int8 values and scales as stored (blocks of 2-byte f16
-      // scale + 32 int8)
-      const auto *blk = static_cast<const uint8_t *>(w->data);
-      size_t blocks = static_cast<size_t>(w->numel()) / kQ8_0Block;
-      t.q8.resize(blocks * kQ8_0Block);
-      t.q8Scales.resize(blocks);
-      for (size_t i = 0; i < blocks; ++i, blk += kQ8_0BlockBytes) {
-        uint16_t d;
-        std::memcpy(&d, blk, 2);
-        t.q8Scales[i] = halfToFloat(d);
-        std::memcpy(t.q8.data() + i * kQ8_0Block, blk + 2, kQ8_0Block);
-      }
+      // keep the int8 values and scales as stored
+      size_t n = static_cast<size_t>(w->numel());
+      t.q8.resize(n);
+      t.q8Scales.resize(n / kQ8_0Block);
+      unpackQ8_0(w->data, n, t.q8.data(), t.q8Scales.data());
     }
     return synthetic(name, std::move(t));
   }
@@ -160,11 +153,7 @@ private:
     decodeToF32(GgmlType::Q8_0, raw.data(), n, t.data.data());
     t.q8.resize(n);
     t.q8Scales.resize(blocks);
-    for (size_t i = 0; i < blocks; ++i) {
-      const uint8_t *blk = raw.data() + i * kQ8_0BlockBytes;
-      t.q8Scales[i] = halfToFloat(static_cast<uint16_t>(blk[0] | blk[1] << 8));
-      std::memcpy(t.q8.data() + i * kQ8_0Block, blk + 2, kQ8_0Block);
-    }
+    unpackQ8_0(raw.data(), n, t.q8.data(), t.q8Scales.data());
   }
 
   /// Puts `t` into the store as `name` and returns its liquid.weight, created

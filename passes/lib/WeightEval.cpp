@@ -248,11 +248,7 @@ void quantizeQ8(const Tensor &t, std::vector<int8_t> &q, std::vector<float> &sca
   quantizeQ8_0(t.data.data(), t.data.size(), raw.data());
   q.resize(blocks * kQ8_0Block);
   scales.resize(blocks);
-  for (size_t b = 0; b < blocks; ++b) {
-    const uint8_t *blk = raw.data() + b * kQ8_0BlockBytes;
-    scales[b] = halfToFloat(static_cast<uint16_t>(blk[0] | blk[1] << 8));
-    std::memcpy(q.data() + b * kQ8_0Block, blk + 2, kQ8_0Block);
-  }
+  unpackQ8_0(raw.data(), t.data.size(), q.data(), scales.data());
 }
 
 Tensor concatTensors(const std::vector<const Tensor *> &parts, int64_t dim) {

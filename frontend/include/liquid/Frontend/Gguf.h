@@ -68,6 +68,9 @@ uint16_t floatToHalf(float f);
 uint16_t floatToBf16(float f);
 /// Quantizes `n` floats (n a multiple of 32) to Q8_0 blocks (n/32*34 bytes).
 void quantizeQ8_0(const float *src, size_t n, uint8_t *dst);
+/// Splits `n` values (a multiple of 32) of Q8_0 blocks into their int8
+/// values `q` [n] and scales `d` [n / 32] (the f16 scale, exact in float).
+void unpackQ8_0(const void *src, size_t n, int8_t *q, float *d);
 /// Decodes `n` values of a supported type from little-endian `src` into
 /// float32 (Q8_0: n a multiple of 32).
 void decodeToF32(GgmlType t, const void *src, size_t n, float *dst);
