@@ -42,6 +42,7 @@ struct KernelSpec {
   std::string op = "matmul"; ///< matmul | shortconv | cfc_epilogue
   std::string mode;          ///< cfc_epilogue: default | no_gate | pure
   std::string name, weight, schedule;
+  std::string acts = "f32"; ///< matmul with q8 weights: f32 | q8 (int8 activations)
   int k = 0, tile = 0, lanes = 0, n = 0, rowsEstimate = 64;
 };
 
@@ -168,6 +169,101 @@ Built buildMatmul(const KernelSpec &s, bool rows4, const Target &target) {
   Built out{Pipeline(y), args, ""};
   if (s.schedule != "hand")
     text << autoschedule(out.pipeline, s, target);
+  out.scheduleText = text.str();
+  return out;
+}
+
+/// A q8 matmul with int8 activations (acts "q8"), the integer path of NPUs
+/// without float vectors (Hexagon HVX) and of llama.cpp's Q8_0 CPU kernels:
+/// each row's inputs are quantized per block of 32 as ggml does it (d =
+/// max|x| / 127, q = roundf(x / d) with ties away from zero, d kept in half
+/// precision), each block's 32 int8 x int8 products are summed in int32, and
+/// the sum is scaled by d_w d_x once per block, in float. On Hexagon the
+/// integer sums run in HVX vectors and the per-block float scaling is scalar
+/// (Halide 14 has no float HVX).
+Built buildMatmulQ8Q8(const KernelSpec &s, bool rows4, const Target &target) {
+  const int K = s.k, W = s.tile, B = K / 32;
+  const bool hvx = target.has_feature(Target::HVX);
+  // int32 lanes: a 128-byte HVX vector, else the float width liquidc uses
+  const int L = hvx ? 32 : s.lanes;
+  ImageParam x(Float(32), 2, "x");                  // (k, r)
+  ImageParam scales(Float(32), 3, "scales");        // (c, b, t)
+  ImageParam q(Int(8), 4, "q");                     // (c, kk, b, t)
+  Var c("c"), t("t"), r("r"), b("b"), k("k");
+  RDom rkk(0, 32, "rkk"), rb(0, B, "rb");
+  Func amax("amax"), d("d"), dh("dh"), xq("xq"), isum("isum"), prod("prod");
+  Func y(s.name + (rows4 ? "_rows4" : "_row1"));
+  amax(b, r) = maximum(abs(x(b * 32 + rkk, r)));
+  d(b, r) = amax(b, r) / 127.0f;
+  dh(b, r) = cast<float>(cast<float16_t>(d(b, r)));
+  Expr id = select(d(k / 32, r) == 0.0f, 0.0f, 1.0f / d(k / 32, r));
+  Expr v = x(k, r) * id, tr = trunc(v);
+  // roundf: ties away from zero
+  xq(k, r) = cast<int8_t>(select(abs(v - tr) >= 0.5f, tr + select(v < 0.0f, -1.0f, 1.0f), tr));
+  isum(c, b, t, r) = 0;
+  isum(c, b, t, r) += cast<int32_t>(cast<int16_t>(q(c, rkk, b, t)) *
+                                    cast<int16_t>(xq(b * 32 + rkk, r)));
+  prod(c, t, r) = 0.0f;
+  prod(c, t, r) += cast<float>(isum(c, rb, t, r)) * (scales(c, rb, t) * dh(rb, r));
+  y(c, t, r) = prod(c, t, r);
+
+  x.dim(0).set_min(0).set_extent(K).set_stride(1);
+  y.output_buffer().dim(0).set_min(0).set_extent(W).set_stride(1);
+  scales.dim(0).set_min(0).set_extent(W).set_stride(1);
+  q.dim(0).set_min(0).set_extent(W).set_stride(1);
+  q.dim(1).set_min(0).set_extent(32).set_stride(W);
+
+  std::ostringstream text;
+  Built out{Pipeline(y), {x, scales, q}, ""};
+  if (s.schedule == "hand") {
+    Var ro("ro"), ri("ri");
+    // the row's activations are quantized once per call, before the tiles
+    amax.compute_root();
+    d.compute_root();
+    dh.compute_root();
+    xq.compute_root();
+    if (!hvx)
+      xq.vectorize(k, s.lanes);
+    if (rows4) {
+      y.split(r, ro, ri, 4, TailStrategy::RoundUp).reorder(c, ri, ro, t);
+      prod.compute_at(y, ro);
+      prod.update().reorder(c, r, rb);
+      isum.compute_at(prod, rb);
+      isum.update().reorder(c, r, rkk);
+    } else {
+      y.reorder(c, r, t);
+      prod.compute_at(y, r);
+      prod.update().reorder(c, rb);
+      isum.compute_at(prod, rb);
+      isum.update().reorder(c, rkk);
+    }
+    isum.vectorize(c, L);
+    isum.update().vectorize(c, L);
+    if (!hvx) {
+      y.vectorize(c, s.lanes);
+      prod.vectorize(c, s.lanes);
+      prod.update().vectorize(c, s.lanes);
+    }
+    if (rows4) {
+      isum.unroll(r);
+      isum.update().unroll(r);
+    }
+    text << "amax, d, xq: compute_root (each row quantized once per call, per block of 32)"
+         << (hvx ? ", scalar float" : ", vectorized") << "\n"
+         << "isum (int32 sums of 32 int8 x int8 products): compute_at prod.rb; vectorize c by "
+         << L << (hvx ? " (HVX, 128-byte vectors)" : "") << (rows4 ? "; rows unrolled by 4" : "")
+         << "\n"
+         << "prod, y (float, scaled once per block): "
+         << (hvx ? "scalar (Halide 14 has no float HVX)" : "vectorize c by " + std::to_string(s.lanes))
+         << "\n";
+  } else {
+    int tiles = std::max(1, s.n / W / 2), rows = rows4 ? std::max(4, s.rowsEstimate) : 1;
+    x.set_estimates({{0, K}, {0, rows}});
+    scales.set_estimates({{0, W}, {0, B}, {0, tiles}});
+    q.set_estimates({{0, W}, {0, 32}, {0, B}, {0, tiles}});
+    y.set_estimates({{0, W}, {0, tiles}, {0, rows}});
+    text << autoschedule(out.pipeline, s, target);
+  }
   out.scheduleText = text.str();
   return out;
 }
@@ -403,7 +499,20 @@ int main(int argc, char **argv) {
     reply["objects"] = json::array();
     std::ofstream shim(out + "/liquid_halide_shims.c");
     shim << "/* generated by liquid-halide-gen: C entry points of the Halide kernels */\n"
-         << "#include <stdint.h>\n#include <stddef.h>\n#include \"HalideRuntime.h\"\n\n";
+         << "#include <stdint.h>\n#include <stddef.h>\n";
+    if (target.arch == Target::Hexagon) {
+      // Built freestanding (no Hexagon C library here): the buffer ABI of
+      // HalideRuntime.h, spelled out.
+      shim << "enum { halide_type_int = 0, halide_type_uint = 1, halide_type_float = 2 };\n"
+           << "struct halide_type_t { uint8_t code; uint8_t bits; uint16_t lanes; };\n"
+           << "typedef struct halide_dimension_t { int32_t min, extent, stride; uint32_t flags; "
+              "} halide_dimension_t;\n"
+           << "struct halide_buffer_t { uint64_t device; const void *device_interface; "
+              "uint8_t *host; uint64_t flags; struct halide_type_t type; int32_t dimensions; "
+              "halide_dimension_t *dim; void *padding; };\n\n";
+    } else {
+      shim << "#include \"HalideRuntime.h\"\n\n";
+    }
     for (const json &kj : req.at("kernels")) {
       KernelSpec s;
       s.op = kj.value("op", "matmul");
@@ -416,6 +525,11 @@ int main(int argc, char **argv) {
       s.n = kj.at("n");
       s.rowsEstimate = kj.value("rows_estimate", 64);
       s.schedule = kj.value("schedule", "hand");
+      s.acts = kj.value("acts", "f32");
+      if (s.acts != "f32" && s.acts != "q8")
+        die("kernel '" + s.name + "': unknown activation type '" + s.acts + "' (f32, q8)");
+      if (s.acts == "q8" && (s.op != "matmul" || s.weight != "q8"))
+        die("kernel '" + s.name + "': int8 activations need a matmul with q8 weights");
       if (s.weight != "f32" && s.weight != "f16" && s.weight != "q8")
         die("kernel '" + s.name + "': unknown weight type '" + s.weight + "'");
       if (s.k % 32 && s.weight == "q8")
@@ -435,10 +549,11 @@ int main(int argc, char **argv) {
              << " units, elementwise (tanh, sigmoid or exp), no weights";
         writeEpilogueShim(shim, s);
       } else if (s.op == "matmul") {
-        pipelines.emplace_back(s.name + "_rows4", buildMatmul(s, true, target));
-        pipelines.emplace_back(s.name + "_row1", buildMatmul(s, false, target));
+        auto build = s.acts == "q8" ? buildMatmulQ8Q8 : buildMatmul;
+        pipelines.emplace_back(s.name + "_rows4", build(s, true, target));
+        pipelines.emplace_back(s.name + "_row1", build(s, false, target));
         double wBytes = s.weight == "f32" ? 4.0 : s.weight == "f16" ? 2.0 : 36.0 / 32.0;
-        cost << s.weight << " [" << s.n << " x " << s.k << "], per row " << 2.0 * s.n * s.k
+        cost << s.weight << (s.acts == "q8" ? " x q8 activations" : "") << " [" << s.n << " x " << s.k << "], per row " << 2.0 * s.n * s.k
              << " FLOPs, weights " << wBytes * s.n * s.k
              << " bytes (read once per call: rows in blocks of 4 share them)";
         writeShim(shim, s);

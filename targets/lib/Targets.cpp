@@ -96,14 +96,22 @@ const std::vector<TargetInfo> &allTargets() {
     }
     TargetInfo hvx;
     hvx.name = "hexagon-v68-hvx";
-    hvx.description = "Qualcomm Hexagon v68 DSP with 128-byte HVX (int8 kernels)";
+    hvx.description = "Qualcomm Hexagon v68 DSP with 128-byte HVX (int8 products; --emit=obj "
+                      "with --quantize=q8)";
     hvx.kind = "npu";
     hvx.triple = "hexagon-unknown-none-elf";
     hvx.cpu = "hexagonv68";
-    hvx.features = "+hvxv68,+hvx-length128b";
+    // The LLVM part (norms, attention, conv, activations) is scalar float
+    // code: HVX has no IEEE float vectors. The products are Halide kernels.
+    hvx.features = "";
     // Halide 14 knows HVX up to v66; v68 runs v66 code
     hvx.halideTarget = "hexagon-32-qurt-hvx_128-hvx_v66";
-    hvx.notImplemented = "int8 (--quantize=q8) kernels through Halide's HVX backend";
+    // the C entry points of the Halide kernels, built freestanding (the
+    // Hexagon SDK's C library is not here)
+    hvx.cc = "clang-22";
+    hvx.ccFlags = {"--target=hexagon-unknown-none-elf", "-mcpu=hexagonv68", "-ffreestanding"};
+    hvx.relocatableLinker = "ld.lld";
+    hvx.ar = "llvm-ar-22";
     v.push_back(hvx);
     return v;
   }();
@@ -163,7 +171,7 @@ bool runsHere(const TargetInfo &t, std::string &why) {
     return false;
   }
   if (t.kind == "npu") {
-    why = "needs the vendor's SDK or simulator";
+    why = "running needs Qualcomm's Hexagon SDK or simulator";
     return false;
   }
   if (!t.runner.empty()) {

@@ -31,20 +31,35 @@ class Lfm2Ref:
         self.attn = [t == "full_attention" for t in c["layer_types"]]
         self.moe = c.get("model_type") in ("lfm2_moe", "lfm2moe")
         self.routes = {}  # layer -> [T, k] chosen experts
+        self.act_q8 = False  # quantize the products' inputs like ggml's Q8_0 kernels
+
+    def mm(self, x, w):
+        """x @ w.T; with act_q8 each row of x is first quantized per block of 32
+        (d = max|x| / 127 in float32, kept in half precision; q = roundf(x / d),
+        ties away from zero), as llama.cpp does before its Q8_0 dot products."""
+        if self.act_q8 and x.shape[-1] % 32 == 0:
+            b = np.asarray(x, np.float32).reshape(-1, 32)
+            d = np.abs(b).max(1, keepdims=True) / np.float32(127)
+            inv = np.where(d != 0, np.float32(1) / np.where(d != 0, d, 1), 0).astype(np.float32)
+            v = b * inv
+            t = np.trunc(v)
+            q = np.where(np.abs(v - t) >= 0.5, t + np.sign(v), t)
+            x = (q * d.astype(np.float16).astype(np.float64)).reshape(x.shape)
+        return x @ w.T
 
     def rms(self, x, g):
         return x / np.sqrt((x * x).mean(-1, keepdims=True) + self.eps) * g
 
     def conv(self, p, h):
         T, H = h.shape
-        bcx = h @ self.w[p + "conv.in_proj.weight"].T
+        bcx = self.mm(h, self.w[p + "conv.in_proj.weight"])
         b, cg, xx = bcx[:, :H], bcx[:, H:2 * H], bcx[:, 2 * H:]
         bx = b * xx
         k = self.w[p + "conv.conv.weight"].reshape(H, -1)
         L = k.shape[1]
         pad = np.concatenate([np.zeros((L - 1, H)), bx])
         y = sum(k[:, j] * pad[j:j + T] for j in range(L))
-        return (cg * y) @ self.w[p + "conv.out_proj.weight"].T
+        return self.mm(cg * y, self.w[p + "conv.out_proj.weight"])
 
     def rope(self, x):  # x [T, n, hd], NeoX halves
         T, hd = x.shape[0], self.hd
@@ -55,9 +70,9 @@ class Lfm2Ref:
 
     def attention(self, p, h):
         T, hd = h.shape[0], self.hd
-        q = (h @ self.w[p + "self_attn.q_proj.weight"].T).reshape(T, self.heads, hd)
-        k = (h @ self.w[p + "self_attn.k_proj.weight"].T).reshape(T, self.kv, hd)
-        v = (h @ self.w[p + "self_attn.v_proj.weight"].T).reshape(T, self.kv, hd)
+        q = self.mm(h, self.w[p + "self_attn.q_proj.weight"]).reshape(T, self.heads, hd)
+        k = self.mm(h, self.w[p + "self_attn.k_proj.weight"]).reshape(T, self.kv, hd)
+        v = self.mm(h, self.w[p + "self_attn.v_proj.weight"]).reshape(T, self.kv, hd)
         q = self.rope(self.rms(q, self.w[p + "self_attn.q_layernorm.weight"]))
         k = self.rope(self.rms(k, self.w[p + "self_attn.k_layernorm.weight"]))
         rep = self.heads // self.kv
@@ -67,11 +82,11 @@ class Lfm2Ref:
         s = np.exp(s - s.max(-1, keepdims=True))
         s /= s.sum(-1, keepdims=True)
         o = np.einsum("htu,uhd->thd", s, v).reshape(T, -1)
-        return o @ self.w[p + "self_attn.out_proj.weight"].T
+        return self.mm(o, self.w[p + "self_attn.out_proj.weight"])
 
     def swiglu(self, f, w1, w3, w2):
-        g = f @ w1.T
-        return (g / (1 + np.exp(-g)) * (f @ w3.T)) @ w2.T
+        g = self.mm(f, w1)
+        return self.mm(g / (1 + np.exp(-g)) * self.mm(f, w3), w2)
 
     def route(self, logits, bias):
         """[T, E] router logits -> (chosen [T, k], weights [T, k])."""
@@ -96,11 +111,13 @@ class Lfm2Ref:
         chosen, wts = self.route(logits, self.w[p + "expert_bias"] if use_bias else np.zeros(E))
         self.routes[i] = chosen
         y = np.zeros_like(f)
+        act_q8, self.act_q8 = self.act_q8, False  # liquidc's expert kernels take float inputs
         for t in range(f.shape[0]):
             for e, wt in zip(chosen[t], wts[t]):
                 q = "%sexperts.%d." % (p, e)
                 y[t] += wt * self.swiglu(f[t:t + 1], self.w[q + "w1.weight"], self.w[q + "w3.weight"],
                                          self.w[q + "w2.weight"])[0]
+        self.act_q8 = act_q8
         return y
 
     def forward(self, ids):
@@ -118,7 +135,7 @@ class Lfm2Ref:
                 x = x + self.swiglu(f, self.w[q + "w1.weight"], self.w[q + "w3.weight"], self.w[q + "w2.weight"])
         x = self.rms(x, self.w["model.embedding_norm.weight"])
         head = self.w.get("lm_head.weight", self.w["model.embed_tokens.weight"])
-        return x @ head.T
+        return self.mm(x, head)
 
 
 def save_safetensors(path, tensors):

@@ -169,7 +169,9 @@ public:
   /// Compiles the runtime source `src` with the model's configuration header.
   bool compile(const std::string &src, const std::string &config, const std::string &obj,
                std::vector<std::string> flags) {
-    std::vector<std::string> argv = {cc, "-std=c11", "-O2"};
+    std::vector<std::string> argv = {cc};
+    argv.insert(argv.end(), req.target->ccFlags.begin(), req.target->ccFlags.end());
+    argv.insert(argv.end(), {"-std=c11", "-O2"});
     argv.insert(argv.end(), flags.begin(), flags.end());
     argv.insert(argv.end(), {"-include", config, "-c", path(src), "-o", obj});
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -179,7 +181,9 @@ public:
   bool compileExtra(std::vector<std::string> &objs) {
     for (const std::string &src : req.extraSources) {
       std::string obj = path(llvm::sys::path::stem(src).str() + ".extra.o");
-      std::vector<std::string> argv = {cc, "-std=c11", "-O2", "-fPIC"};
+      std::vector<std::string> argv = {cc};
+      argv.insert(argv.end(), req.target->ccFlags.begin(), req.target->ccFlags.end());
+      argv.insert(argv.end(), {"-std=c11", "-O2", "-fPIC"});
       for (const std::string &inc : req.extraIncludes)
         argv.insert(argv.end(), {"-I", inc});
       argv.insert(argv.end(), {"-c", src, "-o", obj});
@@ -264,6 +268,8 @@ bool linkRelocatable(const ArtifactRequest &req, std::string &err) {
   if (!build.compileExtra(objs))
     return false;
   std::vector<std::string> argv = {req.cc.empty() ? req.target->cc : req.cc, "-r", "-nostdlib"};
+  if (!req.target->relocatableLinker.empty())
+    argv = {req.target->relocatableLinker, "-r"};
   argv.insert(argv.end(), objs.begin(), objs.end());
   argv.insert(argv.end(), {"-o", build.tmpOut});
   return run(argv, "combine the objects", err) && build.finish();

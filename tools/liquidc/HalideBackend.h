@@ -24,6 +24,7 @@ struct HalideKernel {
   std::string name;       ///< C symbol, <prefix>_hl<i>
   std::string weightName; ///< the packed weight it reads (for the schedule file and dumps)
   std::string weight;     ///< f32 | f16 | q8
+  std::string acts = "f32"; ///< q8 weights: f32, or q8 (int8 x int8 products)
   std::string schedule;   ///< hand | mullapudi2016 | adams2019 | li2018
   int64_t k = 0, n = 0;
 };

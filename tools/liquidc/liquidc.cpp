@@ -120,6 +120,12 @@ static cl::opt<std::string> quantize(
     cl::desc("Language models: none, or q8 (int8 weights with a scale per block of 32 inputs, "
              "the layout of GGUF Q8_0; the same as --weight-type=q8)"),
     cl::init("none"), cl::cat(cat));
+static cl::opt<std::string> activations(
+    "activations",
+    cl::desc("Language models: f32 (default), or q8: int8 x int8 products, each row's inputs "
+             "quantized per block of 32 as llama.cpp's Q8_0 kernels do (needs q8 weights and "
+             "the Halide backend; implied by the hexagon target)"),
+    cl::init("f32"), cl::cat(cat));
 static cl::opt<std::string> backendName(
     "backend",
     cl::desc("Kernel code generator for the language models' products: llvm (default) or halide "
@@ -399,6 +405,8 @@ int64_t lmUnreadExpertBytes = 0;
 std::vector<::liquid::HalideKernel> halideKernels;
 int64_t halideLanes = 0;
 bool useHalide = false;
+/// Hexagon: Halide gets the int8 products only.
+bool halideIntegerOnly = false;
 ::liquid::HalideSchedule halideSchedule;
 
 /// Runs liquid-halide-gen for the Halide kernels (none: nothing to do) in
@@ -483,11 +491,18 @@ void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lan
       why = " (outputs not a multiple of the " + std::to_string(tile) + "-wide tiles)", k.schedule = "llvm";
     if (k.schedule != "llvm" && masked)
       why = " (masked: packed block-sparse)", k.schedule = "llvm";
+    if (k.schedule != "llvm" && halideIntegerOnly && (k.op != "matmul" || k.weight != "q8"))
+      why = " (float kernel: no float vectors in Halide's HVX backend)", k.schedule = "llvm";
+    if (k.op == "matmul" && k.weight == "q8" && activations == "q8")
+      k.acts = k.schedule == "llvm" ? "f32" : "q8";
+    if (k.schedule == "llvm" && activations == "q8" && k.op == "matmul")
+      why += " (float activations)";
     os << k.name << "  ";
     if (k.op == "cfc_epilogue")
       os << "cfc-epilogue [" << k.n << " units]  ";
     else
-      os << (k.op == "shortconv" ? "conv " : "") << k.weight << " [" << k.n << " x " << k.k << "]  ";
+      os << (k.op == "shortconv" ? "conv " : "") << k.weight << (k.acts == "q8" ? " x q8" : "")
+         << " [" << k.n << " x " << k.k << "]  ";
     os
        << (k.schedule == "llvm" ? "llvm" : "halide " + k.schedule) << why << "  " << k.weightName
        << "\n";
@@ -628,6 +643,17 @@ int main(int argc, char **argv) {
   if (!target->notImplemented.empty())
     fail("target '" + targetName + "' is registered but liquidc does not generate code for it "
          "yet (missing: " + target->notImplemented + "); see --list-targets");
+  if (target->kind == "npu") {
+    // Hexagon: int8 products through Halide's HVX backend, the rest scalar.
+    if (emitKind == Emit::Exe || emitKind == Emit::Lib)
+      fail("target '" + targetName + "' produces objects only (--emit=obj, asm, llvm or mlir): "
+           "linking and running them needs Qualcomm's Hexagon SDK");
+    if (activations.getNumOccurrences() && activations != "q8")
+      fail("target '" + targetName + "' needs --activations=q8 (int8 x int8 products)");
+    activations = "q8";
+    backendName = "halide";
+    halideIntegerOnly = true;
+  }
   if (outputPath.empty() && emitKind != Emit::MLIR && emitKind != Emit::LLVM &&
       emitKind != Emit::Asm)
     fail("no output file (-o)");
@@ -665,6 +691,10 @@ int main(int argc, char **argv) {
   if (backendName != "llvm" && backendName != "halide")
     fail("--backend must be llvm or halide, not '" + backendName + "'");
   useHalide = backendName == "halide" || !halideScheduleFile.empty();
+  if (activations != "f32" && activations != "q8")
+    fail("--activations must be f32 or q8, not '" + activations + "'");
+  if (activations == "q8" && !useHalide)
+    fail("--activations=q8 needs --backend=halide (int8 x int8 products are Halide kernels)");
   if (useHalide && target->halideTarget.empty())
     fail("target '" + targetName + "' has no Halide target");
   if (!halideScheduleFile.empty()) {
@@ -675,6 +705,9 @@ int main(int argc, char **argv) {
   if (!dumpKernels.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(dumpKernels))
       fail(dumpKernels + ": " + ec.message());
+  if (!isLM && target->kind == "npu")
+    fail("target '" + targetName + "' compiles language models with int8 weights; " + inputPath +
+         " is not one (cells have no int8 kernels yet)");
   if (!isLM && (quantize != "none" || weightType != "auto"))
     fail("--quantize and --weight-type apply to language models (HF folders and GGUF files), "
          "not to " + inputPath);
@@ -783,6 +816,12 @@ int main(int argc, char **argv) {
     assignHalideKernels(*module, prefix, lanes);
   else if (!dumpKernels.empty())
     assignHalideKernels(*module, prefix, lanes, /*listOnly=*/true);
+  if (activations == "q8" &&
+      llvm::none_of(halideKernels, [](const ::liquid::HalideKernel &k) { return k.acts == "q8"; }))
+    fail(target->kind == "npu"
+             ? "target '" + targetName + "' needs int8 weights (--quantize=q8, or a Q8_0 GGUF): "
+               "its vector unit has no float arithmetic"
+             : std::string("--activations=q8 needs int8 weights (--quantize=q8, or a Q8_0 GGUF)"));
   mlir::liquid::LowerToVectorOptions lopts;
   lopts.kernelPrefix = prefix;
   lopts.blockSparse = blockSparse;

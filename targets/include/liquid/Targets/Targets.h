@@ -21,8 +21,13 @@ struct TargetInfo {
   int l1dKiB = 0, l2KiB = 0;
   /// The same machine as a Halide 14 target string.
   std::string halideTarget;
-  /// Build the runtime and link artifacts.
+  /// Build the runtime and link artifacts; `ccFlags` go first on every
+  /// compile (a cross clang's --target, -ffreestanding).
   std::string cc, ar;
+  std::vector<std::string> ccFlags;
+  /// Combines objects into one relocatable object (--emit=obj with Halide
+  /// kernels); empty: `cc -r -nostdlib`.
+  std::string relocatableLinker;
   /// Command prefix that runs the target's programs on this machine (empty:
   /// native).
   std::vector<std::string> runner;
