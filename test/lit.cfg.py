@@ -37,6 +37,14 @@ if shutil.which("qemu-aarch64") and shutil.which("aarch64-linux-gnu-gcc"):
     config.available_features.add("aarch64-cross")
 if shutil.which("qemu-riscv64") and shutil.which("riscv64-linux-gnu-gcc"):
     config.available_features.add("riscv64-cross")
+# CUDA: ptxas checks the PTX liquidc writes (CUDA's default place, or PATH);
+# a GPU with its driver runs the CUDA programs (scripts/gpu-tests.sh).
+ptxas = shutil.which("ptxas") or ("/usr/local/cuda/bin/ptxas" if os.access("/usr/local/cuda/bin/ptxas", os.X_OK) else None)
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+if os.path.exists("/dev/nvidiactl"):
+    config.available_features.add("cuda-gpu")
 try:
     flags = [l for l in open("/proc/cpuinfo") if l.startswith("flags")][0].split()
     if all(f in flags for f in ("avx512f", "avx512bw", "avx512dq", "avx512vl")):

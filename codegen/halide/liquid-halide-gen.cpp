@@ -122,7 +122,33 @@ Built buildMatmul(const KernelSpec &s, bool rows4, const Target &target) {
   }
 
   std::ostringstream text;
-  if (s.schedule == "hand") {
+  if (target.has_gpu_feature()) {
+    // One GPU block per column tile (and per 4 rows), one thread per output
+    // column: for each input k the block's threads read one contiguous row
+    // of the tile (coalesced); x is the same for all of them.
+    Var ro("ro"), ri("ri");
+    if (rows4) {
+      y.split(r, ro, ri, 4, TailStrategy::RoundUp).reorder(ri, c, t, ro).gpu_blocks(t, ro)
+          .gpu_threads(c).unroll(ri);
+      prod.compute_at(y, c).unroll(r);
+      prod.update().reorder(r, q8 ? rb : rk).unroll(r);
+    } else {
+      y.reorder(c, t, r).gpu_blocks(t, r).gpu_threads(c);
+      prod.compute_at(y, c);
+    }
+    if (q8) {
+      blk.compute_at(prod, rb);
+      if (rows4) {
+        blk.unroll(r);
+        blk.update().reorder(r, rkk).unroll(r);
+      }
+    }
+    text << "y: gpu_blocks (column tile" << (rows4 ? ", block of 4 rows" : ", row")
+         << "), gpu_threads (the tile's " << W << " columns)\n"
+         << "prod: per thread, " << (rows4 ? "4 accumulators (rows)" : "1 accumulator")
+         << " across the k loop" << (q8 ? "; blk: per thread, one block of 32 int8 weights" : "")
+         << "\n";
+  } else if (s.schedule == "hand") {
     Var co("co"), ci("ci"), ro("ro"), ri("ri");
     if (rows4) {
       y.split(r, ro, ri, 4, TailStrategy::RoundUp)
@@ -405,6 +431,86 @@ void writeConvShim(std::ostream &os, const KernelSpec &s) {
      << "}\n\n";
 }
 
+/// The C entry point of a GPU matmul: one call runs every column tile (the
+/// thread whose non-empty share starts at tile 0 launches it, the others
+/// return; the
+/// forward kernel's barrier after the product waits for it). The weights stay
+/// on the device after their first upload; x goes up and y comes back on
+/// each call. A failed launch (no GPU, no driver) ends the program with one
+/// line naming the kernel.
+void writeGpuShim(std::ostream &os, const KernelSpec &s) {
+  const bool q8 = s.weight == "q8";
+  os << "/* " << s.name << ": GPU, " << s.weight << " weights, K = " << s.k << ", N = " << s.n
+     << ", tiles of " << s.tile << " */\n";
+  for (const char *p : {"_rows4", "_row1"}) {
+    os << "int " << s.name << p << "(struct halide_buffer_t *x, ";
+    os << (q8 ? "struct halide_buffer_t *scales, struct halide_buffer_t *q, "
+              : "struct halide_buffer_t *w, ");
+    os << "struct halide_buffer_t *y);\n";
+  }
+  os << "void " << s.name
+     << "(const float *x, const void *w, float *y, int64_t rows, int64_t n, int64_t t0, "
+        "int64_t t1) {\n"
+     << "  const int32_t K = " << s.k << ", W = " << s.tile << ", NT = " << s.n / s.tile << ";\n"
+     << "  /* exactly one thread's non-empty share starts at tile 0 */\n"
+     << "  if (t0 != 0 || t1 <= 0 || rows <= 0) return;\n"
+     << "  liquid_gpu_init();\n";
+  if (!q8) {
+    os << "  static halide_dimension_t wd[3];\n"
+       << "  static struct halide_buffer_t wb;\n"
+       << "  if (wb.host != (uint8_t *)w) {\n"
+       << "    if (wb.device) halide_device_free(NULL, &wb);\n"
+       << "    wd[0] = (halide_dimension_t){0, W, 1, 0}; wd[1] = (halide_dimension_t){0, K, W, 0};\n"
+       << "    wd[2] = (halide_dimension_t){0, NT, K * W, 0};\n"
+       << "    wb.type.code = halide_type_float; wb.type.bits = " << (s.weight == "f16" ? 16 : 32)
+       << "; wb.type.lanes = 1;\n"
+       << "    wb.dimensions = 3; wb.dim = wd; wb.host = (uint8_t *)w;\n"
+       << "    wb.flags = halide_buffer_flag_host_dirty;\n"
+       << "  }\n";
+  } else {
+    os << "  const int32_t B = K / 32, blockBytes = 36 * W, tileBytes = B * blockBytes;\n"
+       << "  static halide_dimension_t sd[3], qd[4];\n"
+       << "  static struct halide_buffer_t sb, qb;\n"
+       << "  if (sb.host != (uint8_t *)w) {\n"
+       << "    if (sb.device) halide_device_free(NULL, &sb);\n"
+       << "    if (qb.device) halide_device_free(NULL, &qb);\n"
+       << "    sd[0] = (halide_dimension_t){0, W, 1, 0}; sd[1] = (halide_dimension_t){0, B, 9 * W, 0};\n"
+       << "    sd[2] = (halide_dimension_t){0, NT, tileBytes / 4, 0};\n"
+       << "    qd[0] = (halide_dimension_t){0, W, 1, 0}; qd[1] = (halide_dimension_t){0, 32, W, 0};\n"
+       << "    qd[2] = (halide_dimension_t){0, B, blockBytes, 0}; qd[3] = (halide_dimension_t){0, NT, tileBytes, 0};\n"
+       << "    sb.type.code = halide_type_float; sb.type.bits = 32; sb.type.lanes = 1;\n"
+       << "    sb.dimensions = 3; sb.dim = sd; sb.host = (uint8_t *)w;\n"
+       << "    sb.flags = halide_buffer_flag_host_dirty;\n"
+       << "    qb.type.code = halide_type_int; qb.type.bits = 8; qb.type.lanes = 1;\n"
+       << "    qb.dimensions = 4; qb.dim = qd; qb.host = (uint8_t *)w + 4 * W;\n"
+       << "    qb.flags = halide_buffer_flag_host_dirty;\n"
+       << "  }\n";
+  }
+  const std::string wArgs = q8 ? "&sb, &qb" : "&wb";
+  os << "  int64_t full = rows / 4 * 4;\n"
+     << "  for (int part = 0; part < 2; ++part) {\n"
+     << "    int64_t r0 = part ? full : 0, nr = part ? rows - full : full;\n"
+     << "    if (nr == 0) continue;\n"
+     << "    halide_dimension_t xd[2] = {{0, K, 1, 0}, {0, part ? 1 : (int32_t)nr, K, 0}};\n"
+     << "    halide_dimension_t yd[3] = {{0, W, 1, 0}, {0, NT, W, 0}, {0, part ? 1 : (int32_t)nr, "
+        "(int32_t)n, 0}};\n"
+     << "    for (int64_t r = r0; r < r0 + nr; r += part ? 1 : nr) {\n"
+     << "      struct halide_buffer_t xb = {0}, yb = {0};\n"
+     << "      xb.type.code = halide_type_float; xb.type.bits = 32; xb.type.lanes = 1;\n"
+     << "      xb.dimensions = 2; xb.dim = xd; xb.host = (uint8_t *)(x + r * K);\n"
+     << "      xb.flags = halide_buffer_flag_host_dirty;\n"
+     << "      yb.type = xb.type; yb.dimensions = 3; yb.dim = yd; yb.host = (uint8_t *)(y + r * n);\n"
+     << "      int rc = part ? " << s.name << "_row1(&xb, " << wArgs << ", &yb) : " << s.name
+     << "_rows4(&xb, " << wArgs << ", &yb);\n"
+     << "      if (rc == 0) rc = halide_copy_to_host(NULL, &yb);\n"
+     << "      halide_device_free(NULL, &xb);\n"
+     << "      halide_device_free(NULL, &yb);\n"
+     << "      if (rc != 0) liquid_gpu_fail(\"" << s.name << "\", rc);\n"
+     << "    }\n"
+     << "  }\n"
+     << "}\n\n";
+}
+
 std::string readFile(const std::string &p) {
   std::ifstream f(p);
   if (!f)
@@ -497,6 +603,7 @@ int main(int argc, char **argv) {
     const std::string out = req.at("out_dir"), dump = req.value("dump_dir", "");
     json reply;
     reply["objects"] = json::array();
+    reply["ptx"] = json::array();
     std::ofstream shim(out + "/liquid_halide_shims.c");
     shim << "/* generated by liquid-halide-gen: C entry points of the Halide kernels */\n"
          << "#include <stdint.h>\n#include <stddef.h>\n";
@@ -513,6 +620,33 @@ int main(int argc, char **argv) {
     } else {
       shim << "#include \"HalideRuntime.h\"\n\n";
     }
+    // GPU entry points; "entry_points": "gpu" puts them in front of CPU
+    // pipelines too, so that a test can run them on a machine without a GPU
+    const bool gpuShim = target.has_gpu_feature() || req.value("entry_points", "") == "gpu";
+    if (gpuShim)
+      shim << "#include <stdio.h>\n#include <stdlib.h>\n"
+           << "/* the runtime's last error message, reported with the kernel that failed */\n"
+           << "static char liquid_gpu_message[256];\n"
+           << "static void liquid_gpu_error(void *uc, const char *msg) {\n"
+           << "  size_t len = 0;\n"
+           << "  (void)uc;\n"
+           << "  while (msg[len] && len + 1 < sizeof liquid_gpu_message) ++len;\n"
+           << "  while (len && msg[len - 1] == '\\n') --len;\n"
+           << "  for (size_t i = 0; i < len; ++i) liquid_gpu_message[i] = msg[i];\n"
+           << "  liquid_gpu_message[len] = 0;\n"
+           << "}\n"           << "static void liquid_gpu_init(void) {\n"
+           << "  static int done;\n"
+           << "  if (done) return;\n"
+           << "  done = 1;\n"
+           << "  halide_set_error_handler(liquid_gpu_error); /* report, don't abort */\n"
+           << "  halide_reuse_device_allocations(NULL, 1);\n"
+           << "}\n"
+           << "static void liquid_gpu_fail(const char *kernel, int rc) {\n"
+           << "  fprintf(stderr, \"liquid: error: GPU kernel %s failed: %s (Halide error %d); this "
+              "program needs an NVIDIA GPU and its driver (libcuda)\\n\", kernel, "
+              "liquid_gpu_message, rc);\n"
+           << "  exit(1);\n"
+           << "}\n\n";
     for (const json &kj : req.at("kernels")) {
       KernelSpec s;
       s.op = kj.value("op", "matmul");
@@ -532,6 +666,11 @@ int main(int argc, char **argv) {
         die("kernel '" + s.name + "': int8 activations need a matmul with q8 weights");
       if (s.weight != "f32" && s.weight != "f16" && s.weight != "q8")
         die("kernel '" + s.name + "': unknown weight type '" + s.weight + "'");
+      if (target.has_gpu_feature() && (s.op != "matmul" || s.acts != "f32"))
+        die("kernel '" + s.name + "': GPU targets take float-activation matmuls only");
+      if (target.has_gpu_feature() && s.schedule != "hand")
+        die("kernel '" + s.name + "': GPU kernels have the hand schedule only, not '" + s.schedule +
+            "'");
       if (s.k % 32 && s.weight == "q8")
         die("kernel '" + s.name + "': q8 needs K in blocks of 32");
       // The kernel's pipelines (C name -> pipeline), its cost line and C entry point.
@@ -556,7 +695,10 @@ int main(int argc, char **argv) {
         cost << s.weight << (s.acts == "q8" ? " x q8 activations" : "") << " [" << s.n << " x " << s.k << "], per row " << 2.0 * s.n * s.k
              << " FLOPs, weights " << wBytes * s.n * s.k
              << " bytes (read once per call: rows in blocks of 4 share them)";
-        writeShim(shim, s);
+        if (gpuShim)
+          writeGpuShim(shim, s);
+        else
+          writeShim(shim, s);
       } else {
         die("kernel '" + s.name + "': unknown op '" + s.op + "'");
       }
@@ -568,8 +710,20 @@ int main(int argc, char **argv) {
           outs[OutputFileType::stmt] = dump + "/" + fn + ".stmt";
           outs[OutputFileType::assembly] = dump + "/" + fn + ".s";
         }
-        bt.pipeline.compile_to(outs, bt.args, fn, target);
+        Module m = bt.pipeline.compile_to_module(bt.args, fn, target);
+        m.compile(outs);
         reply["objects"].push_back(out + "/" + fn + ".o");
+        // GPU targets: the device code Halide embeds (PTX for CUDA)
+        for (const Buffer<void> &b : m.buffers())
+          if (b.name().find("gpu_source_kernels") != std::string::npos) {
+            std::string ptx(reinterpret_cast<const char *>(b.data()), b.size_in_bytes());
+            ptx = ptx.substr(0, ptx.find('\0'));
+            std::string path = out + "/" + fn + ".ptx";
+            std::ofstream(path) << ptx;
+            reply["ptx"].push_back(path);
+            if (!dump.empty())
+              std::ofstream(dump + "/" + fn + ".ptx") << ptx;
+          }
         sched += "== " + fn + "\n" + bt.scheduleText;
       }
       if (!dump.empty()) {

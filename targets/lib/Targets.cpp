@@ -2,6 +2,7 @@
 #include "liquid/Targets/Targets.h"
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Program.h"
 #include "llvm/TargetParser/Host.h"
 
@@ -79,19 +80,19 @@ const std::vector<TargetInfo> &allTargets() {
                                 "riscv-64-linux-rvv"),
                       "riscv64-linux-gnu", "qemu-riscv64", "rv64,v=true,vlen=128"));
     for (const char *sm : {"80", "90"}) {
-      TargetInfo t;
-      t.name = std::string("cuda-sm") + sm;
+      // The forward kernel runs on this machine's CPU and launches the
+      // products on the GPU (Halide's CUDA back end, PTX; its runtime drives
+      // the CUDA driver API, loaded at run time).
+      TargetInfo t = cpuTarget(std::string("cuda-sm") + sm, "", "host", "host", "host", 0, 0, "");
       t.description = std::string("NVIDIA GPU, compute capability ") + sm[0] + "." + sm[1] +
-                      (sm[0] == '8' ? " (A100)" : " (H100)");
+                      (sm[0] == '8' ? " (A100)" : " (H100)") +
+                      ": the products on the GPU, the rest on this CPU";
       t.kind = "gpu";
-      t.triple = "nvptx64-nvidia-cuda";
-      t.cpu = std::string("sm_") + sm;
-      t.features = sm[0] == '8' ? "+ptx70" : "+ptx78";
-      // Halide 14 knows compute capabilities up to 8.6: sm_90 gets sm_80 code
-      t.halideTarget = "host-cuda-cuda_capability_80";
-      t.cc = "cc";
-      t.ar = "ar";
-      t.notImplemented = "GPU code generation and the CUDA host runtime";
+      t.deviceTriple = "nvptx64-nvidia-cuda";
+      t.deviceArch = std::string("sm_") + sm;
+      // Halide 14 knows compute capabilities up to 8.6: sm_90 gets sm_86 PTX,
+      // which the driver compiles for the H100 when it loads it
+      t.halideTarget = sm[0] == '8' ? "host-cuda-cuda_capability_80" : "host-cuda-cuda_capability_86";
       v.push_back(t);
     }
     TargetInfo hvx;
@@ -133,8 +134,9 @@ std::string knownTargetNames() {
 }
 
 std::string halideTargetFor(const TargetInfo &t) {
-  if (t.halideTarget != "host")
+  if (t.halideTarget.rfind("host", 0) != 0)
     return t.halideTarget;
+  std::string rest = t.halideTarget.substr(4); // e.g. "-cuda-cuda_capability_80"
   // Halide 14's own host detection leaves out F16C on some CPUs (then half
   // loads are converted in software): spell the features out.
   llvm::StringMap<bool> f = llvm::sys::getHostCPUFeatures();
@@ -144,7 +146,7 @@ std::string halideTargetFor(const TargetInfo &t) {
   };
   std::string arch = llvm::sys::getDefaultTargetTriple();
   if (arch.rfind("x86_64", 0) != 0)
-    return "host";
+    return t.halideTarget;
   std::string s = "x86-64-linux";
   if (has("sse4.1"))
     s += "-sse41";
@@ -158,17 +160,16 @@ std::string halideTargetFor(const TargetInfo &t) {
     s += "-f16c";
   if (has("avx512f") && has("avx512bw") && has("avx512dq") && has("avx512vl") && has("avx512cd"))
     s += "-avx512-avx512_skylake";
-  return s;
+  return s + rest;
 }
 
 bool runsHere(const TargetInfo &t, std::string &why) {
-  if (!t.notImplemented.empty()) {
-    why = "not generated yet";
-    return false;
-  }
   if (t.kind == "gpu") {
-    why = "no GPU here";
-    return false;
+    if (!llvm::sys::fs::exists("/dev/nvidiactl")) {
+      why = "no GPU here";
+      return false;
+    }
+    return true;
   }
   if (t.kind == "npu") {
     why = "running needs Qualcomm's Hexagon SDK or simulator";

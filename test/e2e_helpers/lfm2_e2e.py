@@ -30,6 +30,8 @@ def main():
     ap.add_argument("--target", default=None, help="liquidc --target")
     ap.add_argument("--quantize", default=None, help="liquidc --quantize")
     ap.add_argument("--backend", default=None, help="liquidc --backend")
+    ap.add_argument("--liquidc-flag", action="append", default=[],
+                    help="one more liquidc flag (repeatable)")
     ap.add_argument("--runner", default="", help="command prefix that runs the program (qemu)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
@@ -42,7 +44,7 @@ def main():
          "--max-rows", a.max_rows] + (["--embed-weights"] if a.embed else []) +
         (["--target", a.target] if a.target else []) +
         (["--quantize", a.quantize] if a.quantize else []) +
-        (["--backend", a.backend] if a.backend else []), env)
+        (["--backend", a.backend] if a.backend else []) + a.liquidc_flag, env)
     prog = a.runner.split() + [exe]
     if a.embed and os.path.exists(exe + ".lqw"):
         raise RuntimeError("--embed-weights wrote " + exe + ".lqw")

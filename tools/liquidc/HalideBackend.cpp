@@ -71,7 +71,8 @@ bool loadHalideSchedule(const std::string &path, HalideSchedule &out, std::strin
 
 bool runHalideGen(const std::string &halideTarget, int64_t lanes, int64_t tile, int64_t rowsEstimate,
                   const std::vector<HalideKernel> &kernels, const std::string &outDir,
-                  const std::string &dumpDir, HalideBuild &out, std::string &err) {
+                  const std::string &dumpDir, HalideBuild &out, std::string &err,
+                  bool gpuEntryPoints) {
   std::string self = llvm::sys::fs::getMainExecutable(nullptr, (void *)&runHalideGen);
   llvm::SmallString<256> gen(llvm::sys::path::parent_path(self));
   llvm::sys::path::append(gen, "liquid-halide-gen");
@@ -83,6 +84,8 @@ bool runHalideGen(const std::string &halideTarget, int64_t lanes, int64_t tile, 
   req["target"] = halideTarget;
   req["out_dir"] = outDir;
   req["dump_dir"] = dumpDir;
+  if (gpuEntryPoints)
+    req["entry_points"] = "gpu";
   req["kernels"] = json::array();
   for (const HalideKernel &k : kernels)
     req["kernels"].push_back({{"op", k.op},
@@ -130,6 +133,8 @@ bool runHalideGen(const std::string &halideTarget, int64_t lanes, int64_t tile, 
   out.objects = j["objects"].get<std::vector<std::string>>();
   out.sources = j["sources"].get<std::vector<std::string>>();
   out.includeDir = j["include_dir"].get<std::string>();
+  if (j.contains("ptx"))
+    out.ptx = j["ptx"].get<std::vector<std::string>>();
   return true;
 }
 

@@ -42,14 +42,19 @@ bool loadHalideSchedule(const std::string &path, HalideSchedule &out, std::strin
 
 struct HalideBuild {
   std::vector<std::string> objects, sources;
+  /// GPU targets: the device code of each pipeline (PTX files)
+  std::vector<std::string> ptx;
   std::string includeDir;
 };
 
 /// Runs liquid-halide-gen (beside the liquidc executable) for `kernels`;
 /// objects go to `outDir`, per-kernel dumps to `dumpDir` when not empty.
+/// `gpuEntryPoints`: the GPU targets' C entry points (one launch for all
+/// tiles, weights kept) in front of CPU pipelines, for testing them here.
 bool runHalideGen(const std::string &halideTarget, int64_t lanes, int64_t tile, int64_t rowsEstimate,
                   const std::vector<HalideKernel> &kernels, const std::string &outDir,
-                  const std::string &dumpDir, HalideBuild &out, std::string &err);
+                  const std::string &dumpDir, HalideBuild &out, std::string &err,
+                  bool gpuEntryPoints = false);
 
 } // namespace liquid
 

@@ -141,6 +141,11 @@ static cl::opt<std::string> dumpKernels(
     cl::desc("Folder: the list of products and, per Halide kernel, its statement, assembly, "
              "schedule and a cost line"),
     cl::cat(cat));
+static cl::opt<bool> testGpuEntryPoints(
+    "test-gpu-entry-points", cl::Hidden,
+    cl::desc("Testing: the CUDA targets' kernel entry points (one launch for all column tiles, "
+             "weights kept) in front of CPU Halide kernels, to check them without a GPU"),
+    cl::cat(cat));
 static cl::opt<std::string> ccOverride("cc", cl::desc("C compiler for the runtime and linking"),
                                        cl::cat(cat));
 
@@ -405,20 +410,26 @@ int64_t lmUnreadExpertBytes = 0;
 std::vector<::liquid::HalideKernel> halideKernels;
 int64_t halideLanes = 0;
 bool useHalide = false;
-/// Hexagon: Halide gets the int8 products only.
+/// Hexagon: Halide gets the int8 products only; GPUs: the products only.
+/// `halideRestriction` says why the other kernels stay LLVM.
 bool halideIntegerOnly = false;
+std::string halideRestriction;
 ::liquid::HalideSchedule halideSchedule;
 
 /// Runs liquid-halide-gen for the Halide kernels (none: nothing to do) in
 /// `workDir` and adds what it made to `req`.
 bool addHalideKernels(::liquid::ArtifactRequest &req, const ::liquid::TargetInfo *target,
-                      const std::string &workDir, int64_t rowsEstimate, std::string &err) {
+                      const std::string &workDir, int64_t rowsEstimate, std::string &err,
+                      std::vector<std::string> *ptx = nullptr) {
   if (halideKernels.empty())
     return true;
   ::liquid::HalideBuild hb;
   if (!::liquid::runHalideGen(::liquid::halideTargetFor(*target), halideLanes, 8 * halideLanes,
-                              rowsEstimate, halideKernels, workDir, dumpKernels, hb, err))
+                              rowsEstimate, halideKernels, workDir, dumpKernels, hb, err,
+                              testGpuEntryPoints))
     return false;
+  if (ptx)
+    *ptx = hb.ptx;
   req.extraObjects = hb.objects;
   req.extraSources = hb.sources;
   req.extraIncludes = {hb.includeDir};
@@ -434,13 +445,35 @@ int emitCode(ModuleOp module, const ::liquid::MachineOptions &machine,
   if (halideKernels.empty())
     return emitMachineCode(module, machine);
   bool obj = emitKind == Emit::Obj;
-  if (!obj && dumpKernels.empty())
+  bool ptx = emitKind == Emit::Asm && target->kind == "gpu";
+  if (!obj && !ptx && dumpKernels.empty())
     return emitMachineCode(module, machine);
   WorkDir work;
   ::liquid::ArtifactRequest req;
   std::string err;
-  if (!addHalideKernels(req, target, work.path, rowsEstimate, err))
+  std::vector<std::string> ptxFiles;
+  if (!addHalideKernels(req, target, work.path, rowsEstimate, err, &ptxFiles))
     fail(err);
+  if (ptx) {
+    // one PTX module: the first file's header, then every file's kernels
+    std::string text;
+    for (const std::string &f : ptxFiles) {
+      auto buf = llvm::MemoryBuffer::getFile(f);
+      if (!buf)
+        fail(f + ": " + buf.getError().message());
+      llvm::StringRef body = (*buf)->getBuffer();
+      size_t hdr = body.find(".address_size");
+      hdr = hdr == llvm::StringRef::npos ? 0 : body.find('\n', hdr) + 1;
+      text += (text.empty() ? body.substr(0, hdr).str() : "") + "\n// from " +
+              llvm::sys::path::filename(f).str() + "\n" + body.substr(hdr).str();
+    }
+    auto out = openOutputFile(outputPath.empty() ? "-" : outputPath.getValue(), &err);
+    if (!out)
+      fail(err);
+    out->os() << text;
+    out->keep();
+    return 0;
+  }
   if (!obj)
     return emitMachineCode(module, machine);
   req.output = outputPath;
@@ -491,8 +524,9 @@ void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lan
       why = " (outputs not a multiple of the " + std::to_string(tile) + "-wide tiles)", k.schedule = "llvm";
     if (k.schedule != "llvm" && masked)
       why = " (masked: packed block-sparse)", k.schedule = "llvm";
-    if (k.schedule != "llvm" && halideIntegerOnly && (k.op != "matmul" || k.weight != "q8"))
-      why = " (float kernel: no float vectors in Halide's HVX backend)", k.schedule = "llvm";
+    if (k.schedule != "llvm" && !halideRestriction.empty() &&
+        (k.op != "matmul" || (halideIntegerOnly && k.weight != "q8")))
+      why = halideRestriction, k.schedule = "llvm";
     if (k.op == "matmul" && k.weight == "q8" && activations == "q8")
       k.acts = k.schedule == "llvm" ? "f32" : "q8";
     if (k.schedule == "llvm" && activations == "q8" && k.op == "matmul")
@@ -617,15 +651,15 @@ int main(int argc, char **argv) {
       ::liquid::MachineOptions m = ::liquid::resolveMachine({t.triple, t.cpu, t.features});
       std::string why, lanes = "-", caches = "-";
       bool runs = ::liquid::runsHere(t, why);
-      if (t.kind == "cpu")
+      if (t.kind != "npu")
         lanes = std::to_string(t.vectorFloats ? t.vectorFloats
                                               : ::liquid::preferredVectorWidth(m));
       if (t.l1dKiB)
         caches = std::to_string(t.l1dKiB) + "K/" + std::to_string(t.l2KiB) + "K";
       std::string status = runs ? (t.runner.empty() ? "yes" : "yes, under " + t.runner.front())
                                 : "compile-only (" + why + ")";
-      if (!t.notImplemented.empty())
-        status = "registered; not generated yet: " + t.notImplemented;
+      if (t.kind == "gpu") // the device; the host part is this machine's
+        m.triple = t.deviceTriple, m.cpu = t.deviceArch;
       llvm::outs() << llvm::format("%-20s %-4s %-20s %-14s %-6s %-10s %s\n", t.name.c_str(),
                                    t.kind.c_str(), m.triple.c_str(), m.cpu.c_str(), lanes.c_str(),
                                    caches.c_str(), status.c_str());
@@ -640,9 +674,8 @@ int main(int argc, char **argv) {
   const ::liquid::TargetInfo *target = ::liquid::findTarget(targetName);
   if (!target)
     fail("unknown target '" + targetName + "' (known: " + ::liquid::knownTargetNames() + ")");
-  if (!target->notImplemented.empty())
-    fail("target '" + targetName + "' is registered but liquidc does not generate code for it "
-         "yet (missing: " + target->notImplemented + "); see --list-targets");
+  if (backendName != "llvm" && backendName != "halide")
+    fail("--backend must be llvm or halide, not '" + backendName + "'");
   if (target->kind == "npu") {
     // Hexagon: int8 products through Halide's HVX backend, the rest scalar.
     if (emitKind == Emit::Exe || emitKind == Emit::Lib)
@@ -653,6 +686,14 @@ int main(int argc, char **argv) {
     activations = "q8";
     backendName = "halide";
     halideIntegerOnly = true;
+    halideRestriction = " (float kernel: no float vectors in Halide's HVX backend)";
+  }
+  if (target->kind == "gpu") {
+    // CUDA: the products run on the GPU as Halide kernels, the rest on the CPU.
+    if (activations == "q8")
+      fail("--activations=q8 is for CPU and NPU targets; '" + targetName + "' takes float inputs");
+    backendName = "halide";
+    halideRestriction = " (on the CPU: the GPU runs the products)";
   }
   if (outputPath.empty() && emitKind != Emit::MLIR && emitKind != Emit::LLVM &&
       emitKind != Emit::Asm)
@@ -688,8 +729,6 @@ int main(int argc, char **argv) {
     fail("--quantize must be none or q8, not '" + quantize + "'");
   if (quantize == "q8" && weightType != "auto" && weightType != "q8")
     fail("--quantize=q8 contradicts --weight-type=" + weightType);
-  if (backendName != "llvm" && backendName != "halide")
-    fail("--backend must be llvm or halide, not '" + backendName + "'");
   useHalide = backendName == "halide" || !halideScheduleFile.empty();
   if (activations != "f32" && activations != "q8")
     fail("--activations must be f32 or q8, not '" + activations + "'");
@@ -705,6 +744,10 @@ int main(int argc, char **argv) {
   if (!dumpKernels.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(dumpKernels))
       fail(dumpKernels + ": " + ec.message());
+  if (!isLM && target->kind == "gpu")
+    fail("target '" + targetName + "' compiles language models; " + inputPath +
+         " is a cell, too small for a GPU (a step takes about as long as one kernel launch): "
+         "compile it for a CPU target");
   if (!isLM && target->kind == "npu")
     fail("target '" + targetName + "' compiles language models with int8 weights; " + inputPath +
          " is not one (cells have no int8 kernels yet)");

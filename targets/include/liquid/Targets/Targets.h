@@ -14,6 +14,9 @@ struct TargetInfo {
   std::string kind;
   /// For LLVM ("host" is resolved to this machine at compile time).
   std::string triple, cpu, features;
+  /// GPUs: the device the products run on (the forward kernel runs on the
+  /// host, `triple`).
+  std::string deviceTriple, deviceArch;
   /// Kernel vector width in floats; 0: chosen from the CPU's features (16
   /// with AVX-512, else 8).
   int vectorFloats = 0;
@@ -34,8 +37,6 @@ struct TargetInfo {
   /// CPU features a native run needs (LLVM names, as in
   /// llvm::sys::getHostCPUFeatures).
   std::vector<std::string> hostFeatures;
-  /// Empty when liquidc generates code for it; else what is missing.
-  std::string notImplemented;
 };
 
 const std::vector<TargetInfo> &allTargets();
@@ -43,7 +44,8 @@ const std::vector<TargetInfo> &allTargets();
 const TargetInfo *findTarget(const std::string &name);
 /// "host, x86-64-v2, ..." for error messages.
 std::string knownTargetNames();
-/// The Halide target string (for "host": this CPU's features spelled out).
+/// The Halide target string (a leading "host": this CPU's features spelled
+/// out).
 std::string halideTargetFor(const TargetInfo &t);
 /// Whether this machine can run the target's programs (natively, or with its
 /// runner and C compiler installed); otherwise `why` says what is missing.
