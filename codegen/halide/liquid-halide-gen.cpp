@@ -39,11 +39,15 @@ using json = nlohmann::json;
 namespace {
 
 struct KernelSpec {
-  std::string op = "matmul"; ///< matmul | shortconv | cfc_epilogue
+  std::string op = "matmul"; ///< matmul | shortconv | cfc_epilogue | attention
   std::string mode;          ///< cfc_epilogue: default | no_gate | pure
   std::string name, weight, schedule;
   std::string acts = "f32"; ///< matmul with q8 weights: f32 | q8 (int8 activations)
   int k = 0, tile = 0, lanes = 0, n = 0, rowsEstimate = 64;
+  /// attention: query heads, key/value heads, head size, KV cache rows, the
+  /// per-head RMSNorm epsilon
+  int heads = 0, kvHeads = 0, headDim = 0, context = 0;
+  double eps = 1e-5;
 };
 
 [[noreturn]] void die(const std::string &msg) {
@@ -325,6 +329,121 @@ Built buildShortConv(const KernelSpec &s, const Target &target) {
   }
   out.scheduleText = text.str();
   return out;
+}
+
+/// Attention's score / softmax / value part for the rows of one call: each
+/// query head of row t (position p = pos + t) is RMS-normalized with `qn`,
+/// rotated (NeoX halves, the cos / sin tables' row p) and scaled by
+/// 1/sqrt(head_dim); it attends to KV cache rows 0..p of its group (the
+/// caller has appended this call's keys, normalized and rotated, and values):
+/// softmax over q.k, then the weighted sum of the values. Same order of
+/// operations as liquidc's LLVM lowering; one thread, like it.
+Built buildAttention(const KernelSpec &s, const Target &target) {
+  const int H = s.heads, D = s.headDim, half = D / 2, group = s.heads / s.kvHeads, L = s.lanes;
+  const int kvw = s.kvHeads * D, ctx = s.context;
+  ImageParam q(Float(32), 2, "q"), kc(Float(32), 2, "kc"), vc(Float(32), 2, "vc");
+  ImageParam qn(Float(32), 1, "qn"), cosT(Float(32), 2, "cos_t"), sinT(Float(32), 2, "sin_t");
+  Param<int> pos("pos");
+  Var d("d"), h("h"), t("t"), j("j"), l("l"), c("c");
+  RDom rd(0, D, "rd"), ro(0, D / L, "ro"), rl(0, L, "rl");
+  RDom rj(0, pos + q.dim(1).extent(), "rj");
+  rj.where(rj <= pos + t);
+  Func ss("ss"), inv("inv"), qr("qr"), part("part"), score("score"), mx("mx"), e("e"), den("den"),
+      num("num"), y(s.name);
+  ss(h, t) = 0.0f;
+  ss(h, t) += q(h * D + rd, t) * q(h * D + rd, t);
+  inv(h, t) = 1.0f / sqrt(ss(h, t) / float(D) + float(s.eps));
+  Expr dm = d % half, p = pos + t;
+  Expr x1 = q(h * D + dm, t) * inv(h, t) * qn(dm);
+  Expr x2 = q(h * D + dm + half, t) * inv(h, t) * qn(dm + half);
+  Expr co = cosT(dm, p), si = sinT(dm, p);
+  qr(d, h, t) = select(d < half, x1 * co - x2 * si, x2 * co + x1 * si) *
+                float(1.0 / std::sqrt(double(D)));
+  // q.k as liquidc's kernel sums it: a vector of partial sums, then across it
+  Expr g = h / group;
+  part(l, j, h, t) = 0.0f;
+  part(l, j, h, t) += qr(ro * L + l, h, t) * kc(g * D + ro * L + l, j);
+  score(j, h, t) = 0.0f;
+  score(j, h, t) += part(rl, j, h, t);
+  mx(h, t) = Float(32).min();
+  mx(h, t) = max(mx(h, t), score(rj, h, t));
+  e(j, h, t) = exp(score(j, h, t) - mx(h, t));
+  den(h, t) = 0.0f;
+  den(h, t) += e(rj, h, t);
+  num(d, h, t) = 0.0f;
+  num(d, h, t) += e(rj, h, t) * vc(g * D + d, rj);
+  y(c, t) = num(c % D, c / D, t) * (1.0f / den(c / D, t));
+
+  q.dim(0).set_min(0).set_extent(H * D).set_stride(1);
+  kc.dim(0).set_min(0).set_extent(kvw).set_stride(1);
+  kc.dim(1).set_min(0).set_extent(ctx).set_stride(kvw);
+  vc.dim(0).set_min(0).set_extent(kvw).set_stride(1);
+  vc.dim(1).set_min(0).set_extent(ctx).set_stride(kvw);
+  qn.dim(0).set_min(0).set_extent(D);
+  cosT.dim(0).set_min(0).set_extent(half).set_stride(1);
+  sinT.dim(0).set_min(0).set_extent(half).set_stride(1);
+  y.output_buffer().dim(0).set_min(0).set_extent(H * D).set_stride(1);
+
+  Built out{Pipeline(y), {q, kc, vc, qn, cosT, sinT, pos}, ""};
+  std::ostringstream text;
+  if (s.schedule == "hand") {
+    Var ho("ho"), di("di");
+    // one (row, head) at a time: its rotated query, scores, softmax, values
+    y.split(c, ho, di, D).reorder(di, ho, t).vectorize(di, L);
+    for (Func f : {ss, inv, mx, den})
+      f.compute_at(y, ho);
+    qr.compute_at(y, ho).vectorize(d, L);
+    score.compute_at(y, ho);
+    part.compute_at(score, j).vectorize(l, L);
+    part.update().reorder(l, ro).vectorize(l, L);
+    e.compute_at(y, ho);
+    num.compute_at(y, ho).vectorize(d, L);
+    num.update().reorder(d, rj).vectorize(d, L);
+    text << "y: split the columns by head (" << D << "), vectorize by " << L
+         << "; per (row, head): qr (normed, rotated query), score over the visible cache rows "
+            "(q.k as " << L << "-wide partial sums), max, exp, sum, the weighted values "
+            "vectorized over the head\n";
+  } else {
+    q.set_estimates({{0, H * D}, {0, s.rowsEstimate}});
+    kc.set_estimates({{0, kvw}, {0, ctx}});
+    vc.set_estimates({{0, kvw}, {0, ctx}});
+    qn.set_estimates({{0, D}});
+    cosT.set_estimates({{0, half}, {0, ctx}});
+    sinT.set_estimates({{0, half}, {0, ctx}});
+    pos.set_estimate(std::min(ctx / 2, 256));
+    y.set_estimates({{0, H * D}, {0, s.rowsEstimate}});
+    text << autoschedule(out.pipeline, s, target);
+  }
+  out.scheduleText = text.str();
+  return out;
+}
+
+void writeAttentionShim(std::ostream &os, const KernelSpec &s) {
+  os << "/* " << s.name << ": attention, " << s.heads << " / " << s.kvHeads << " heads of "
+     << s.headDim << ", " << s.context << " cache rows */\n"
+     << "int " << s.name << "_attention(struct halide_buffer_t *q, struct halide_buffer_t *kc, "
+        "struct halide_buffer_t *vc, struct halide_buffer_t *qn, struct halide_buffer_t *cos_t, "
+        "struct halide_buffer_t *sin_t, int32_t pos, struct halide_buffer_t *y);\n"
+     << "void " << s.name
+     << "(const float *q, const float *kc, const float *vc, float *y, const float *qn, "
+        "const float *cos_t, const float *sin_t, int64_t rows, int64_t pos) {\n"
+     << "  const int32_t QW = " << s.heads * s.headDim << ", KW = " << s.kvHeads * s.headDim
+     << ", D = " << s.headDim << ", CTX = " << s.context << ";\n"
+     << "  if (rows <= 0) return;\n"
+     << "  halide_dimension_t qd[2] = {{0, QW, 1, 0}, {0, (int32_t)rows, QW, 0}};\n"
+     << "  halide_dimension_t kd[2] = {{0, KW, 1, 0}, {0, CTX, KW, 0}};\n"
+     << "  halide_dimension_t nd[1] = {{0, D, 1, 0}};\n"
+     << "  halide_dimension_t td[2] = {{0, D / 2, 1, 0}, {0, CTX, D / 2, 0}};\n"
+     << "  struct halide_buffer_t b[7] = {{0}};\n"
+     << "  const void *host[7] = {q, kc, vc, qn, cos_t, sin_t, y};\n"
+     << "  halide_dimension_t *dims[7] = {qd, kd, kd, nd, td, td, qd};\n"
+     << "  for (int i = 0; i < 7; ++i) {\n"
+     << "    b[i].type.code = halide_type_float; b[i].type.bits = 32; b[i].type.lanes = 1;\n"
+     << "    b[i].dimensions = i == 3 ? 1 : 2; b[i].dim = dims[i]; b[i].host = (uint8_t *)host[i];\n"
+     << "  }\n"
+     << "  " << s.name
+     << "_attention(&b[0], &b[1], &b[2], &b[3], &b[4], &b[5], (int32_t)pos, &b[6]);\n"
+     << "}\n\n";
 }
 
 /// The fused CfC epilogue over `n` units: from the heads z = [ff1 | ff2 |
@@ -660,6 +779,16 @@ int main(int argc, char **argv) {
       s.rowsEstimate = kj.value("rows_estimate", 64);
       s.schedule = kj.value("schedule", "hand");
       s.acts = kj.value("acts", "f32");
+      s.heads = kj.value("heads", 0);
+      s.kvHeads = kj.value("kv_heads", 0);
+      s.headDim = kj.value("head_dim", 0);
+      s.context = kj.value("context", 0);
+      s.eps = kj.value("eps", 1e-5);
+      if (s.op == "attention" &&
+          (s.heads <= 0 || s.kvHeads <= 0 || s.heads % s.kvHeads || s.headDim % (2 * s.lanes) ||
+           s.context <= 0))
+        die("kernel '" + s.name + "': attention needs heads a multiple of kv_heads, head_dim a "
+            "multiple of twice the vector width, and a context");
       if (s.acts != "f32" && s.acts != "q8")
         die("kernel '" + s.name + "': unknown activation type '" + s.acts + "' (f32, q8)");
       if (s.acts == "q8" && (s.op != "matmul" || s.weight != "q8"))
@@ -682,6 +811,13 @@ int main(int argc, char **argv) {
         cost << "depthwise conv [" << s.n << " channels x " << s.k << " taps], per row "
              << 2.0 * s.n * s.k + s.n << " FLOPs, weights " << 4.0 * s.n * s.k << " bytes";
         writeConvShim(shim, s);
+      } else if (s.op == "attention") {
+        pipelines.emplace_back(s.name + "_attention", buildAttention(s, target));
+        cost << "attention (" << s.heads << " / " << s.kvHeads << " heads of " << s.headDim
+             << ", cache " << s.context << " rows), per row at position p about "
+             << 4.0 * s.heads * s.headDim << " (p + 1) FLOPs and " << 8.0 * s.kvHeads * s.headDim
+             << " (p + 1) bytes of cache";
+        writeAttentionShim(shim, s);
       } else if (s.op == "cfc_epilogue") {
         pipelines.emplace_back(s.name + "_epilogue", buildCfCEpilogue(s, target));
         cost << "CfC epilogue (" << s.mode << ") over " << s.n

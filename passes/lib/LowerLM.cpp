@@ -861,6 +861,14 @@ LogicalResult LMEmitter::emitAttention(AttentionOp op) {
     }
   });
   // 2. Each query attends to cache rows 0 .. pos + t.
+  if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr)) {
+    if (hd % (2 * lanes))
+      return op.emitOpError() << "a Halide attention needs head_dim a multiple of " << 2 * lanes;
+    callExternal(module, hk.getValue(),
+                 {address(q), address(kc), address(vc), address(y), address(qn), address(cosB),
+                  address(sinB), rows, pos});
+    return success();
+  }
   Value scale = splat(static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd))));
   forRows([&](Value t) {
     Value p = addi(pos, t), end = addi(p, idx(1));

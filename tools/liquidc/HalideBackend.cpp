@@ -87,7 +87,7 @@ bool runHalideGen(const std::string &halideTarget, int64_t lanes, int64_t tile, 
   if (gpuEntryPoints)
     req["entry_points"] = "gpu";
   req["kernels"] = json::array();
-  for (const HalideKernel &k : kernels)
+  for (const HalideKernel &k : kernels) {
     req["kernels"].push_back({{"op", k.op},
                               {"mode", k.mode},
                               {"name", k.name},
@@ -99,6 +99,13 @@ bool runHalideGen(const std::string &halideTarget, int64_t lanes, int64_t tile, 
                               {"lanes", lanes},
                               {"rows_estimate", rowsEstimate},
                               {"schedule", k.schedule}});
+    if (k.op == "attention")
+      req["kernels"].back().update({{"heads", k.heads},
+                                    {"kv_heads", k.kvHeads},
+                                    {"head_dim", k.headDim},
+                                    {"context", k.context},
+                                    {"eps", k.eps}});
+  }
   std::string reqPath = outDir + "/halide-request.json", replyPath = outDir + "/halide-reply.json",
               logPath = outDir + "/halide-gen.log";
   {

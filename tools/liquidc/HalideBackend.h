@@ -19,7 +19,7 @@ namespace liquid {
 
 struct HalideKernel {
   std::string op = "matmul"; ///< matmul (k inputs, n outputs) | shortconv (k taps, n channels)
-                             ///< | cfc_epilogue (n units)
+                             ///< | cfc_epilogue (n units) | attention (n = heads x head_dim)
   std::string mode;          ///< cfc_epilogue: default | no_gate | pure
   std::string name;       ///< C symbol, <prefix>_hl<i>
   std::string weightName; ///< the packed weight it reads (for the schedule file and dumps)
@@ -27,6 +27,9 @@ struct HalideKernel {
   std::string acts = "f32"; ///< q8 weights: f32, or q8 (int8 x int8 products)
   std::string schedule;   ///< hand | mullapudi2016 | adams2019 | li2018
   int64_t k = 0, n = 0;
+  /// attention: heads, KV heads, head size, KV cache rows, RMSNorm epsilon
+  int64_t heads = 0, kvHeads = 0, headDim = 0, context = 0;
+  double eps = 1e-5;
 };
 
 struct HalideSchedule {

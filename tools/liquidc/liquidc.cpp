@@ -515,12 +515,20 @@ void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lan
       return nm ? nm.getValue().str() : "?";
     };
     k.weightName = k.op == "cfc_epilogue" ? "-" : nameOf(weight);
+    if (auto a = dyn_cast<mlir::liquid::AttentionOp>(op)) {
+      auto sb = module.lookupSymbol<mlir::liquid::StateBufferOp>(a.getStateAttr().getAttr());
+      k.heads = a.getHeads();
+      k.kvHeads = a.getKvHeads();
+      k.headDim = a.getHeadDim();
+      k.context = cast<RankedTensorType>(sb.getType()).getDimSize(1);
+      k.eps = a.getEpsilon().convertToDouble();
+    }
     k.weight = wtype.str();
     k.n = n;
     k.k = kIn;
     std::string why;
     k.schedule = listOnly ? "llvm" : halideSchedule.choose(k.name, k.weightName);
-    if (k.schedule != "llvm" && k.op != "cfc_epilogue" && k.n % tile)
+    if (k.schedule != "llvm" && k.op != "cfc_epilogue" && k.op != "attention" && k.n % tile)
       why = " (outputs not a multiple of the " + std::to_string(tile) + "-wide tiles)", k.schedule = "llvm";
     if (k.schedule != "llvm" && masked)
       why = " (masked: packed block-sparse)", k.schedule = "llvm";
@@ -534,6 +542,9 @@ void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lan
     os << k.name << "  ";
     if (k.op == "cfc_epilogue")
       os << "cfc-epilogue [" << k.n << " units]  ";
+    else if (k.op == "attention")
+      os << "attention [" << k.heads << "/" << k.kvHeads << " heads x " << k.headDim << ", "
+         << k.context << " cache rows]  ";
     else
       os << (k.op == "shortconv" ? "conv " : "") << k.weight << (k.acts == "q8" ? " x q8" : "")
          << " [" << k.n << " x " << k.k << "]  ";
@@ -557,6 +568,9 @@ void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lan
       consider(op, e.getHeads(), units, 0, "f32", false, "cfc_epilogue");
       if (halideKernels.size() > before)
         halideKernels.back().mode = e.getMode().str();
+    } else if (auto a = dyn_cast<mlir::liquid::AttentionOp>(op)) {
+      // named by its query norm's weight (the layer's attention)
+      consider(op, a.getQNorm(), a.getHeads() * a.getHeadDim(), 0, "f32", false, "attention");
     } else if (auto c = dyn_cast<mlir::liquid::ShortConvMixOp>(op)) {
       auto kt = cast<RankedTensorType>(c.getKernel().getType());
       consider(op, c.getKernel(), kt.getDimSize(0), kt.getDimSize(1), "f32", false, "shortconv");
