@@ -4,7 +4,9 @@
 # (--quantize=q8) weights, prefill of a 128-token prompt and 64 decoded tokens
 # at 2 threads, alternating the two backends. Also writes the product list
 # and the Halide kernels' dumps (statement, assembly, schedule, cost) to
-# WORK_DIR/kernels-<weights>/.
+# WORK_DIR/kernels-<weights>/. Then the kernel-level breakdown: F32 and int8
+# builds with --halide-profile (Halide's sampling profiler) run the same
+# prompt, and bench/kernel_breakdown.py joins the report with the dumps.
 # The machine is a shared VM: run it twice and read the better numbers.
 #   bench/bench_backends.sh [WORK_DIR]      (needs ~8 GB of disk)
 set -euo pipefail
@@ -34,4 +36,15 @@ for round in 1 2; do
         2>&1 >/dev/null | grep '^threads'
     done
   done
+done
+for name in f32 q8; do
+  extra=""
+  [ "$name" = q8 ] && extra=--quantize=q8
+  "$bin/liquidc" "$work/ckpt" -o "$work/lm-$name-profile" --max-context 512 --max-rows 128 \
+    --backend halide --halide-profile --dump-kernels "$work/kernels-$name-profile" ${extra:+"$extra"}
+  "$work/lm-$name-profile" --prompt-ids "$prompt" --n-predict 65 --threads "$threads" \
+    >/dev/null 2>"$work/profile-$name.txt"
+  echo "== kernel breakdown, $name weights (prefill 128 + decode 64 tokens, $threads threads)"
+  python3 "$root/bench/kernel_breakdown.py" "$work/profile-$name.txt" "$work/kernels-$name-profile" \
+    --tokens 192 --threads "$threads" | sed -n '1,12p;/^by kind/,$p'
 done

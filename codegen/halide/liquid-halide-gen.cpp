@@ -739,6 +739,15 @@ int main(int argc, char **argv) {
     } else {
       shim << "#include \"HalideRuntime.h\"\n\n";
     }
+    if (target.has_feature(Target::Profile)) // the report goes to stderr, not the program's output
+      shim << "#include <stdio.h>\n"
+           << "static void liquid_profile_print(void *uc, const char *msg) {\n"
+           << "  (void)uc;\n"
+           << "  fputs(msg, stderr);\n"
+           << "}\n"
+           << "__attribute__((constructor)) static void liquid_profile_init(void) {\n"
+           << "  halide_set_custom_print(liquid_profile_print);\n"
+           << "}\n\n";
     // GPU entry points; "entry_points": "gpu" puts them in front of CPU
     // pipelines too, so that a test can run them on a machine without a GPU
     const bool gpuShim = target.has_gpu_feature() || req.value("entry_points", "") == "gpu";

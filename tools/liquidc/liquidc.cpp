@@ -146,6 +146,11 @@ static cl::opt<bool> testGpuEntryPoints(
     cl::desc("Testing: the CUDA targets' kernel entry points (one launch for all column tiles, "
              "weights kept) in front of CPU Halide kernels, to check them without a GPU"),
     cl::cat(cat));
+static cl::opt<bool> halideProfile(
+    "halide-profile",
+    cl::desc("Halide kernels measure themselves (Halide's sampling profiler): the program prints "
+             "each kernel's time, calls and per-stage split when it exits"),
+    cl::cat(cat));
 static cl::opt<std::string> ccOverride("cc", cl::desc("C compiler for the runtime and linking"),
                                        cl::cat(cat));
 
@@ -424,7 +429,10 @@ bool addHalideKernels(::liquid::ArtifactRequest &req, const ::liquid::TargetInfo
   if (halideKernels.empty())
     return true;
   ::liquid::HalideBuild hb;
-  if (!::liquid::runHalideGen(::liquid::halideTargetFor(*target), halideLanes, 8 * halideLanes,
+  std::string halideTarget = ::liquid::halideTargetFor(*target);
+  if (halideProfile)
+    halideTarget += "-profile";
+  if (!::liquid::runHalideGen(halideTarget, halideLanes, 8 * halideLanes,
                               rowsEstimate, halideKernels, workDir, dumpKernels, hb, err,
                               testGpuEntryPoints))
     return false;
@@ -744,6 +752,8 @@ int main(int argc, char **argv) {
   if (quantize == "q8" && weightType != "auto" && weightType != "q8")
     fail("--quantize=q8 contradicts --weight-type=" + weightType);
   useHalide = backendName == "halide" || !halideScheduleFile.empty();
+  if (halideProfile && !useHalide)
+    fail("--halide-profile needs --backend=halide (it measures the Halide kernels)");
   if (activations != "f32" && activations != "q8")
     fail("--activations must be f32 or q8, not '" + activations + "'");
   if (activations == "q8" && !useHalide)
