@@ -7,15 +7,19 @@
  *     void P_kernel_forward(const float *weights, float *arena, const int32_t *ids,
  *                           int64_t rows, int64_t pos, float *logits,
  *                           int64_t tid, int64_t threads, void *sync,
- *                           const void *weights_f16, const void *weights_i8);
- * (the last two: the same weights, for half-precision and int8 loads)
- * which runs `rows` (<= LQ_MAX_ROWS) tokens at positions pos.. and writes
- * their logits [rows, LQ_VOCAB]. Conv and KV caches live in the arena.
+ *                           const void *weights_f16, const void *weights_i8,
+ *                           int64_t logit_rows);
+ * (weights_f16 / weights_i8: the same weights, for half-precision and int8
+ * loads) which runs `rows` (<= LQ_MAX_ROWS) tokens at positions pos.. and
+ * writes the logits of the last min(logit_rows, rows) of them (rows of
+ * [rows, LQ_VOCAB]; the others are left as they were). Conv and KV caches
+ * live in the arena.
  *
  * Configuration macros (P_config.h): LQ_PREFIX, LQ_MODEL_NAME, LQ_MAX_ROWS,
  * LQ_MAX_CONTEXT, LQ_VOCAB, LQ_ARENA_FLOATS, LQ_WEIGHTS_FLOATS,
  * LQ_WEIGHTS_HASH, LQ_BOS, LQ_EOS, LQ_DECODE_BYTES (weights read per decoded
- * token), LQ_FLOPS_PER_TOKEN (of the products), optional LQ_COMPILER_VERSION.
+ * token), LQ_FLOPS_PER_TOKEN (of the products), LQ_HEAD_FLOPS (of the head,
+ * per row it computes), optional LQ_COMPILER_VERSION.
  *
  * Weights: compiled in (LQ_EMBEDDED_WEIGHTS 1, LQ_WEIGHTS_PATH) or the .lqw file
  * (see liquid_model.c), memory-mapped, never copied: --weights FILE, by
@@ -57,7 +61,7 @@
 
 void LQ_KERNEL(const float *weights, float *arena, const int32_t *ids, int64_t rows, int64_t pos,
                float *logits, int64_t tid, int64_t threads, void *sync, const void *weights_f16,
-               const void *weights_i8);
+               const void *weights_i8, int64_t logit_rows);
 
 /* ---- threads: every thread runs the kernel; they meet at a barrier ------- */
 
@@ -98,7 +102,7 @@ typedef struct {
     const float *w;
     float *arena, *logits;
     const int32_t *ids;
-    int64_t rows, pos;
+    int64_t rows, pos, logit_rows;
     int threads;
     atomic_int job; /* incremented per forward call; -1: quit */
     lq_barrier bar;
@@ -126,17 +130,20 @@ static void *lq_worker_main(void *arg)
             return NULL;
         seen = job;
         LQ_KERNEL(p->w, p->arena, p->ids, p->rows, p->pos, p->logits, me->tid, p->threads, &p->bar,
-                  p->w, p->w);
+                  p->w, p->w, p->logit_rows);
     }
 }
 
-/* One forward call on every thread of the pool (the caller is thread 0). */
-static void lq_forward(lq_pool *p, int64_t rows, int64_t pos)
+/* One forward call on every thread of the pool (the caller is thread 0); the
+ * logits of the last `logit_rows` rows are computed. */
+static void lq_forward(lq_pool *p, int64_t rows, int64_t pos, int64_t logit_rows)
 {
     p->rows = rows;
     p->pos = pos;
+    p->logit_rows = logit_rows;
     atomic_fetch_add_explicit(&p->job, 1, memory_order_release);
-    LQ_KERNEL(p->w, p->arena, p->ids, rows, pos, p->logits, 0, p->threads, &p->bar, p->w, p->w);
+    LQ_KERNEL(p->w, p->arena, p->ids, rows, pos, p->logits, 0, p->threads, &p->bar, p->w, p->w,
+              logit_rows);
 }
 
 static void usage(FILE *f, const char *argv0)
@@ -578,7 +585,8 @@ int main(int argc, char **argv)
     while (pos < np) {
         long n = np - pos < LQ_MAX_ROWS ? np - pos : LQ_MAX_ROWS;
         memcpy(ids, prompt + pos, sizeof(int32_t) * (size_t)n);
-        lq_forward(&pool, n, pos);
+        /* a prompt chunk needs only its last row's logits, unless they are dumped */
+        lq_forward(&pool, n, pos, dump ? n : 1);
         if (dump)
             memcpy(dump + (size_t)pos * LQ_VOCAB, logits, sizeof(float) * (size_t)n * LQ_VOCAB);
         pos += n;
@@ -590,7 +598,7 @@ int main(int argc, char **argv)
         out[generated++] = choose(logits + (size_t)last_row * LQ_VOCAB, &o, &rng, scratch);
         while (generated < predict && out[generated - 1] != LQ_EOS) {
             ids[0] = out[generated - 1];
-            lq_forward(&pool, 1, pos);
+            lq_forward(&pool, 1, pos, 1);
             if (dump)
                 memcpy(dump + (size_t)pos * LQ_VOCAB, logits, sizeof(float) * LQ_VOCAB);
             ++pos;
@@ -605,10 +613,15 @@ int main(int argc, char **argv)
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         double pre = np / (t1 - t0), dec = generated > 1 ? (generated - 1) / (t2 - t1) : 0.0;
+        /* the FLOPs the prefill did: the head ran on one row per chunk
+         * (every row with --dump-logits) */
+        long chunks = (np + LQ_MAX_ROWS - 1) / LQ_MAX_ROWS;
+        double pre_flops = (double)(LQ_FLOPS_PER_TOKEN - LQ_HEAD_FLOPS) * np +
+                           (double)LQ_HEAD_FLOPS * (o.dump ? np : chunks);
         fprintf(stderr,
                 "threads %ld | prefill %ld tokens: %.3f s, %.1f tok/s, %.1f GFLOP/s | decode %ld "
                 "tokens: %.3f s, %.1f tok/s, %.1f GB/s of weights | peak RSS %.0f MiB\n",
-                o.threads, np, t1 - t0, pre, pre * (double)LQ_FLOPS_PER_TOKEN * 1e-9,
+                o.threads, np, t1 - t0, pre, pre_flops / (t1 - t0) * 1e-9,
                 generated > 0 ? generated - 1 : 0, t2 - t1, dec, dec * (double)LQ_DECODE_BYTES * 1e-9,
                 ru.ru_maxrss / 1024.0);
         long long touched = map ? touched_bytes(map) : -1;

@@ -4,10 +4,12 @@
 //   func.func @<prefix>_kernel_forward(%weights: memref<Wxf32>, %arena: memref<Axf32>,
 //       %ids: memref<Rxi32>, %rows: index, %pos: index, %logits: memref<R*Vxf32>,
 //       %tid: index, %threads: index, %sync: memref<1xi8>,
-//       %weights_f16: memref<2Wxf16>, %weights_i8: memref<4Wxi8>)
+//       %weights_f16: memref<2Wxf16>, %weights_i8: memref<4Wxi8>,
+//       %logit_rows: index)
 // which runs `rows` (<= R = max_rows) tokens at positions pos.. through the
-// model, updating the conv and KV caches in the arena, and writes their
-// logits. Every thread of the runtime's pool calls it with its %tid: the
+// model, updating the conv and KV caches in the arena, and writes the logits
+// of the last min(logit_rows, rows) of them (at their rows of %logits; the
+// head skips the others: a prompt chunk needs only its last row's logits). Every thread of the runtime's pool calls it with its %tid: the
 // products split their column tiles across threads, the other ops run on
 // thread 0, and all threads meet at <prefix>_barrier(%sync) after each op.
 // Activations are row-major [rows, N] at their planned offsets; every N must
@@ -48,6 +50,7 @@ public:
     sync = e.getArgument(8);
     wHalf = e.getArgument(9);
     wByte = e.getArgument(10);
+    logitRows = e.getArgument(11);
   }
 
   /// The barrier every thread calls after each op.
@@ -189,6 +192,16 @@ private:
   DictionaryAttr states;
   ModuleOp module;
   Value wMem, aMem, ids, rows, pos, logits, tid, nth, sync;
+  /// How many of the call's last rows get logits (the head skips the others).
+  Value logitRows;
+  /// The rows a product computes: all of them, or for the head (the product
+  /// that writes the logits) the last `logitRows`; returns {count, first}.
+  std::pair<Value, Value> productRows(LinearOp op) {
+    if (act(op.getResult()).mem != logits)
+      return {rows, idx(0)};
+    Value n = arith::MinUIOp::create(b, loc, logitRows, rows);
+    return {n, arith::SubIOp::create(b, loc, rows, n)};
+  }
 public:
   int64_t maxRows = 0; ///< the most rows of one call
 private:
@@ -314,11 +327,12 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
   if (linearLayout(op) == PackLayout::TransposedQ8) {
     Buf x = act(op.getInput()), y = act(op.getResult());
     int64_t wOff = packer.lookup(op.getWeight(), PackLayout::TransposedQ8);
+    auto [nRows, first] = productRows(op);
     forThreadTiles(n, [&](Value t0, int64_t width) {
-      tileProductQ8(x, [&](Value r) { return muli(r, k); }, rows, k,
+      tileProductQ8(x, [&](Value r) { return muli(addi(r, first), k); }, nRows, k,
                     addi(muli(t0, (k / 32) * 9), idx(wOff)), width,
                     [&](Value r, int64_t v0, ArrayRef<Value> acc) {
-                      Value yrow = addi(muli(r, n), t0);
+                      Value yrow = addi(muli(addi(r, first), n), t0);
                       for (auto [j, a] : llvm::enumerate(acc))
                         st(a, y, yrow, (v0 + j) * lanes);
                     });
@@ -338,13 +352,14 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
     Value hv = vector::LoadOp::create(b, loc, vecType16, wHalf, ValueRange{i});
     return arith::ExtFOp::create(b, loc, v8, hv);
   };
+  auto [nRows, first] = productRows(op);
   forThreadTiles(n, [&](Value t0, int64_t width) {
     Value blockBase = addi(muli(t0, k), idx(w.off));
     // (for half-precision weights, ldW rebases the float offset w.off)
     tileProduct(
-        x, [&](Value r) { return muli(r, k); }, rows, k, blockBase, width, ldW,
+        x, [&](Value r) { return muli(addi(r, first), k); }, nRows, k, blockBase, width, ldW,
         [&](Value r, int64_t v0, ArrayRef<Value> acc) {
-          Value yrow = addi(muli(r, n), t0);
+          Value yrow = addi(muli(addi(r, first), n), t0);
           for (auto [j, a] : llvm::enumerate(acc))
             st(a, y, yrow, (v0 + j) * lanes);
         });
@@ -457,11 +472,15 @@ LogicalResult LMEmitter::emitHalideCall(LinearOp op, StringRef name) {
   if (n % tile)
     return op.emitOpError() << "a Halide kernel needs whole column tiles of " << tile
                             << " outputs, got " << n;
+  int64_t k = cols(op.getInput());
   Buf x = act(op.getInput()), y = act(op.getResult());
   Buf w = weight(op.getWeight(), linearLayout(op));
   auto [lo, hi] = threadShare(n / tile);
+  auto [nRows, first] = productRows(op);
   callExternal(module, name,
-               {address(x), address(w), address(y), rows, idx(n), muli(lo, tile), muli(hi, tile)});
+               {addi(address(x), muli(first, 4 * k)), address(w),
+                addi(address(y), muli(first, 4 * n)), nRows, idx(n), muli(lo, tile),
+                muli(hi, tile)});
   return success();
 }
 
@@ -983,7 +1002,8 @@ LogicalResult mlir::liquid::lowerLMFunction(func::FuncOp f, OpBuilder &mb, Weigh
        IndexType::get(ctx), IndexType::get(ctx), MemRefType::get({maxRows * vocab}, f32),
        IndexType::get(ctx), IndexType::get(ctx), MemRefType::get({1}, IntegerType::get(ctx, 8)),
        MemRefType::get({2 * std::max<int64_t>(packer.size, kSlotAlign)}, Float16Type::get(ctx)),
-       MemRefType::get({4 * std::max<int64_t>(packer.size, kSlotAlign)}, IntegerType::get(ctx, 8))},
+       MemRefType::get({4 * std::max<int64_t>(packer.size, kSlotAlign)}, IntegerType::get(ctx, 8)),
+       IndexType::get(ctx)},
       {});
   // void <prefix>_barrier(void *sync), provided by the runtime.
   std::string barrierName = prefix + "_barrier";

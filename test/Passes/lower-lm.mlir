@@ -20,11 +20,13 @@
 // Every thread calls the kernel with its id; they meet at @lm_barrier after
 // each op.
 // LOWER: func.func private @lm_barrier(memref<1xi8>)
-// LOWER: func.func @lm_kernel_forward(%{{.*}}: memref<39200xf32>, %{{.*}}: memref<11520xf32>, %{{.*}}: memref<8xi32>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<768xf32>, %[[TID:.*]]: index, %[[NTH:.*]]: index, %[[SYNC:.*]]: memref<1xi8>, %{{.*}}: memref<78400xf16>, %{{.*}}: memref<156800xi8>)
+// LOWER: func.func @lm_kernel_forward(%{{.*}}: memref<39200xf32>, %{{.*}}: memref<11520xf32>, %{{.*}}: memref<8xi32>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<768xf32>, %[[TID:.*]]: index, %[[NTH:.*]]: index, %[[SYNC:.*]]: memref<1xi8>, %{{.*}}: memref<78400xf16>, %{{.*}}: memref<156800xi8>, %[[LROWS:[a-z0-9]+]]: index)
 // LOWER-SAME: kind = "lm"
 // LOWER: call @lm_barrier(%[[SYNC]])
+// The head (it writes the logits) runs on the call's last min(logit_rows, rows) rows.
+// LOWER: arith.minui %[[LROWS]], %{{.*}} : index
 // LOWER-NOT: liquid.state_buffer
-// LLVM: llvm.func @lm_kernel_forward(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
+// LLVM: llvm.func @lm_kernel_forward(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64)
 liquid.state_buffer @conv0 {kind = "conv_cache"} : tensor<2x64xf32>
 liquid.state_buffer @kv1 {kind = "kv_cache"} : tensor<2x128x32xf32>
 func.func @lm(%ids: tensor<?xi32>, %pos: index) -> tensor<?x96xf32> attributes {liquid.max_rows = 8 : i64, liquid.max_context = 128 : i64} {

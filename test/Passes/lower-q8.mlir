@@ -8,7 +8,7 @@
 // scales it once.
 // CHECK: floats = 432 : i64, layout = "transposed-q8", offset = {{[0-9]+}} : i64, tensor = "w"
 // CHECK: func.func @q8_kernel_forward(
-// CHECK-SAME: %[[BYTES:[a-z0-9]+]]: memref<{{[0-9]+}}xi8>)
+// CHECK-SAME: %[[BYTES:[a-z0-9]+]]: memref<{{[0-9]+}}xi8>, %{{[a-z0-9]+}}: index)
 // CHECK: %[[Q:.*]] = vector.load %[[BYTES]][%{{.*}}] : memref<{{[0-9]+}}xi8>, vector<8xi8>
 // CHECK: arith.sitofp %[[Q]] : vector<8xi8> to vector<8xf32>
 func.func @q8(%ids: tensor<?xi32>, %pos: index) -> tensor<?x24xf32> attributes {liquid.max_rows = 4 : i64, liquid.max_context = 8 : i64} {

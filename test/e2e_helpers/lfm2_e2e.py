@@ -79,6 +79,12 @@ def main():
                   ).strip().splitlines()[-1]
         got_ids = [int(x) for x in out.split(",")]
         report(got_ids == want, "decode ids: %s" % ("identical" if got_ids == want else "%s != %s" % (got_ids, want)))
+        # without --dump-logits a prompt chunk computes the head on its last row only
+        out = run(prog + ["--prompt-ids", ",".join(str(i) for i in gd["prompt_ids"]),
+                          "--n-predict", str(len(want)), "--threads", a.threads]).strip().splitlines()[-1]
+        plain = [int(x) for x in out.split(",")]
+        report(plain == want, "decode ids without --dump-logits (head on the last prompt row): %s"
+               % ("identical" if plain == want else "%s != %s" % (plain, want)))
         ref = np.concatenate([gd["prompt_logits_llamacpp_f32"], gd["step_logits_llamacpp_f32"]])
         got = np.load(dump)
         err = float(np.abs(got - ref).max()) if got.shape == ref.shape else float("inf")

@@ -241,6 +241,7 @@ bool buildLMExecutable(const LMKernelInfo &k, const ArtifactRequest &req, std::s
      << "#define LQ_EOS " << k.eos << "\n"
      << "#define LQ_DECODE_BYTES " << k.decodeBytes << "LL\n"
      << "#define LQ_FLOPS_PER_TOKEN " << k.flopsPerToken << "LL\n"
+     << "#define LQ_HEAD_FLOPS " << k.headFlops << "LL\n"
      << "#define LQ_COMPILER_VERSION \"liquidc " LIQUIDC_VERSION "\"\n"
      << "#define LQ_EMBEDDED_WEIGHTS " << (req.embedWeights ? 1 : 0) << "\n";
   if (req.embedWeights) {

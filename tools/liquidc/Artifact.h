@@ -41,6 +41,7 @@ struct LMKernelInfo {
   int64_t weightsFloats = 0;
   std::string weightsHash;
   int64_t decodeBytes = 0, flopsPerToken = 0; ///< for the program's --bench report
+  int64_t headFlops = 0; ///< of flopsPerToken, the head's (prompt chunks: last row only)
 };
 
 /// Links a language-model executable (runtime/liquid_lm_main.c + the kernel);

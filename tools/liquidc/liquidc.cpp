@@ -409,6 +409,8 @@ int emitMachineCode(ModuleOp module, const ::liquid::MachineOptions &machine) {
 
 /// Multiply-adds of a language model's products, per token, x 2.
 int64_t lmFlopsPerToken = 0;
+/// Of those, the head's (it runs on the last row of a prompt chunk only).
+int64_t lmHeadFlops = 0;
 /// Bytes of expert weights a token does not read (experts not routed to).
 int64_t lmUnreadExpertBytes = 0;
 /// The products given to Halide (--backend=halide), and the Halide target.
@@ -629,6 +631,7 @@ int emitLanguageModel(ModuleOp module, const ::liquid::MachineOptions &machine,
   }
   k.decodeBytes -= lmUnreadExpertBytes;
   k.flopsPerToken = lmFlopsPerToken;
+  k.headFlops = lmHeadFlops;
   k.bos = lm.config.bos;
   k.eos = lm.config.eos;
   std::string err;
@@ -801,6 +804,8 @@ int main(int argc, char **argv) {
     module->walk([&](mlir::liquid::LinearOp l) {
       auto w = cast<RankedTensorType>(l.getWeight().getType());
       lmFlopsPerToken += 2 * w.getDimSize(0) * w.getDimSize(1);
+      if (llvm::any_of(l->getUsers(), [](Operation *u) { return isa<func::ReturnOp>(u); }))
+        lmHeadFlops = 2 * w.getDimSize(0) * w.getDimSize(1);
     });
     module->walk([&](mlir::liquid::MoEExpertsOp m) {
       auto gu = cast<RankedTensorType>(m.getGateUp().getType());
