@@ -53,6 +53,9 @@ def main():
         per[k][0] += ms
         per[k][1] += runs
     total = sum(v[0] for v in per.values())
+    if total == 0:
+        print("(no profiler samples: the run was shorter than the 1 ms sampling period)")
+    share = lambda ms: 100 * ms / total if total else 0.0
     print("%-10s %-44s %9s %6s %7s %9s %8s  %s" % ("kernel", "what", "ms", "share", "calls", "GFLOP/s", "GB/s", "weight"))
     kinds = defaultdict(float)
     for k, (ms, runs) in sorted(per.items(), key=lambda kv: -kv[1][0]):
@@ -63,7 +66,7 @@ def main():
         gf = "%.1f" % (float(flops.group(1)) * a.tokens / ms / 1e6) if flops and a.tokens and ms else "-"
         # every weight is read once per `threads` calls (each thread its share)
         gb = "%.1f" % (float(wbytes.group(1)) * runs / a.threads / ms / 1e6) if wbytes and ms else "-"
-        print("%-10s %-44s %9.1f %5.1f%% %7d %9s %8s  %s" % (k, what[:44], ms, 100 * ms / total, runs, gf, gb, weight[:60]))
+        print("%-10s %-44s %9.1f %5.1f%% %7d %9s %8s  %s" % (k, what[:44], ms, share(ms), runs, gf, gb, weight[:60]))
         kind = what.split(" [")[0]
         for pat, name in ((r"in_proj", "conv in_proj"), (r"conv\.out_proj", "conv out_proj"),
                           (r"q_proj", "attention q/k/v"), (r"self_attn\.out_proj", "attention out_proj"),
@@ -76,7 +79,7 @@ def main():
         kinds[kind] += ms
     print("\nby kind (%.1f ms of Halide kernels in all):" % total)
     for kind, ms in sorted(kinds.items(), key=lambda kv: -kv[1]):
-        print("  %-26s %9.1f ms %5.1f%%" % (kind, ms, 100 * ms / total))
+        print("  %-26s %9.1f ms %5.1f%%" % (kind, ms, share(ms)))
 
 
 if __name__ == "__main__":
