@@ -46,5 +46,5 @@ for name in f32 q8; do
     >/dev/null 2>"$work/profile-$name.txt"
   echo "== kernel breakdown, $name weights (prefill 128 + decode 64 tokens, $threads threads)"
   python3 "$root/bench/kernel_breakdown.py" "$work/profile-$name.txt" "$work/kernels-$name-profile" \
-    --tokens 192 --threads "$threads" | sed -n '1,12p;/^by kind/,$p'
+    --tokens 192 --head-rows 65 --threads "$threads" | sed -n '1,12p;/^by kind/,$p'
 done

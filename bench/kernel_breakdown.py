@@ -9,7 +9,9 @@ weight GB/s that time implies, then the totals per kind of kernel.
 
 The profiler samples every millisecond: kernels that ran for less than a few
 milliseconds in all are noise. --tokens: rows the run computed (prompt +
-decoded tokens), to turn per-row FLOPs from the cost lines into FLOP/s;
+decoded tokens), to turn per-row FLOPs from the cost lines into FLOP/s
+(--head-rows: the rows the head ran on, one per prompt chunk and decoded
+token, as it skips the other prompt rows);
 --threads: the program's threads (each calls a product for its share of the
 weights, so a product's weights are read once per `threads` calls).
 """
@@ -39,6 +41,8 @@ def main():
     ap.add_argument("kernels")
     ap.add_argument("--tokens", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--head-rows", type=int, default=0,
+                    help="rows the head ran on (one per prompt chunk and decoded token); default --tokens")
     a = ap.parse_args()
     prof = parse_profile(a.profile)
     if not prof:
@@ -63,7 +67,9 @@ def main():
         cost = open(os.path.join(a.kernels, k + ".cost")).read() if os.path.exists(os.path.join(a.kernels, k + ".cost")) else ""
         flops = re.search(r"per row ([0-9.e+]+) FLOPs", cost)
         wbytes = re.search(r"weights ([0-9.e+]+) bytes", cost)
-        gf = "%.1f" % (float(flops.group(1)) * a.tokens / ms / 1e6) if flops and a.tokens and ms else "-"
+        is_head = "lm_head" in weight or "embed_tokens" in weight
+        rows = (a.head_rows or a.tokens) if is_head else a.tokens
+        gf = "%.1f" % (float(flops.group(1)) * rows / ms / 1e6) if flops and rows and ms else "-"
         # every weight is read once per `threads` calls (each thread its share)
         gb = "%.1f" % (float(wbytes.group(1)) * runs / a.threads / ms / 1e6) if wbytes and ms else "-"
         print("%-10s %-44s %9.1f %5.1f%% %7d %9s %8s  %s" % (k, what[:44], ms, share(ms), runs, gf, gb, weight[:60]))
