@@ -43,6 +43,7 @@ struct KernelSpec {
   std::string mode;          ///< cfc_epilogue: default | no_gate | pure
   std::string name, weight, schedule;
   std::string acts = "f32"; ///< matmul with q8 weights: f32 | q8 (int8 activations)
+  bool halfBits = false;    ///< f16 weights read as uint16 (see halfAsBits)
   int k = 0, tile = 0, lanes = 0, n = 0, rowsEstimate = 64;
   /// attention: query heads, key/value heads, head size, KV cache rows, the
   /// per-head RMSNorm epsilon
@@ -83,6 +84,22 @@ std::string autoschedule(Pipeline &p, const KernelSpec &s, const Target &target)
          p.auto_schedule(it->second.second, target, params).schedule_source;
 }
 
+/// Whether half-precision weights are read as their 16 bits and widened with
+/// integer operations: Halide 14 converts Float(16) in software, one lane at
+/// a time, on x86 (no vcvtph2ps even with F16C); GPUs and Arm convert in
+/// hardware.
+bool halfAsBits(const KernelSpec &s, const Target &target) {
+  return s.weight == "f16" && target.arch == Target::X86 && !target.has_gpu_feature();
+}
+
+/// The float value of finite half-precision bits `h` (uint32): the magnitude
+/// bits moved into a float's exponent / mantissa positions and scaled by
+/// 2^112 (exact for normal and subnormal halves), then the sign.
+Expr halfBitsToFloat(Expr h) {
+  Expr mag = reinterpret<float>((h & 0x7fff) << 13) * 5.192296858534828e+33f; // 2^112
+  return reinterpret<float>(reinterpret<uint32_t>(mag) | ((h & 0x8000) << 16));
+}
+
 /// One pipeline of a matmul kernel; `rows4` picks the row-block schedule.
 Built buildMatmul(const KernelSpec &s, bool rows4, const Target &target) {
   const int L = s.lanes, W = s.tile, K = s.k;
@@ -94,7 +111,8 @@ Built buildMatmul(const KernelSpec &s, bool rows4, const Target &target) {
   // Sub-block of the tile that one register block covers.
   const int sub = rows4 ? (q8 ? 2 * L : 4 * L) : W;
   Func blk("blk");
-  ImageParam w(s.weight == "f16" ? Float(16) : Float(32), 3, "w"); // (c, k, t)
+  const bool bits = halfAsBits(s, target);
+  ImageParam w(bits ? UInt(16) : s.weight == "f16" ? Float(16) : Float(32), 3, "w"); // (c, k, t)
   ImageParam scales(Float(32), 3, "scales");                        // (c, b, t)
   ImageParam q(Int(8), 4, "q");                                     // (c, kk, b, t)
   RDom rk(0, K, "rk"), rb(0, K / 32, "rb"), rkk(0, 32, "rkk");
@@ -102,7 +120,8 @@ Built buildMatmul(const KernelSpec &s, bool rows4, const Target &target) {
   if (!q8) {
     args.push_back(w);
     prod(c, t, r) = 0.0f;
-    prod(c, t, r) += cast<float>(w(c, rk, t)) * x(rk, r);
+    Expr wv = bits ? halfBitsToFloat(cast<uint32_t>(w(c, rk, t))) : cast<float>(w(c, rk, t));
+    prod(c, t, r) += wv * x(rk, r);
   } else {
     args.push_back(scales);
     args.push_back(q);
@@ -669,7 +688,8 @@ void writeShim(std::ostream &os, const KernelSpec &s) {
     os << "  halide_dimension_t wd[3] = {{0, (int32_t)W, 1, 0}, {0, (int32_t)K, (int32_t)W, 0}, "
           "{0, (int32_t)nt, (int32_t)(K * W), 0}};\n"
        << "  struct halide_buffer_t wb = {0};\n"
-       << "  wb.type.code = halide_type_float; wb.type.bits = " << (s.weight == "f16" ? 16 : 32) << "; wb.type.lanes = 1;\n"
+       << "  wb.type.code = " << (s.halfBits ? "halide_type_uint" : "halide_type_float")
+       << "; wb.type.bits = " << (s.weight == "f16" ? 16 : 32) << "; wb.type.lanes = 1;\n"
        << "  wb.dimensions = 3; wb.dim = wd;\n"
        << "  wb.host = (uint8_t *)w + (size_t)t0 * K * " << (s.weight == "f16" ? 2 : 4) << ";\n";
   } else {
@@ -809,6 +829,7 @@ int main(int argc, char **argv) {
       if (target.has_gpu_feature() && s.schedule != "hand")
         die("kernel '" + s.name + "': GPU kernels have the hand schedule only, not '" + s.schedule +
             "'");
+      s.halfBits = halfAsBits(s, target);
       if (s.k % 32 && s.weight == "q8")
         die("kernel '" + s.name + "': q8 needs K in blocks of 32");
       // The kernel's pipelines (C name -> pipeline), its cost line and C entry point.
