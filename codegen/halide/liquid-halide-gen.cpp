@@ -600,7 +600,8 @@ void writeGpuShim(std::ostream &os, const KernelSpec &s) {
        << "    if (wb.device) halide_device_free(NULL, &wb);\n"
        << "    wd[0] = (halide_dimension_t){0, W, 1, 0}; wd[1] = (halide_dimension_t){0, K, W, 0};\n"
        << "    wd[2] = (halide_dimension_t){0, NT, K * W, 0};\n"
-       << "    wb.type.code = halide_type_float; wb.type.bits = " << (s.weight == "f16" ? 16 : 32)
+       << "    wb.type.code = " << (s.halfBits ? "halide_type_uint" : "halide_type_float")
+       << "; wb.type.bits = " << (s.weight == "f16" ? 16 : 32)
        << "; wb.type.lanes = 1;\n"
        << "    wb.dimensions = 3; wb.dim = wd; wb.host = (uint8_t *)w;\n"
        << "    wb.flags = halide_buffer_flag_host_dirty;\n"
