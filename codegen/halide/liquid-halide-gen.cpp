@@ -111,7 +111,7 @@ Built buildMatmul(const KernelSpec &s, bool rows4, const Target &target) {
   // Sub-block of the tile that one register block covers.
   const int sub = rows4 ? (q8 ? 2 * L : 4 * L) : W;
   Func blk("blk");
-  const bool bits = halfAsBits(s, target);
+  const bool bits = s.halfBits;
   ImageParam w(bits ? UInt(16) : s.weight == "f16" ? Float(16) : Float(32), 3, "w"); // (c, k, t)
   ImageParam scales(Float(32), 3, "scales");                        // (c, b, t)
   ImageParam q(Int(8), 4, "q");                                     // (c, kk, b, t)
@@ -569,6 +569,55 @@ void writeConvShim(std::ostream &os, const KernelSpec &s) {
      << "}\n\n";
 }
 
+/// The declarations of a matmul kernel's two pipelines (rows of 4, one row).
+void declareMatmulPipelines(std::ostream &os, const KernelSpec &s) {
+  for (const char *p : {"_rows4", "_row1"})
+    os << "int " << s.name << p << "(struct halide_buffer_t *x, "
+       << (s.weight == "q8" ? "struct halide_buffer_t *scales, struct halide_buffer_t *q, "
+                            : "struct halide_buffer_t *w, ")
+       << "struct halide_buffer_t *y);\n";
+}
+
+/// Statements (each line indented by `ind`) that describe `tiles` column
+/// tiles of a matmul's packed weight starting at the C expression `base`:
+/// wd / wb for F32 and F16 ([K, W] per tile), sd / sb (scales) and qd / qb
+/// (int8) for Q8 (per tile, K / 32 blocks of W float scales then [32, W]
+/// int8: 36 W bytes; `base` may use the B, blockBytes and tileBytes this
+/// declares first). The entry point declares those arrays and buffers and
+/// the int32_t constants K and W; the buffers' other fields stay as they are.
+void describeWeights(std::ostream &os, const KernelSpec &s, const std::string &ind,
+                     const std::string &tiles, const std::string &base) {
+  if (s.weight != "q8") {
+    os << ind << "wd[0] = (halide_dimension_t){0, W, 1, 0}; wd[1] = (halide_dimension_t){0, K, W, 0};\n"
+       << ind << "wd[2] = (halide_dimension_t){0, " << tiles << ", K * W, 0};\n"
+       << ind << "wb.type.code = " << (s.halfBits ? "halide_type_uint" : "halide_type_float")
+       << "; wb.type.bits = " << (s.weight == "f16" ? 16 : 32) << "; wb.type.lanes = 1;\n"
+       << ind << "wb.dimensions = 3; wb.dim = wd; wb.host = (uint8_t *)(" << base << ");\n";
+    return;
+  }
+  os << ind << "const int32_t B = K / 32, blockBytes = 36 * W, tileBytes = B * blockBytes;\n"
+     << ind << "sd[0] = (halide_dimension_t){0, W, 1, 0}; sd[1] = (halide_dimension_t){0, B, 9 * W, 0};\n"
+     << ind << "sd[2] = (halide_dimension_t){0, " << tiles << ", tileBytes / 4, 0};\n"
+     << ind << "qd[0] = (halide_dimension_t){0, W, 1, 0}; qd[1] = (halide_dimension_t){0, 32, W, 0};\n"
+     << ind << "qd[2] = (halide_dimension_t){0, B, blockBytes, 0};\n"
+     << ind << "qd[3] = (halide_dimension_t){0, " << tiles << ", tileBytes, 0};\n"
+     << ind << "sb.type.code = halide_type_float; sb.type.bits = 32; sb.type.lanes = 1;\n"
+     << ind << "sb.dimensions = 3; sb.dim = sd; sb.host = (uint8_t *)(" << base << ");\n"
+     << ind << "qb.type.code = halide_type_int; qb.type.bits = 8; qb.type.lanes = 1;\n"
+     << ind << "qb.dimensions = 4; qb.dim = qd; qb.host = (uint8_t *)(" << base << ") + 4 * W;\n";
+}
+
+/// Declares the weight arrays and buffers describeWeights fills (`storage`:
+/// "" or "static ").
+void declareWeights(std::ostream &os, const KernelSpec &s, const std::string &storage) {
+  if (s.weight == "q8")
+    os << "  " << storage << "halide_dimension_t sd[3], qd[4];\n"
+       << "  " << storage << "struct halide_buffer_t sb = {0}, qb = {0};\n";
+  else
+    os << "  " << storage << "halide_dimension_t wd[3];\n"
+       << "  " << storage << "struct halide_buffer_t wb = {0};\n";
+}
+
 /// The C entry point of a GPU matmul: one call runs every column tile (the
 /// thread whose non-empty share starts at tile 0 launches it, the others
 /// return; the
@@ -580,12 +629,7 @@ void writeGpuShim(std::ostream &os, const KernelSpec &s) {
   const bool q8 = s.weight == "q8";
   os << "/* " << s.name << ": GPU, " << s.weight << " weights, K = " << s.k << ", N = " << s.n
      << ", tiles of " << s.tile << " */\n";
-  for (const char *p : {"_rows4", "_row1"}) {
-    os << "int " << s.name << p << "(struct halide_buffer_t *x, ";
-    os << (q8 ? "struct halide_buffer_t *scales, struct halide_buffer_t *q, "
-              : "struct halide_buffer_t *w, ");
-    os << "struct halide_buffer_t *y);\n";
-  }
+  declareMatmulPipelines(os, s);
   os << "void " << s.name
      << "(const float *x, const void *w, float *y, int64_t rows, int64_t n, int64_t t0, "
         "int64_t t1) {\n"
@@ -593,38 +637,17 @@ void writeGpuShim(std::ostream &os, const KernelSpec &s) {
      << "  /* exactly one thread's non-empty share starts at tile 0 */\n"
      << "  if (t0 != 0 || t1 <= 0 || rows <= 0) return;\n"
      << "  liquid_gpu_init();\n";
-  if (!q8) {
-    os << "  static halide_dimension_t wd[3];\n"
-       << "  static struct halide_buffer_t wb;\n"
-       << "  if (wb.host != (uint8_t *)w) {\n"
-       << "    if (wb.device) halide_device_free(NULL, &wb);\n"
-       << "    wd[0] = (halide_dimension_t){0, W, 1, 0}; wd[1] = (halide_dimension_t){0, K, W, 0};\n"
-       << "    wd[2] = (halide_dimension_t){0, NT, K * W, 0};\n"
-       << "    wb.type.code = " << (s.halfBits ? "halide_type_uint" : "halide_type_float")
-       << "; wb.type.bits = " << (s.weight == "f16" ? 16 : 32)
-       << "; wb.type.lanes = 1;\n"
-       << "    wb.dimensions = 3; wb.dim = wd; wb.host = (uint8_t *)w;\n"
-       << "    wb.flags = halide_buffer_flag_host_dirty;\n"
-       << "  }\n";
-  } else {
-    os << "  const int32_t B = K / 32, blockBytes = 36 * W, tileBytes = B * blockBytes;\n"
-       << "  static halide_dimension_t sd[3], qd[4];\n"
-       << "  static struct halide_buffer_t sb, qb;\n"
-       << "  if (sb.host != (uint8_t *)w) {\n"
-       << "    if (sb.device) halide_device_free(NULL, &sb);\n"
-       << "    if (qb.device) halide_device_free(NULL, &qb);\n"
-       << "    sd[0] = (halide_dimension_t){0, W, 1, 0}; sd[1] = (halide_dimension_t){0, B, 9 * W, 0};\n"
-       << "    sd[2] = (halide_dimension_t){0, NT, tileBytes / 4, 0};\n"
-       << "    qd[0] = (halide_dimension_t){0, W, 1, 0}; qd[1] = (halide_dimension_t){0, 32, W, 0};\n"
-       << "    qd[2] = (halide_dimension_t){0, B, blockBytes, 0}; qd[3] = (halide_dimension_t){0, NT, tileBytes, 0};\n"
-       << "    sb.type.code = halide_type_float; sb.type.bits = 32; sb.type.lanes = 1;\n"
-       << "    sb.dimensions = 3; sb.dim = sd; sb.host = (uint8_t *)w;\n"
-       << "    sb.flags = halide_buffer_flag_host_dirty;\n"
-       << "    qb.type.code = halide_type_int; qb.type.bits = 8; qb.type.lanes = 1;\n"
-       << "    qb.dimensions = 4; qb.dim = qd; qb.host = (uint8_t *)w + 4 * W;\n"
-       << "    qb.flags = halide_buffer_flag_host_dirty;\n"
-       << "  }\n";
-  }
+  // the weights' buffers outlive the call: their device copies stay
+  declareWeights(os, s, "static ");
+  const std::vector<std::string> bufs = q8 ? std::vector<std::string>{"sb", "qb"}
+                                            : std::vector<std::string>{"wb"};
+  os << "  if (" << bufs[0] << ".host != (uint8_t *)w) {\n";
+  for (const std::string &b : bufs)
+    os << "    if (" << b << ".device) halide_device_free(NULL, &" << b << ");\n";
+  describeWeights(os, s, "    ", "NT", "w");
+  for (const std::string &b : bufs)
+    os << "    " << b << ".flags = halide_buffer_flag_host_dirty;\n";
+  os << "  }\n";
   const std::string wArgs = q8 ? "&sb, &qb" : "&wb";
   os << "  int64_t full = rows / 4 * 4;\n"
      << "  for (int part = 0; part < 2; ++part) {\n"
@@ -664,48 +687,25 @@ void writeShim(std::ostream &os, const KernelSpec &s) {
   const bool q8 = s.weight == "q8";
   os << "/* " << s.name << ": " << s.weight << " weights, K = " << s.k << ", tiles of " << s.tile
      << " */\n";
-  for (const char *p : {"_rows4", "_row1"}) {
-    os << "int " << s.name << p << "(struct halide_buffer_t *x, ";
-    if (q8)
-      os << "struct halide_buffer_t *scales, struct halide_buffer_t *q, ";
-    else
-      os << "struct halide_buffer_t *w, ";
-    os << "struct halide_buffer_t *y);\n";
-  }
+  declareMatmulPipelines(os, s);
   os << "void " << s.name
      << "(const float *x, const void *w, float *y, int64_t rows, int64_t n, int64_t t0, "
         "int64_t t1) {\n"
-     << "  const int64_t K = " << s.k << ", W = " << s.tile << ", nt = (t1 - t0) / W;\n"
+     << "  const int32_t K = " << s.k << ", W = " << s.tile << ", nt = (int32_t)((t1 - t0) / W);\n"
      << "  if (nt <= 0 || rows <= 0) return;\n"
-     << "  halide_dimension_t xd[2] = {{0, (int32_t)K, 1, 0}, {0, 0, (int32_t)K, 0}};\n"
-     << "  halide_dimension_t yd[3] = {{0, (int32_t)W, 1, 0}, {0, (int32_t)nt, (int32_t)W, 0}, "
-        "{0, 0, (int32_t)n, 0}};\n"
+     << "  halide_dimension_t xd[2] = {{0, K, 1, 0}, {0, 0, K, 0}};\n"
+     << "  halide_dimension_t yd[3] = {{0, W, 1, 0}, {0, nt, W, 0}, {0, 0, (int32_t)n, 0}};\n"
      << "  struct halide_buffer_t xb = {0}, yb = {0};\n"
      << "  xb.type.code = halide_type_float; xb.type.bits = 32; xb.type.lanes = 1;\n"
      << "  xb.dimensions = 2; xb.dim = xd;\n"
      << "  yb.type = xb.type; yb.dimensions = 3; yb.dim = yd;\n"
      << "  yb.host = (uint8_t *)(y + t0);\n";
-  if (!q8) {
-    os << "  halide_dimension_t wd[3] = {{0, (int32_t)W, 1, 0}, {0, (int32_t)K, (int32_t)W, 0}, "
-          "{0, (int32_t)nt, (int32_t)(K * W), 0}};\n"
-       << "  struct halide_buffer_t wb = {0};\n"
-       << "  wb.type.code = " << (s.halfBits ? "halide_type_uint" : "halide_type_float")
-       << "; wb.type.bits = " << (s.weight == "f16" ? 16 : 32) << "; wb.type.lanes = 1;\n"
-       << "  wb.dimensions = 3; wb.dim = wd;\n"
-       << "  wb.host = (uint8_t *)w + (size_t)t0 * K * " << (s.weight == "f16" ? 2 : 4) << ";\n";
-  } else {
-    // per tile: K / 32 blocks of (W float scales, then [32, W] int8) = 36 W bytes
-    os << "  const int64_t B = K / 32, blockBytes = 36 * W, tileBytes = B * blockBytes;\n"
-       << "  const uint8_t *base = (const uint8_t *)w + (size_t)(t0 / W) * tileBytes;\n"
-       << "  halide_dimension_t sd[3] = {{0, (int32_t)W, 1, 0}, {0, (int32_t)B, (int32_t)(9 * W), "
-          "0}, {0, (int32_t)nt, (int32_t)(tileBytes / 4), 0}};\n"
-       << "  halide_dimension_t qd[4] = {{0, (int32_t)W, 1, 0}, {0, 32, (int32_t)W, 0}, "
-          "{0, (int32_t)B, (int32_t)blockBytes, 0}, {0, (int32_t)nt, (int32_t)tileBytes, 0}};\n"
-       << "  struct halide_buffer_t sb = {0}, qb = {0};\n"
-       << "  sb.type = xb.type; sb.dimensions = 3; sb.dim = sd; sb.host = (uint8_t *)base;\n"
-       << "  qb.type.code = halide_type_int; qb.type.bits = 8; qb.type.lanes = 1;\n"
-       << "  qb.dimensions = 4; qb.dim = qd; qb.host = (uint8_t *)base + 4 * W;\n";
-  }
+  declareWeights(os, s, "");
+  // this thread's tiles: t0 / W tiles into the packed weight
+  describeWeights(os, s, "  ", "nt",
+                  q8 ? "(const uint8_t *)w + (size_t)(t0 / W) * tileBytes"
+                     : "(const uint8_t *)w + (size_t)t0 * K * " +
+                           std::to_string(s.weight == "f16" ? 2 : 4));
   const std::string wArgs = q8 ? "&sb, &qb" : "&wb";
   os << "  int64_t full = rows / 4 * 4;\n"
      << "  if (full) {\n"
