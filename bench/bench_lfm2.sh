@@ -4,16 +4,8 @@
 # weights, with GFLOP/s (prefill), GB/s of weights (decode) and peak RSS.
 # The machine is a shared VM: run it twice and read the better numbers.
 #   bench/bench_lfm2.sh [WORK_DIR]      (needs ~6 GB of disk)
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-bin="${LIQUID_BIN:-$root/build/bin}"
-work="${1:-/tmp/liquid-bench-lfm2}"
-threads="${THREADS:-2}"
-mkdir -p "$work"
-if [ ! -f "$work/ckpt/model-f16.gguf" ]; then
-  "$bin/liquid-lfm2-gen" --preset 350m --out "$work/ckpt" --seed 1 --gguf f16 --quiet
-fi
-prompt=$(seq -s, 100 227)
+. "$(dirname "$0")/common.sh" /tmp/liquid-bench-lfm2 "$@"
+checkpoint "$work/ckpt" model-f16.gguf --preset 350m --gguf f16
 for kind in f32:ckpt f16:ckpt/model-f16.gguf; do
   name=${kind%%:*}
   src=$work/${kind#*:}

@@ -8,17 +8,9 @@
 # the weight bytes one token's forward pass actually touched.
 # The machine is a shared VM: run it twice and read the better numbers.
 #   bench/bench_moe.sh [WORK_DIR]      (needs ~4 GB of disk)
-set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-bin="${LIQUID_BIN:-$root/build/bin}"
-work="${1:-/tmp/liquid-bench-moe}"
-threads="${THREADS:-2}"
-mkdir -p "$work"
-[ -f "$work/moe/config.json" ] ||
-  "$bin/liquid-lfm2-gen" --preset moe-mid --out "$work/moe" --seed 1 --gguf none --quiet
-[ -f "$work/dense/config.json" ] ||
-  "$bin/liquid-lfm2-gen" --preset 350m --ffn 2048 --out "$work/dense" --seed 1 --gguf none --quiet
-prompt=$(seq -s, 100 227)
+. "$(dirname "$0")/common.sh" /tmp/liquid-bench-moe "$@"
+checkpoint "$work/moe" config.json --preset moe-mid --gguf none
+checkpoint "$work/dense" config.json --preset 350m --ffn 2048 --gguf none
 for name in moe dense; do
   echo "== $name"
   "$bin/liquidc" "$work/$name" -o "$work/lm-$name" --max-context 512 --max-rows 128 \
