@@ -145,4 +145,21 @@ bool runHalideGen(const std::string &halideTarget, int64_t lanes, int64_t tile, 
   return true;
 }
 
+bool mergePtx(const std::vector<std::string> &files, std::string &out, std::string &err) {
+  out.clear();
+  for (const std::string &f : files) {
+    auto buf = llvm::MemoryBuffer::getFile(f);
+    if (!buf) {
+      err = f + ": " + buf.getError().message();
+      return false;
+    }
+    llvm::StringRef body = (*buf)->getBuffer();
+    size_t hdr = body.find(".address_size");
+    hdr = hdr == llvm::StringRef::npos ? 0 : body.find('\n', hdr) + 1;
+    out += (out.empty() ? body.substr(0, hdr).str() : "") + "\n// from " +
+           llvm::sys::path::filename(f).str() + "\n" + body.substr(hdr).str();
+  }
+  return true;
+}
+
 } // namespace liquid

@@ -59,6 +59,11 @@ bool runHalideGen(const std::string &halideTarget, int64_t lanes, int64_t tile, 
                   const std::string &dumpDir, HalideBuild &out, std::string &err,
                   bool gpuEntryPoints = false);
 
+/// One PTX module from the per-pipeline files of a GPU build (--emit=asm):
+/// the first file's header (.version, .target, .address_size), then every
+/// file's kernels under a "// from FILE" line.
+bool mergePtx(const std::vector<std::string> &files, std::string &out, std::string &err);
+
 } // namespace liquid
 
 #endif

@@ -465,18 +465,9 @@ int emitCode(ModuleOp module, const ::liquid::MachineOptions &machine,
   if (!addHalideKernels(req, target, work.path, rowsEstimate, err, &ptxFiles))
     fail(err);
   if (ptx) {
-    // one PTX module: the first file's header, then every file's kernels
     std::string text;
-    for (const std::string &f : ptxFiles) {
-      auto buf = llvm::MemoryBuffer::getFile(f);
-      if (!buf)
-        fail(f + ": " + buf.getError().message());
-      llvm::StringRef body = (*buf)->getBuffer();
-      size_t hdr = body.find(".address_size");
-      hdr = hdr == llvm::StringRef::npos ? 0 : body.find('\n', hdr) + 1;
-      text += (text.empty() ? body.substr(0, hdr).str() : "") + "\n// from " +
-              llvm::sys::path::filename(f).str() + "\n" + body.substr(hdr).str();
-    }
+    if (!::liquid::mergePtx(ptxFiles, text, err))
+      fail(err);
     auto out = openOutputFile(outputPath.empty() ? "-" : outputPath.getValue(), &err);
     if (!out)
       fail(err);
