@@ -233,6 +233,29 @@ public:
   void st(Value v, Buf p, Value dyn, int64_t off) {
     vector::StoreOp::create(b, loc, v, p.mem, ValueRange{at(dyn, p.off + off)});
   }
+  /// A constant mask whose first `valid` lanes are set.
+  Value mask(int64_t valid) {
+    auto type = VectorType::get({lanes}, b.getI1Type());
+    SmallVector<bool> bits(lanes, false);
+    for (int64_t i = 0; i < std::min(valid, lanes); ++i)
+      bits[i] = true;
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, ArrayRef<bool>(bits)));
+  }
+  /// The first `valid` lanes at `p` (the rest read as zero; nothing past
+  /// them is touched): the last vector of a row that is not a multiple of
+  /// the vector width.
+  Value ldPart(Buf p, Value dyn, int64_t off, int64_t valid) {
+    if (valid >= lanes)
+      return ld(p, dyn, off);
+    return vector::MaskedLoadOp::create(b, loc, v8, p.mem, ValueRange{at(dyn, p.off + off)},
+                                        mask(valid), splat(0.0f));
+  }
+  /// Stores the first `valid` lanes of `v` (all of them when valid >= lanes).
+  void stPart(Value v, Buf p, Value dyn, int64_t off, int64_t valid) {
+    if (valid >= lanes)
+      return st(v, p, dyn, off);
+    vector::MaskedStoreOp::create(b, loc, p.mem, ValueRange{at(dyn, p.off + off)}, mask(valid), v);
+  }
   Value ldScalar(Buf p, Value dyn, int64_t off) {
     return memref::LoadOp::create(b, loc, p.mem, ValueRange{at(dyn, p.off + off)});
   }
@@ -330,6 +353,37 @@ public:
   int64_t lanes; ///< floats per vector
   VectorType v8; ///< vector<lanes x f32>
 };
+
+/// Narrows a VecBuilder's vectors to `l` lanes while it lives: ops whose
+/// rows are not a multiple of the full width work on shorter vectors
+/// (packed weight layouts keep the packer's width).
+class LanesScope {
+public:
+  LanesScope(VecBuilder &vb, int64_t l) : vb(vb), lanes(vb.lanes), v8(vb.v8) {
+    vb.lanes = l;
+    vb.v8 = VectorType::get({l}, vb.b.getF32Type());
+  }
+  ~LanesScope() {
+    vb.lanes = lanes;
+    vb.v8 = v8;
+  }
+  LanesScope(const LanesScope &) = delete;
+  LanesScope &operator=(const LanesScope &) = delete;
+
+private:
+  VecBuilder &vb;
+  int64_t lanes;
+  VectorType v8;
+};
+
+/// The widest vector of at most `lanes` floats (a power of two) that divides
+/// every width in `widths`.
+inline int64_t fitLanes(int64_t lanes, ArrayRef<int64_t> widths) {
+  for (int64_t w : widths)
+    while (lanes > 1 && w % lanes)
+      lanes /= 2;
+  return lanes;
+}
 
 /// Lowers a language-model function (liquid.max_rows set, planned by
 /// liquid-plan-memory) to @<prefix>_kernel_forward; see LowerLM.cpp.

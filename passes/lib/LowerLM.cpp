@@ -12,8 +12,10 @@
 // head skips the others: a prompt chunk needs only its last row's logits). Every thread of the runtime's pool calls it with its %tid: the
 // products split their column tiles across threads, the other ops run on
 // thread 0, and all threads meet at <prefix>_barrier(%sync) after each op.
-// Activations are row-major [rows, N] at their planned offsets; every N must
-// be a multiple of the vector width. The last two arguments are the weights
+// Activations are row-major [rows, N] at their planned offsets, N any width:
+// an op whose rows are not a multiple of the vector width works on the widest
+// vectors that divide them, and a product's last partial vector of outputs is
+// a masked store. The last two arguments are the weights
 // again, seen as halves and as bytes (F16 and int8 products). Products marked
 // liquid.halide_kernel call that Halide kernel's C entry point instead.
 //
@@ -122,7 +124,7 @@ private:
   int64_t scratch(Operation *op) { return op->getAttrOfType<IntegerAttr>(kScratchAttr).getInt(); }
   /// Offset of element (k, n) of a [N, K] matrix packed Transposed.
   int64_t transposedAt(int64_t n, int64_t k, int64_t kk, int64_t nn) {
-    int64_t np = ::liquid::roundUp(n, lanes), tile = ::liquid::denseTile(lanes);
+    int64_t np = ::liquid::roundUp(n, packer.lanes), tile = ::liquid::denseTile(packer.lanes);
     int64_t t0 = nn / tile * tile, width = std::min(tile, np - t0);
     return t0 * k + kk * width + (nn - t0);
   }
@@ -173,10 +175,6 @@ private:
   /// Splits the column tiles of an n-wide product across the threads: the full
   /// tiles evenly, the partial one to the last thread.
   void forThreadTiles(int64_t n, function_ref<void(Value t0, int64_t width)> emitTile);
-  /// The same with the column tiles split across the threads: `store(offset,
-  /// vector)` gets dynamic offsets; each thread writes only its own tiles.
-  void matvecRowSplit(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
-                      function_ref<void(Value, Value)> store);
   /// Runs `body` on thread 0 only.
   void onThread0(function_ref<void()> body) {
     Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, idx(0));
@@ -227,17 +225,26 @@ LogicalResult LMEmitter::emit(Operation &op) {
 }
 
 LogicalResult LMEmitter::emitSerial(Operation &op) {
-  for (Value r : op.getResults())
-    if (auto t = dyn_cast<RankedTensorType>(r.getType());
-        t && t.getDimSize(1) % lanes && !isa<MoERouterOp>(op))
-      return op.emitOpError() << "rows of " << t.getDimSize(1)
-                              << " floats are not a multiple of the vector width " << lanes;
+  // The widest vectors that divide every row this op reads or writes (the
+  // router works on whole padded vectors of its own scratch).
+  SmallVector<int64_t> widths;
+  if (!isa<MoERouterOp>(op)) {
+    for (Value v : llvm::concat<Value>(op.getOperands(), op.getResults()))
+      if (auto t = dyn_cast<RankedTensorType>(v.getType()); t && t.getRank() == 2 && !isWeight(v))
+        widths.push_back(t.getDimSize(1));
+    if (auto c = dyn_cast<ColumnsOp>(op))
+      widths.push_back(c.getOffset());
+    if (auto a = dyn_cast<AttentionOp>(op))
+      widths.push_back(a.getHeadDim() / 2);
+  }
+  LanesScope narrow(*this, fitLanes(lanes, widths));
   if (auto e = dyn_cast<EmbeddingOp>(op)) {
     int64_t h = cols(e.getResult());
     Buf table = weight(e.getTable(), PackLayout::Rows), dst = act(e.getResult());
     forRows([&](Value t) {
       Value id = memref::LoadOp::create(b, loc, ids, ValueRange{t});
-      Value row = muli(arith::IndexCastOp::create(b, loc, b.getIndexType(), id), h);
+      Value row = muli(arith::IndexCastOp::create(b, loc, b.getIndexType(), id),
+                       ::liquid::roundUp(h, packer.lanes)); // Rows layout
       Value out = muli(t, h);
       chunks(h, Value(), [&](Value d, int64_t o) {
         Value src = d ? addi(row, d) : row, dd = d ? addi(out, d) : out;
@@ -264,8 +271,6 @@ LogicalResult LMEmitter::emitSerial(Operation &op) {
     });
     return success();
   }
-  if (auto l = dyn_cast<LinearOp>(op))
-    return emitLinear(l);
   if (auto a = dyn_cast<arith::AddFOp>(op)) {
     Buf x = act(a.getLhs()), y = act(a.getRhs()), z = act(a.getResult());
     Value total = muli(rows, cols(a.getResult()));
@@ -300,8 +305,6 @@ LogicalResult LMEmitter::emitSerial(Operation &op) {
   }
   if (auto c = dyn_cast<ColumnsOp>(op)) {
     int64_t m = cols(c.getInput()), n = cols(c.getResult()), off = c.getOffset();
-    if (off % lanes)
-      return op.emitOpError() << "column offset " << off << " is not a multiple of the vector width";
     Buf in = act(c.getInput()), out = act(c.getResult());
     forRows([&](Value t) {
       Value src = addi(muli(t, m), idx(off)), dst = muli(t, n);
@@ -334,7 +337,7 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
                     [&](Value r, int64_t v0, ArrayRef<Value> acc) {
                       Value yrow = addi(muli(addi(r, first), n), t0);
                       for (auto [j, a] : llvm::enumerate(acc))
-                        st(a, y, yrow, (v0 + j) * lanes);
+                        stPart(a, y, yrow, (v0 + j) * lanes, width - (v0 + j) * lanes);
                     });
     });
     return success();
@@ -361,7 +364,7 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
         [&](Value r, int64_t v0, ArrayRef<Value> acc) {
           Value yrow = addi(muli(addi(r, first), n), t0);
           for (auto [j, a] : llvm::enumerate(acc))
-            st(a, y, yrow, (v0 + j) * lanes);
+            stPart(a, y, yrow, (v0 + j) * lanes, width - (v0 + j) * lanes);
         });
   });
   return success();
@@ -373,7 +376,7 @@ void LMEmitter::tileProduct(Buf x, function_ref<Value(Value)> xRow, Value nRows,
                             function_ref<void(Value, int64_t, ArrayRef<Value>)> store) {
   constexpr int64_t kRows = 4;
   const int64_t kSub = lanes >= 16 ? 4 : 2; // kRows x kSub accumulators
-  int64_t tn = width / lanes;
+  int64_t pw = ::liquid::roundUp(width, lanes), tn = pw / lanes; // packed width
   Value full = muli(arith::DivUIOp::create(b, loc, nRows, idx(kRows)), kRows);
   for (int64_t j0 = 0; j0 < tn; j0 += kSub) {
     int64_t sn = std::min(kSub, tn - j0);
@@ -383,7 +386,7 @@ void LMEmitter::tileProduct(Buf x, function_ref<Value(Value)> xRow, Value nRows,
         xrow.push_back(xRow(addi(r0, idx(r))));
       SmallVector<Value> init(kRows * sn, splat(0.0f));
       SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
-        Value row = addi(blockBase, muli(kv, width));
+        Value row = addi(blockBase, muli(kv, pw));
         SmallVector<Value> ws;
         for (int64_t j = 0; j < sn; ++j)
           ws.push_back(ldW(row, (j0 + j) * lanes));
@@ -411,7 +414,7 @@ void LMEmitter::tileProduct(Buf x, function_ref<Value(Value)> xRow, Value nRows,
 void LMEmitter::tileProductQ8(Buf x, function_ref<Value(Value)> xRow, Value nRows, int64_t k,
                               Value tileBase, int64_t width,
                               function_ref<void(Value, int64_t, ArrayRef<Value>)> store) {
-  int64_t tn = width / lanes, kb = k / 32;
+  int64_t pw = ::liquid::roundUp(width, lanes), tn = pw / lanes, kb = k / 32; // packed width
   auto v8i8 = VectorType::get({lanes}, b.getIntegerType(8));
   // rows [r0, r0 + nr) x tile vectors [j0, j0 + sn)
   auto block = [&](Value r0, int64_t nr, int64_t j0, int64_t sn) {
@@ -420,12 +423,12 @@ void LMEmitter::tileProductQ8(Buf x, function_ref<Value(Value)> xRow, Value nRow
       xrow.push_back(xRow(addi(r0, idx(r))));
     SmallVector<Value> init(nr * sn, splat(0.0f));
     SmallVector<Value> acc = loop(0, kb, 1, init, [&](Value bv, ValueRange a) {
-      Value base = addi(tileBase, muli(bv, 9 * width)); // floats
-      Value bytes = muli(addi(base, idx(width)), 4);
+      Value base = addi(tileBase, muli(bv, 9 * pw)); // floats
+      Value bytes = muli(addi(base, idx(pw)), 4);
       Value k0 = muli(bv, 32);
       SmallVector<Value> zero(nr * sn, splat(0.0f));
       SmallVector<Value> part = loop(0, 32, 1, zero, [&](Value kk, ValueRange p) {
-        Value row = addi(bytes, muli(kk, width));
+        Value row = addi(bytes, muli(kk, pw));
         SmallVector<Value> ws;
         for (int64_t j = 0; j < sn; ++j) {
           Value q = vector::LoadOp::create(b, loc, v8i8, wByte,
@@ -486,11 +489,11 @@ LogicalResult LMEmitter::emitHalideCall(LinearOp op, StringRef name) {
 
 SmallVector<Value> LMEmitter::tileMatvec(Buf x, Value xIdx, int64_t k, Value blockBase,
                                          int64_t width, function_ref<Value(Value, int64_t)> load) {
-  int64_t tn = width / lanes;
+  int64_t pw = ::liquid::roundUp(width, lanes), tn = pw / lanes; // packed width
   SmallVector<Value> init(tn, splat(0.0f));
   return loop(0, k, 1, init, [&](Value kv, ValueRange a) {
     Value xb = bcast(ldScalar(x, addi(xIdx, kv), 0));
-    Value row = addi(blockBase, muli(kv, width));
+    Value row = addi(blockBase, muli(kv, pw));
     SmallVector<Value> next;
     for (int64_t j = 0; j < tn; ++j)
       next.push_back(
@@ -529,14 +532,6 @@ void LMEmitter::matvecRow(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
   }
 }
 
-void LMEmitter::matvecRowSplit(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
-                               function_ref<void(Value, Value)> store) {
-  forThreadTiles(::liquid::roundUp(n, lanes), [&](Value t0, int64_t width) {
-    SmallVector<Value> acc = tileMatvec(x, xIdx, k, addi(wBase, muli(t0, k)), width);
-    for (auto [j, v] : llvm::enumerate(acc))
-      store(addi(t0, idx(j * lanes)), v);
-  });
-}
 
 LogicalResult LMEmitter::emitMoERouter(MoERouterOp op) {
   int64_t e = cast<RankedTensorType>(op.getRouter().getType()).getDimSize(0);
@@ -628,9 +623,6 @@ LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
   }
   int64_t gu = packer.lookup(op.getGateUp(), guLayout);
   int64_t down = packer.lookup(op.getDown(), downLayout);
-  if (h % lanes)
-    return op.emitOpError() << "rows of " << h << " floats are not a multiple of the vector width "
-                            << lanes;
   // scratch (see moeExpertsScratch): per expert the start of its rows in the
   // dispatch list and a fill cursor, the list (row, weight), and the SwiGLU
   // activations of one expert's rows
@@ -682,6 +674,7 @@ LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
       stI(addi(c, idx(1)), cursor, ex);
       return {};
     });
+    LanesScope narrow(*this, fitLanes(lanes, {h}));
     dloop(idx(0), muli(rows, h), lanes, {}, [&](Value i, ValueRange) -> SmallVector<Value> {
       st(splat(0.0f), y, i, 0);
       return {};
@@ -738,13 +731,15 @@ LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
   barrier();
   forRoutedExperts([&](Value ex, Value s0, Value n) {
     Value dnBase = addi(idx(down), muli(ex, downStride));
-    forThreadTiles(::liquid::roundUp(h, lanes), [&](Value t0, int64_t width) {
+    forThreadTiles(h, [&](Value t0, int64_t width) {
       auto xRow = [&](Value r) { return muli(addi(s0, r), ip); };
       auto store = [&](Value r, int64_t v0, ArrayRef<Value> acc) {
         Value wr = bcast(ldF(listW, addi(s0, r)));
         Value yrow = addi(muli(ldI(listRow, addi(s0, r)), h), t0);
-        for (auto [j, a] : llvm::enumerate(acc))
-          st(add(ld(y, yrow, (v0 + j) * lanes), mul(wr, a)), y, yrow, (v0 + j) * lanes);
+        for (auto [j, a] : llvm::enumerate(acc)) {
+          int64_t o = (v0 + j) * lanes, valid = width - o;
+          stPart(add(ldPart(y, yrow, o, valid), mul(wr, a)), y, yrow, o, valid);
+        }
       };
       if (q8)
         tileProductQ8(hid, xRow, n, inner, addi(dnBase, muli(t0, (inner / 32) * 9)), width, store);
@@ -774,7 +769,7 @@ LogicalResult LMEmitter::emitShortConv(ShortConvMixOp op) {
   });
   // y[t] = C[t] * sum_j k[:, j] * window[t + j]
   if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr)) {
-    if (h % ::liquid::denseTile(lanes))
+    if (h % ::liquid::denseTile(packer.lanes))
       return op.emitOpError() << "a Halide conv needs whole tiles of channels, got " << h;
     callExternal(module, hk.getValue(),
                  {address(window), address(bcx), address(kernel), address(y), rows, idx(0), idx(0)});
@@ -828,9 +823,7 @@ namespace {
 
 LogicalResult LMEmitter::emitAttention(AttentionOp op) {
   int64_t heads = op.getHeads(), kvh = op.getKvHeads(), hd = op.getHeadDim(), half = hd / 2;
-  if (half % lanes)
-    return op.emitOpError() << "head_dim / 2 (" << half << ") must be a multiple of the vector width "
-                            << lanes;
+  // (emitSerial narrowed the vectors to divide head_dim / 2)
   auto sb = module.lookupSymbol<StateBufferOp>(op.getStateAttr().getAttr());
   int64_t ctx = cast<RankedTensorType>(sb.getType()).getDimSize(1), kvw = kvh * hd;
   double eps = op.getEpsilon().convertToDouble();
@@ -856,7 +849,7 @@ LogicalResult LMEmitter::emitAttention(AttentionOp op) {
     Value r = bcast(rsqrtOfMean(ss, hd, eps));
     for (int64_t c = 0; c < nc; ++c)
       xs[c] = mul(mul(xs[c], r), ld(w, Value(), c * lanes));
-    Value trow = muli(p, half);
+    Value trow = muli(p, ::liquid::roundUp(half, packer.lanes)); // Rows layout
     SmallVector<Value> out(nc);
     for (int64_t c = 0; c < nc / 2; ++c) {
       Value co = ld(cosB, trow, c * lanes), si = ld(sinB, trow, c * lanes);
@@ -881,8 +874,9 @@ LogicalResult LMEmitter::emitAttention(AttentionOp op) {
   });
   // 2. Each query attends to cache rows 0 .. pos + t.
   if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr)) {
-    if (hd % (2 * lanes))
-      return op.emitOpError() << "a Halide attention needs head_dim a multiple of " << 2 * lanes;
+    if (hd % (2 * packer.lanes))
+      return op.emitOpError() << "a Halide attention needs head_dim a multiple of "
+                              << 2 * packer.lanes;
     callExternal(module, hk.getValue(),
                  {address(q), address(kc), address(vc), address(y), address(qn), address(cosB),
                   address(sinB), rows, pos});

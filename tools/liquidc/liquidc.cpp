@@ -531,6 +531,8 @@ void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lan
     k.schedule = listOnly ? "llvm" : halideSchedule.choose(k.name, k.weightName);
     if (k.schedule != "llvm" && k.op != "cfc_epilogue" && k.op != "attention" && k.n % tile)
       why = " (outputs not a multiple of the " + std::to_string(tile) + "-wide tiles)", k.schedule = "llvm";
+    if (k.schedule != "llvm" && k.op == "attention" && k.headDim % (2 * lanes))
+      why = " (head_dim not a multiple of " + std::to_string(2 * lanes) + ")", k.schedule = "llvm";
     if (k.schedule != "llvm" && masked)
       why = " (masked: packed block-sparse)", k.schedule = "llvm";
     if (k.schedule != "llvm" && !halideRestriction.empty() &&
