@@ -32,6 +32,19 @@ else:
                        "(reported UNSUPPORTED). Put shared/ beside the checkout or set "
                        "-DLIQUID_FIXTURES_DIR." % config.fixtures_dir)
 
+# The float64 oracles beside the fixtures (shared/tools): the differential
+# sweeps call them (test/sweep/).
+config.shared_dir = os.path.dirname(os.path.abspath(config.fixtures_dir))
+config.substitutions.append(("%shared", config.shared_dir))
+if os.path.isfile(os.path.join(config.shared_dir, "tools", "lfm2_reference.py")):
+    config.available_features.add("oracles")
+elif config.require_fixtures:
+    lit_config.fatal("LIQUID_REQUIRE_FIXTURES is on but no oracles at " +
+                     os.path.join(config.shared_dir, "tools"))
+else:
+    lit_config.warning("NO ORACLES at %s/tools: the differential sweeps are SKIPPED "
+                       "(reported UNSUPPORTED)." % config.shared_dir)
+
 import shutil
 if shutil.which("qemu-aarch64") and shutil.which("aarch64-linux-gnu-gcc"):
     config.available_features.add("aarch64-cross")
