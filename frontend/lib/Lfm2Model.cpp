@@ -262,6 +262,12 @@ bool checkConfig(const Lfm2Config &c, const std::string &file,
     return bad(k.layerTypes, "has " + std::to_string(c.isAttention.size()) +
                                  " entries for " + std::to_string(c.layers) +
                                  " layers");
+  bool anyAttention = false;
+  for (bool a : c.isAttention)
+    anyAttention |= a;
+  if (anyAttention && c.headDim % 2)
+    return bad(k.headDim, "head size " + std::to_string(c.headDim) +
+                              " must be even: rotary embeddings rotate pairs of features");
   if (c.arch == "lfm2moe") {
     if (!range(k.experts, c.experts, 1, 65536) ||
         !range(k.topK, c.expertsPerToken, 1, c.experts) ||

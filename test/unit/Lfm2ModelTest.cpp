@@ -1036,6 +1036,8 @@ TEST(Lfm2Model, RejectsBadHfCheckpoints) {
     j.erase("head_dim");
   });
   expectLoadError(d, {cfgOf(d), "(key 'num_attention_heads')", "does not divide"});
+  d = hfCopy(tmp, "oddhead", dense, [](json &j) { j["head_dim"] = 15; });
+  expectLoadError(d, {cfgOf(d), "(key 'head_dim')", "head size 15 must be even"});
   d = hfCopy(tmp, "types", dense, [](json &j) { j["layer_types"].erase(5); });
   expectLoadError(d, {cfgOf(d), "(key 'layer_types')", "5 entries"});
   d = hfCopy(tmp, "mamba", dense, [](json &j) { j["layer_types"][1] = "mamba"; });
