@@ -226,16 +226,23 @@ private:
     auto experts = mlir::liquid::MoEExpertsOp::create(b, loc, f.getType(), f, route.getExperts(),
                                                       route.getWeights(), gateUp, w2);
     // Expert weights in half precision or int8 as for the products (auto: as
-    // the checkpoint stores them); int8 needs H and I in blocks of 32.
-    const WeightRef *ref = m.find(p + "experts.w1.weight");
-    if (!ref)
-      ref = m.find(p + "experts.0.w1.weight");
+    // the checkpoint stores all three of gate, up and down, else float32: one
+    // type holds them all, and a Q8_0 value is not always an F16 one); int8
+    // needs H and I in blocks of 32.
+    auto storedAs = [&](WeightType t) {
+      for (const char *w : {"w1", "w3", "w2"}) {
+        const WeightRef *ref = m.find(p + "experts." + w + ".weight");
+        if (!ref)
+          ref = m.find(p + "experts.0." + w + ".weight");
+        if (!ref || ref->type != t)
+          return false;
+      }
+      return true;
+    };
     bool blocks = w1t.getDimSize(1) % kQ8_0Block == 0 && w1t.getDimSize(2) % kQ8_0Block == 0;
-    if (blocks && (o.weightType == "q8" ||
-                   (o.weightType == "auto" && ref && ref->type == WeightType::Q8_0)))
+    if (blocks && (o.weightType == "q8" || (o.weightType == "auto" && storedAs(WeightType::Q8_0))))
       experts->setAttr("liquid.weight_type", b.getStringAttr("q8"));
-    else if (o.weightType == "f16" ||
-             (o.weightType == "auto" && ref && ref->type == WeightType::F16))
+    else if (o.weightType == "f16" || (o.weightType == "auto" && storedAs(WeightType::F16)))
       experts->setAttr("liquid.weight_type", b.getStringAttr("f16"));
     return experts;
   }
