@@ -26,11 +26,13 @@ random configuration is drawn from numpy.random.default_rng([seed, id(P), k])
      (F16 round-to-nearest, ggml's Q8_0 rule), so the only difference left is
      float32 arithmetic.
 
-Tolerance (one for every path, `--tol`): 1e-3 absolute on every logit, and
+Tolerance (one for every path, `--tol`): 3e-4 absolute on every logit, and
 every greedy id equal to the reference's argmax wherever its top-1/top-2
-margin exceeds 1e-3. Why: the reference has the artifact's exact weights, so
+margin exceeds 3e-4. Why: the reference has the artifact's exact weights, so
 the error is float32 rounding in sums of <= ~1.5k terms with O(1) logits:
-observed 2e-6 .. 5e-5; a wrong tile, row or rounding rule gives 1e-2 .. 4.
+observed 1e-6 .. 8e-5 over 510 configurations; weights rounded once more
+than the checkpoint says gave 5e-4, a wrong tile, row or rounding rule
+1e-2 .. 4. (The project asks 1e-3 of F32; this is tighter.)
 (Against unrounded F32 weights the formats themselves cost ~5e-3 (F16) and
 ~0.2 (Q8_0) on logits: docs/cli.md.)
 
@@ -280,7 +282,7 @@ def main(argv=None):
     ap.add_argument("--gen", default=os.path.join(REPO, "build", "bin", "liquid-lfm2-gen"))
     ap.add_argument("--shared", default=os.environ.get("LIQUID_SHARED",
                                                       os.path.join(os.path.dirname(REPO), "shared")))
-    ap.add_argument("--tol", type=float, default=1e-3)
+    ap.add_argument("--tol", type=float, default=3e-4)
     ap.add_argument("--keep-failures", metavar="DIR")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--timeout", type=int, default=600)
