@@ -67,6 +67,8 @@ import numpy as np
 
 sys.dont_write_bytecode = True                     # keep the shared tools folder clean
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "test", "e2e_helpers"))
+from fixtures import write_safetensors  # noqa: E402
 REPRO_DIR = "/tmp/cell_sweep_repro"
 DEFAULTS = {"liquidc": os.path.join(REPO, "build", "bin", "liquidc"), "tol": 1e-5, "extra_liquidc_args": "",
             "shared": os.path.abspath(os.environ.get("LIQUID_SHARED", os.path.join(os.path.dirname(REPO), "shared")))}
@@ -276,19 +278,6 @@ def make_inputs(c, rng, N):
         if c["mixed"]:
             d["c0"] = rng.uniform(-1, 1, (B, N))
     return {k: v.astype(np.float32) for k, v in d.items()}
-
-
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name, a in tensors.items():
-        b = np.ascontiguousarray(a, np.float32).tobytes()
-        header[name] = {"dtype": "F32", "shape": list(np.shape(a)), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
 
 
 # ----------------------------------------------------------------------------- the lib driver

@@ -55,6 +55,9 @@ import numpy as np
 
 sys.dont_write_bytecode = True
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "test", "e2e_helpers"))
+from fixtures import write_safetensors  # noqa: E402
+from q8_e2e import q8 as q8_round  # noqa: E402  (ggml's Q8_0 quantize + dequantize)
 
 # name -> liquidc options, checkpoint source, qemu runner
 QEMU_A64 = ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"]
@@ -120,16 +123,6 @@ def draw(seed, path, k):
     return c
 
 
-def q8_round(w):
-    """ggml's Q8_0 quantize + dequantize along the last dimension (blocks of 32)."""
-    b = np.asarray(w, np.float32).reshape(-1, 32)
-    d = np.abs(b).max(1, keepdims=True) / np.float32(127)
-    inv = np.where(d != 0, np.float32(1) / np.where(d != 0, d, 1), np.float32(0)).astype(np.float32)
-    x = b * inv
-    q = np.clip(np.sign(x) * np.floor(np.abs(x) + np.float32(0.5)), -127, 127)
-    return (q * d.astype(np.float16).astype(np.float32)).reshape(np.shape(w))
-
-
 def f16_round(w):
     return np.asarray(w, np.float32).astype(np.float16).astype(np.float32)
 
@@ -152,19 +145,6 @@ def artifact_rounding(path, name, w, c):
     if "--weight-type=f16" in spec["args"]:
         return None if name == "model.embed_tokens.weight" else "f16"  # the gather stays F32
     return None
-
-
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name, a in tensors.items():
-        b = np.ascontiguousarray(a, np.float32).tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
 
 
 def reference_folder(path, hf, c, work):
