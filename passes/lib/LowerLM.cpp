@@ -327,28 +327,13 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
   int64_t k = cols(op.getInput()), n = cols(op.getResult());
   if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr))
     return emitHalideCall(op, hk.getValue());
-  if (linearLayout(op) == PackLayout::TransposedQ8) {
-    Buf x = act(op.getInput()), y = act(op.getResult());
-    int64_t wOff = packer.lookup(op.getWeight(), PackLayout::TransposedQ8);
-    auto [nRows, first] = productRows(op);
-    forThreadTiles(n, [&](Value t0, int64_t width) {
-      tileProductQ8(x, [&](Value r) { return muli(addi(r, first), k); }, nRows, k,
-                    addi(muli(t0, (k / 32) * 9), idx(wOff)), width,
-                    [&](Value r, int64_t v0, ArrayRef<Value> acc) {
-                      Value yrow = addi(muli(addi(r, first), n), t0);
-                      for (auto [j, a] : llvm::enumerate(acc))
-                        stPart(a, y, yrow, (v0 + j) * lanes, width - (v0 + j) * lanes);
-                    });
-    });
-    return success();
-  }
-  bool half = linearLayout(op) == PackLayout::TransposedF16;
+  PackLayout layout = linearLayout(op);
   Buf x = act(op.getInput()), y = act(op.getResult());
-  Buf w = weight(op.getWeight(), linearLayout(op));
+  Buf w = weight(op.getWeight(), layout);
   // A vector of weights at float index base + off of the tiled layout.
   auto vecType16 = VectorType::get({lanes}, b.getF16Type());
   auto ldW = [&](Value base, int64_t off) -> Value {
-    if (!half)
+    if (layout != PackLayout::TransposedF16)
       return ld({w.mem, 0}, base, off);
     // element index = 2 * (blob offset) + (index within the f16 layout)
     Value i = addi(base, idx(off - w.off + 2 * w.off));
@@ -356,16 +341,17 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
     return arith::ExtFOp::create(b, loc, v8, hv);
   };
   auto [nRows, first] = productRows(op);
+  auto xRow = [&](Value r) { return muli(addi(r, first), k); };
   forThreadTiles(n, [&](Value t0, int64_t width) {
-    Value blockBase = addi(muli(t0, k), idx(w.off));
-    // (for half-precision weights, ldW rebases the float offset w.off)
-    tileProduct(
-        x, [&](Value r) { return muli(addi(r, first), k); }, nRows, k, blockBase, width, ldW,
-        [&](Value r, int64_t v0, ArrayRef<Value> acc) {
-          Value yrow = addi(muli(addi(r, first), n), t0);
-          for (auto [j, a] : llvm::enumerate(acc))
-            stPart(a, y, yrow, (v0 + j) * lanes, width - (v0 + j) * lanes);
-        });
+    auto store = [&](Value r, int64_t v0, ArrayRef<Value> acc) {
+      Value yrow = addi(muli(addi(r, first), n), t0);
+      for (auto [j, a] : llvm::enumerate(acc))
+        stPart(a, y, yrow, (v0 + j) * lanes, width - (v0 + j) * lanes);
+    };
+    if (layout == PackLayout::TransposedQ8)
+      tileProductQ8(x, xRow, nRows, k, addi(muli(t0, (k / 32) * 9), idx(w.off)), width, store);
+    else // (for half-precision weights, ldW rebases the float offset w.off)
+      tileProduct(x, xRow, nRows, k, addi(muli(t0, k), idx(w.off)), width, ldW, store);
   });
   return success();
 }
@@ -531,7 +517,6 @@ void LMEmitter::matvecRow(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
       store(t0 + j * lanes, v);
   }
 }
-
 
 LogicalResult LMEmitter::emitMoERouter(MoERouterOp op) {
   int64_t e = cast<RankedTensorType>(op.getRouter().getType()).getDimSize(0);
