@@ -49,7 +49,7 @@ Output: `[P k] PASS|FAIL cause err=E | config | seconds | repro: CMD` per config
 a failure adds its liquidc, program and oracle commands (in the --keep-failures
 folder, /tmp/cell_sweep_repro for the repro command), and the last line is
 `cell sweep: N passed, M failed`; exit status 1 if any failed. Emulator crashes
-known to be QEMU bugs (KNOWN_RUNNER_BUGS) are named in the cause, still FAILs.
+known to be QEMU bugs (sweep_common.KNOWN_RUNNER_BUGS) are named in the cause, still FAILs.
 """
 import argparse
 import concurrent.futures
@@ -58,7 +58,6 @@ import math
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -69,29 +68,19 @@ sys.dont_write_bytecode = True                     # keep the shared tools folde
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "test", "e2e_helpers"))
 from fixtures import write_safetensors  # noqa: E402
+from sweep_common import TARGET_PATHS, known_runner_bug, last_line, run, unavailable  # noqa: E402
 REPRO_DIR = "/tmp/cell_sweep_repro"
 DEFAULTS = {"liquidc": os.path.join(REPO, "build", "bin", "liquidc"), "tol": 1e-5, "extra_liquidc_args": "",
             "shared": os.path.abspath(os.environ.get("LIQUID_SHARED", os.path.join(os.path.dirname(REPO), "shared")))}
-QEMU_A64 = ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"]
-QEMU_RV = ["qemu-riscv64", "-L", "/usr/riscv64-linux-gnu"]
-QEMU_RVV = ["qemu-riscv64", "-cpu", "rv64,v=true,vlen=128", "-L", "/usr/riscv64-linux-gnu"]
-PATHS = {   # name -> liquidc options, runner, artifact kind; append new paths at the end
+PATHS = {   # name -> liquidc options, artifact kind (then the CPU targets, sweep_common.py)
     "exe": dict(args=[]),
     "lib": dict(args=["--emit=lib"], lib=True),
     "halide": dict(args=["--backend=halide"]),
-    "x86-64-v2": dict(args=["--target=x86-64-v2"]),
-    "x86-64-v3": dict(args=["--target=x86-64-v3"], needs="avx2"),
-    "x86-64-v4": dict(args=["--target=x86-64-v4"], needs="avx512f"),
-    "aarch64": dict(args=["--target=aarch64-linux"], runner=QEMU_A64, cc="aarch64-linux-gnu-gcc"),
-    "riscv64": dict(args=["--target=riscv64-linux"], runner=QEMU_RV, cc="riscv64-linux-gnu-gcc"),
-    "riscv64-rvv": dict(args=["--target=riscv64-rvv"], runner=QEMU_RVV, cc="riscv64-linux-gnu-gcc"),
+    **TARGET_PATHS,
 }
 PATH_IDS = {name: i for i, name in enumerate(PATHS)}
 ACTS = ["lecun_tanh", "tanh", "relu", "silu", "gelu"]
 MAPS = ["affine", "linear", "none"]
-# runner crashes that are emulator bugs, not the program's: named in the cause (still a FAIL)
-KNOWN_RUNNER_BUGS = {"decode_save_opc: Assertion": "QEMU 7.x bug (gitlab qemu issue #1441, fixed in 8.x): translating a "
-                     "vector vf[n]cvt.rtz.* instruction asserts; the RVV code is valid"}
 ncps_reference = None
 
 
@@ -323,16 +312,6 @@ int main(int argc, char **argv) {
 
 
 # ----------------------------------------------------------------------------- one configuration
-def run(cmd, timeout):
-    """(exit status, the last non-empty line of its output); 124 on timeout."""
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return 124, f"timeout after {timeout}s"
-    lines = [x for x in (p.stdout + p.stderr).splitlines() if x.strip()]
-    return p.returncode, lines[-1][:300] if lines else ""
-
-
 def commands(a, path, c, work):
     """(liquidc, C compiler or None, program, oracle) command lines of one configuration in `work`."""
     P, j = PATHS[path], lambda f: os.path.join(work, f)
@@ -394,10 +373,9 @@ def check(a, c, rng, cmds, work):
         np.save(os.path.join(work, name + ".npy"), v)
         v.tofile(os.path.join(work, name + ".bin"))
     for what, cmd in zip(("compile: liquidc", "cc:", "run: program"), cmds[:3]):
-        rc, log = run(cmd, a.timeout) if cmd else (0, "")
+        rc, so, se, _ = run(cmd, a.timeout) if cmd else (0, "", "", 0)
         if rc:
-            known = "".join(f" [{hint}]" for pattern, hint in KNOWN_RUNNER_BUGS.items() if pattern in log)
-            return f"{what} rc {rc}: {log}{known}", float("nan")
+            return f"{what} rc {rc}: {last_line(so + se)}{known_runner_bug(so + se)}", float("nan")
     ref = ncps_reference.NcpsReference(os.path.join(work, "cell.json"))
     f64 = lambda key: data[key].astype(np.float64) if key in data else None
     y, h, cs = ref.run(f64("x"), f64("t"), f64("h0"), f64("c0"))
@@ -498,13 +476,12 @@ def main(argv=None):
         a.keep_failures = os.path.abspath(a.keep_failures)
     load_oracle(a.shared)
     paths = list(PATHS) if a.paths == "all" else a.paths.split(",")
-    jobs, cpu = [], open("/proc/cpuinfo").read().split() if os.path.exists("/proc/cpuinfo") else []
+    jobs = []
     for p in paths:
         if p not in PATHS:
             ap.error(f"unknown path '{p}' (known: {', '.join(PATHS)})")
-        need, tools_ = PATHS[p].get("needs"), PATHS[p].get("runner", [])[:1] + [PATHS[p].get("cc", "cc")]
-        if (need and need not in cpu) or not all(shutil.which(x) for x in tools_):
-            print(f"# SKIPPED path {p}: this machine cannot run it ({need or ' / '.join(tools_)})")
+        if unavailable(PATHS[p]):
+            print(f"# SKIPPED path {p}: this machine cannot run it ({unavailable(PATHS[p])})")
             continue
         jobs += [(p, k) for k in (a.index if a.index is not None else range(a.n))]
     print(f"# cell sweep --seed {a.seed} --n {a.n} tol {a.tol:g}: {len(jobs)} configurations", flush=True)

@@ -46,10 +46,8 @@ import json
 import os
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 
@@ -58,10 +56,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(REPO, "test", "e2e_helpers"))
 from fixtures import write_safetensors  # noqa: E402
 from q8_e2e import q8 as q8_round  # noqa: E402  (ggml's Q8_0 quantize + dequantize)
+from sweep_common import TARGET_PATHS, known_runner_bug, last_line, run, unavailable  # noqa: E402
 
-# name -> liquidc options, checkpoint source, qemu runner
-QEMU_A64 = ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"]
-QEMU_RV = ["qemu-riscv64", "-cpu", "rv64,v=true,vlen=128", "-L", "/usr/riscv64-linux-gnu"]
+# name -> liquidc options, checkpoint source (then the CPU targets, sweep_common.py)
 PATHS = {
     "hf-f32": dict(args=[]),
     "hf-f16": dict(args=[], hf_dtype="f16"),
@@ -74,12 +71,7 @@ PATHS = {
     "halide": dict(args=["--backend=halide"]),
     "halide-gguf-f16": dict(args=["--backend=halide"], gguf="f16"),
     "halide-q8": dict(args=["--backend=halide", "--quantize=q8"]),
-    "x86-64-v2": dict(args=["--target=x86-64-v2"]),
-    "x86-64-v3": dict(args=["--target=x86-64-v3"]),
-    "x86-64-v4": dict(args=["--target=x86-64-v4"], needs="avx512f"),
-    "aarch64": dict(args=["--target=aarch64-linux"], runner=QEMU_A64),
-    "riscv64": dict(args=["--target=riscv64-linux"], runner=QEMU_RV),
-    "riscv64-rvv": dict(args=["--target=riscv64-rvv"], runner=QEMU_RV),
+    **TARGET_PATHS,
 }
 PATH_IDS = {name: i for i, name in enumerate(PATHS)}  # append new paths at the end
 
@@ -174,20 +166,6 @@ def reference_folder(path, hf, c, work):
     return ref
 
 
-def run(cmd, timeout):
-    t0 = time.time()
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-        return p.returncode, p.stdout, p.stderr, time.time() - t0
-    except subprocess.TimeoutExpired:
-        return 124, "", f"timeout after {timeout}s", time.time() - t0
-
-
-def last_line(s):
-    lines = [x for x in s.strip().splitlines() if x.strip()]
-    return lines[-1][:300] if lines else ""
-
-
 def commands(a, path, c, work):
     """(generator, liquidc, program) command lines of one configuration."""
     spec = PATHS[path]
@@ -231,7 +209,7 @@ def sweep_one(a, path, k, c=None):
             return "FAIL", f"liquidc rc {rc}: {last_line(se + so)}", d, cmds, work, c
         rc, so, se, d["t_run"] = run(prog, a.timeout)
         if rc:
-            return "FAIL", f"program rc {rc}: {last_line(se + so)}", d, cmds, work, c
+            return "FAIL", f"program rc {rc}: {last_line(se + so)}{known_runner_bug(se + so)}", d, cmds, work, c
         try:
             ids = [int(t) for t in last_line(so).split(",") if t.strip()]
             logits = np.load(os.path.join(work, "out", "logits.npy"))
@@ -243,13 +221,6 @@ def sweep_one(a, path, k, c=None):
         return status, cause, d, cmds, work, c
     except Exception as e:                        # an oracle error is reported, not raised
         return "FAIL", f"sweep/reference error: {type(e).__name__}: {e}", d, cmds, work, c
-
-
-def host_has(flag):
-    try:
-        return any(flag in line.split() for line in open("/proc/cpuinfo") if line.startswith("flags"))
-    except OSError:
-        return False
 
 
 def main(argv=None):
@@ -279,21 +250,16 @@ def main(argv=None):
     for p in paths:
         if p not in PATHS:
             ap.error(f"unknown path '{p}' (known: {', '.join(PATHS)})")
-    jobs, skipped = [], []
+    jobs = []
     for p in paths:
-        if PATHS[p].get("needs") and not host_has(PATHS[p]["needs"]):
-            skipped.append(p)
-            continue
-        if PATHS[p].get("runner") and not shutil.which(PATHS[p]["runner"][0]):
-            skipped.append(p)
+        if unavailable(PATHS[p]):
+            print(f"# SKIPPED path {p}: this machine cannot run it ({unavailable(PATHS[p])})", flush=True)
             continue
         jobs += [(p, k, None) for k in (a.index if a.index is not None else range(a.n))]
     if a.cases:
         with open(a.cases) as f:
             cases = [json.loads(line) for line in f if line.strip() and not line.startswith("#")]
         jobs = [(case["path"], case["name"], case["config"]) for case in cases]
-    for p in skipped:
-        print(f"# SKIPPED path {p}: this machine cannot run it", flush=True)
     print(f"# lm sweep --seed {a.seed} --n {a.n} tol {a.tol:g}: {len(jobs)} configurations", flush=True)
     fails = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, a.jobs)) as pool:
