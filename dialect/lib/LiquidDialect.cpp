@@ -2,6 +2,7 @@
 #include "liquid/Dialect/Liquid.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -10,22 +11,46 @@ using namespace mlir;
 using namespace mlir::liquid;
 
 #include "liquid/Dialect/LiquidOpsDialect.cpp.inc"
+#include "liquid/Dialect/LiquidEnums.cpp.inc"
+#define GET_ATTRDEF_CLASSES
+#include "liquid/Dialect/LiquidAttrs.cpp.inc"
 
 void LiquidDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
 #include "liquid/Dialect/LiquidOps.cpp.inc"
       >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "liquid/Dialect/LiquidAttrs.cpp.inc"
+      >();
+}
+
+/// The discardable attributes must have the types LiquidDialect.td gives them.
+LogicalResult LiquidDialect::verifyOperationAttribute(Operation *op, NamedAttribute attr) {
+  StringRef name = attr.getName().getValue();
+  Attribute value = attr.getValue();
+  auto expect = [&](bool ok, StringRef type) -> LogicalResult {
+    if (ok)
+      return success();
+    return op->emitError() << "'" << name << "' must be " << type << ", got " << value;
+  };
+  if (name == MaxRowsAttrHelper::getNameStr() || name == MaxContextAttrHelper::getNameStr() ||
+      name == ScratchAttrHelper::getNameStr() || name == ScratchFloatsAttrHelper::getNameStr())
+    return expect(isa<IntegerAttr>(value), "an integer");
+  if (name == OffsetAttrHelper::getNameStr())
+    return expect(isa<DenseI64ArrayAttr>(value), "an array<i64>");
+  if (name == ArenaAttrHelper::getNameStr() || name == KernelAttrHelper::getNameStr() ||
+      name == WeightsAttrHelper::getNameStr())
+    return expect(isa<DictionaryAttr>(value), "a dictionary");
+  if (name == HalideKernelAttrHelper::getNameStr())
+    return expect(isa<StringAttr>(value), "a string");
+  return op->emitError() << "unknown discardable attribute '" << name << "'";
 }
 
 bool mlir::liquid::isWeight(Value v) {
   Operation *def = v.getDefiningOp();
   return def && isa<WeightOp, WeightConcatOp, WeightMulOp, WeightMapOp>(def);
-}
-
-bool mlir::liquid::isKnownActivation(StringRef kind) {
-  return llvm::is_contained(
-      {"none", "lecun_tanh", "tanh", "relu", "gelu", "silu", "sigmoid"}, kind);
 }
 
 static int64_t dim(Value v, unsigned i) {
@@ -92,9 +117,6 @@ LogicalResult WeightMulOp::verify() {
 }
 
 LogicalResult WeightMapOp::verify() {
-  if (!llvm::is_contained({"softplus", "relu", "abs", "neg"}, getFn()))
-    return emitOpError() << "unknown function '" << getFn()
-                         << "' (expected softplus, relu, abs or neg)";
   return checkWeightOperand(*this, getInput(), 0);
 }
 
@@ -122,12 +144,6 @@ LogicalResult SliceOp::verify() {
   return success();
 }
 
-LogicalResult ActivationOp::verify() {
-  if (!isKnownActivation(getKind()))
-    return emitOpError() << "unknown activation '" << getKind() << "'";
-  return success();
-}
-
 LogicalResult ScaleShiftOp::verify() {
   int64_t n = len(getInput());
   if (len(getScale()) != n || (getShift() && len(getShift()) != n) || len(getResult()) != n)
@@ -136,8 +152,6 @@ LogicalResult ScaleShiftOp::verify() {
 }
 
 LogicalResult DenseOp::verify() {
-  if (!isKnownActivation(getActivation()))
-    return emitOpError() << "unknown activation '" << getActivation() << "'";
   int64_t k = len(getInput()), n = len(getResult());
   if (dim(getWeight(), 0) != n || dim(getWeight(), 1) != k)
     return emitOpError() << "weight must be [" << n << ", " << k << "] (out, in), got ["
@@ -151,14 +165,11 @@ LogicalResult DenseOp::verify() {
 // Cells
 //===----------------------------------------------------------------------===//
 
-static bool isCfCMode(StringRef m) { return m == "default" || m == "no_gate" || m == "pure"; }
-
 LogicalResult CfCCellOp::verify() {
-  StringRef mode = getMode();
-  if (!isCfCMode(mode))
-    return emitOpError() << "unknown mode '" << mode << "' (expected default, no_gate or pure)";
+  StringRef mode = stringifyCfCMode(getMode());
+  bool pure = getMode() == CfCMode::Pure;
   int64_t k = len(getFeatures()), h = len(getResult());
-  size_t expected = (mode == "pure" ? 4 : 8) + (getMasked() ? 1 : 0);
+  size_t expected = (pure ? 4 : 8) + (getMasked() ? 1 : 0);
   auto ws = getWeights();
   if (ws.size() != expected)
     return emitOpError() << "mode '" << mode << "'" << (getMasked() ? " with a mask" : "")
@@ -173,14 +184,14 @@ LogicalResult CfCCellOp::verify() {
     }
     return success();
   };
-  unsigned heads = mode == "pure" ? 1 : 4;
+  unsigned heads = pure ? 1 : 4;
   static const char *names[] = {"ff1", "ff2", "time_a", "time_b"};
   for (unsigned i = 0; i < heads; ++i) {
     if (failed(expectShape(2 * i, {h, k}, (Twine(names[i]) + ".weight").str())) ||
         failed(expectShape(2 * i + 1, {h}, (Twine(names[i]) + ".bias").str())))
       return failure();
   }
-  if (mode == "pure" &&
+  if (pure &&
       (failed(expectShape(2, {h}, "w_tau")) || failed(expectShape(3, {h}, "A"))))
     return failure();
   if (getMasked() && failed(expectShape(expected - 1, {h, k}, "sparsity mask")))
@@ -252,15 +263,14 @@ LogicalResult LTCSolveOp::verify() {
 }
 
 LogicalResult CfCEpilogueOp::verify() {
-  StringRef mode = getMode();
-  if (!isCfCMode(mode))
-    return emitOpError() << "unknown mode '" << mode << "'";
+  StringRef mode = stringifyCfCMode(getMode());
+  bool pure = getMode() == CfCMode::Pure;
   int64_t h = len(getResult());
-  int64_t heads = mode == "pure" ? 1 : 4;
+  int64_t heads = pure ? 1 : 4;
   if (len(getHeads()) != heads * h)
     return emitOpError() << "mode '" << mode << "' needs " << heads << " x " << h
                          << " head values, got " << len(getHeads());
-  size_t extra = mode == "pure" ? 2 : 0;
+  size_t extra = pure ? 2 : 0;
   if (getExtra().size() != extra)
     return emitOpError() << "mode '" << mode << "' takes " << extra << " extra operands (w_tau, A), got "
                          << getExtra().size();

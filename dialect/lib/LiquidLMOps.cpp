@@ -20,13 +20,13 @@ bool compatible(int64_t a, int64_t b) {
 
 /// The state_buffer `name` refers to, with the expected kind and shape.
 LogicalResult verifyState(Operation *op, SymbolTableCollection &tables, FlatSymbolRefAttr name,
-                          StringRef kind, ArrayRef<int64_t> shape) {
+                          StateKind kind, ArrayRef<int64_t> shape) {
   auto buf = tables.lookupNearestSymbolFrom<StateBufferOp>(op, name);
   if (!buf)
     return op->emitOpError() << "state " << name << " is not a liquid.state_buffer";
   if (buf.getKind() != kind)
-    return op->emitOpError() << "state " << name << " is a " << buf.getKind() << ", expected a "
-                             << kind;
+    return op->emitOpError() << "state " << name << " is a " << stringifyStateKind(buf.getKind())
+                             << ", expected a " << stringifyStateKind(kind);
   auto t = cast<RankedTensorType>(buf.getType());
   for (auto [i, d] : llvm::enumerate(shape)) {
     if (i >= static_cast<size_t>(t.getRank()) || (d >= 0 && t.getDimSize(i) != d)) {
@@ -49,15 +49,15 @@ LogicalResult StateBufferOp::verify() {
   auto t = cast<RankedTensorType>(getType());
   if (!t.hasStaticShape())
     return emitOpError("state must have a static shape (it is planned at compile time)");
-  if (getKind() == "conv_cache") {
+  switch (getKind()) {
+  case StateKind::ConvCache:
     if (t.getRank() != 2)
       return emitOpError("a conv_cache is [L - 1, hidden]");
-  } else if (getKind() == "kv_cache") {
+    break;
+  case StateKind::KVCache:
     if (t.getRank() != 3 || t.getDimSize(0) != 2)
       return emitOpError("a kv_cache is [2, max_context, kv_heads x head_dim]");
-  } else {
-    return emitOpError() << "unknown state kind '" << getKind()
-                         << "' (expected conv_cache or kv_cache)";
+    break;
   }
   return success();
 }
@@ -92,14 +92,9 @@ LogicalResult LinearOp::verify() {
   if (y.getDimSize(1) != w.getDimSize(0) || !compatible(y.getDimSize(0), x.getDimSize(0)))
     return emitOpError() << "result must be [" << x.getDimSize(0) << ", " << w.getDimSize(0)
                          << "]";
-  if (Attribute a = (*this)->getAttr("liquid.weight_type")) {
-    auto s = dyn_cast<StringAttr>(a);
-    if (!s || (s.getValue() != "f16" && s.getValue() != "q8"))
-      return emitOpError("liquid.weight_type must be \"f16\" or \"q8\"");
-    if (s.getValue() == "q8" && w.getDimSize(1) % 32)
-      return emitOpError() << "q8 weights need inputs in whole blocks of 32, got "
-                           << w.getDimSize(1);
-  }
+  if (getWeightType() == WeightStorage::Q8 && w.getDimSize(1) % 32)
+    return emitOpError() << "q8 weights need inputs in whole blocks of 32, got "
+                         << w.getDimSize(1);
   return success();
 }
 
@@ -117,7 +112,7 @@ LogicalResult ShortConvMixOp::verify() {
 
 LogicalResult ShortConvMixOp::verifySymbolUses(SymbolTableCollection &tables) {
   auto k = rt(getKernel());
-  return verifyState(*this, tables, getStateAttr(), "conv_cache",
+  return verifyState(*this, tables, getStateAttr(), StateKind::ConvCache,
                      {k.getDimSize(1) - 1, k.getDimSize(0)});
 }
 
@@ -142,7 +137,7 @@ LogicalResult AttentionOp::verify() {
 }
 
 LogicalResult AttentionOp::verifySymbolUses(SymbolTableCollection &tables) {
-  return verifyState(*this, tables, getStateAttr(), "kv_cache", {2, -1, static_cast<int64_t>(getKvHeads() * getHeadDim())});
+  return verifyState(*this, tables, getStateAttr(), StateKind::KVCache, {2, -1, static_cast<int64_t>(getKvHeads() * getHeadDim())});
 }
 
 LogicalResult ColumnsOp::verify() {
@@ -175,9 +170,6 @@ LogicalResult MoERouterOp::verify() {
     return emitOpError() << "expert_bias must have " << e << " elements, one per expert";
   if (k < 1 || k > e)
     return emitOpError() << "top_k must be in [1, " << e << "], got " << k;
-  if (getScore() != "sigmoid" && getScore() != "softmax")
-    return emitOpError() << "unknown score function '" << getScore()
-                         << "' (expected sigmoid or softmax)";
   double s = getScaling().convertToDouble();
   if (!std::isfinite(s) || s <= 0)
     return emitOpError() << "scaling must be positive and finite, got " << s;
@@ -205,5 +197,8 @@ LogicalResult MoEExpertsOp::verify() {
     return emitOpError("experts must have the input's rows");
   if (y.getDimSize(1) != h || !compatible(y.getDimSize(0), x.getDimSize(0)))
     return emitOpError() << "result must be [T, " << h << "]";
+  if (getWeightType() == WeightStorage::Q8 && (h % 32 || i % 32))
+    return emitOpError() << "q8 experts need inputs in whole blocks of 32, got " << h
+                         << " (gate_up) and " << i << " (down)";
   return success();
 }

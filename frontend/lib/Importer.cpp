@@ -59,7 +59,7 @@ public:
     case CellKind::CfC: {
       Value z = concat({x, h});
       for (const DenseLayer &l : m.backbone)
-        z = dense(z, l, m.activation);
+        z = dense(z, l, *mlir::liquid::symbolizeActivation(m.activation)); // checked by the loader
       hNew = out = cfcCell(m.layers.front(), z, t);
       break;
     }
@@ -92,7 +92,7 @@ public:
     }
     }
     if (m.hasProj)
-      out = dense(out, m.proj, "none");
+      out = dense(out, m.proj, mlir::liquid::Activation::None);
     yields = {out, hNew};
     if (lstm)
       yields.push_back(c);
@@ -129,7 +129,7 @@ private:
     return mlir::liquid::ConcatOp::create(b, UnknownLoc::get(&ctx), vec(n), parts);
   }
 
-  Value dense(Value x, const DenseLayer &l, StringRef act) {
+  Value dense(Value x, const DenseLayer &l, mlir::liquid::Activation act) {
     return mlir::liquid::DenseOp::create(b, UnknownLoc::get(&ctx), vec(l.weight.shape[0]), x,
                                    W(l.weight), W(l.bias), act);
   }
@@ -151,7 +151,8 @@ private:
     bool masked = !l.mask.empty();
     if (masked)
       ws.push_back(W(l.mask));
-    return mlir::liquid::CfCCellOp::create(b, UnknownLoc::get(&ctx), vec(l.hidden), m.mode, z, t, ws,
+    return mlir::liquid::CfCCellOp::create(b, UnknownLoc::get(&ctx), vec(l.hidden),
+                                           *mlir::liquid::symbolizeCfCMode(m.mode), z, t, ws,
                                      masked);
   }
 

@@ -29,18 +29,20 @@ public:
     int64_t h = c.hidden, hd = c.headDim, kvw = c.kvHeads * c.headDim;
     for (int64_t i = 0; i < c.layers; ++i) {
       if (c.isAttention[i])
-        mlir::liquid::StateBufferOp::create(b, loc, "kv" + std::to_string(i), "kv_cache",
+        mlir::liquid::StateBufferOp::create(b, loc, "kv" + std::to_string(i),
+                                            mlir::liquid::StateKind::KVCache,
                                             tensor({2, o.maxContext, kvw}));
       else
-        mlir::liquid::StateBufferOp::create(b, loc, "conv" + std::to_string(i), "conv_cache",
+        mlir::liquid::StateBufferOp::create(b, loc, "conv" + std::to_string(i),
+                                            mlir::liquid::StateKind::ConvCache,
                                             tensor({c.convL - 1, h}));
     }
     auto ids = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());
     auto logitsType = rows(c.vocab);
     auto fn = func::FuncOp::create(b, loc, o.name,
                                    b.getFunctionType({ids, b.getIndexType()}, {logitsType}));
-    fn->setAttr("liquid.max_rows", b.getI64IntegerAttr(o.maxRows));
-    fn->setAttr("liquid.max_context", b.getI64IntegerAttr(o.maxContext));
+    mlir::liquid::writeAttr<mlir::liquid::MaxRowsAttrHelper>(fn, b.getI64IntegerAttr(o.maxRows));
+    mlir::liquid::writeAttr<mlir::liquid::MaxContextAttrHelper>(fn, b.getI64IntegerAttr(o.maxContext));
     Block *entry = fn.addEntryBlock();
     b.setInsertionPointToStart(entry);
     Value pos = entry->getArgument(1);
@@ -216,7 +218,9 @@ private:
     auto route = mlir::liquid::MoERouterOp::create(
         b, loc, RankedTensorType::get({rows, k}, b.getI32Type()), RankedTensorType::get({rows, k}, f32),
         f, router, bias, b.getI64IntegerAttr(k), b.getF64FloatAttr(c.routedScaling),
-        c.normTopkProb ? b.getUnitAttr() : UnitAttr(), b.getStringAttr(c.expertScore));
+        c.normTopkProb ? b.getUnitAttr() : UnitAttr(),
+        mlir::liquid::RouterScoreAttr::get(
+            &ctx, *mlir::liquid::symbolizeRouterScore(c.expertScore))); // checked by checkConfig
     // gate and up of every expert as one [E, 2I, H] product (gate rows first)
     auto w1t = cast<RankedTensorType>(w1.getType());
     auto gateUp = mlir::liquid::WeightConcatOp::create(
@@ -241,9 +245,9 @@ private:
     };
     bool blocks = w1t.getDimSize(1) % kQ8_0Block == 0 && w1t.getDimSize(2) % kQ8_0Block == 0;
     if (blocks && (o.weightType == "q8" || (o.weightType == "auto" && storedAs(WeightType::Q8_0))))
-      experts->setAttr("liquid.weight_type", b.getStringAttr("q8"));
+      experts.setWeightType(mlir::liquid::WeightStorage::Q8);
     else if (o.weightType == "f16" || (o.weightType == "auto" && storedAs(WeightType::F16)))
-      experts->setAttr("liquid.weight_type", b.getStringAttr("f16"));
+      experts.setWeightType(mlir::liquid::WeightStorage::F16);
     return experts;
   }
 
@@ -269,9 +273,9 @@ private:
               (o.weightType == "q8" ||
                (o.weightType == "auto" && ref && ref->type == WeightType::Q8_0));
     if (q8)
-      l->setAttr("liquid.weight_type", b.getStringAttr("q8"));
+      l.setWeightType(mlir::liquid::WeightStorage::Q8);
     else if (half)
-      l->setAttr("liquid.weight_type", b.getStringAttr("f16"));
+      l.setWeightType(mlir::liquid::WeightStorage::F16);
     return l;
   }
 

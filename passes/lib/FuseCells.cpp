@@ -51,7 +51,7 @@ struct FuseCfCPass : mlir::liquid::impl::FuseCfCBase<FuseCfCPass> {
   void fuseCfC(CfCCellOp op) {
     OpBuilder b(op);
     Location loc = op.getLoc();
-    bool pure = op.getMode() == "pure";
+    bool pure = op.getMode() == CfCMode::Pure;
     unsigned heads = pure ? 1 : 4;
     auto ws = op.getWeights();
     SmallVector<Value> mats, biases;
@@ -67,7 +67,7 @@ struct FuseCfCPass : mlir::liquid::impl::FuseCfCBase<FuseCfCPass> {
     Value bias = concatWeights(b, loc, biases, 0);
     int64_t n = cast<RankedTensorType>(w.getType()).getDimSize(0);
     Value z = DenseOp::create(b, loc, f32Tensor(b.getContext(), {n}), op.getFeatures(), w, bias,
-                              "none");
+                              Activation::None);
     SmallVector<Value> extra;
     if (pure)
       extra = {ws[2], ws[3]};
@@ -86,7 +86,7 @@ struct FuseCfCPass : mlir::liquid::impl::FuseCfCBase<FuseCfCPass> {
                                 ValueRange{op.getInput(), op.getH()});
     Value w = concatWeights(b, loc, {op.getInputWeight(), op.getRecurrentWeight()}, 1);
     Value z = DenseOp::create(b, loc, f32Tensor(b.getContext(), {4 * h}), xh, w,
-                              op.getInputBias(), "none");
+                              op.getInputBias(), Activation::None);
     auto epi = LSTMEpilogueOp::create(b, loc, z, op.getC());
     op.replaceAllUsesWith(epi.getResults());
     op.erase();
@@ -107,7 +107,7 @@ struct FuseLTCPass : mlir::liquid::impl::FuseLTCBase<FuseLTCPass> {
     auto p = op.getParams();
     bool positive = op.getPositive();
     auto pos = [&](Value v) -> Value {
-      return positive ? WeightMapOp::create(b, loc, v.getType(), "softplus", v).getResult() : v;
+      return positive ? WeightMapOp::create(b, loc, v.getType(), WeightFn::Softplus, v).getResult() : v;
     };
     auto mul = [&](Value a, Value c) -> Value {
       return WeightMulOp::create(b, loc, a.getType(), a, c);

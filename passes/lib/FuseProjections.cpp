@@ -17,10 +17,10 @@ struct FuseProjectionsPass
     : mlir::liquid::impl::FuseProjectionsBase<FuseProjectionsPass> {
   void runOnOperation() override {
     // Groups in program order: (input, weight type) -> products.
-    llvm::MapVector<std::pair<Value, Attribute>, SmallVector<LinearOp>> groups;
+    llvm::MapVector<std::pair<Value, WeightStorage>, SmallVector<LinearOp>> groups;
     getOperation().walk([&](LinearOp op) {
       if (isWeight(op.getWeight()))
-        groups[{op.getInput(), op->getAttr("liquid.weight_type")}].push_back(op);
+        groups[{op.getInput(), op.getWeightType()}].push_back(op);
     });
     for (auto &[key, ops] : groups)
       if (ops.size() > 1)
@@ -49,9 +49,8 @@ struct FuseProjectionsPass
         wb, loc, RankedTensorType::get({total, wt.getDimSize(1)}, wt.getElementType()), weights, 0);
     auto rows = cast<RankedTensorType>(first.getType()).getDimSize(0);
     auto fused = LinearOp::create(
-        b, loc, RankedTensorType::get({rows, total}, wt.getElementType()), first.getInput(), cat);
-    if (Attribute t = first->getAttr("liquid.weight_type"))
-      fused->setAttr("liquid.weight_type", t);
+        b, loc, RankedTensorType::get({rows, total}, wt.getElementType()), first.getInput(), cat,
+        first.getWeightType());
     int64_t offset = 0;
     SmallVector<ColumnsOp> parts;
     for (LinearOp op : ops) {

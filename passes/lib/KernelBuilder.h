@@ -137,7 +137,7 @@ private:
       s = "mul(";
       args({m.getLhs(), m.getRhs()});
     } else if (auto m = dyn_cast<WeightMapOp>(def)) {
-      s = m.getFn().str() + "(";
+      s = stringifyWeightFn(m.getFn()).str() + "(";
       args(m.getInput());
     }
     return s;
@@ -175,7 +175,7 @@ private:
       const ::liquid::Tensor *a = eval(m.getInput());
       if (!a)
         return nullptr;
-      t = ::liquid::mapTensor(*a, m.getFn().str());
+      t = ::liquid::mapTensor(*a, stringifyWeightFn(m.getFn()).str());
     } else {
       return fail(def, "is not a weight");
     }
@@ -302,22 +302,27 @@ public:
     return div(splat(1.0f), add(splat(1.0f), e));
   }
   Value tanh(Value x) { return math::TanhOp::create(b, loc, x); }
-  Value activation(StringRef kind, Value x) {
-    if (kind == "none")
+  Value activation(Activation kind, Value x) {
+    switch (kind) {
+    case Activation::None:
       return x;
-    if (kind == "relu")
+    case Activation::Relu:
       return arith::MaximumFOp::create(b, loc, x, splat(0.0f));
-    if (kind == "tanh")
+    case Activation::Tanh:
       return tanh(x);
-    if (kind == "lecun_tanh")
+    case Activation::LecunTanh:
       return mul(splat(1.7159f), tanh(mul(splat(0.666f), x)));
-    if (kind == "sigmoid")
+    case Activation::Sigmoid:
       return sigmoid(x);
-    if (kind == "silu")
+    case Activation::Silu:
       return mul(x, sigmoid(x));
-    // gelu (exact): 0.5 x (1 + erf(x / sqrt 2))
-    Value e = math::ErfOp::create(b, loc, mul(x, splat(0.70710678118654752f)));
-    return mul(mul(splat(0.5f), x), add(splat(1.0f), e));
+    case Activation::Gelu: {
+      // exact: 0.5 x (1 + erf(x / sqrt 2))
+      Value e = math::ErfOp::create(b, loc, mul(x, splat(0.70710678118654752f)));
+      return mul(mul(splat(0.5f), x), add(splat(1.0f), e));
+    }
+    }
+    llvm_unreachable("unknown activation");
   }
 
   /// Runs `body(offset)` for each vector-sized chunk of `n` elements: unrolled for a

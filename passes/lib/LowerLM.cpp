@@ -525,7 +525,7 @@ LogicalResult LMEmitter::emitMoERouter(MoERouterOp op) {
   Buf router = weight(op.getRouter(), PackLayout::Transposed);
   Buf bias = weight(op.getExpertBias(), PackLayout::Vector);
   Buf probs{aMem, scratch(op)}, sel{aMem, scratch(op) + slotFloats(alignTo(e, kMaxLanes))};
-  bool softmax = op.getScore() == "softmax";
+  bool softmax = op.getScore() == RouterScore::Softmax;
   double scaling = op.getScaling().convertToDouble();
   Type f32 = b.getF32Type(), i32 = b.getI32Type();
   auto ldS = [&](Buf p, Value i) {
@@ -907,24 +907,30 @@ LogicalResult LMEmitter::emitAttention(AttentionOp op) {
   return success();
 }
 
-/// How a product's weight is packed: half precision or int8 when the importer
-/// marked it (`liquid.weight_type = "f16"` / `"q8"`), else float32.
+/// How a product's weight is packed: as its `weight_type` says.
 PackLayout linearLayout(LinearOp l) {
-  auto t = l->getAttrOfType<StringAttr>("liquid.weight_type");
-  if (t && t.getValue() == "q8")
+  switch (l.getWeightType()) {
+  case WeightStorage::Q8:
     return PackLayout::TransposedQ8;
-  return t && t.getValue() == "f16" ? PackLayout::TransposedF16 : PackLayout::Transposed;
+  case WeightStorage::F16:
+    return PackLayout::TransposedF16;
+  case WeightStorage::F32:
+    return PackLayout::Transposed;
+  }
+  llvm_unreachable("unknown weight storage");
 }
 
-/// How an MoE op's experts are packed: half precision when the importer
-/// marked it (`liquid.weight_type = "f16"`), else float32.
+/// How an MoE op's experts are packed: as its `weight_type` says.
 std::pair<PackLayout, PackLayout> expertLayouts(MoEExpertsOp m) {
-  auto t = m->getAttrOfType<StringAttr>("liquid.weight_type");
-  if (t && t.getValue() == "f16")
+  switch (m.getWeightType()) {
+  case WeightStorage::F16:
     return {PackLayout::TransposedBatchedGLUF16, PackLayout::TransposedBatchedF16};
-  if (t && t.getValue() == "q8")
+  case WeightStorage::Q8:
     return {PackLayout::TransposedBatchedGLUQ8, PackLayout::TransposedBatchedQ8};
-  return {PackLayout::TransposedBatchedGLU, PackLayout::TransposedBatched};
+  case WeightStorage::F32:
+    return {PackLayout::TransposedBatchedGLU, PackLayout::TransposedBatched};
+  }
+  llvm_unreachable("unknown weight storage");
 }
 
 /// The weights an LM op reads and their layouts.
@@ -1013,8 +1019,8 @@ LogicalResult mlir::liquid::lowerLMFunction(func::FuncOp f, OpBuilder &mb, Weigh
   info.append("kind", ab.getStringAttr("lm"));
   info.append("arena_size", ab.getI64IntegerAttr(arena));
   info.append("max_rows", ab.getI64IntegerAttr(maxRows));
-  info.append("max_context", f->getAttr("liquid.max_context"));
+  info.append("max_context", f->getAttr(kMaxContextAttr));
   info.append("vocab", ab.getI64IntegerAttr(vocab));
-  kernel->setAttr("liquid.kernel", info.getDictionary(ctx));
+  kernel->setAttr(kKernelAttr, info.getDictionary(ctx));
   return success();
 }

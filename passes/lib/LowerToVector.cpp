@@ -282,7 +282,7 @@ LogicalResult KernelEmitter::emitCfCEpilogue(CfCEpilogueOp op) {
   if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr)) {
     // The Halide kernel (liquid-halide-gen): (z, w_tau, A, y, ts).
     Value wTau = idx(0), a = idx(0);
-    if (op.getMode() == "pure") {
+    if (op.getMode() == CfCMode::Pure) {
       wTau = address(buf(op.getExtra()[0], PackLayout::Vector));
       a = address(buf(op.getExtra()[1], PackLayout::Vector));
     }
@@ -291,15 +291,15 @@ LogicalResult KernelEmitter::emitCfCEpilogue(CfCEpilogueOp op) {
     return success();
   }
   Value tsv = bcast(ts);
-  StringRef mode = op.getMode();
+  CfCMode mode = op.getMode();
   std::optional<Buf> wTau, a;
-  if (mode == "pure") {
+  if (mode == CfCMode::Pure) {
     wTau = buf(op.getExtra()[0], PackLayout::Vector);
     a = buf(op.getExtra()[1], PackLayout::Vector);
   }
   forChunks(h, [&](Value d, int64_t o) {
     Value y;
-    if (mode == "pure") {
+    if (mode == CfCMode::Pure) {
       // h' = -A * exp(-ts * (|w_tau| + |ff1|)) * ff1 + A
       Value f = ld(z, d, o), av = ld(*a, d, o);
       Value tau = add(math::AbsFOp::create(b, loc, ld(*wTau, d, o)),
@@ -309,7 +309,7 @@ LogicalResult KernelEmitter::emitCfCEpilogue(CfCEpilogueOp op) {
     } else {
       Value f1 = tanh(ld(z, d, o)), f2 = tanh(ld(z, d, o + h));
       Value t = sigmoid(add(mul(ld(z, d, o + 2 * h), tsv), ld(z, d, o + 3 * h)));
-      if (mode == "no_gate")
+      if (mode == CfCMode::NoGate)
         y = add(f1, mul(t, f2));
       else
         y = add(mul(f1, sub(splat(1.0f), t)), mul(t, f2));
@@ -574,7 +574,7 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
     info.append("output_size", ab.getI64IntegerAttr(ys.getDimSize(1)));
     info.append("states", plan.get("states"));
     info.append("state_sizes", ab.getDenseI64ArrayAttr(stateSizes));
-    kernel->setAttr("liquid.kernel", info.getDictionary(ctx));
+    kernel->setAttr(kKernelAttr, info.getDictionary(ctx));
     return success();
   }
 
@@ -600,7 +600,7 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
     w.append("lanes", ab.getI64IntegerAttr(packer.lanes));
     w.append("hash", ab.getStringAttr(llvm::formatv("{0:x16}", hash).str()));
     w.append("entries", ab.getArrayAttr(entries));
-    module->setAttr("liquid.weights", w.getDictionary(&getContext()));
+    module->setAttr(kWeightsAttr, w.getDictionary(&getContext()));
   }
 
   WeightPackingSink sink;

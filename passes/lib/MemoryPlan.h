@@ -67,14 +67,18 @@ inline int64_t lmScratchFloats(Operation *op, int64_t maxRows) {
   return 0;
 }
 
-inline constexpr llvm::StringLiteral kMaxRowsAttr = "liquid.max_rows";
-inline constexpr llvm::StringLiteral kOffsetAttr = "liquid.offset";
-inline constexpr llvm::StringLiteral kScratchAttr = "liquid.scratch";
-inline constexpr llvm::StringLiteral kScratchFloatsAttr = "liquid.scratch_floats";
-inline constexpr llvm::StringLiteral kArenaAttr = "liquid.arena";
-/// On a liquid.linear: computed by the named Halide kernel (liquidc
-/// --backend=halide; liquid-halide-gen provides the symbol).
-inline constexpr llvm::StringLiteral kHalideKernelAttr = "liquid.halide_kernel";
+// The dialect's discardable attributes (LiquidDialect.td), by name.
+inline constexpr llvm::StringLiteral kMaxRowsAttr = MaxRowsAttrHelper::getNameStr();
+inline constexpr llvm::StringLiteral kMaxContextAttr = MaxContextAttrHelper::getNameStr();
+inline constexpr llvm::StringLiteral kOffsetAttr = OffsetAttrHelper::getNameStr();
+inline constexpr llvm::StringLiteral kScratchAttr = ScratchAttrHelper::getNameStr();
+inline constexpr llvm::StringLiteral kScratchFloatsAttr = ScratchFloatsAttrHelper::getNameStr();
+inline constexpr llvm::StringLiteral kArenaAttr = ArenaAttrHelper::getNameStr();
+/// On an op: computed by the named Halide kernel (liquid-assign-backends
+/// chose it; liquid-halide-gen provides the symbol).
+inline constexpr llvm::StringLiteral kHalideKernelAttr = HalideKernelAttrHelper::getNameStr();
+inline constexpr llvm::StringLiteral kKernelAttr = KernelAttrHelper::getNameStr();
+inline constexpr llvm::StringLiteral kWeightsAttr = WeightsAttrHelper::getNameStr();
 
 } // namespace mlir::liquid
 

@@ -28,8 +28,9 @@ func.func @concat_size() {
 
 func.func @map_fn() {
   %w = liquid.weight "w" : tensor<4xf32>
-  // expected-error @+1 {{unknown function 'sqrt'}}
-  %c = liquid.weight_map "sqrt" %w : tensor<4xf32>
+  // expected-error @+2 {{expected ::mlir::liquid::WeightFn to be one of: softplus, relu, abs, neg}}
+  // expected-error @+1 {{failed to parse Liquid_WeightFnAttr parameter 'value'}}
+  %c = liquid.weight_map sqrt %w : tensor<4xf32>
   return
 }
 
@@ -48,8 +49,9 @@ func.func @dense_shape(%x: tensor<5xf32>) {
 func.func @dense_activation(%x: tensor<6xf32>) {
   %w = liquid.weight "w" : tensor<4x6xf32>
   %b = liquid.weight "b" : tensor<4xf32>
-  // expected-error @+1 {{unknown activation 'swish'}}
-  %y = liquid.dense %x, %w, %b {activation = "swish"} : tensor<6xf32>, tensor<4x6xf32>, tensor<4xf32> -> tensor<4xf32>
+  // expected-error @+2 {{expected ::mlir::liquid::Activation to be one of: none, lecun_tanh, tanh, relu, gelu, silu, sigmoid}}
+  // expected-error @+1 {{failed to parse Liquid_ActivationAttr parameter 'value'}}
+  %y = liquid.dense %x, %w, %b activation swish : tensor<6xf32>, tensor<4x6xf32>, tensor<4xf32> -> tensor<4xf32>
   return
 }
 
@@ -58,8 +60,9 @@ func.func @dense_activation(%x: tensor<6xf32>) {
 func.func @cfc_mode(%z: tensor<6xf32>, %t: f32) {
   %w = liquid.weight "w" : tensor<4x6xf32>
   %b = liquid.weight "b" : tensor<4xf32>
-  // expected-error @+1 {{unknown mode 'gated'}}
-  %h = liquid.cfc_cell "gated" %z, %t weights(%w, %b) : tensor<6xf32>, (tensor<4x6xf32>, tensor<4xf32>) -> tensor<4xf32>
+  // expected-error @+2 {{expected ::mlir::liquid::CfCMode to be one of: default, no_gate, pure}}
+  // expected-error @+1 {{failed to parse Liquid_CfCModeAttr parameter 'value'}}
+  %h = liquid.cfc_cell gated %z, %t weights(%w, %b) : tensor<6xf32>, (tensor<4x6xf32>, tensor<4xf32>) -> tensor<4xf32>
   return
 }
 
@@ -69,7 +72,7 @@ func.func @cfc_count(%z: tensor<6xf32>, %t: f32) {
   %w = liquid.weight "w" : tensor<4x6xf32>
   %b = liquid.weight "b" : tensor<4xf32>
   // expected-error @+1 {{mode 'default' takes 8 weights, got 2}}
-  %h = liquid.cfc_cell "default" %z, %t weights(%w, %b) : tensor<6xf32>, (tensor<4x6xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %h = liquid.cfc_cell default %z, %t weights(%w, %b) : tensor<6xf32>, (tensor<4x6xf32>, tensor<4xf32>) -> tensor<4xf32>
   return
 }
 
@@ -80,7 +83,7 @@ func.func @cfc_head_shape(%z: tensor<6xf32>, %t: f32) {
   %b = liquid.weight "b" : tensor<4xf32>
   %bad = liquid.weight "bad" : tensor<4x5xf32>
   // expected-error @+1 {{time_a.weight (weight #4) must be [4, 6]}}
-  %h = liquid.cfc_cell "no_gate" %z, %t weights(%w, %b, %w, %b, %bad, %b, %w, %b) : tensor<6xf32>, (tensor<4x6xf32>, tensor<4xf32>, tensor<4x6xf32>, tensor<4xf32>, tensor<4x5xf32>, tensor<4xf32>, tensor<4x6xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %h = liquid.cfc_cell no_gate %z, %t weights(%w, %b, %w, %b, %bad, %b, %w, %b) : tensor<6xf32>, (tensor<4x6xf32>, tensor<4xf32>, tensor<4x6xf32>, tensor<4xf32>, tensor<4x5xf32>, tensor<4xf32>, tensor<4x6xf32>, tensor<4xf32>) -> tensor<4xf32>
   return
 }
 
@@ -137,7 +140,7 @@ func.func @concat_len(%x: tensor<4xf32>) {
 
 func.func @epilogue_heads(%z: tensor<12xf32>, %t: f32) {
   // expected-error @+1 {{mode 'default' needs 4 x 4 head values, got 12}}
-  %h = liquid.cfc_epilogue "default" %z, %t : tensor<12xf32> -> tensor<4xf32>
+  %h = liquid.cfc_epilogue default %z, %t : tensor<12xf32> -> tensor<4xf32>
   return
 }
 

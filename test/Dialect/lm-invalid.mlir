@@ -1,12 +1,13 @@
 // RUN: liquid-opt %s -split-input-file -verify-diagnostics
 
-// expected-error @+1 {{unknown state kind 'ring' (expected conv_cache or kv_cache)}}
-liquid.state_buffer @s {kind = "ring"} : tensor<2x4xf32>
+// expected-error @+2 {{expected ::mlir::liquid::StateKind to be one of: kv_cache, conv_cache}}
+// expected-error @+1 {{failed to parse Liquid_StateKindAttr parameter 'value'}}
+liquid.state_buffer ring @s : tensor<2x4xf32>
 
 // -----
 
 // expected-error @+1 {{a kv_cache is [2, max_context, kv_heads x head_dim]}}
-liquid.state_buffer @kv {kind = "kv_cache"} : tensor<3x16x8xf32>
+liquid.state_buffer kv_cache @kv : tensor<3x16x8xf32>
 
 // -----
 
@@ -37,7 +38,7 @@ func.func @embedding_width(%ids: tensor<?xi32>) {
 
 // -----
 
-liquid.state_buffer @c {kind = "conv_cache"} : tensor<2x8xf32>
+liquid.state_buffer conv_cache @c : tensor<2x8xf32>
 func.func @conv_bcx(%bcx: tensor<?x16xf32>) {
   %k = liquid.weight "k" : tensor<8x3xf32>
   // expected-error @+1 {{the in-projection must be [T, 3 x 8]}}
@@ -47,7 +48,7 @@ func.func @conv_bcx(%bcx: tensor<?x16xf32>) {
 
 // -----
 
-liquid.state_buffer @c {kind = "conv_cache"} : tensor<3x8xf32>
+liquid.state_buffer conv_cache @c : tensor<3x8xf32>
 func.func @conv_state(%bcx: tensor<?x24xf32>) {
   %k = liquid.weight "k" : tensor<8x3xf32>
   // expected-error @+1 {{state @c has type 'tensor<3x8xf32>', expected [2, 8]}}
@@ -66,7 +67,7 @@ func.func @conv_no_state(%bcx: tensor<?x24xf32>) {
 
 // -----
 
-liquid.state_buffer @kv {kind = "kv_cache"} : tensor<2x16x8xf32>
+liquid.state_buffer kv_cache @kv : tensor<2x16x8xf32>
 func.func @gqa(%q: tensor<?x24xf32>, %k: tensor<?x8xf32>, %n: tensor<4xf32>, %p: index) {
   // expected-error @+1 {{heads (6) must be a multiple of kv_heads (4)}}
   %a = liquid.attention %q, %k, %k, %n, %n, %p state(@kv) {heads = 6 : i64, kv_heads = 4 : i64, head_dim = 4 : i64, rope_theta = 1.0e+06 : f64, epsilon = 1.0e-05 : f64} : tensor<?x24xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<4xf32>, tensor<4xf32> -> tensor<?x24xf32>
@@ -75,7 +76,7 @@ func.func @gqa(%q: tensor<?x24xf32>, %k: tensor<?x8xf32>, %n: tensor<4xf32>, %p:
 
 // -----
 
-liquid.state_buffer @kv {kind = "conv_cache"} : tensor<2x8xf32>
+liquid.state_buffer conv_cache @kv : tensor<2x8xf32>
 func.func @attention_state_kind(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>, %n: tensor<4xf32>, %p: index) {
   // expected-error @+1 {{state @kv is a conv_cache, expected a kv_cache}}
   %a = liquid.attention %q, %k, %k, %n, %n, %p state(@kv) {heads = 4 : i64, kv_heads = 2 : i64, head_dim = 4 : i64, rope_theta = 1.0e+06 : f64, epsilon = 1.0e-05 : f64} : tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<4xf32>, tensor<4xf32> -> tensor<?x16xf32>
@@ -133,8 +134,9 @@ func.func @router_bias(%f: tensor<?x16xf32>) {
 func.func @router_score(%f: tensor<?x16xf32>) {
   %r = liquid.weight "router" : tensor<4x16xf32>
   %bias = liquid.weight "bias" : tensor<4xf32>
-  // expected-error @+1 {{unknown score function 'tanh' (expected sigmoid or softmax)}}
-  %e, %w = liquid.moe_router %f, %r, %bias {top_k = 2 : i64, scaling = 1.0 : f64, score = "tanh"} : tensor<?x16xf32>, tensor<4x16xf32>, tensor<4xf32> -> tensor<?x2xi32>, tensor<?x2xf32>
+  // expected-error @+2 {{expected ::mlir::liquid::RouterScore to be one of: sigmoid, softmax}}
+  // expected-error @+1 {{failed to parse Liquid_RouterScoreAttr parameter 'value'}}
+  %e, %w = liquid.moe_router %f, %r, %bias scores tanh {top_k = 2 : i64, scaling = 1.0 : f64} : tensor<?x16xf32>, tensor<4x16xf32>, tensor<4xf32> -> tensor<?x2xi32>, tensor<?x2xf32>
   return
 }
 
@@ -202,8 +204,9 @@ func.func @experts_same_shape(%f: tensor<?x16xf32>, %e: tensor<?x2xi32>, %w: ten
 
 func.func @weight_type(%x: tensor<?x64xf32>) {
   %w = liquid.weight "w" : tensor<24x64xf32>
-  // expected-error @+1 {{liquid.weight_type must be "f16" or "q8"}}
-  %y = liquid.linear %x, %w {liquid.weight_type = "q4"} : tensor<?x64xf32>, tensor<24x64xf32> -> tensor<?x24xf32>
+  // expected-error @+2 {{expected ::mlir::liquid::WeightStorage to be one of: f32, f16, q8}}
+  // expected-error @+1 {{failed to parse Liquid_WeightStorageAttr parameter 'value'}}
+  %y = liquid.linear %x, %w stored q4 : tensor<?x64xf32>, tensor<24x64xf32> -> tensor<?x24xf32>
   return
 }
 
@@ -212,6 +215,40 @@ func.func @weight_type(%x: tensor<?x64xf32>) {
 func.func @q8_blocks(%x: tensor<?x48xf32>) {
   %w = liquid.weight "w" : tensor<24x48xf32>
   // expected-error @+1 {{q8 weights need inputs in whole blocks of 32, got 48}}
-  %y = liquid.linear %x, %w {liquid.weight_type = "q8"} : tensor<?x48xf32>, tensor<24x48xf32> -> tensor<?x24xf32>
+  %y = liquid.linear %x, %w stored q8 : tensor<?x48xf32>, tensor<24x48xf32> -> tensor<?x24xf32>
+  return
+}
+
+// -----
+
+func.func @moe_q8_blocks(%x: tensor<?x48xf32>, %e: tensor<?x2xi32>, %w: tensor<?x2xf32>) {
+  %gu = liquid.weight "gate_up" : tensor<4x64x48xf32>
+  %d = liquid.weight "down" : tensor<4x48x32xf32>
+  // expected-error @+1 {{q8 experts need inputs in whole blocks of 32, got 48 (gate_up) and 32 (down)}}
+  %y = liquid.moe_experts %x, %e, %w, %gu, %d stored q8 : tensor<?x48xf32>, tensor<?x2xi32>, tensor<?x2xf32>, tensor<4x64x48xf32>, tensor<4x48x32xf32> -> tensor<?x48xf32>
+  return
+}
+
+// -----
+
+// The discardable attributes the passes record have fixed types.
+// expected-error @+1 {{'liquid.max_rows' must be an integer, got "64"}}
+func.func @max_rows() attributes {liquid.max_rows = "64"} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{unknown discardable attribute 'liquid.offsets'}}
+func.func @unknown_attr() attributes {liquid.offsets = 1 : i64} {
+  return
+}
+
+// -----
+
+func.func @offset_type(%x: tensor<?x64xf32>) {
+  %w = liquid.weight "w" : tensor<24x64xf32>
+  // expected-error @+1 {{'liquid.offset' must be an array<i64>, got 3 : i64}}
+  %y = liquid.linear %x, %w {liquid.offset = 3 : i64} : tensor<?x64xf32>, tensor<24x64xf32> -> tensor<?x24xf32>
   return
 }

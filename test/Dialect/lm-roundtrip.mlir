@@ -1,10 +1,10 @@
 // RUN: liquid-opt %s | liquid-opt | FileCheck %s
 // The language-model ops (one LFM2 conv block and one attention block).
 
-// CHECK: liquid.state_buffer @conv0 {kind = "conv_cache"} : tensor<2x64xf32>
-liquid.state_buffer @conv0 {kind = "conv_cache"} : tensor<2x64xf32>
-// CHECK: liquid.state_buffer @kv1 {kind = "kv_cache"} : tensor<2x128x32xf32>
-liquid.state_buffer @kv1 {kind = "kv_cache"} : tensor<2x128x32xf32>
+// CHECK: liquid.state_buffer conv_cache @conv0 : tensor<2x64xf32>
+liquid.state_buffer conv_cache @conv0 : tensor<2x64xf32>
+// CHECK: liquid.state_buffer kv_cache @kv1 : tensor<2x128x32xf32>
+liquid.state_buffer kv_cache @kv1 : tensor<2x128x32xf32>
 
 // CHECK-LABEL: func.func @blocks
 func.func @blocks(%ids: tensor<?xi32>, %pos: index) -> tensor<?x64xf32> {
@@ -40,14 +40,14 @@ func.func @blocks(%ids: tensor<?xi32>, %pos: index) -> tensor<?x64xf32> {
 }
 
 // CHECK-LABEL: func.func @moe
-// CHECK: %[[E:.*]], %[[W:.*]] = liquid.moe_router %{{.*}} {normalize, scaling = 1.000000e+00 : f64, score = "softmax", top_k = 2 : i64} : {{.*}} -> tensor<?x2xi32>, tensor<?x2xf32>
+// CHECK: %[[E:.*]], %[[W:.*]] = liquid.moe_router %{{.*}} scores softmax {normalize, scaling = 1.000000e+00 : f64, top_k = 2 : i64} : {{.*}} -> tensor<?x2xi32>, tensor<?x2xf32>
 // CHECK: liquid.moe_experts %{{.*}}, %[[E]], %[[W]], %{{.*}}, %{{.*}} : {{.*}} -> tensor<?x16xf32>
 func.func @moe(%f: tensor<?x16xf32>) -> tensor<?x16xf32> {
   %r = liquid.weight "router" : tensor<4x16xf32>
   %bias = liquid.weight "bias" : tensor<4xf32>
   %gu = liquid.weight "gate_up" : tensor<4x16x16xf32>
   %d = liquid.weight "down" : tensor<4x16x8xf32>
-  %e, %w = liquid.moe_router %f, %r, %bias {top_k = 2 : i64, scaling = 1.0 : f64, normalize, score = "softmax"} : tensor<?x16xf32>, tensor<4x16xf32>, tensor<4xf32> -> tensor<?x2xi32>, tensor<?x2xf32>
+  %e, %w = liquid.moe_router %f, %r, %bias scores softmax {top_k = 2 : i64, scaling = 1.0 : f64, normalize} : tensor<?x16xf32>, tensor<4x16xf32>, tensor<4xf32> -> tensor<?x2xi32>, tensor<?x2xf32>
   %y = liquid.moe_experts %f, %e, %w, %gu, %d : tensor<?x16xf32>, tensor<?x2xi32>, tensor<?x2xf32>, tensor<4x16x16xf32>, tensor<4x16x8xf32> -> tensor<?x16xf32>
   return %y : tensor<?x16xf32>
 }

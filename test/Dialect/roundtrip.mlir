@@ -9,8 +9,8 @@ func.func @cfc(%xs: tensor<?x8xf32>, %ts: tensor<?xf32>, %h0: tensor<4xf32>) -> 
   %m = liquid.weight "mask" : tensor<4x12xf32>
   // CHECK: liquid.weight_mul %{{.*}}, %{{.*}} : tensor<4x12xf32>
   %wm = liquid.weight_mul %w, %m : tensor<4x12xf32>
-  // CHECK: liquid.weight_map "softplus" %{{.*}} : tensor<4x12xf32>
-  %sp = liquid.weight_map "softplus" %wm : tensor<4x12xf32>
+  // CHECK: liquid.weight_map softplus %{{.*}} : tensor<4x12xf32>
+  %sp = liquid.weight_map softplus %wm : tensor<4x12xf32>
   // CHECK: liquid.weight_concat %{{.*}}, %{{.*}} {dim = 0 : i64} : tensor<4x12xf32>, tensor<4x12xf32> -> tensor<8x12xf32>
   %wc = liquid.weight_concat %sp, %w {dim = 0 : i64} : tensor<4x12xf32>, tensor<4x12xf32> -> tensor<8x12xf32>
   %bc = liquid.weight_concat %b, %b {dim = 0 : i64} : tensor<4xf32>, tensor<4xf32> -> tensor<8xf32>
@@ -19,18 +19,18 @@ func.func @cfc(%xs: tensor<?x8xf32>, %ts: tensor<?xf32>, %h0: tensor<4xf32>) -> 
   ^bb0(%x: tensor<8xf32>, %t: f32, %h: tensor<4xf32>):
     // CHECK: liquid.concat
     %z = liquid.concat %x, %h : tensor<8xf32>, tensor<4xf32> -> tensor<12xf32>
-    // CHECK: liquid.dense %{{.*}} {activation = "silu"}
-    %d = liquid.dense %z, %wc, %bc {activation = "silu"} : tensor<12xf32>, tensor<8x12xf32>, tensor<8xf32> -> tensor<8xf32>
-    // CHECK: liquid.activation "gelu"
-    %a = liquid.activation "gelu" %d : tensor<8xf32>
+    // CHECK: liquid.dense %{{.*}} activation silu
+    %d = liquid.dense %z, %wc, %bc activation silu : tensor<12xf32>, tensor<8x12xf32>, tensor<8xf32> -> tensor<8xf32>
+    // CHECK: liquid.activation gelu
+    %a = liquid.activation gelu %d : tensor<8xf32>
     // CHECK: liquid.slice %{{.*}}[2] : tensor<8xf32> -> tensor<4xf32>
     %s = liquid.slice %a [2] : tensor<8xf32> -> tensor<4xf32>
     // CHECK: liquid.scale_shift %{{.*}}, %{{.*}}, %{{.*}} : tensor<4xf32>, tensor<4xf32>
     %ss = liquid.scale_shift %s, %b, %b : tensor<4xf32>, tensor<4xf32>
-    // CHECK: liquid.cfc_cell "default" %{{.*}}, %{{.*}} weights(%{{.*}}) {masked}
-    %h2 = liquid.cfc_cell "default" %z, %t weights(%w, %b, %w, %b, %w, %b, %w, %b, %m) {masked} : tensor<12xf32>, (tensor<4x12xf32>, tensor<4xf32>, tensor<4x12xf32>, tensor<4xf32>, tensor<4x12xf32>, tensor<4xf32>, tensor<4x12xf32>, tensor<4xf32>, tensor<4x12xf32>) -> tensor<4xf32>
-    // CHECK: liquid.cfc_epilogue "pure" %{{.*}}, %{{.*}} extra(%{{.*}}, %{{.*}} : tensor<4xf32>, tensor<4xf32>) : tensor<4xf32> -> tensor<4xf32>
-    %p = liquid.cfc_epilogue "pure" %ss, %t extra(%b, %b : tensor<4xf32>, tensor<4xf32>) : tensor<4xf32> -> tensor<4xf32>
+    // CHECK: liquid.cfc_cell default %{{.*}}, %{{.*}} weights(%{{.*}}) {masked}
+    %h2 = liquid.cfc_cell default %z, %t weights(%w, %b, %w, %b, %w, %b, %w, %b, %m) {masked} : tensor<12xf32>, (tensor<4x12xf32>, tensor<4xf32>, tensor<4x12xf32>, tensor<4xf32>, tensor<4x12xf32>, tensor<4xf32>, tensor<4x12xf32>, tensor<4xf32>, tensor<4x12xf32>) -> tensor<4xf32>
+    // CHECK: liquid.cfc_epilogue pure %{{.*}}, %{{.*}} extra(%{{.*}}, %{{.*}} : tensor<4xf32>, tensor<4xf32>) : tensor<4xf32> -> tensor<4xf32>
+    %p = liquid.cfc_epilogue pure %ss, %t extra(%b, %b : tensor<4xf32>, tensor<4xf32>) : tensor<4xf32> -> tensor<4xf32>
     // CHECK: liquid.yield
     liquid.yield %p, %h2 : tensor<4xf32>, tensor<4xf32>
   }

@@ -13,7 +13,7 @@
 // CHECK: %[[W:.*]] = liquid.weight_concat %[[M1]], %[[M2]], %[[WA]], %[[WB]] {dim = 0 : i64} : {{.*}} -> tensor<12x10xf32>
 // CHECK: %[[B:.*]] = liquid.weight_concat {{.*}} -> tensor<12xf32>
 // CHECK: %[[Z:.*]] = liquid.dense %arg0, %[[W]], %[[B]] : tensor<10xf32>, tensor<12x10xf32>, tensor<12xf32> -> tensor<12xf32>
-// CHECK: %[[H:.*]] = liquid.cfc_epilogue "default" %[[Z]], %arg1 : tensor<12xf32> -> tensor<3xf32>
+// CHECK: %[[H:.*]] = liquid.cfc_epilogue default %[[Z]], %arg1 : tensor<12xf32> -> tensor<3xf32>
 // CHECK-NOT: liquid.cfc_cell
 // CHECK: return %[[H]]
 func.func @wired(%z: tensor<10xf32>, %t: f32) -> tensor<3xf32> {
@@ -26,7 +26,7 @@ func.func @wired(%z: tensor<10xf32>, %t: f32) -> tensor<3xf32> {
   %wb = liquid.weight "tb.w" : tensor<3x10xf32>
   %bb = liquid.weight "tb.b" : tensor<3xf32>
   %m = liquid.weight "mask" : tensor<3x10xf32>
-  %h = liquid.cfc_cell "default" %z, %t weights(%w1, %b1, %w2, %b2, %wa, %ba, %wb, %bb, %m) {masked} : tensor<10xf32>, (tensor<3x10xf32>, tensor<3xf32>, tensor<3x10xf32>, tensor<3xf32>, tensor<3x10xf32>, tensor<3xf32>, tensor<3x10xf32>, tensor<3xf32>, tensor<3x10xf32>) -> tensor<3xf32>
+  %h = liquid.cfc_cell default %z, %t weights(%w1, %b1, %w2, %b2, %wa, %ba, %wb, %bb, %m) {masked} : tensor<10xf32>, (tensor<3x10xf32>, tensor<3xf32>, tensor<3x10xf32>, tensor<3xf32>, tensor<3x10xf32>, tensor<3xf32>, tensor<3x10xf32>, tensor<3xf32>, tensor<3x10xf32>) -> tensor<3xf32>
   return %h : tensor<3xf32>
 }
 
@@ -36,13 +36,13 @@ func.func @wired(%z: tensor<10xf32>, %t: f32) -> tensor<3xf32> {
 // CHECK-LABEL: func.func @pure
 // CHECK-NOT: liquid.weight_concat
 // CHECK: %[[Z:.*]] = liquid.dense %arg0, %{{.*}}, %{{.*}} : tensor<6xf32>, tensor<4x6xf32>, tensor<4xf32> -> tensor<4xf32>
-// CHECK: liquid.cfc_epilogue "pure" %[[Z]], %arg1 extra(%{{.*}}, %{{.*}} : tensor<4xf32>, tensor<4xf32>)
+// CHECK: liquid.cfc_epilogue pure %[[Z]], %arg1 extra(%{{.*}}, %{{.*}} : tensor<4xf32>, tensor<4xf32>)
 func.func @pure(%z: tensor<6xf32>, %t: f32) -> tensor<4xf32> {
   %w = liquid.weight "w" : tensor<4x6xf32>
   %b = liquid.weight "b" : tensor<4xf32>
   %tau = liquid.weight "w_tau" : tensor<4xf32>
   %a = liquid.weight "A" : tensor<4xf32>
-  %h = liquid.cfc_cell "pure" %z, %t weights(%w, %b, %tau, %a) : tensor<6xf32>, (tensor<4x6xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  %h = liquid.cfc_cell pure %z, %t weights(%w, %b, %tau, %a) : tensor<6xf32>, (tensor<4x6xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   return %h : tensor<4xf32>
 }
 

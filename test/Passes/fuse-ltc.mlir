@@ -9,9 +9,9 @@
 // CHECK-DAG: %[[W:.*]] = liquid.weight "w"
 // CHECK-DAG: %[[ER:.*]] = liquid.weight "erev"
 // CHECK-DAG: %[[M:.*]] = liquid.weight "mask"
-// CHECK-DAG: %[[GLP:.*]] = liquid.weight_map "softplus" %[[GL]]
-// CHECK-DAG: %[[CMP:.*]] = liquid.weight_map "softplus" %[[CM]]
-// CHECK-DAG: %[[WP:.*]] = liquid.weight_map "softplus" %[[W]]
+// CHECK-DAG: %[[GLP:.*]] = liquid.weight_map softplus %[[GL]]
+// CHECK-DAG: %[[CMP:.*]] = liquid.weight_map softplus %[[CM]]
+// CHECK-DAG: %[[WP:.*]] = liquid.weight_map softplus %[[W]]
 // CHECK-DAG: %[[WEFF:.*]] = liquid.weight_mul %[[WP]], %[[M]]
 // CHECK-DAG: %[[GV:.*]] = liquid.weight_mul %[[GLP]], %[[VL]]
 // CHECK-DAG: %[[WER:.*]] = liquid.weight_mul %[[WEFF]], %[[ER]]

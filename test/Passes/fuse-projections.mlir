@@ -32,7 +32,7 @@ func.func @qkv(%h: tensor<?x64xf32>, %g: tensor<?x64xf32>) -> (tensor<?x64xf32>,
 func.func @types(%h: tensor<?x64xf32>) -> (tensor<?x32xf32>, tensor<?x32xf32>) {
   %w1 = liquid.weight "w1" : tensor<32x64xf32>
   %w3 = liquid.weight "w3" : tensor<32x64xf32>
-  %a = liquid.linear %h, %w1 {liquid.weight_type = "f16"} : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
+  %a = liquid.linear %h, %w1 stored f16 : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
   %b = liquid.linear %h, %w3 : tensor<?x64xf32>, tensor<32x64xf32> -> tensor<?x32xf32>
   return %a, %b : tensor<?x32xf32>, tensor<?x32xf32>
 }

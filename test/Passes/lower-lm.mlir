@@ -27,8 +27,8 @@
 // LOWER: arith.minui %[[LROWS]], %{{.*}} : index
 // LOWER-NOT: liquid.state_buffer
 // LLVM: llvm.func @lm_kernel_forward(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: !llvm.ptr, %{{.*}}: i64, %{{.*}}: i64, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i64)
-liquid.state_buffer @conv0 {kind = "conv_cache"} : tensor<2x64xf32>
-liquid.state_buffer @kv1 {kind = "kv_cache"} : tensor<2x128x32xf32>
+liquid.state_buffer conv_cache @conv0 : tensor<2x64xf32>
+liquid.state_buffer kv_cache @kv1 : tensor<2x128x32xf32>
 func.func @lm(%ids: tensor<?xi32>, %pos: index) -> tensor<?x96xf32> attributes {liquid.max_rows = 8 : i64, liquid.max_context = 128 : i64} {
   %emb = liquid.weight "emb" : tensor<96x64xf32>
   %n = liquid.weight "norm" : tensor<64xf32>

@@ -1,6 +1,6 @@
 // RUN: liquid-opt %s --liquid-to-vector | FileCheck %s
 
-// A product with int8 weights (liquid.weight_type = "q8"): packed as
+// A product with int8 weights (`stored q8`): packed as
 // TransposedQ8 (per column tile and block of 32 inputs: the tile's scales,
 // then [32, width] int8), 24 outputs x 64 inputs with 8-float vectors:
 // 24 x 2 blocks x 9 = 432 floats. The kernel loads int8 vectors through the
@@ -15,6 +15,6 @@ func.func @q8(%ids: tensor<?xi32>, %pos: index) -> tensor<?x24xf32> attributes {
   %emb = liquid.weight "emb" : tensor<16x64xf32>
   %w = liquid.weight "w" : tensor<24x64xf32>
   %x = liquid.embedding %ids, %emb : tensor<?xi32>, tensor<16x64xf32> -> tensor<?x64xf32>
-  %y = liquid.linear %x, %w {liquid.weight_type = "q8"} : tensor<?x64xf32>, tensor<24x64xf32> -> tensor<?x24xf32>
+  %y = liquid.linear %x, %w stored q8 : tensor<?x64xf32>, tensor<24x64xf32> -> tensor<?x24xf32>
   return %y : tensor<?x24xf32>
 }

@@ -27,7 +27,7 @@ func.func @m(%xs: tensor<?x8xf32>, %ts: tensor<?xf32>, %h0: tensor<32xf32>) -> (
   ^bb0(%x: tensor<8xf32>, %t: f32, %h: tensor<32xf32>):
     %s = liquid.slice %h [0] : tensor<32xf32> -> tensor<2xf32>
     %z = liquid.concat %x, %s : tensor<8xf32>, tensor<2xf32> -> tensor<10xf32>
-    %d = liquid.dense %z, %w, %b {activation = "tanh"} : tensor<10xf32>, tensor<32x10xf32>, tensor<32xf32> -> tensor<32xf32>
+    %d = liquid.dense %z, %w, %b activation tanh : tensor<10xf32>, tensor<32x10xf32>, tensor<32xf32> -> tensor<32xf32>
     liquid.yield %d, %d : tensor<32xf32>, tensor<32xf32>
   }
   return %ys, %hT : tensor<?x32xf32>, tensor<32xf32>

@@ -9,9 +9,9 @@
 // CHECK-LABEL: func.func @chain
 // CHECK: liquid.scan {{.*}}{liquid.arena = {input = 48 : i64, output = 0 : i64, size = 192 : i64, states = array<i64: 0>}}
 // CHECK: liquid.concat {{.*}} {liquid.offset = array<i64: 80>}
-// CHECK: liquid.dense {{.*}} {activation = "tanh", liquid.offset = array<i64: 144>}
-// CHECK: liquid.dense {{.*}} {activation = "tanh", liquid.offset = array<i64: 48>}
-// CHECK: liquid.dense {{.*}} {activation = "tanh", liquid.offset = array<i64: 96>}
+// CHECK: liquid.dense {{.*}} activation tanh {liquid.offset = array<i64: 144>}
+// CHECK: liquid.dense {{.*}} activation tanh {liquid.offset = array<i64: 48>}
+// CHECK: liquid.dense {{.*}} activation tanh {liquid.offset = array<i64: 96>}
 // CHECK: liquid.dense {{.*}} {liquid.offset = array<i64: 0>}
 func.func @chain(%xs: tensor<?x8xf32>, %ts: tensor<?xf32>, %h0: tensor<32xf32>) -> (tensor<?x32xf32>, tensor<32xf32>) {
   %w0 = liquid.weight "w0" : tensor<32x40xf32>
@@ -20,9 +20,9 @@ func.func @chain(%xs: tensor<?x8xf32>, %ts: tensor<?xf32>, %h0: tensor<32xf32>) 
   %ys, %hT = liquid.scan %xs, %ts init(%h0) : tensor<?x8xf32>, tensor<?xf32>, (tensor<32xf32>) -> tensor<?x32xf32>, tensor<32xf32> {
   ^bb0(%x: tensor<8xf32>, %t: f32, %h: tensor<32xf32>):
     %z = liquid.concat %x, %h : tensor<8xf32>, tensor<32xf32> -> tensor<40xf32>
-    %d1 = liquid.dense %z, %w0, %b {activation = "tanh"} : tensor<40xf32>, tensor<32x40xf32>, tensor<32xf32> -> tensor<32xf32>
-    %d2 = liquid.dense %d1, %w, %b {activation = "tanh"} : tensor<32xf32>, tensor<32x32xf32>, tensor<32xf32> -> tensor<32xf32>
-    %d3 = liquid.dense %d2, %w, %b {activation = "tanh"} : tensor<32xf32>, tensor<32x32xf32>, tensor<32xf32> -> tensor<32xf32>
+    %d1 = liquid.dense %z, %w0, %b activation tanh : tensor<40xf32>, tensor<32x40xf32>, tensor<32xf32> -> tensor<32xf32>
+    %d2 = liquid.dense %d1, %w, %b activation tanh : tensor<32xf32>, tensor<32x32xf32>, tensor<32xf32> -> tensor<32xf32>
+    %d3 = liquid.dense %d2, %w, %b activation tanh : tensor<32xf32>, tensor<32x32xf32>, tensor<32xf32> -> tensor<32xf32>
     %d4 = liquid.dense %d3, %w, %b : tensor<32xf32>, tensor<32x32xf32>, tensor<32xf32> -> tensor<32xf32>
     liquid.yield %d4, %d4 : tensor<32xf32>, tensor<32xf32>
   }

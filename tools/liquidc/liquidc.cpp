@@ -223,7 +223,7 @@ void printLMMemoryPlan(ModuleOp module, func::FuncOp f, llvm::raw_ostream &os) {
     auto t = cast<RankedTensorType>(sb.getType());
     int64_t bytes = t.getNumElements() * 4;
     ++layers;
-    if (sb.getKind() == "kv_cache") {
+    if (sb.getKind() == mlir::liquid::StateKind::KVCache) {
       kv += bytes;
       ++kvLayers;
       kvPerLayer = bytes;
@@ -255,9 +255,11 @@ void printLMMemoryPlan(ModuleOp module, func::FuncOp f, llvm::raw_ostream &os) {
   f.walk([&](mlir::liquid::MoEExpertsOp m) {
     auto gu = cast<RankedTensorType>(m.getGateUp().getType());
     int64_t k = cast<RankedTensorType>(m.getExperts().getType()).getDimSize(1);
-    auto wt = m->getAttrOfType<StringAttr>("liquid.weight_type");
+    auto wt = m.getWeightType();
     int64_t perExpert = 3 * gu.getDimSize(1) / 2 * gu.getDimSize(2);
-    perExpert = !wt ? perExpert * 4 : wt.getValue() == "f16" ? perExpert * 2 : perExpert * 9 / 8;
+    perExpert = wt == mlir::liquid::WeightStorage::F32   ? perExpert * 4
+                : wt == mlir::liquid::WeightStorage::F16 ? perExpert * 2
+                                                         : perExpert * 9 / 8;
     expertBytes += gu.getDimSize(0) * perExpert;
     expertReadBytes += k * perExpert;
     ++moeLayers;
@@ -562,15 +564,14 @@ void assignHalideKernels(ModuleOp module, const std::string &prefix, int64_t lan
   module.walk([&](Operation *op) {
     if (auto l = dyn_cast<mlir::liquid::LinearOp>(op)) {
       auto wt = cast<RankedTensorType>(l.getWeight().getType());
-      auto type = l->getAttrOfType<StringAttr>("liquid.weight_type");
       consider(op, l.getWeight(), wt.getDimSize(0), wt.getDimSize(1),
-               type ? type.getValue() : "f32", false);
+               mlir::liquid::stringifyWeightStorage(l.getWeightType()), false);
     } else if (auto e = dyn_cast<mlir::liquid::CfCEpilogueOp>(op)) {
       int64_t units = cast<RankedTensorType>(e.getResult().getType()).getDimSize(0);
       size_t before = halideKernels.size();
       consider(op, e.getHeads(), units, 0, "f32", false, "cfc_epilogue");
       if (halideKernels.size() > before)
-        halideKernels.back().mode = e.getMode().str();
+        halideKernels.back().mode = mlir::liquid::stringifyCfCMode(e.getMode()).str();
     } else if (auto a = dyn_cast<mlir::liquid::AttentionOp>(op)) {
       // named by its query norm's weight (the layer's attention)
       consider(op, a.getQNorm(), a.getHeads() * a.getHeadDim(), 0, "f32", false, "attention");
@@ -805,10 +806,11 @@ int main(int argc, char **argv) {
       int64_t e = gu.getDimSize(0), h = gu.getDimSize(2), per = 3 * gu.getDimSize(1) / 2 * h;
       int64_t k = cast<RankedTensorType>(m.getExperts().getType()).getDimSize(1);
       lmFlopsPerToken += 2 * e * h + 2 * k * per; // router + the k experts
-      auto wt = m->getAttrOfType<StringAttr>("liquid.weight_type");
+      auto wt = m.getWeightType();
       int64_t unread = (e - k) * per;
-      lmUnreadExpertBytes +=
-          !wt ? unread * 4 : wt.getValue() == "f16" ? unread * 2 : unread * 9 / 8;
+      lmUnreadExpertBytes += wt == mlir::liquid::WeightStorage::F32   ? unread * 4
+                             : wt == mlir::liquid::WeightStorage::F16 ? unread * 2
+                                                                      : unread * 9 / 8;
     });
     if (failed(mlir::verify(*module)))
       fail("the imported IR of " + inputPath + " does not verify");

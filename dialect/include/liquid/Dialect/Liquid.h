@@ -12,6 +12,10 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "liquid/Dialect/LiquidOpsDialect.h.inc"
+#include "liquid/Dialect/LiquidEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "liquid/Dialect/LiquidAttrs.h.inc"
 
 #define GET_OP_CLASSES
 #include "liquid/Dialect/LiquidOps.h.inc"
@@ -20,8 +24,27 @@ namespace mlir::liquid {
 /// True if `v` is computed at compile time from checkpoint tensors only
 /// (a `liquid.weight` or a `liquid.weight_*` expression).
 bool isWeight(Value v);
-/// The activation kinds `liquid.dense` and `liquid.activation` accept.
-bool isKnownActivation(llvm::StringRef kind);
+/// The discardable attributes the passes record (LiquidDialect.td defines
+/// each one and its type): `readAttr<OffsetAttrHelper>(op)`,
+/// `writeAttr<OffsetAttrHelper>(op, value)`, `OffsetAttrHelper::getNameStr()`.
+using MaxRowsAttrHelper = LiquidDialect::MaxRowsAttrHelper;
+using MaxContextAttrHelper = LiquidDialect::MaxContextAttrHelper;
+using OffsetAttrHelper = LiquidDialect::OffsetAttrHelper;
+using ScratchAttrHelper = LiquidDialect::ScratchAttrHelper;
+using ScratchFloatsAttrHelper = LiquidDialect::ScratchFloatsAttrHelper;
+using ArenaAttrHelper = LiquidDialect::ArenaAttrHelper;
+using HalideKernelAttrHelper = LiquidDialect::HalideKernelAttrHelper;
+using KernelAttrHelper = LiquidDialect::KernelAttrHelper;
+using WeightsAttrHelper = LiquidDialect::WeightsAttrHelper;
+template <typename Helper> auto readAttr(Operation *op) {
+  return Helper(op->getContext()).getAttr(op);
+}
+template <typename Helper, typename A> void writeAttr(Operation *op, A value) {
+  Helper(op->getContext()).setAttr(op, value);
+}
+template <typename Helper> bool hasAttr(Operation *op) {
+  return Helper(op->getContext()).isAttrPresent(op);
+}
 } // namespace mlir::liquid
 
 #endif // LIQUID_DIALECT_LIQUID_H

@@ -23,7 +23,29 @@ def Liquid_Dialect : Dialect {
     Fused ops (`liquid.cfc_epilogue`, `liquid.lstm_epilogue`,
     `liquid.ltc_solve`) are produced by the fusion passes and lowered by
     `liquid-lower-to-vector`.
+
+    Passes record what they decide as the discardable attributes below (and
+    only those): the memory plan (`offset`, `scratch`, `scratch_floats`,
+    `arena`), the backend chosen per kernel (`halide_kernel`), and the
+    lowered artifact's contract with the runtime (`kernel`, `weights`).
   }];
+  let discardableAttrs = (ins
+    // language-model functions: rows per forward call, KV cache length
+    "::mlir::IntegerAttr":$max_rows,
+    "::mlir::IntegerAttr":$max_context,
+    // memory plan (liquid-plan-memory), in floats
+    "::mlir::DenseI64ArrayAttr":$offset,
+    "::mlir::IntegerAttr":$scratch,
+    "::mlir::IntegerAttr":$scratch_floats,
+    "::mlir::DictionaryAttr":$arena,
+    // backend assignment (liquid-assign-backends)
+    "::mlir::StringAttr":$halide_kernel,
+    // the lowered kernel and packed weights (liquid-lower-to-vector)
+    "::mlir::DictionaryAttr":$kernel,
+    "::mlir::DictionaryAttr":$weights
+  );
+  let hasOperationAttrVerify = 1;
+  let useDefaultAttributePrinterParser = 1;
 }
 
 class Liquid_Op<string mnemonic, list<Trait> traits = []>

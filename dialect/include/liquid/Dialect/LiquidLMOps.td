@@ -24,12 +24,12 @@ def Liquid_StateBufferOp : Liquid_Op<"state_buffer", [Symbol, HasParent<"::mlir:
     memory planner gives it a fixed place.
 
     ```mlir
-    liquid.state_buffer @conv0 {kind = "conv_cache"} : tensor<2x1024xf32>
-    liquid.state_buffer @kv2 {kind = "kv_cache"} : tensor<2x4096x512xf32>
+    liquid.state_buffer conv_cache @conv0 : tensor<2x1024xf32>
+    liquid.state_buffer kv_cache @kv2 : tensor<2x4096x512xf32>
     ```
   }];
-  let arguments = (ins SymbolNameAttr:$sym_name, StrAttr:$kind, TypeAttrOf<Liquid_F32Tensor>:$type);
-  let assemblyFormat = "$sym_name attr-dict `:` $type";
+  let arguments = (ins SymbolNameAttr:$sym_name, Liquid_StateKindAttr:$kind, TypeAttrOf<Liquid_F32Tensor>:$type);
+  let assemblyFormat = "$kind $sym_name attr-dict `:` $type";
   let hasVerifier = 1;
 }
 
@@ -67,19 +67,20 @@ def Liquid_RMSNormOp : Liquid_Op<"rms_norm", [Pure, AllTypesMatch<["input", "res
 def Liquid_LinearOp : Liquid_Op<"linear", [Pure]> {
   let summary = "rows times a weight: y = x W^T";
   let description = [{
-    `x` is `[T, in]`, `W` is `[out, in]` (torch layout), no bias. The
-    discardable attribute `liquid.weight_type` chooses how the artifact
-    stores `W`: absent float32, `"f16"` half precision, `"q8"` int8 with one
-    scale per block of 32 inputs (GGUF Q8_0; `in` must be a multiple of 32).
+    `x` is `[T, in]`, `W` is `[out, in]` (torch layout), no bias. `weight_type`
+    chooses how the artifact stores `W`: `f32` (the default, not printed),
+    `f16` half precision, `q8` int8 with one scale per block of 32 inputs
+    (GGUF Q8_0; `in` must be a multiple of 32).
     Activations and accumulation stay float32.
 
     ```mlir
-    %q = liquid.linear %h, %wq {liquid.weight_type = "q8"} : tensor<?x256xf32>, tensor<256x256xf32> -> tensor<?x256xf32>
+    %q = liquid.linear %h, %wq stored q8 : tensor<?x256xf32>, tensor<256x256xf32> -> tensor<?x256xf32>
     ```
   }];
-  let arguments = (ins Liquid_F32Matrix:$input, Liquid_F32Matrix:$weight);
+  let arguments = (ins Liquid_F32Matrix:$input, Liquid_F32Matrix:$weight,
+                       DefaultValuedAttr<Liquid_WeightStorageAttr, "::mlir::liquid::WeightStorage::F32">:$weight_type);
   let results = (outs Liquid_F32Matrix:$result);
-  let assemblyFormat = "$input `,` $weight attr-dict `:` type($input) `,` type($weight) `->` type($result)";
+  let assemblyFormat = "$input `,` $weight (`stored` $weight_type^)? attr-dict `:` type($input) `,` type($weight) `->` type($result)";
   let hasVerifier = 1;
 }
 
@@ -196,15 +197,15 @@ def Liquid_MoERouterOp : Liquid_Op<"moe_router", [Pure]> {
     and `weights[t, j]`.
 
     ```mlir
-    %ids, %w = liquid.moe_router %f, %router, %bias {top_k = 2 : i64, scaling = 1.0 : f64, normalize, score = "sigmoid"}
+    %ids, %w = liquid.moe_router %f, %router, %bias scores sigmoid {top_k = 2 : i64, scaling = 1.0 : f64, normalize}
         : tensor<?x128xf32>, tensor<8x128xf32>, tensor<8xf32> -> tensor<?x2xi32>, tensor<?x2xf32>
     ```
   }];
   let arguments = (ins Liquid_F32Matrix:$input, Liquid_F32Matrix:$router, Liquid_F32Vector:$expert_bias,
                        I64Attr:$top_k, F64Attr:$scaling, UnitAttr:$normalize,
-                       DefaultValuedStrAttr<StrAttr, "sigmoid">:$score);
+                       DefaultValuedAttr<Liquid_RouterScoreAttr, "::mlir::liquid::RouterScore::Sigmoid">:$score);
   let results = (outs Liquid_I32Matrix:$experts, Liquid_F32Matrix:$weights);
-  let assemblyFormat = "$input `,` $router `,` $expert_bias attr-dict `:` type($input) `,` type($router) `,` type($expert_bias) `->` type($experts) `,` type($weights)";
+  let assemblyFormat = "$input `,` $router `,` $expert_bias (`scores` $score^)? attr-dict `:` type($input) `,` type($router) `,` type($expert_bias) `->` type($experts) `,` type($weights)";
   let hasVerifier = 1;
 }
 
@@ -228,9 +229,10 @@ def Liquid_MoEExpertsOp : Liquid_Op<"moe_experts", [Pure]> {
     ```
   }];
   let arguments = (ins Liquid_F32Matrix:$input, Liquid_I32Matrix:$experts, Liquid_F32Matrix:$weights,
-                       Liquid_F32Tensor:$gate_up, Liquid_F32Tensor:$down);
+                       Liquid_F32Tensor:$gate_up, Liquid_F32Tensor:$down,
+                       DefaultValuedAttr<Liquid_WeightStorageAttr, "::mlir::liquid::WeightStorage::F32">:$weight_type);
   let results = (outs Liquid_F32Matrix:$result);
-  let assemblyFormat = "$input `,` $experts `,` $weights `,` $gate_up `,` $down attr-dict `:` type($input) `,` type($experts) `,` type($weights) `,` type($gate_up) `,` type($down) `->` type($result)";
+  let assemblyFormat = "$input `,` $experts `,` $weights `,` $gate_up `,` $down (`stored` $weight_type^)? attr-dict `:` type($input) `,` type($experts) `,` type($weights) `,` type($gate_up) `,` type($down) `->` type($result)";
   let hasVerifier = 1;
 }
 

@@ -3,6 +3,7 @@
 #define LIQUID_OPS_TD
 
 include "liquid/Dialect/LiquidDialect.td"
+include "liquid/Dialect/LiquidEnums.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
@@ -77,10 +78,10 @@ def Liquid_WeightMapOp : Liquid_Op<"weight_map", [Pure, SameOperandsAndResultTyp
     `relu`, `abs`, `neg`.
 
     ```mlir
-    %p = liquid.weight_map "softplus" %w : tensor<32x32xf32>
+    %p = liquid.weight_map softplus %w : tensor<32x32xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$fn, Liquid_F32Tensor:$input);
+  let arguments = (ins Liquid_WeightFnAttr:$fn, Liquid_F32Tensor:$input);
   let results = (outs Liquid_F32Tensor:$result);
   let assemblyFormat = "$fn $input attr-dict `:` type($result)";
   let hasVerifier = 1;
@@ -129,10 +130,9 @@ def Liquid_ActivationOp : Liquid_Op<"activation", [Pure, SameOperandsAndResultTy
     %y = liquid.activation "silu" %x : tensor<64xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$kind, Liquid_F32Vector:$input);
+  let arguments = (ins Liquid_ActivationAttr:$kind, Liquid_F32Vector:$input);
   let results = (outs Liquid_F32Vector:$result);
   let assemblyFormat = "$kind $input attr-dict `:` type($result)";
-  let hasVerifier = 1;
 }
 
 def Liquid_ScaleShiftOp : Liquid_Op<"scale_shift", [Pure, AllTypesMatch<["input", "scale", "result"]>]> {
@@ -158,14 +158,14 @@ def Liquid_DenseOp : Liquid_Op<"dense", [Pure]> {
     takes the kinds of `liquid.activation`.
 
     ```mlir
-    %y = liquid.dense %x, %w, %b {activation = "lecun_tanh"}
+    %y = liquid.dense %x, %w, %b activation lecun_tanh
         : tensor<40xf32>, tensor<128x40xf32>, tensor<128xf32> -> tensor<128xf32>
     ```
   }];
   let arguments = (ins Liquid_F32Vector:$input, Liquid_F32Matrix:$weight, Liquid_F32Vector:$bias,
-                       DefaultValuedStrAttr<StrAttr, "none">:$activation);
+                       DefaultValuedAttr<Liquid_ActivationAttr, "::mlir::liquid::Activation::None">:$activation);
   let results = (outs Liquid_F32Vector:$result);
-  let assemblyFormat = "$input `,` $weight `,` $bias attr-dict `:` type($input) `,` type($weight) `,` type($bias) `->` type($result)";
+  let assemblyFormat = "$input `,` $weight `,` $bias (`activation` $activation^)? attr-dict `:` type($input) `,` type($weight) `,` type($bias) `->` type($result)";
   let hasVerifier = 1;
 }
 
@@ -190,12 +190,12 @@ def Liquid_CfCCellOp : Liquid_Op<"cfc_cell", [Pure]> {
     and ff2.
 
     ```mlir
-    %h2 = liquid.cfc_cell "default" %z, %ts weights(%w1, %b1, %w2, %b2, %wa, %ba, %wb, %bb)
+    %h2 = liquid.cfc_cell default %z, %ts weights(%w1, %b1, %w2, %b2, %wa, %ba, %wb, %bb)
         : tensor<128xf32>, (tensor<32x128xf32>, tensor<32xf32>, tensor<32x128xf32>, tensor<32xf32>,
            tensor<32x128xf32>, tensor<32xf32>, tensor<32x128xf32>, tensor<32xf32>) -> tensor<32xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$mode, Liquid_F32Vector:$features, F32:$ts,
+  let arguments = (ins Liquid_CfCModeAttr:$mode, Liquid_F32Vector:$features, F32:$ts,
                        Variadic<Liquid_F32Tensor>:$weights, UnitAttr:$masked);
   let results = (outs Liquid_F32Vector:$result);
   let assemblyFormat = "$mode $features `,` $ts `weights` `(` $weights `)` attr-dict `:` type($features) `,` `(` type($weights) `)` `->` type($result)";
@@ -258,10 +258,10 @@ def Liquid_CfCEpilogueOp : Liquid_Op<"cfc_epilogue", [Pure]> {
     as extra operands.
 
     ```mlir
-    %h = liquid.cfc_epilogue "default" %z, %ts : tensor<128xf32> -> tensor<32xf32>
+    %h = liquid.cfc_epilogue default %z, %ts : tensor<128xf32> -> tensor<32xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$mode, Liquid_F32Vector:$heads, F32:$ts, Variadic<Liquid_F32Vector>:$extra);
+  let arguments = (ins Liquid_CfCModeAttr:$mode, Liquid_F32Vector:$heads, F32:$ts, Variadic<Liquid_F32Vector>:$extra);
   let results = (outs Liquid_F32Vector:$result);
   let assemblyFormat = "$mode $heads `,` $ts (`extra` `(` $extra^ `:` type($extra) `)`)? attr-dict `:` type($heads) `->` type($result)";
   let hasVerifier = 1;
