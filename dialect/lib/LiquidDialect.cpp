@@ -45,6 +45,10 @@ LogicalResult LiquidDialect::verifyOperationAttribute(Operation *op, NamedAttrib
     return expect(isa<DictionaryAttr>(value), "a dictionary");
   if (name == HalideKernelAttrHelper::getNameStr())
     return expect(isa<StringAttr>(value), "a string");
+  if (name == HalideKernelsAttrHelper::getNameStr())
+    return expect(isa<ArrayAttr>(value) && llvm::all_of(cast<ArrayAttr>(value),
+                                                        llvm::IsaPred<DictionaryAttr>),
+                  "an array of dictionaries");
   return op->emitError() << "unknown discardable attribute '" << name << "'";
 }
 

@@ -1,5 +1,5 @@
-//===- Pipelines.cpp - named pass pipelines ---------------------------------===//
-#include "liquid/Passes/Passes.h"
+//===- Pipelines.cpp - the compiler, as pass pipelines ----------------------===//
+#include "liquid/Passes/Pipelines.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -10,12 +10,14 @@
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Pass/PassOptions.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
+using namespace mlir::liquid;
 
-void mlir::liquid::buildLiquidOptimizationPipeline(OpPassManager &pm) {
+void mlir::liquid::populateLiquidOptimizationPipeline(OpPassManager &pm) {
   OpPassManager &fpm = pm.nest<func::FuncOp>();
   fpm.addPass(createFuseCfC());
   fpm.addPass(createFuseLTC());
@@ -24,16 +26,31 @@ void mlir::liquid::buildLiquidOptimizationPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void mlir::liquid::buildLiquidToVectorPipeline(OpPassManager &pm,
-                                               const LowerToVectorOptions &options,
-                                               WeightPackingSink sink) {
+void mlir::liquid::populateLiquidToVectorPipeline(OpPassManager &pm, const CompilerOptions &o,
+                                                  WeightPackingSink sink) {
   pm.nest<func::FuncOp>().addPass(createPlanMemory());
-  pm.addPass(createLowerToVectorPass(options, sink));
+  if (o.printMemoryPlan)
+    pm.addPass(createPrintMemoryPlan());
+  AssignBackendsOptions backends;
+  backends.backend = o.backend;
+  backends.scheduleFile = o.halideScheduleFile;
+  backends.kernelPrefix = o.kernelPrefix;
+  backends.vectorWidth = o.vectorWidth;
+  backends.gpu = o.gpu;
+  backends.int8Only = o.int8Only;
+  backends.int8Activations = o.int8Activations;
+  backends.kernelsList = o.kernelsList;
+  pm.addPass(createAssignBackends(backends));
+  LowerToVectorOptions lower;
+  lower.kernelPrefix = o.kernelPrefix;
+  lower.vectorWidth = o.vectorWidth;
+  lower.blockSparse = o.blockSparse;
+  pm.addPass(createLowerToVectorPass(lower, sink));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
 
-void mlir::liquid::buildLowerToLLVMPipeline(OpPassManager &pm) {
+void mlir::liquid::populateLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertMathToLLVMPass());
@@ -47,14 +64,61 @@ void mlir::liquid::buildLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+void mlir::liquid::populateLiquidCompilerPipeline(OpPassManager &pm, const CompilerOptions &o,
+                                                  WeightPackingSink sink) {
+  populateLiquidOptimizationPipeline(pm);
+  populateLiquidToVectorPipeline(pm, o, sink);
+  populateLowerToLLVMPipeline(pm);
+}
+
+namespace {
+/// CompilerOptions as pipeline options (liquid-opt --liquid-to-vector='...').
+struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
+  Option<std::string> prefix{*this, "prefix", llvm::cl::desc("Symbol prefix of the kernels")};
+  Option<int64_t> vectorWidth{*this, "vector-width", llvm::cl::desc("Floats per vector: 8 or 16"),
+                              llvm::cl::init(8)};
+  Option<bool> blockSparse{*this, "block-sparse",
+                           llvm::cl::desc("Pack masked weights block-sparse"), llvm::cl::init(true)};
+  Option<bool> printPlan{*this, "print-memory-plan", llvm::cl::desc("Print the memory plan"),
+                         llvm::cl::init(false)};
+  Option<std::string> backend{*this, "backend", llvm::cl::desc("llvm or halide"),
+                              llvm::cl::init("llvm")};
+  Option<std::string> schedule{*this, "halide-schedule", llvm::cl::desc("Halide schedule file")};
+  Option<bool> gpu{*this, "gpu", llvm::cl::desc("GPU target: products only"), llvm::cl::init(false)};
+  Option<bool> int8Only{*this, "int8-only", llvm::cl::desc("int8 products only"),
+                        llvm::cl::init(false)};
+  Option<bool> int8Acts{*this, "int8-activations", llvm::cl::desc("int8 x int8 products"),
+                        llvm::cl::init(false)};
+  Option<std::string> kernelsList{*this, "kernels-list", llvm::cl::desc("List the kernels here")};
+
+  CompilerOptions get() const {
+    CompilerOptions o;
+    o.kernelPrefix = prefix, o.vectorWidth = vectorWidth, o.blockSparse = blockSparse;
+    o.printMemoryPlan = printPlan, o.backend = backend, o.halideScheduleFile = schedule;
+    o.gpu = gpu, o.int8Only = int8Only, o.int8Activations = int8Acts;
+    o.kernelsList = kernelsList;
+    return o;
+  }
+};
+} // namespace
+
 void mlir::liquid::registerLiquidPipelines() {
   PassPipelineRegistration<>("liquid-optimize",
-                             "Fuse cells (liquid-fuse-cfc, liquid-fuse-ltc) and projections (liquid-fuse-projections), canonicalize, CSE",
-                             buildLiquidOptimizationPipeline);
-  PassPipelineRegistration<>("liquid-to-vector",
-                             "Plan memory and lower liquid to scf/vector/memref/math kernels",
-                             [](OpPassManager &pm) { buildLiquidToVectorPipeline(pm); });
+                             "Fuse cells (liquid-fuse-cfc, liquid-fuse-ltc) and projections "
+                             "(liquid-fuse-projections), canonicalize, CSE",
+                             populateLiquidOptimizationPipeline);
+  PassPipelineRegistration<PipelineOptions>(
+      "liquid-to-vector",
+      "Plan memory, assign backends, lower liquid to scf/vector/memref/math kernels",
+      [](OpPassManager &pm, const PipelineOptions &o) {
+        populateLiquidToVectorPipeline(pm, o.get());
+      });
   PassPipelineRegistration<>("liquid-vector-to-llvm",
                              "Lower the kernels to the LLVM dialect (bare-pointer ABI)",
-                             buildLowerToLLVMPipeline);
+                             populateLowerToLLVMPipeline);
+  PassPipelineRegistration<PipelineOptions>(
+      "liquid-compile", "The whole compiler: liquid-optimize, liquid-to-vector, liquid-vector-to-llvm",
+      [](OpPassManager &pm, const PipelineOptions &o) {
+        populateLiquidCompilerPipeline(pm, o.get());
+      });
 }

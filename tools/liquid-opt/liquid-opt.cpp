@@ -4,7 +4,7 @@
 // upstream dialects and passes the pipelines use.
 //
 //===----------------------------------------------------------------------===//
-#include "liquid/Passes/Passes.h"
+#include "liquid/Passes/Pipelines.h"
 
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/Func/Extensions/AllExtensions.h"

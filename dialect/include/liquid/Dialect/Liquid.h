@@ -34,6 +34,7 @@ using ScratchAttrHelper = LiquidDialect::ScratchAttrHelper;
 using ScratchFloatsAttrHelper = LiquidDialect::ScratchFloatsAttrHelper;
 using ArenaAttrHelper = LiquidDialect::ArenaAttrHelper;
 using HalideKernelAttrHelper = LiquidDialect::HalideKernelAttrHelper;
+using HalideKernelsAttrHelper = LiquidDialect::HalideKernelsAttrHelper;
 using KernelAttrHelper = LiquidDialect::KernelAttrHelper;
 using WeightsAttrHelper = LiquidDialect::WeightsAttrHelper;
 template <typename Helper> auto readAttr(Operation *op) {

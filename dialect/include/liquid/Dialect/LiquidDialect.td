@@ -38,8 +38,10 @@ def Liquid_Dialect : Dialect {
     "::mlir::IntegerAttr":$scratch,
     "::mlir::IntegerAttr":$scratch_floats,
     "::mlir::DictionaryAttr":$arena,
-    // backend assignment (liquid-assign-backends)
+    // backend assignment (liquid-assign-backends): the kernel an op became,
+    // and on the module every Halide kernel's request (one dictionary each)
     "::mlir::StringAttr":$halide_kernel,
+    "::mlir::ArrayAttr":$halide_kernels,
     // the lowered kernel and packed weights (liquid-lower-to-vector)
     "::mlir::DictionaryAttr":$kernel,
     "::mlir::DictionaryAttr":$weights

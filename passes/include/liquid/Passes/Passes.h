@@ -39,16 +39,6 @@ std::unique_ptr<Pass> createLowerToVectorPass(const LowerToVectorOptions &option
 #define GEN_PASS_REGISTRATION
 #include "liquid/Passes/Passes.h.inc"
 
-/// liquid -> liquid: cell fusion, canonicalization, CSE.
-void buildLiquidOptimizationPipeline(OpPassManager &pm);
-/// Memory planning and lowering of `liquid` to scf/vector/memref/math.
-void buildLiquidToVectorPipeline(OpPassManager &pm, const LowerToVectorOptions &options = {},
-                                 WeightPackingSink sink = {});
-/// scf/vector/memref/math/arith -> LLVM dialect (bare-pointer calling convention).
-void buildLowerToLLVMPipeline(OpPassManager &pm);
-/// Registers the three pipelines with the pass registry (for liquid-opt).
-void registerLiquidPipelines();
-
 } // namespace mlir::liquid
 
 #endif // LIQUID_PASSES_PASSES_H

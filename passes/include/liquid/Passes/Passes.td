@@ -100,6 +100,65 @@ def PlanMemory : Pass<"liquid-plan-memory", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::liquid::LiquidDialect"];
 }
 
+def AssignBackends : Pass<"liquid-assign-backends", "::mlir::ModuleOp"> {
+  let summary = "Choose, per kernel, the LLVM lowering or a Halide-generated kernel";
+  let description = [{
+    Considers every op that has a Halide kernel: the language models'
+    products (`liquid.linear`), short convolutions, attention, and the cells'
+    `liquid.dense` and `liquid.cfc_epilogue`. Each gets a name
+    (`<prefix>_hl<i>`, in program order) and a schedule: the schedule file's
+    choice by kernel or weight name, else its default (`hand`). A kernel
+    stays on the LLVM lowering when its schedule is `llvm` or the Halide
+    kernel cannot take it: outputs not whole tiles of `8 x vector-width`,
+    `head_dim` not a multiple of `2 x vector-width`, a block-sparse (masked)
+    weight, a GPU target (only products run on the GPU) or an integer-only
+    NPU (int8 products only). With `int8-activations`, Halide products with
+    q8 weights quantize their inputs per block of 32 (int8 x int8).
+
+    A kernel given to Halide gets `liquid.halide_kernel = "<name>"` (its
+    lowering becomes a call of that symbol), and the module lists every
+    request in `liquid.halide_kernels`, which liquidc hands to
+    liquid-halide-gen. With `kernels-list`, every kernel considered, its
+    backend and the reason is written to that file. With `backend=llvm` the
+    IR is left alone.
+
+    ```mlir
+    %y = liquid.linear %x, %w stored q8 {liquid.halide_kernel = "m_hl0"} : ...
+    ```
+  }];
+  let options = [
+    Option<"backend", "backend", "std::string", /*default=*/"\"llvm\"",
+           "llvm (leave every kernel on the LLVM lowering) or halide">,
+    Option<"scheduleFile", "schedule-file", "std::string", /*default=*/"\"\"",
+           "JSON file choosing per kernel or weight name: llvm, hand, mullapudi2016, "
+           "adams2019 or li2018 ({\"default\": ..., \"kernels\": {name: ...}})">,
+    Option<"kernelPrefix", "prefix", "std::string", /*default=*/"\"\"",
+           "Symbol prefix of the kernels (default: the function name)">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
+           "Floats per vector (sets the Halide tiles: 8 vectors)">,
+    Option<"gpu", "gpu", "bool", /*default=*/"false",
+           "GPU target: only products become Halide (GPU) kernels">,
+    Option<"int8Only", "int8-only", "bool", /*default=*/"false",
+           "Integer-only vector unit (Hexagon HVX): only q8 products become Halide kernels">,
+    Option<"int8Activations", "int8-activations", "bool", /*default=*/"false",
+           "Halide products with q8 weights quantize their inputs (int8 x int8)">,
+    Option<"kernelsList", "kernels-list", "std::string", /*default=*/"\"\"",
+           "Write every kernel considered, its backend and why, to this file">
+  ];
+  let dependentDialects = ["::mlir::liquid::LiquidDialect"];
+}
+
+def PrintMemoryPlan : Pass<"liquid-print-memory-plan", "::mlir::ModuleOp"> {
+  let summary = "Print the static memory plan of every planned function to stdout";
+  let description = [{
+    Reads what `liquid-plan-memory` recorded and prints it: for a cell's
+    scan every state, input, activation and scratch buffer with its bytes and
+    offset; for a language model its caches by kind, activations, scratch,
+    the expert weights a token reads, and what an all-attention model of the
+    same shape would need for its KV caches. The IR is not changed.
+  }];
+}
+
 def LowerToVector : Pass<"liquid-lower-to-vector", "::mlir::ModuleOp"> {
   let summary = "Lower planned liquid functions to a step kernel in scf/vector/memref/math";
   let description = [{

@@ -1,0 +1,57 @@
+//===- Pipelines.h - the compiler, as pass pipelines ------------*- C++ -*-===//
+//
+// The one definition of what liquidc runs: liquidc calls these functions and
+// liquid-opt registers them as pipelines (same names, same options), so a lit
+// test of a pipeline tests what ships.
+//
+//   liquid-optimize        fuse-cfc, fuse-ltc, fuse-projections, canonicalize, cse
+//   liquid-to-vector       plan-memory, [print-memory-plan], assign-backends,
+//                          lower-to-vector, canonicalize, cse
+//   liquid-vector-to-llvm  scf/vector/math/arith/memref/func -> llvm (bare pointers)
+//
+//===----------------------------------------------------------------------===//
+#ifndef LIQUID_PASSES_PIPELINES_H
+#define LIQUID_PASSES_PIPELINES_H
+
+#include "liquid/Passes/Passes.h"
+
+#include <string>
+
+namespace mlir::liquid {
+
+/// Everything the pipelines can be asked to do differently.
+struct CompilerOptions {
+  /// Symbol prefix of the kernels (default: the function name).
+  std::string kernelPrefix;
+  /// Floats per vector in the kernels: 8 or 16.
+  int64_t vectorWidth = 8;
+  /// Pack masked weights block-sparse where enough blocks are zero.
+  bool blockSparse = true;
+  /// Print the memory plan to stdout once it is made.
+  bool printMemoryPlan = false;
+  /// liquid-assign-backends: llvm or halide, the schedule file, the target's
+  /// limits, int8 activations, and where to list the kernels.
+  std::string backend = "llvm";
+  std::string halideScheduleFile;
+  bool gpu = false, int8Only = false, int8Activations = false;
+  std::string kernelsList;
+};
+
+/// liquid -> liquid: cell fusion, projection fusion, canonicalization, CSE.
+void populateLiquidOptimizationPipeline(OpPassManager &pm);
+/// Memory planning, backend assignment and lowering of `liquid` to
+/// scf/vector/memref/math kernels; `sink` provides the checkpoint and takes
+/// the packed weights (without it only their layout is planned).
+void populateLiquidToVectorPipeline(OpPassManager &pm, const CompilerOptions &options,
+                                    WeightPackingSink sink = {});
+/// scf/vector/memref/math/arith -> LLVM dialect (bare-pointer calling convention).
+void populateLowerToLLVMPipeline(OpPassManager &pm);
+/// All three, in order.
+void populateLiquidCompilerPipeline(OpPassManager &pm, const CompilerOptions &options,
+                                    WeightPackingSink sink = {});
+/// Registers the pipelines with the pass registry (for liquid-opt).
+void registerLiquidPipelines();
+
+} // namespace mlir::liquid
+
+#endif // LIQUID_PASSES_PIPELINES_H

@@ -1,0 +1,135 @@
+//===- LMAttention.cpp - liquid.attention -----------------------------------===//
+//
+// Per-head RMSNorm and RoPE, the KV cache append, causal GQA softmax.
+//
+//===----------------------------------------------------------------------===//
+#include "LMEmitter.h"
+
+using namespace mlir;
+using namespace mlir::liquid;
+using namespace mlir::liquid::lm;
+
+/// The RoPE tables of an attention op ([max_context, head_dim / 2] cos and
+/// sin, computed in double precision) in the blob; offsets of cos and sin.
+std::pair<int64_t, int64_t> mlir::liquid::lm::ropeTables(AttentionOp op, WeightPacker &packer) {
+  int64_t hd = op.getHeadDim(), half = hd / 2;
+  auto module = op->getParentOfType<ModuleOp>();
+  auto sb = module.lookupSymbol<StateBufferOp>(op.getStateAttr().getAttr());
+  int64_t ctx = cast<RankedTensorType>(sb.getType()).getDimSize(1);
+  double theta = op.getRopeTheta().convertToDouble();
+  std::string key = llvm::formatv("rope(theta={0}, head_dim={1}, ctx={2})", theta, hd, ctx).str();
+  ::liquid::Tensor cosT, sinT;
+  cosT.shape = sinT.shape = {ctx, half};
+  cosT.data.resize(ctx * half);
+  sinT.data.resize(ctx * half);
+  for (int64_t p = 0; p < ctx; ++p)
+    for (int64_t i = 0; i < half; ++i) {
+      double a = p * std::pow(theta, -2.0 * i / hd);
+      cosT.data[p * half + i] = static_cast<float>(std::cos(a));
+      sinT.data[p * half + i] = static_cast<float>(std::sin(a));
+    }
+  return {packer.addSynthetic("cos " + key, cosT, PackLayout::Rows),
+          packer.addSynthetic("sin " + key, sinT, PackLayout::Rows)};
+}
+
+
+LogicalResult LMEmitter::emitAttention(AttentionOp op) {
+  int64_t heads = op.getHeads(), kvh = op.getKvHeads(), hd = op.getHeadDim(), half = hd / 2;
+  // (emitSerial narrowed the vectors to divide head_dim / 2)
+  auto sb = module.lookupSymbol<StateBufferOp>(op.getStateAttr().getAttr());
+  int64_t ctx = cast<RankedTensorType>(sb.getType()).getDimSize(1), kvw = kvh * hd;
+  double eps = op.getEpsilon().convertToDouble();
+  auto [cosOff, sinOff] = ropeTables(op, packer);
+  Buf cosB{wMem, cosOff}, sinB{wMem, sinOff};
+  Buf q = act(op.getQ()), k = act(op.getK()), v = act(op.getV()), y = act(op.getResult());
+  Buf qn = weight(op.getQNorm(), PackLayout::Vector), kn = weight(op.getKNorm(), PackLayout::Vector);
+  int64_t kOff = stateOffset(op.getStateAttr());
+  Buf kc{aMem, kOff}, vc{aMem, kOff + ctx * kvw};
+  Buf scores{aMem, scratch(op)};
+  int64_t nc = hd / lanes;
+
+  // Normalizes one head (hd floats at `base` of `src`) with `w` and rotates it
+  // for position p: returns hd / lanes vectors.
+  auto normRope = [&](Buf src, Value base, Buf w, Value p) {
+    SmallVector<Value> xs;
+    Value acc = splat(0.0f);
+    for (int64_t c = 0; c < nc; ++c) {
+      xs.push_back(ld(src, base, c * lanes));
+      acc = add(acc, mul(xs.back(), xs.back()));
+    }
+    Value ss = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
+    Value r = bcast(rsqrtOfMean(ss, hd, eps));
+    for (int64_t c = 0; c < nc; ++c)
+      xs[c] = mul(mul(xs[c], r), ld(w, Value(), c * lanes));
+    Value trow = muli(p, ::liquid::roundUp(half, packer.lanes)); // Rows layout
+    SmallVector<Value> out(nc);
+    for (int64_t c = 0; c < nc / 2; ++c) {
+      Value co = ld(cosB, trow, c * lanes), si = ld(sinB, trow, c * lanes);
+      Value x1 = xs[c], x2 = xs[c + nc / 2];
+      out[c] = sub(mul(x1, co), mul(x2, si));
+      out[c + nc / 2] = add(mul(x2, co), mul(x1, si));
+    }
+    return out;
+  };
+
+  // 1. Append the new keys (normed, rotated) and values to the cache.
+  forRows([&](Value t) {
+    Value p = addi(pos, t);
+    for (int64_t g = 0; g < kvh; ++g) {
+      Value src = addi(muli(t, kvw), idx(g * hd)), dst = addi(muli(p, kvw), idx(g * hd));
+      SmallVector<Value> kr = normRope(k, src, kn, p);
+      for (int64_t c = 0; c < nc; ++c) {
+        st(kr[c], kc, dst, c * lanes);
+        st(ld(v, src, c * lanes), vc, dst, c * lanes);
+      }
+    }
+  });
+  // 2. Each query attends to cache rows 0 .. pos + t.
+  if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr)) {
+    if (hd % (2 * packer.lanes))
+      return op.emitOpError() << "a Halide attention needs head_dim a multiple of "
+                              << 2 * packer.lanes;
+    callExternal(module, hk.getValue(),
+                 {address(q), address(kc), address(vc), address(y), address(qn), address(cosB),
+                  address(sinB), rows, pos});
+    return success();
+  }
+  Value scale = splat(static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd))));
+  forRows([&](Value t) {
+    Value p = addi(pos, t), end = addi(p, idx(1));
+    for (int64_t hq = 0; hq < heads; ++hq) {
+      int64_t g = hq / (heads / kvh);
+      SmallVector<Value> qr = normRope(q, addi(muli(t, heads * hd), idx(hq * hd)), qn, p);
+      for (Value &x : qr)
+        x = mul(x, scale);
+      Value negInf = scalar(-std::numeric_limits<float>::infinity());
+      Value mx = dloop(idx(0), end, 1, {negInf}, [&](Value j, ValueRange a) -> SmallVector<Value> {
+        Value row = addi(muli(j, kvw), idx(g * hd));
+        Value acc = splat(0.0f);
+        for (int64_t c = 0; c < nc; ++c)
+          acc = add(acc, mul(qr[c], ld(kc, row, c * lanes)));
+        Value s = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
+        memref::StoreOp::create(b, loc, s, aMem, ValueRange{addi(j, idx(scores.off))});
+        return {arith::MaximumFOp::create(b, loc, a[0], s)};
+      })[0];
+      SmallVector<Value> init(nc, splat(0.0f));
+      init.push_back(scalar(0.0f));
+      SmallVector<Value> res = dloop(idx(0), end, 1, init, [&](Value j, ValueRange a) {
+        Value s = memref::LoadOp::create(b, loc, aMem, ValueRange{addi(j, idx(scores.off))});
+        Value e = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, s, mx));
+        Value eb = bcast(e);
+        Value row = addi(muli(j, kvw), idx(g * hd));
+        SmallVector<Value> next;
+        for (int64_t c = 0; c < nc; ++c)
+          next.push_back(add(a[c], mul(eb, ld(vc, row, c * lanes))));
+        next.push_back(arith::AddFOp::create(b, loc, a[nc], e));
+        return next;
+      });
+      Value inv = bcast(arith::DivFOp::create(b, loc, scalar(1.0f), res[nc]));
+      Value out = addi(muli(t, heads * hd), idx(hq * hd));
+      for (int64_t c = 0; c < nc; ++c)
+        st(mul(res[c], inv), y, out, c * lanes);
+    }
+  });
+  return success();
+}

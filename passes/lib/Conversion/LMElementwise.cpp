@@ -1,0 +1,127 @@
+//===- LMElementwise.cpp - serial LM ops ------------------------------------===//
+//
+// The ops thread 0 runs alone: embedding gathers, RMSNorm, residual adds,
+// SwiGLU, column ranges.
+//
+//===----------------------------------------------------------------------===//
+#include "LMEmitter.h"
+
+using namespace mlir;
+using namespace mlir::liquid;
+using namespace mlir::liquid::lm;
+
+LogicalResult LMEmitter::emit(Operation &op) {
+  if (op.getNumResults() && isWeight(op.getResult(0)))
+    return success();
+  if (auto m = dyn_cast<MoEExpertsOp>(op))
+    return emitMoEExperts(m); // threaded inside
+  if (!isa<LinearOp>(op)) {
+    // Everything but the products is cheap next to them: thread 0 runs it
+    // while the others wait at the barrier.
+    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, idx(0));
+    auto ifOp = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    return emitSerial(op);
+  }
+  return emitLinear(cast<LinearOp>(op));
+}
+
+LogicalResult LMEmitter::emitSerial(Operation &op) {
+  // The widest vectors that divide every row this op reads or writes (the
+  // router works on whole padded vectors of its own scratch).
+  SmallVector<int64_t> widths;
+  if (!isa<MoERouterOp>(op)) {
+    for (Value v : llvm::concat<Value>(op.getOperands(), op.getResults()))
+      if (auto t = dyn_cast<RankedTensorType>(v.getType()); t && t.getRank() == 2 && !isWeight(v))
+        widths.push_back(t.getDimSize(1));
+    if (auto c = dyn_cast<ColumnsOp>(op))
+      widths.push_back(c.getOffset());
+    if (auto a = dyn_cast<AttentionOp>(op))
+      widths.push_back(a.getHeadDim() / 2);
+  }
+  LanesScope narrow(*this, fitLanes(lanes, widths));
+  if (auto e = dyn_cast<EmbeddingOp>(op)) {
+    int64_t h = cols(e.getResult());
+    Buf table = weight(e.getTable(), PackLayout::Rows), dst = act(e.getResult());
+    forRows([&](Value t) {
+      Value id = memref::LoadOp::create(b, loc, ids, ValueRange{t});
+      Value row = muli(arith::IndexCastOp::create(b, loc, b.getIndexType(), id),
+                       ::liquid::roundUp(h, packer.lanes)); // Rows layout
+      Value out = muli(t, h);
+      chunks(h, Value(), [&](Value d, int64_t o) {
+        Value src = d ? addi(row, d) : row, dd = d ? addi(out, d) : out;
+        st(ld(table, src, o), dst, dd, o);
+      });
+    });
+    return success();
+  }
+  if (auto n = dyn_cast<RMSNormOp>(op)) {
+    int64_t h = cols(n.getInput());
+    Buf x = act(n.getInput()), w = weight(n.getWeight(), PackLayout::Vector), y = act(n.getResult());
+    double eps = n.getEpsilon().convertToDouble();
+    forRows([&](Value t) {
+      Value base = muli(t, h);
+      Value ss = sumChunks(h, base, [&](Value d, int64_t o) {
+        Value v = ld(x, d, o);
+        return mul(v, v);
+      });
+      Value r = bcast(rsqrtOfMean(ss, h, eps));
+      chunks(h, Value(), [&](Value d, int64_t o) {
+        Value xi = d ? addi(base, d) : base;
+        st(mul(mul(ld(x, xi, o), r), ld(w, d, o)), y, xi, o);
+      });
+    });
+    return success();
+  }
+  if (auto a = dyn_cast<arith::AddFOp>(op)) {
+    Buf x = act(a.getLhs()), y = act(a.getRhs()), z = act(a.getResult());
+    Value total = muli(rows, cols(a.getResult()));
+    dloop(idx(0), total, lanes, {}, [&](Value i, ValueRange) -> SmallVector<Value> {
+      st(add(ld(x, i, 0), ld(y, i, 0)), z, i, 0);
+      return {};
+    });
+    return success();
+  }
+  if (auto s = dyn_cast<SwiGLUOp>(op)) {
+    Buf g = act(s.getGate()), u = act(s.getUp()), z = act(s.getResult());
+    Value total = muli(rows, cols(s.getResult()));
+    dloop(idx(0), total, lanes, {}, [&](Value i, ValueRange) -> SmallVector<Value> {
+      Value gv = ld(g, i, 0);
+      st(mul(mul(gv, sigmoid(gv)), ld(u, i, 0)), z, i, 0);
+      return {};
+    });
+    return success();
+  }
+  if (auto s = dyn_cast<SwiGLUHalvesOp>(op)) {
+    int64_t f = cols(s.getResult());
+    Buf in = act(s.getInput()), out = act(s.getResult());
+    forRows([&](Value t) {
+      Value src = muli(t, 2 * f), dst = muli(t, f);
+      chunks(f, Value(), [&](Value d, int64_t o) {
+        Value si = d ? addi(src, d) : src;
+        Value g = ld(in, si, o);
+        st(mul(mul(g, sigmoid(g)), ld(in, si, o + f)), out, d ? addi(dst, d) : dst, o);
+      });
+    });
+    return success();
+  }
+  if (auto c = dyn_cast<ColumnsOp>(op)) {
+    int64_t m = cols(c.getInput()), n = cols(c.getResult()), off = c.getOffset();
+    Buf in = act(c.getInput()), out = act(c.getResult());
+    forRows([&](Value t) {
+      Value src = addi(muli(t, m), idx(off)), dst = muli(t, n);
+      chunks(n, Value(), [&](Value d, int64_t o) {
+        st(ld(in, d ? addi(src, d) : src, o), out, d ? addi(dst, d) : dst, o);
+      });
+    });
+    return success();
+  }
+  if (auto c = dyn_cast<ShortConvMixOp>(op))
+    return emitShortConv(c);
+  if (auto r = dyn_cast<MoERouterOp>(op))
+    return emitMoERouter(r);
+  if (auto a = dyn_cast<AttentionOp>(op))
+    return emitAttention(a);
+  return op.emitOpError("cannot be lowered in a language-model function");
+}

@@ -1,0 +1,291 @@
+//===- Emit.cpp - from the lowered module to the artifact -------------------===//
+//
+// Reads the kernel contract the lowering recorded (liquid.kernel,
+// liquid.weights, liquid.halide_kernels) and builds what --emit asks for:
+// machine code of the kernels, or with the C runtime an executable or a
+// library (Artifact.cpp), with the Halide kernels liquid-halide-gen makes.
+//
+//===----------------------------------------------------------------------===//
+#include "Emit.h"
+#include "Artifact.h"
+#include "HalideBackend.h"
+
+#include "liquid/Dialect/Liquid.h"
+#include "liquid/Passes/Backends.h"
+#include "liquid/Targets/Targets.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Support/FileUtilities.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+#include <cstdlib>
+
+using namespace mlir;
+using namespace ::liquid;
+using mlir::liquid::readAttr;
+
+namespace {
+
+/// A temporary folder for an artifact's intermediate files, removed when done.
+struct WorkDir {
+  std::string path, error;
+  WorkDir() {
+    llvm::SmallString<128> p;
+    if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("liquidc", p))
+      error = "cannot create a temporary folder: " + ec.message();
+    path = std::string(p);
+  }
+  ~WorkDir() {
+    if (!path.empty())
+      llvm::sys::fs::remove_directories(path);
+  }
+};
+
+/// The kernel's contract (liquid.kernel on the lowered kernel function).
+DictionaryAttr kernelInfoAttr(ModuleOp module) {
+  for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
+    if (auto info = readAttr<mlir::liquid::KernelAttrHelper>(fn))
+      return info;
+  return {};
+}
+
+int64_t i64(DictionaryAttr d, StringRef key) { return cast<IntegerAttr>(d.get(key)).getInt(); }
+
+class Emitter {
+public:
+  Emitter(const DriverOptions &o, const CompiledModel &m)
+      : o(o), m(m), halide(mlir::liquid::readHalideKernels(m.module)) {}
+
+  bool run(std::string &err);
+
+private:
+  bool readWeightsInfo(std::string &err);
+  bool emitMachineCode(std::string &err);
+  bool emitCode(int64_t rowsEstimate, std::string &err);
+  bool addHalideKernels(ArtifactRequest &req, const std::string &dir, int64_t rowsEstimate,
+                        std::string &err, std::vector<std::string> *ptx = nullptr);
+  ArtifactRequest request(const WorkDir &work, const std::string &kernelObj, bool embed);
+  bool kernelObject(const WorkDir &work, const std::string &prefix, std::string &obj,
+                    std::string &err);
+  bool emitCell(DictionaryAttr info, std::string &err);
+  bool emitLanguageModel(DictionaryAttr info, std::string &err);
+
+  const DriverOptions &o;
+  const CompiledModel &m;
+  std::vector<HalideKernel> halide;
+  int64_t weightsFloats = 0, decodeBytes = 0;
+  std::string weightsHash;
+};
+
+bool Emitter::readWeightsInfo(std::string &err) {
+  DictionaryAttr w = readAttr<mlir::liquid::WeightsAttrHelper>(m.module);
+  if (!w) {
+    err = "the lowered module has no packed-weight layout";
+    return false;
+  }
+  weightsFloats = i64(w, "size");
+  weightsHash = cast<StringAttr>(w.get("hash")).getValue().str();
+  // Bytes of weights a decoded token reads: everything but the tables it
+  // reads one row of (the embedding gather, the RoPE tables).
+  for (Attribute e : cast<ArrayAttr>(w.get("entries"))) {
+    auto d = cast<DictionaryAttr>(e);
+    if (cast<StringAttr>(d.get("layout")).getValue() != "rows")
+      decodeBytes += i64(d, "floats") * 4;
+  }
+  return true;
+}
+
+bool Emitter::run(std::string &err) {
+  if (o.compiler.int8Activations &&
+      llvm::none_of(halide, [](const HalideKernel &k) { return k.acts == "q8"; })) {
+    err = o.target->kind == "npu"
+              ? "target '" + o.target->name + "' needs int8 weights (--quantize=q8, or a Q8_0 "
+                "GGUF): its vector unit has no float arithmetic"
+              : std::string("--activations=q8 needs int8 weights (--quantize=q8, or a Q8_0 GGUF)");
+    return false;
+  }
+  DictionaryAttr info = kernelInfoAttr(m.module);
+  if (!info) {
+    err = "the lowered module has no kernel";
+    return false;
+  }
+  if (!readWeightsInfo(err))
+    return false;
+  if (info.get("max_rows"))
+    return emitLanguageModel(info, err);
+  return emitCell(info, err);
+}
+
+/// --emit=obj|asm|llvm: the lowered module to -o (stdout without it).
+bool Emitter::emitMachineCode(std::string &err) {
+  auto kind = o.emit == Emit::LLVM  ? OutputKind::LLVMIR
+              : o.emit == Emit::Asm ? OutputKind::Assembly
+                                    : OutputKind::Object;
+  return emitModule(m.module, o.machine, kind, o.output.empty() ? "-" : o.output, err);
+}
+
+bool Emitter::kernelObject(const WorkDir &work, const std::string &prefix, std::string &obj,
+                           std::string &err) {
+  llvm::SmallString<256> p(work.path);
+  llvm::sys::path::append(p, prefix + "_kernel.o");
+  obj = std::string(p);
+  return emitModule(m.module, o.machine, OutputKind::Object, obj, err);
+}
+
+/// The parts of an artifact request every kind shares.
+ArtifactRequest Emitter::request(const WorkDir &work, const std::string &kernelObj, bool embed) {
+  ArtifactRequest req;
+  req.output = o.output;
+  req.kernelObject = kernelObj;
+  req.weights = m.weights;
+  req.embedWeights = embed;
+  req.target = o.target;
+  req.cc = o.cc;
+  if (const char *f = std::getenv("LIQUIDC_CFLAGS"))
+    req.extraCFlags = f;
+  req.workDir = work.path;
+  return req;
+}
+
+/// Runs liquid-halide-gen for the Halide kernels (none: nothing to do) in
+/// `dir` and adds what it made to `req`.
+bool Emitter::addHalideKernels(ArtifactRequest &req, const std::string &dir,
+                               int64_t rowsEstimate, std::string &err,
+                               std::vector<std::string> *ptx) {
+  if (halide.empty())
+    return true;
+  HalideBuild hb;
+  std::string halideTarget = halideTargetFor(*o.target);
+  if (o.halideProfile)
+    halideTarget += "-profile";
+  int64_t lanes = o.compiler.vectorWidth;
+  if (!runHalideGen(halideTarget, lanes, 8 * lanes, rowsEstimate, halide, dir, o.dumpKernels, hb,
+                    err, o.testGpuEntryPoints))
+    return false;
+  if (ptx)
+    *ptx = hb.ptx;
+  req.extraObjects = hb.objects;
+  req.extraSources = hb.sources;
+  req.extraIncludes = {hb.includeDir};
+  return true;
+}
+
+/// --emit=obj|asm|llvm. With Halide kernels obj is one relocatable object
+/// holding the LLVM kernel, the Halide kernels, their C entry points and the
+/// Halide runtime; asm and llvm show the LLVM part (--dump-kernels has the
+/// Halide assembly), except asm for a GPU target: the kernels' PTX.
+bool Emitter::emitCode(int64_t rowsEstimate, std::string &err) {
+  bool obj = o.emit == Emit::Obj;
+  bool ptx = o.emit == Emit::Asm && o.target->kind == "gpu";
+  if (halide.empty() || (!obj && !ptx && o.dumpKernels.empty()))
+    return emitMachineCode(err);
+  WorkDir work;
+  if (!work.error.empty())
+    return err = work.error, false;
+  ArtifactRequest req;
+  std::vector<std::string> ptxFiles;
+  if (!addHalideKernels(req, work.path, rowsEstimate, err, &ptxFiles))
+    return false;
+  if (ptx) {
+    std::string text;
+    if (!mergePtx(ptxFiles, text, err))
+      return false;
+    auto out = openOutputFile(o.output.empty() ? "-" : o.output, &err);
+    if (!out)
+      return false;
+    out->os() << text;
+    out->keep();
+    return true;
+  }
+  if (!obj)
+    return emitMachineCode(err);
+  req.output = o.output;
+  req.target = o.target;
+  req.cc = o.cc;
+  req.workDir = work.path;
+  return kernelObject(work, "kernel", req.kernelObject, err) && linkRelocatable(req, err);
+}
+
+bool Emitter::emitCell(DictionaryAttr info, std::string &err) {
+  KernelInfo k;
+  k.prefix = m.prefix;
+  k.modelName = m.name;
+  k.inputSize = i64(info, "input_size");
+  k.outputSize = i64(info, "output_size");
+  k.inputOffset = i64(info, "input");
+  k.outputOffset = i64(info, "output");
+  k.arenaFloats = i64(info, "arena_size");
+  auto s = cast<DenseI64ArrayAttr>(info.get("states")).asArrayRef();
+  auto ss = cast<DenseI64ArrayAttr>(info.get("state_sizes")).asArrayRef();
+  k.stateOffsets.assign(s.begin(), s.end());
+  k.stateSizes.assign(ss.begin(), ss.end());
+  k.weightsFloats = weightsFloats;
+  k.weightsHash = weightsHash;
+  if (m.weights && !o.weightsOut.empty() &&
+      !writeWeightsFile(o.weightsOut, *m.weights, k.weightsHash, err))
+    return false;
+  if (o.emit != Emit::Exe && o.emit != Emit::Lib)
+    return emitCode(1, err);
+  WorkDir work;
+  std::string obj;
+  if (!work.error.empty())
+    return err = work.error, false;
+  if (!kernelObject(work, m.prefix, obj, err))
+    return false;
+  ArtifactRequest req = request(work, obj, o.embedWeights);
+  req.kind = o.emit == Emit::Exe ? ArtifactRequest::Exe : ArtifactRequest::Lib;
+  if (!addHalideKernels(req, work.path, 1, err))
+    return false;
+  if (!o.embedWeights && o.weightsOut.empty() &&
+      !writeWeightsFile(o.output + ".lqw", *m.weights, k.weightsHash, err))
+    return false;
+  return buildArtifact(k, req, err);
+}
+
+/// A language model: obj/asm/llvm, or an executable whose weights go to
+/// OUT.lqw (memory-mapped at run time) unless --embed-weights is given.
+bool Emitter::emitLanguageModel(DictionaryAttr info, std::string &err) {
+  LMKernelInfo k;
+  k.prefix = m.prefix;
+  k.modelName = m.name;
+  k.maxRows = i64(info, "max_rows");
+  k.maxContext = i64(info, "max_context");
+  k.vocab = i64(info, "vocab");
+  k.arenaFloats = i64(info, "arena_size");
+  k.weightsFloats = weightsFloats;
+  k.weightsHash = weightsHash;
+  k.decodeBytes = decodeBytes - i64(info, "unread_expert_bytes");
+  k.flopsPerToken = i64(info, "flops_per_token");
+  k.headFlops = i64(info, "head_flops");
+  k.bos = m.bos;
+  k.eos = m.eos;
+  if (!o.weightsOut.empty() && !writeWeightsFile(o.weightsOut, *m.weights, k.weightsHash, err))
+    return false;
+  if (o.emit != Emit::Exe)
+    return emitCode(o.maxRows, err);
+  WorkDir work;
+  std::string obj;
+  if (!work.error.empty())
+    return err = work.error, false;
+  if (!kernelObject(work, m.prefix, obj, err))
+    return false;
+  bool embed = o.embedWeightsGiven && o.embedWeights;
+  if (!embed && !writeWeightsFile(o.output + ".lqw", *m.weights, k.weightsHash, err))
+    return false;
+  ArtifactRequest req = request(work, obj, embed);
+  if (!addHalideKernels(req, work.path, o.maxRows, err) || !buildLMExecutable(k, req, err)) {
+    if (!embed)
+      llvm::sys::fs::remove(o.output + ".lqw");
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+bool ::liquid::emitArtifact(const DriverOptions &o, const CompiledModel &m, std::string &err) {
+  return Emitter(o, m).run(err);
+}

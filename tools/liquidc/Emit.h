@@ -1,0 +1,30 @@
+//===- Emit.h - from the lowered module to the artifact ---------*- C++ -*-===//
+#ifndef LIQUIDC_EMIT_H
+#define LIQUIDC_EMIT_H
+
+#include "Options.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <string>
+#include <vector>
+
+namespace liquid {
+
+/// The compiled program: the module in the LLVM dialect, its names and its
+/// packed weights.
+struct CompiledModel {
+  mlir::ModuleOp module;
+  std::string prefix;   ///< C symbol prefix
+  std::string name;     ///< the model's name
+  const std::vector<float> *weights = nullptr; ///< null: no checkpoint (IR input)
+  int64_t bos = 1, eos = 2; ///< language models: the tokenizer's special ids
+};
+
+/// Writes what --emit asks for (exe, lib, obj, llvm, asm), plus the .lqw
+/// files; on failure `err` says why and nothing is left at the output paths.
+bool emitArtifact(const DriverOptions &o, const CompiledModel &m, std::string &err);
+
+} // namespace liquid
+
+#endif

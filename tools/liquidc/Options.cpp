@@ -1,0 +1,320 @@
+//===- Options.cpp - liquidc's command line ---------------------------------===//
+#include "Options.h"
+
+#include "liquid/Passes/HalideKernels.h"
+#include "liquid/Targets/Targets.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
+
+namespace cl = llvm::cl;
+using namespace ::liquid;
+
+namespace {
+
+cl::OptionCategory cat("liquidc options");
+cl::OptionCategory mlirCat("MLIR options (pass manager, timing, IR printing)");
+
+cl::opt<std::string> inputPath(cl::Positional,
+                               cl::desc("<model.json | HF folder | model.gguf | model.mlir>"),
+                               cl::cat(cat));
+cl::opt<std::string> outputPath("o", cl::desc("Output file"), cl::value_desc("path"), cl::cat(cat));
+cl::opt<Emit> emitKind(
+    "emit", cl::desc("What to produce (default: exe)"), cl::init(Emit::Exe),
+    cl::values(clEnumValN(Emit::Exe, "exe", "standalone executable"),
+               clEnumValN(Emit::Lib, "lib", "static library + C header (cells)"),
+               clEnumValN(Emit::Obj, "obj", "object file with the kernels"),
+               clEnumValN(Emit::MLIR, "mlir", "liquid dialect IR after liquid-optimize"),
+               clEnumValN(Emit::Vector, "vector",
+                          "scf/vector/memref IR of the kernels after liquid-to-vector"),
+               clEnumValN(Emit::LLVMDialect, "llvm-dialect",
+                          "LLVM dialect IR after liquid-vector-to-llvm"),
+               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR of the kernels"),
+               clEnumValN(Emit::Asm, "asm", "assembly of the kernels")),
+    cl::cat(cat));
+cl::opt<std::string> targetName("target", cl::desc("Target (see --list-targets)"), cl::init("host"),
+                                cl::cat(cat));
+cl::opt<std::string> targetCpu("target-cpu", cl::desc("Override the target's CPU"), cl::cat(cat));
+cl::opt<std::string> targetFeatures("target-features",
+                                    cl::desc("Override the target's LLVM features"), cl::cat(cat));
+cl::opt<bool> listTargets("list-targets", cl::desc("List the known targets and exit"),
+                          cl::cat(cat));
+cl::opt<std::string> dumpStages("dump-stages",
+                                cl::desc("Write the IR after each pipeline to DIR"),
+                                cl::value_desc("DIR"), cl::cat(cat));
+cl::opt<bool> printPlan("print-memory-plan",
+                        cl::desc("Print the static memory plan (bytes per buffer, total)"),
+                        cl::cat(cat));
+cl::opt<std::string> modelName("name", cl::desc("C symbol prefix (default: model name)"),
+                               cl::cat(cat));
+cl::opt<std::string> weightsOverride(
+    "weights", cl::desc("Checkpoint .safetensors (default: the one the spec names or beside it)"),
+    cl::cat(cat));
+cl::opt<bool> embedWeights("embed-weights",
+                           cl::desc("Embed the weights in exe/lib (default: on for cells, off for "
+                                    "language models); when off, OUT.lqw is written and loaded "
+                                    "at run time"),
+                           cl::init(true), cl::cat(cat));
+cl::opt<std::string> weightsOut("weights-out",
+                                cl::desc("Also write the packed weights (.lqw) here"),
+                                cl::cat(cat));
+cl::opt<bool> blockSparse("block-sparse",
+                          cl::desc("Pack masked (wired) weights block-sparse where at least 25% "
+                                   "of their vector-wide blocks are zero (default: on)"),
+                          cl::init(true), cl::cat(cat));
+cl::opt<int> vectorWidth("vector-width",
+                         cl::desc("Floats per vector in the kernels: 8, 16, or 0 = from the "
+                                  "target (16 with AVX-512F, else 8)"),
+                         cl::init(0), cl::cat(cat));
+cl::opt<int> maxContext("max-context",
+                        cl::desc("Language models: KV cache length in tokens (default 4096)"),
+                        cl::init(4096), cl::cat(cat));
+cl::opt<int> maxRows("max-rows",
+                     cl::desc("Language models: tokens per forward call, the prefill chunk "
+                              "(default 64)"),
+                     cl::init(64), cl::cat(cat));
+cl::opt<std::string> weightType(
+    "weight-type",
+    cl::desc("Language models: element type of the products' weights: auto (as the checkpoint "
+             "stores them; F16 stays F16, Q8_0 stays int8), f32, f16, q8"),
+    cl::init("auto"), cl::cat(cat));
+cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("Language models: none, or q8 (int8 weights with a scale per block of 32 inputs, "
+             "the layout of GGUF Q8_0; the same as --weight-type=q8)"),
+    cl::init("none"), cl::cat(cat));
+cl::opt<std::string> activations(
+    "activations",
+    cl::desc("Language models: f32 (default), or q8: int8 x int8 products, each row's inputs "
+             "quantized per block of 32 as llama.cpp's Q8_0 kernels do (needs q8 weights and "
+             "the Halide backend; implied by the hexagon target)"),
+    cl::init("f32"), cl::cat(cat));
+cl::opt<std::string> backendName(
+    "backend",
+    cl::desc("Kernel code generator for the language models' products: llvm (default) or halide "
+             "(liquid-halide-gen, Halide 14)"),
+    cl::init("llvm"), cl::cat(cat));
+cl::opt<std::string> halideScheduleFile(
+    "halide-schedule",
+    cl::desc("JSON file choosing per kernel: llvm, hand, mullapudi2016, adams2019 or li2018 "
+             "({\"default\": ..., \"kernels\": {name: ...}}); implies --backend=halide"),
+    cl::cat(cat));
+cl::opt<std::string> dumpKernels(
+    "dump-kernels",
+    cl::desc("Folder: the list of products and, per Halide kernel, its statement, assembly, "
+             "schedule and a cost line"),
+    cl::cat(cat));
+cl::opt<bool> testGpuEntryPoints(
+    "test-gpu-entry-points", cl::Hidden,
+    cl::desc("Testing: the CUDA targets' kernel entry points (one launch for all column tiles, "
+             "weights kept) in front of CPU Halide kernels, to check them without a GPU"),
+    cl::cat(cat));
+cl::opt<bool> halideProfile(
+    "halide-profile",
+    cl::desc("Halide kernels measure themselves (Halide's sampling profiler): the program prints "
+             "each kernel's time, calls and per-stage split when it exits"),
+    cl::cat(cat));
+cl::opt<std::string> ccOverride("cc", cl::desc("C compiler for the runtime and linking"),
+                                cl::cat(cat));
+
+void printTargets() {
+  llvm::outs() << llvm::format("%-20s %-4s %-20s %-14s %-6s %-10s %s\n", "target", "kind",
+                               "triple", "cpu", "floats", "L1d/L2", "runs here");
+  for (const TargetInfo &t : allTargets()) {
+    MachineOptions m = resolveMachine({t.triple, t.cpu, t.features});
+    std::string why, lanes = "-", caches = "-";
+    bool runs = runsHere(t, why);
+    if (t.kind != "npu")
+      lanes = std::to_string(t.vectorFloats ? t.vectorFloats : preferredVectorWidth(m));
+    if (t.l1dKiB)
+      caches = std::to_string(t.l1dKiB) + "K/" + std::to_string(t.l2KiB) + "K";
+    std::string status = runs ? (t.runner.empty() ? "yes" : "yes, under " + t.runner.front())
+                              : "compile-only (" + why + ")";
+    if (t.kind == "gpu") // the device; the host part is this machine's
+      m.triple = t.deviceTriple, m.cpu = t.deviceArch;
+    llvm::outs() << llvm::format("%-20s %-4s %-20s %-14s %-6s %-10s %s\n", t.name.c_str(),
+                                 t.kind.c_str(), m.triple.c_str(), m.cpu.c_str(), lanes.c_str(),
+                                 caches.c_str(), status.c_str());
+    llvm::outs() << "    " << t.description << "; features '" << m.features.substr(0, 60)
+                 << (m.features.size() > 60 ? "...'" : "'") << "; Halide target "
+                 << t.halideTarget << "\n";
+  }
+}
+
+void makeFolder(const std::string &dir) {
+  if (!dir.empty())
+    if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+      fail(dir + ": " + ec.message());
+}
+
+InputKind classify(llvm::StringRef in) {
+  if (in.ends_with(".mlir"))
+    return InputKind::IR;
+  if (in.ends_with(".gguf") || llvm::sys::fs::is_directory(in) ||
+      llvm::sys::path::filename(in) == "config.json")
+    return InputKind::LanguageModel;
+  return InputKind::Cell;
+}
+
+/// The target's limits on the backend and activations (NPU, GPU).
+void applyTargetKind(DriverOptions &o) {
+  const TargetInfo &t = *o.target;
+  if (t.kind == "npu") {
+    // Hexagon: int8 products through Halide's HVX backend, the rest scalar.
+    if (o.emit == Emit::Exe || o.emit == Emit::Lib)
+      fail("target '" + t.name + "' produces objects only (--emit=obj, asm, llvm or mlir): "
+           "linking and running them needs Qualcomm's Hexagon SDK");
+    if (activations.getNumOccurrences() && activations != "q8")
+      fail("target '" + t.name + "' needs --activations=q8 (int8 x int8 products)");
+    activations = "q8";
+    backendName = "halide";
+    o.compiler.int8Only = true;
+  }
+  if (t.kind == "gpu") {
+    // CUDA: the products run on the GPU as Halide kernels, the rest on the CPU.
+    if (activations == "q8")
+      fail("--activations=q8 is for CPU and NPU targets; '" + t.name + "' takes float inputs");
+    backendName = "halide";
+    o.compiler.gpu = true;
+  }
+}
+
+/// Language-model options, and what cells cannot take.
+void checkModelKind(DriverOptions &o) {
+  const TargetInfo &t = *o.target;
+  bool lm = o.inputKind == InputKind::LanguageModel;
+  if (weightType != "auto" && weightType != "f32" && weightType != "f16" && weightType != "q8")
+    fail("--weight-type must be auto, f32, f16 or q8, not '" + weightType + "'");
+  if (quantize != "none" && quantize != "q8")
+    fail("--quantize must be none or q8, not '" + quantize + "'");
+  if (quantize == "q8" && weightType != "auto" && weightType != "q8")
+    fail("--quantize=q8 contradicts --weight-type=" + weightType);
+  o.weightType = quantize == "q8" ? std::string("q8") : std::string(weightType);
+  if (!lm && t.kind == "gpu")
+    fail("target '" + t.name + "' compiles language models; " + o.input +
+         " is a cell, too small for a GPU (a step takes about as long as one kernel launch): "
+         "compile it for a CPU target");
+  if (!lm && t.kind == "npu")
+    fail("target '" + t.name + "' compiles language models with int8 weights; " + o.input +
+         " is not one (cells have no int8 kernels yet)");
+  if (!lm && (quantize != "none" || weightType != "auto"))
+    fail("--quantize and --weight-type apply to language models (HF folders and GGUF files), "
+         "not to " + o.input);
+  if (lm && o.emit == Emit::Lib)
+    fail("--emit=lib is not available for language models yet (use exe, obj, asm, llvm or mlir)");
+  if (lm && (maxContext < 1 || maxRows < 1))
+    fail("--max-context and --max-rows must be positive");
+}
+
+void checkBackend(DriverOptions &o) {
+  mlir::liquid::CompilerOptions &c = o.compiler;
+  bool halide = backendName == "halide" || !halideScheduleFile.empty();
+  c.backend = halide ? "halide" : "llvm";
+  c.halideScheduleFile = halideScheduleFile;
+  if (halideProfile && !halide)
+    fail("--halide-profile needs --backend=halide (it measures the Halide kernels)");
+  if (activations != "f32" && activations != "q8")
+    fail("--activations must be f32 or q8, not '" + activations + "'");
+  c.int8Activations = activations == "q8";
+  if (c.int8Activations && !halide)
+    fail("--activations=q8 needs --backend=halide (int8 x int8 products are Halide kernels)");
+  if (halide && o.target->halideTarget.empty())
+    fail("target '" + targetName + "' has no Halide target");
+  if (!halideScheduleFile.empty()) { // read now: a bad file fails before the import
+    ::liquid::HalideSchedule s;
+    std::string err;
+    if (!::liquid::loadHalideSchedule(halideScheduleFile, s, err))
+      fail(err);
+  }
+  makeFolder(dumpKernels);
+  if (!dumpKernels.empty())
+    c.kernelsList = dumpKernels + "/kernels.txt";
+}
+
+} // namespace
+
+[[noreturn]] void liquid::fail(const std::string &msg) {
+  llvm::errs() << "liquidc: error: " << msg << "\n";
+  std::exit(1);
+}
+
+DriverOptions liquid::parseDriverOptions(int argc, char **argv) {
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  for (auto &[name, opt] : cl::getRegisteredOptions())
+    if (name.starts_with("mlir-"))
+      opt->addCategory(mlirCat);
+  cl::HideUnrelatedOptions({&cat, &mlirCat});
+  cl::SetVersionPrinter([](llvm::raw_ostream &os) { os << "liquidc " LIQUIDC_VERSION "\n"; });
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "liquidc: ahead-of-time compiler for liquid neural networks\n\n"
+      "  liquidc model.json -o model                 # standalone executable\n"
+      "  liquidc model.json -o libm.a --emit=lib     # static library + m.h\n"
+      "  liquidc model.json --emit=mlir -o -         # inspect the IR\n"
+      "  liquidc LFM2-350M/ -o lm                    # language model: lm + lm.lqw\n");
+  if (listTargets) {
+    printTargets();
+    std::exit(0);
+  }
+  DriverOptions o;
+  o.input = inputPath, o.output = outputPath, o.emit = emitKind;
+  if (o.input.empty())
+    fail("no input model (try --help)");
+  o.target = findTarget(targetName);
+  if (!o.target)
+    fail("unknown target '" + targetName + "' (known: " + knownTargetNames() + ")");
+  if (backendName != "llvm" && backendName != "halide")
+    fail("--backend must be llvm or halide, not '" + backendName + "'");
+  applyTargetKind(o);
+  bool textOut = o.emitsIR() || o.emit == Emit::LLVM || o.emit == Emit::Asm;
+  if (o.output.empty() && !textOut)
+    fail("no output file (-o)");
+  o.inputKind = classify(o.input);
+  if (o.inputKind == InputKind::IR && (o.emit == Emit::Exe || o.emit == Emit::Lib))
+    fail("--emit=exe and --emit=lib need a model spec with weights, not " + o.input);
+  o.dumpStages = dumpStages;
+  makeFolder(o.dumpStages);
+  checkModelKind(o);
+  checkBackend(o);
+  if (!o.output.empty() && o.output != "-") {
+    llvm::StringRef dir = llvm::sys::path::parent_path(o.output);
+    if (!dir.empty() && !llvm::sys::fs::is_directory(dir))
+      fail(o.output + ": the folder '" + dir.str() + "' does not exist");
+  }
+
+  o.machine = {o.target->triple, o.target->cpu, o.target->features};
+  if (!targetCpu.empty())
+    o.machine.cpu = targetCpu;
+  if (!targetFeatures.empty())
+    o.machine.features = targetFeatures;
+  int64_t lanes = vectorWidth             ? vectorWidth.getValue()
+                  : o.target->vectorFloats ? o.target->vectorFloats
+                                          : preferredVectorWidth(o.machine);
+  if (lanes != 8 && lanes != 16)
+    fail("--vector-width must be 8 or 16 (or 0 for the target's choice)");
+  o.compiler.vectorWidth = lanes;
+  o.compiler.blockSparse = blockSparse;
+  o.compiler.printMemoryPlan = printPlan;
+  o.name = modelName;
+  o.weightsOverride = weightsOverride, o.weightsOut = weightsOut;
+  o.embedWeights = embedWeights;
+  o.embedWeightsGiven = embedWeights.getNumOccurrences() > 0;
+  o.maxContext = maxContext, o.maxRows = maxRows;
+  o.dumpKernels = dumpKernels;
+  o.halideProfile = halideProfile, o.testGpuEntryPoints = testGpuEntryPoints;
+  o.cc = ccOverride;
+  return o;
+}
