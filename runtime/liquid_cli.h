@@ -241,7 +241,7 @@ static uint32_t rd_le32(const unsigned char *p)
 }
 
 /* Loads a float32/float64 .npy file (versions 1.0, 2.0, 3.0) as float32. */
-static int npy_load(const char *path, npy_array *a, char *err, size_t errcap)
+static inline int npy_load(const char *path, npy_array *a, char *err, size_t errcap)
 {
     unsigned char pre[12];
     char *hdr = NULL;
@@ -369,7 +369,7 @@ fail:
 }
 
 /* Writes a float32 C-ordered .npy file (format 1.0). */
-static int npy_save(const char *path, const float *data, int ndim, const uint64_t *shape, char *err,
+static inline int npy_save(const char *path, const float *data, int ndim, const uint64_t *shape, char *err,
                     size_t errcap)
 {
     char dict[512], shp[256];

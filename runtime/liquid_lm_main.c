@@ -1,41 +1,20 @@
 /*
- * liquid_lm_main.c - main of a liquidc language-model executable (LFM2).
+ * liquid_lm_main.c - main of a liquidc language-model executable (LFM2): the
+ * command line, prompt parsing, sampling, logits dump and --bench report, on
+ * top of the model API of liquid_lm.c (liquid_lm_runtime.h).
  *
  * Compiled by liquidc with the model's configuration header:
  *     cc -std=c11 -O2 -include P_config.h -c liquid_lm_main.c
- * and linked with the compiled forward kernel
- *     void P_kernel_forward(const float *weights, float *arena, const int32_t *ids,
- *                           int64_t rows, int64_t pos, float *logits,
- *                           int64_t tid, int64_t threads, void *sync,
- *                           const void *weights_f16, const void *weights_i8,
- *                           int64_t logit_rows);
- * (weights_f16 / weights_i8: the same weights, for half-precision and int8
- * loads) which runs `rows` (<= LQ_MAX_ROWS) tokens at positions pos.. and
- * writes the logits of the last min(logit_rows, rows) of them (rows of
- * [rows, LQ_VOCAB]; the others are left as they were). Conv and KV caches
- * live in the arena.
+ * and linked with liquid_lm.o and the compiled forward kernel.
  *
- * Configuration macros (P_config.h): LQ_PREFIX, LQ_MODEL_NAME, LQ_MAX_ROWS,
- * LQ_MAX_CONTEXT, LQ_VOCAB, LQ_ARENA_FLOATS, LQ_WEIGHTS_FLOATS,
- * LQ_WEIGHTS_HASH, LQ_BOS, LQ_EOS, LQ_DECODE_BYTES (weights read per decoded
- * token), LQ_FLOPS_PER_TOKEN (of the products), LQ_HEAD_FLOPS (of the head,
- * per row it computes), optional LQ_COMPILER_VERSION.
- *
- * Weights: compiled in (LQ_EMBEDDED_WEIGHTS 1, LQ_WEIGHTS_PATH) or the .lqw file
- * (see liquid_model.c), memory-mapped, never copied: --weights FILE, by
- * default "<this program>.lqw".
+ * Weights: compiled in (LQ_EMBEDDED_WEIGHTS 1) or the .lqw file, memory-mapped:
+ * --weights FILE, by default "<this program>.lqw".
  */
 #if !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include "liquid_cli.h"
-
-#ifndef LQ_EMBEDDED_WEIGHTS
-#define LQ_EMBEDDED_WEIGHTS 0
-#endif
-#if LQ_EMBEDDED_WEIGHTS
-#include "liquid_embed.h"
-#endif
+#include "liquid_lm_runtime.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -49,102 +28,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifndef LQ_COMPILER_VERSION
-#define LQ_COMPILER_VERSION "unknown"
-#endif
-#ifndef LQ_CAT
-#define LQ_CAT_(a, b) a##b
-#define LQ_CAT(a, b) LQ_CAT_(a, b)
-#endif
-#define LQ_KERNEL LQ_CAT(LQ_PREFIX, _kernel_forward)
-
-void LQ_KERNEL(const float *weights, float *arena, const int32_t *ids, int64_t rows, int64_t pos,
-               float *logits, int64_t tid, int64_t threads, void *sync, const void *weights_f16,
-               const void *weights_i8, int64_t logit_rows);
-
-/* ---- threads: every thread runs the kernel; they meet at a barrier ------- */
-
-typedef struct {
-    atomic_int arrived, generation;
-    int threads;
-} lq_barrier;
-
-static void lq_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
-/* Called by the kernel after each op; the last thread to arrive releases the others. */
-void LQ_CAT(LQ_PREFIX, _barrier)(void *p)
-{
-    lq_barrier *b = p;
-    if (b->threads == 1)
-        return;
-    int gen = atomic_load_explicit(&b->generation, memory_order_acquire);
-    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == b->threads - 1) {
-        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
-        atomic_fetch_add_explicit(&b->generation, 1, memory_order_release);
-        return;
-    }
-    for (unsigned spins = 0; atomic_load_explicit(&b->generation, memory_order_acquire) == gen; ++spins)
-        if (spins < 100000)
-            lq_pause();
-        else
-            sched_yield();
-}
-
-typedef struct {
-    const float *w;
-    float *arena, *logits;
-    const int32_t *ids;
-    int64_t rows, pos, logit_rows;
-    int threads;
-    atomic_int job; /* incremented per forward call; -1: quit */
-    lq_barrier bar;
-} lq_pool;
-
-typedef struct {
-    lq_pool *pool;
-    int tid;
-} lq_worker;
-
-static void *lq_worker_main(void *arg)
-{
-    lq_worker *me = arg;
-    lq_pool *p = me->pool;
-    int seen = 0;
-    for (;;) {
-        int job;
-        for (unsigned spins = 0; (job = atomic_load_explicit(&p->job, memory_order_acquire)) == seen;
-             ++spins)
-            if (spins < 100000)
-                lq_pause();
-            else
-                sched_yield();
-        if (job < 0)
-            return NULL;
-        seen = job;
-        LQ_KERNEL(p->w, p->arena, p->ids, p->rows, p->pos, p->logits, me->tid, p->threads, &p->bar,
-                  p->w, p->w, p->logit_rows);
-    }
-}
-
-/* One forward call on every thread of the pool (the caller is thread 0); the
- * logits of the last `logit_rows` rows are computed. */
-static void lq_forward(lq_pool *p, int64_t rows, int64_t pos, int64_t logit_rows)
-{
-    p->rows = rows;
-    p->pos = pos;
-    p->logit_rows = logit_rows;
-    atomic_fetch_add_explicit(&p->job, 1, memory_order_release);
-    LQ_KERNEL(p->w, p->arena, p->ids, rows, pos, p->logits, 0, p->threads, &p->bar, p->w, p->w,
-              logit_rows);
-}
 
 static void usage(FILE *f, const char *argv0)
 {
@@ -302,54 +185,6 @@ static long long touched_bytes(const void *base)
     }
     fclose(f);
     return kb < 0 ? -1 : kb * 1024;
-}
-
-/* Maps the .lqw file; returns the weights or NULL (one-line error printed). */
-static const float *map_weights(const char *path, void **base, size_t *size)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        report(path, "cannot open the weights: %s", strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size < 64) {
-        report(path, "not a liquidc weights file (too short)");
-        close(fd);
-        return NULL;
-    }
-    void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED) {
-        report(path, "cannot map: %s", strerror(errno));
-        return NULL;
-    }
-    const unsigned char *h = m;
-    uint32_t version;
-    uint64_t hash, count;
-    memcpy(&version, h + 8, 4);
-    memcpy(&hash, h + 16, 8);
-    memcpy(&count, h + 24, 8);
-    const char *problem = NULL;
-    char buf[160];
-    if (memcmp(h, "LQWEIGHT", 8) != 0)
-        problem = "not a liquidc weights file (bad magic)";
-    else if (version != 1)
-        problem = "unsupported weights file version";
-    else if (hash != (uint64_t)LQ_WEIGHTS_HASH) {
-        snprintf(buf, sizeof buf, "layout hash 0x%016" PRIx64 " does not match the program's 0x%016" PRIx64,
-                 hash, (uint64_t)LQ_WEIGHTS_HASH);
-        problem = buf;
-    } else if (count != (uint64_t)LQ_WEIGHTS_FLOATS || (uint64_t)st.st_size != 64 + 4 * count)
-        problem = "weights file size does not match the program";
-    if (problem) {
-        report(path, "%s", problem);
-        munmap(m, (size_t)st.st_size);
-        return NULL;
-    }
-    *base = m;
-    *size = (size_t)st.st_size;
-    return (const float *)(h + 64);
 }
 
 static double now(void)
@@ -522,57 +357,26 @@ int main(int argc, char **argv)
 
     char def_weights[4096];
     const char *wpath = o.weights;
-    void *map = NULL;
-    size_t map_size = 0;
-    const float *w = NULL;
-#if LQ_EMBEDDED_WEIGHTS
-    if (!wpath)
-        w = (const float *)LQ_SYM(_weights_data); /* compiled in, 64-byte aligned */
-#endif
-    if (!w) {
-        if (!wpath) {
-            snprintf(def_weights, sizeof def_weights, "%s.lqw", argv[0]);
-            wpath = def_weights;
-        }
-        w = map_weights(wpath, &map, &map_size);
-        if (!w) {
-            free(prompt);
-            return 1;
-        }
+    if (!wpath && !LQ_EMBEDDED_WEIGHTS) {
+        snprintf(def_weights, sizeof def_weights, "%s.lqw", argv[0]);
+        wpath = def_weights;
     }
-    float *arena = aligned_alloc(64, ((size_t)LQ_ARENA_FLOATS * 4 + 63) / 64 * 64);
-    float *logits = malloc(sizeof(float) * (size_t)LQ_MAX_ROWS * LQ_VOCAB);
+    LQ_LM *lm = LQ_SYM(_lm_create)(wpath, (int)o.threads);
+    if (!lm) {
+        fprintf(stderr, "error: %s\n", LQ_SYM(_lm_last_error)());
+        free(prompt);
+        return 1;
+    }
+    const float *logits = LQ_SYM(_lm_logits)(lm);
+    size_t map_size = 0;
+    const void *map = LQ_SYM(_lm_weights_mapping)(lm, &map_size);
     long dump_rows = np + (predict > 0 ? predict - 1 : 0);
     float *dump = o.dump ? malloc(sizeof(float) * (size_t)dump_rows * LQ_VOCAB) : NULL;
     int32_t *ids = malloc(sizeof(int32_t) * LQ_MAX_ROWS);
     int32_t *out = malloc(sizeof(int32_t) * (size_t)(predict > 0 ? predict : 1));
     cand *scratch = o.temp > 0 ? malloc(sizeof(cand) * LQ_VOCAB) : NULL;
-    if (!arena || !logits || !ids || !out || (o.dump && !dump) || (o.temp > 0 && !scratch)) {
+    if (!ids || !out || (o.dump && !dump) || (o.temp > 0 && !scratch)) {
         report(argv[0], "out of memory");
-        return 1;
-    }
-    memset(arena, 0, (size_t)LQ_ARENA_FLOATS * 4);
-    static lq_pool pool;
-    pool.w = w;
-    pool.arena = arena;
-    pool.logits = logits;
-    pool.ids = ids;
-    pool.threads = (int)o.threads;
-    pool.bar.threads = (int)o.threads;
-    atomic_init(&pool.job, 0);
-    atomic_init(&pool.bar.arrived, 0);
-    atomic_init(&pool.bar.generation, 0);
-    pthread_t workers[64];
-    lq_worker worker_args[64];
-    int started = 1;
-    for (; started < pool.threads; ++started) {
-        worker_args[started].pool = &pool;
-        worker_args[started].tid = started;
-        if (pthread_create(&workers[started], NULL, lq_worker_main, &worker_args[started]) != 0)
-            break;
-    }
-    if (started < pool.threads) {
-        report(argv[0], "could only start %d of %ld threads", started, o.threads);
         return 1;
     }
     uint64_t rng = 0x9E3779B97F4A7C15ULL ^ (o.seed * 0x2545F4914F6CDD1DULL);
@@ -586,7 +390,10 @@ int main(int argc, char **argv)
         long n = np - pos < LQ_MAX_ROWS ? np - pos : LQ_MAX_ROWS;
         memcpy(ids, prompt + pos, sizeof(int32_t) * (size_t)n);
         /* a prompt chunk needs only its last row's logits, unless they are dumped */
-        lq_forward(&pool, n, pos, dump ? n : 1);
+        if (LQ_SYM(_lm_forward)(lm, ids, n, pos, dump ? n : 1)) {
+            report(argv[0], "%s", LQ_SYM(_lm_last_error)());
+            return 1;
+        }
         if (dump)
             memcpy(dump + (size_t)pos * LQ_VOCAB, logits, sizeof(float) * (size_t)n * LQ_VOCAB);
         pos += n;
@@ -598,7 +405,10 @@ int main(int argc, char **argv)
         out[generated++] = choose(logits + (size_t)last_row * LQ_VOCAB, &o, &rng, scratch);
         while (generated < predict && out[generated - 1] != LQ_EOS) {
             ids[0] = out[generated - 1];
-            lq_forward(&pool, 1, pos, 1);
+            if (LQ_SYM(_lm_forward)(lm, ids, 1, pos, 1)) {
+                report(argv[0], "%s", LQ_SYM(_lm_last_error)());
+                return 1;
+            }
             if (dump)
                 memcpy(dump + (size_t)pos * LQ_VOCAB, logits, sizeof(float) * LQ_VOCAB);
             ++pos;
@@ -630,9 +440,7 @@ int main(int argc, char **argv)
                             "token reads %.1f MiB\n",
                     touched / 1048576.0, map_size / 1048576.0, LQ_DECODE_BYTES / 1048576.0);
     }
-    atomic_store_explicit(&pool.job, -1, memory_order_release);
-    for (int i = 1; i < pool.threads; ++i)
-        pthread_join(workers[i], NULL);
+    LQ_SYM(_lm_destroy)(lm);
     int rc = 0;
     if (dump) {
         char err[256], tmp[4096];
@@ -645,13 +453,9 @@ int main(int argc, char **argv)
         }
     }
     free(prompt);
-    free(arena);
-    free(logits);
     free(dump);
     free(ids);
     free(out);
     free(scratch);
-    if (map)
-        munmap(map, map_size);
     return rc;
 }

@@ -44,10 +44,21 @@ struct LMKernelInfo {
   int64_t headFlops = 0; ///< of flopsPerToken, the head's (prompt chunks: last row only)
 };
 
-/// Links a language-model executable (runtime/liquid_lm_main.c + the kernel);
-/// with req.embedWeights the weights are compiled in, else the program maps
-/// the .lqw file `output`.lqw at run time.
-bool buildLMExecutable(const LMKernelInfo &k, const ArtifactRequest &req, std::string &err);
+/// What sets the runtimes of the model kinds apart; everything else about
+/// building an artifact is shared (buildArtifact).
+struct ModelRuntime {
+  std::string prefix;
+  std::string config;         ///< P_config.h: the model's #define lines
+  std::string modelSource;    ///< the API: liquid_model.c | liquid_lm.c
+  std::string mainSource;     ///< the program: liquid_main.c | liquid_lm_main.c
+  std::string headerTemplate; ///< the lib's public header: liquid_model.h.in | liquid_lm.h.in
+  std::vector<std::pair<std::string, std::string>> headerVars; ///< @NAME@ -> value
+  std::vector<std::string> cflags, linkFlags;
+};
+/// The runtime of a cell (step API) and of a language model (forward API on
+/// a thread pool).
+ModelRuntime cellRuntime(const KernelInfo &k, bool embed);
+ModelRuntime lmRuntime(const LMKernelInfo &k, bool embed);
 
 /// One relocatable object (`cc -r`) of the kernel object and the extra
 /// objects and sources: --emit=obj with Halide kernels.
@@ -57,9 +68,12 @@ bool linkRelocatable(const ArtifactRequest &req, std::string &err);
 bool writeWeightsFile(const std::string &path, const std::vector<float> &w, const std::string &hash,
                       std::string &err);
 
-/// Builds the artifact; for Lib also writes the header <dir>/<prefix>.h.
-/// Nothing is left at the output paths on failure.
-bool buildArtifact(const KernelInfo &k, const ArtifactRequest &req, std::string &err);
+/// Builds the artifact: Exe links the model's runtime, its main, the kernel
+/// and the extra objects; Lib archives all but the main and writes the header
+/// <dir>/<prefix>.h. With req.embedWeights the weights are compiled in, else
+/// the program loads a .lqw file at run time. Nothing is left at the output
+/// paths on failure.
+bool buildArtifact(const ModelRuntime &rt, const ArtifactRequest &req, std::string &err);
 
 } // namespace liquid
 

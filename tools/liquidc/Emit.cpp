@@ -242,11 +242,11 @@ bool Emitter::emitCell(DictionaryAttr info, std::string &err) {
   if (!o.embedWeights && o.weightsOut.empty() &&
       !writeWeightsFile(o.output + ".lqw", *m.weights, k.weightsHash, err))
     return false;
-  return buildArtifact(k, req, err);
+  return buildArtifact(cellRuntime(k, req.embedWeights), req, err);
 }
 
-/// A language model: obj/asm/llvm, or an executable whose weights go to
-/// OUT.lqw (memory-mapped at run time) unless --embed-weights is given.
+/// A language model: obj/asm/llvm, or an executable or library whose weights
+/// go to OUT.lqw (memory-mapped at run time) unless --embed-weights is given.
 bool Emitter::emitLanguageModel(DictionaryAttr info, std::string &err) {
   LMKernelInfo k;
   k.prefix = m.prefix;
@@ -264,7 +264,7 @@ bool Emitter::emitLanguageModel(DictionaryAttr info, std::string &err) {
   k.eos = m.eos;
   if (!o.weightsOut.empty() && !writeWeightsFile(o.weightsOut, *m.weights, k.weightsHash, err))
     return false;
-  if (o.emit != Emit::Exe)
+  if (o.emit != Emit::Exe && o.emit != Emit::Lib)
     return emitCode(o.maxRows, err);
   WorkDir work;
   std::string obj;
@@ -276,7 +276,9 @@ bool Emitter::emitLanguageModel(DictionaryAttr info, std::string &err) {
   if (!embed && !writeWeightsFile(o.output + ".lqw", *m.weights, k.weightsHash, err))
     return false;
   ArtifactRequest req = request(work, obj, embed);
-  if (!addHalideKernels(req, work.path, o.maxRows, err) || !buildLMExecutable(k, req, err)) {
+  req.kind = o.emit == Emit::Exe ? ArtifactRequest::Exe : ArtifactRequest::Lib;
+  if (!addHalideKernels(req, work.path, o.maxRows, err) ||
+      !buildArtifact(lmRuntime(k, embed), req, err)) {
     if (!embed)
       llvm::sys::fs::remove(o.output + ".lqw");
     return false;

@@ -32,7 +32,7 @@ cl::opt<std::string> outputPath("o", cl::desc("Output file"), cl::value_desc("pa
 cl::opt<Emit> emitKind(
     "emit", cl::desc("What to produce (default: exe)"), cl::init(Emit::Exe),
     cl::values(clEnumValN(Emit::Exe, "exe", "standalone executable"),
-               clEnumValN(Emit::Lib, "lib", "static library + C header (cells)"),
+               clEnumValN(Emit::Lib, "lib", "static library + C header"),
                clEnumValN(Emit::Obj, "obj", "object file with the kernels"),
                clEnumValN(Emit::MLIR, "mlir", "liquid dialect IR after liquid-optimize"),
                clEnumValN(Emit::Vector, "vector",
@@ -210,8 +210,6 @@ void checkModelKind(DriverOptions &o) {
   if (!lm && (quantize != "none" || weightType != "auto"))
     fail("--quantize and --weight-type apply to language models (HF folders and GGUF files), "
          "not to " + o.input);
-  if (lm && o.emit == Emit::Lib)
-    fail("--emit=lib is not available for language models yet (use exe, obj, asm, llvm or mlir)");
   if (lm && (maxContext < 1 || maxRows < 1))
     fail("--max-context and --max-rows must be positive");
 }
