@@ -298,7 +298,6 @@ LogicalResult LSTMEpilogueOp::verify() {
 LogicalResult ScanOp::verifyRegions() {
   Block &body = getBody().front();
   auto xs = cast<RankedTensorType>(getInputs().getType());
-  auto ys = cast<RankedTensorType>(getOutputs().getType());
   auto ts = cast<RankedTensorType>(getTimespans().getType());
   if (!ShapedType::isDynamic(xs.getDimSize(0)) && !ShapedType::isDynamic(ts.getDimSize(0)) &&
       xs.getDimSize(0) != ts.getDimSize(0))
@@ -323,21 +322,28 @@ LogicalResult ScanOp::verifyRegions() {
     if (getFinals()[i].getType() != init.getType())
       return emitOpError() << "final state #" << i << " must have the type of initial state #" << i;
   }
-  auto yield = cast<YieldOp>(body.getTerminator());
-  if (yield.getValues().size() != 1 + getInits().size())
-    return yield.emitOpError() << "must yield the step output and " << getInits().size()
-                               << " states, got " << yield.getValues().size() << " values";
-  auto stepOut = RankedTensorType::get({ys.getDimSize(1)}, ys.getElementType());
-  if (yield.getValues()[0].getType() != stepOut)
-    return yield.emitOpError() << "step output must be " << stepOut << ", got "
-                               << yield.getValues()[0].getType();
-  for (auto [i, v] : llvm::enumerate(yield.getValues().drop_front()))
-    if (v.getType() != getInits()[i].getType())
-      return yield.emitOpError() << "state #" << i << " must be " << getInits()[i].getType()
-                                 << ", got " << v.getType();
   for (Type t : body.getArgumentTypes())
     if (auto rt = dyn_cast<RankedTensorType>(t); rt && !rt.hasStaticShape())
       return emitOpError("body arguments must have static shapes");
+  return success();
+}
+
+/// What a step yields: its output (a row of the scan's outputs), then one
+/// value per carried state, of the state's type.
+LogicalResult YieldOp::verify() {
+  auto scan = cast<ScanOp>((*this)->getParentOp());
+  if (getValues().size() != 1 + scan.getInits().size())
+    return emitOpError() << "must yield the step output and " << scan.getInits().size()
+                         << " states, got " << getValues().size() << " values";
+  auto ys = cast<RankedTensorType>(scan.getOutputs().getType());
+  auto stepOut = RankedTensorType::get({ys.getDimSize(1)}, ys.getElementType());
+  if (getValues()[0].getType() != stepOut)
+    return emitOpError() << "step output must be " << stepOut << ", got "
+                         << getValues()[0].getType();
+  for (auto [i, v] : llvm::enumerate(getValues().drop_front()))
+    if (v.getType() != scan.getInits()[i].getType())
+      return emitOpError() << "state #" << i << " must be " << scan.getInits()[i].getType()
+                           << ", got " << v.getType();
   return success();
 }
 

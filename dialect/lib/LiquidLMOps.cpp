@@ -151,6 +151,12 @@ LogicalResult ColumnsOp::verify() {
   return success();
 }
 
+LogicalResult SwiGLUOp::verify() {
+  if (rt(getResult()).getRank() != 2)
+    return emitOpError() << "works on rows [T, F], got " << getResult().getType();
+  return success();
+}
+
 LogicalResult SwiGLUHalvesOp::verify() {
   auto in = rt(getInput()), out = rt(getResult());
   if (in.getDimSize(1) != 2 * out.getDimSize(1))

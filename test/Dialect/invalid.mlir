@@ -165,3 +165,25 @@ func.func @scan_output_type(%xs: tensor<?x8xf32>, %ts: tensor<?xf32>, %h0: tenso
   }
   return
 }
+
+// -----
+
+func.func @yield_count(%xs: tensor<?x8xf32>, %ts: tensor<?xf32>, %h0: tensor<4xf32>) {
+  %ys, %hT = liquid.scan %xs, %ts init(%h0) : tensor<?x8xf32>, tensor<?xf32>, (tensor<4xf32>) -> tensor<?x4xf32>, tensor<4xf32> {
+  ^bb0(%x: tensor<8xf32>, %t: f32, %h: tensor<4xf32>):
+    // expected-error @+1 {{must yield the step output and 1 states, got 1 values}}
+    liquid.yield %h : tensor<4xf32>
+  }
+  return
+}
+
+// -----
+
+func.func @yield_state_type(%xs: tensor<?x8xf32>, %ts: tensor<?xf32>, %h0: tensor<4xf32>) {
+  %ys, %hT = liquid.scan %xs, %ts init(%h0) : tensor<?x8xf32>, tensor<?xf32>, (tensor<4xf32>) -> tensor<?x8xf32>, tensor<4xf32> {
+  ^bb0(%x: tensor<8xf32>, %t: f32, %h: tensor<4xf32>):
+    // expected-error @+1 {{state #0 must be 'tensor<4xf32>', got 'tensor<8xf32>'}}
+    liquid.yield %x, %x : tensor<8xf32>, tensor<8xf32>
+  }
+  return
+}

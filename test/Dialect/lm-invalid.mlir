@@ -252,3 +252,11 @@ func.func @offset_type(%x: tensor<?x64xf32>) {
   %y = liquid.linear %x, %w {liquid.offset = 3 : i64} : tensor<?x64xf32>, tensor<24x64xf32> -> tensor<?x24xf32>
   return
 }
+
+// -----
+
+func.func @swiglu_rows(%g: tensor<16xf32>) {
+  // expected-error @+1 {{works on rows [T, F], got 'tensor<16xf32>'}}
+  %y = liquid.swiglu %g, %g : tensor<16xf32>
+  return
+}

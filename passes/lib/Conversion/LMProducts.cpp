@@ -27,7 +27,8 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
     Value hv = vector::LoadOp::create(b, loc, vecType16, wHalf, ValueRange{i});
     return arith::ExtFOp::create(b, loc, v8, hv);
   };
-  auto [nRows, first] = productRows(op);
+  std::pair<Value, Value> share = productRows(op);
+  Value nRows = share.first, first = share.second;
   auto xRow = [&](Value r) { return muli(addi(r, first), k); };
   forThreadTiles(n, [&](Value t0, int64_t width) {
     auto store = [&](Value r, int64_t v0, ArrayRef<Value> acc) {

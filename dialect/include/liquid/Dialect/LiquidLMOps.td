@@ -163,6 +163,7 @@ def Liquid_SwiGLUOp : Liquid_Op<"swiglu", [Pure, AllTypesMatch<["gate", "up", "r
   let arguments = (ins Liquid_F32Tensor:$gate, Liquid_F32Tensor:$up);
   let results = (outs Liquid_F32Tensor:$result);
   let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+  let hasVerifier = 1;
 }
 
 def Liquid_SwiGLUHalvesOp : Liquid_Op<"swiglu_halves", [Pure]> {

@@ -343,6 +343,7 @@ def Liquid_YieldOp : Liquid_Op<"yield", [Pure, Terminator, HasParent<"ScanOp">]>
   let arguments = (ins Variadic<Liquid_F32Vector>:$values);
   let assemblyFormat = "($values^ `:` type($values))? attr-dict";
   let builders = [OpBuilder<(ins), [{ build($_builder, $_state, ValueRange()); }]>];
+  let hasVerifier = 1;
 }
 
 include "liquid/Dialect/LiquidLMOps.td"
