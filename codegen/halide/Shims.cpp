@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "HalideGen.h"
 
+#include "liquid/Passes/PackedFormat.h"
+
 namespace liquid::halidegen {
 namespace {
 /// The declarations of a matmul kernel's two pipelines (rows of 4, one row).
@@ -22,8 +24,9 @@ void declareMatmulPipelines(std::ostream &os, const KernelSpec &s) {
 /// Statements (each line indented by `ind`) that describe `tiles` column
 /// tiles of a matmul's packed weight starting at the C expression `base`:
 /// wd / wb for F32 and F16 ([K, W] per tile), sd / sb (scales) and qd / qb
-/// (int8) for Q8 (per tile, K / 32 blocks of W float scales then [32, W]
-/// int8: 36 W bytes; `base` may use the B, blockBytes and tileBytes this
+/// (int8) for Q8 (PackedFormat.h: per tile, K / 32 blocks of W float scales
+/// then [32, W] int8, q8::blockBytes(W) each; `base` may use the B,
+/// blockBytes and tileBytes this
 /// declares first). The entry point declares those arrays and buffers and
 /// the int32_t constants K and W; the buffers' other fields stay as they are.
 void describeWeights(std::ostream &os, const KernelSpec &s, const std::string &ind,
@@ -36,10 +39,14 @@ void describeWeights(std::ostream &os, const KernelSpec &s, const std::string &i
        << ind << "wb.dimensions = 3; wb.dim = wd; wb.host = (uint8_t *)(" << base << ");\n";
     return;
   }
-  os << ind << "const int32_t B = K / 32, blockBytes = 36 * W, tileBytes = B * blockBytes;\n"
-     << ind << "sd[0] = (halide_dimension_t){0, W, 1, 0}; sd[1] = (halide_dimension_t){0, B, 9 * W, 0};\n"
+  using namespace ::liquid::q8;
+  os << ind << "const int32_t B = K / " << kBlock << ", blockBytes = " << blockBytes(1)
+     << " * W, tileBytes = B * blockBytes;\n"
+     << ind << "sd[0] = (halide_dimension_t){0, W, 1, 0}; sd[1] = (halide_dimension_t){0, B, "
+     << blockFloats(1) << " * W, 0};\n"
      << ind << "sd[2] = (halide_dimension_t){0, " << tiles << ", tileBytes / 4, 0};\n"
-     << ind << "qd[0] = (halide_dimension_t){0, W, 1, 0}; qd[1] = (halide_dimension_t){0, 32, W, 0};\n"
+     << ind << "qd[0] = (halide_dimension_t){0, W, 1, 0}; qd[1] = (halide_dimension_t){0, "
+     << kBlock << ", W, 0};\n"
      << ind << "qd[2] = (halide_dimension_t){0, B, blockBytes, 0};\n"
      << ind << "qd[3] = (halide_dimension_t){0, " << tiles << ", tileBytes, 0};\n"
      << ind << "sb.type.code = halide_type_float; sb.type.bits = 32; sb.type.lanes = 1;\n"

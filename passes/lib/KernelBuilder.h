@@ -21,7 +21,27 @@
 
 namespace mlir::liquid {
 
+using ::liquid::PackElement;
+using ::liquid::PackFormat;
 using ::liquid::PackLayout;
+
+/// The packed element type of weights stored as `w` (an op's weight_type).
+inline PackElement packElement(WeightStorage w) {
+  switch (w) {
+  case WeightStorage::Q8:
+    return PackElement::Q8;
+  case WeightStorage::F16:
+    return PackElement::F16;
+  case WeightStorage::F32:
+    return PackElement::F32;
+  }
+  llvm_unreachable("unknown weight storage");
+}
+
+/// A packed format as a small integer (the packer's index keys).
+inline int formatKey(PackFormat f) {
+  return static_cast<int>(f.layout) * 3 + static_cast<int>(f.element);
+}
 
 // Weight packing
 //===----------------------------------------------------------------------===//
@@ -31,9 +51,9 @@ public:
   WeightPacker(WeightPackingSink sink, int64_t lanes) : lanes(lanes), sink(sink) {}
   const int64_t lanes;
 
-  /// Registers (or finds) `v` in layout `l`; returns its offset in floats.
-  FailureOr<int64_t> add(Value v, PackLayout l) {
-    auto key = std::make_pair(v.getAsOpaquePointer(), static_cast<int>(l));
+  /// Registers (or finds) `v` in format `l`; returns its offset in floats.
+  FailureOr<int64_t> add(Value v, PackFormat l) {
+    auto key = std::make_pair(v.getAsOpaquePointer(), formatKey(l));
     if (auto it = index.find(key); it != index.end())
       return it->second;
     auto shape = cast<RankedTensorType>(v.getType()).getShape();
@@ -53,8 +73,8 @@ public:
     }
     return off;
   }
-  int64_t lookup(Value v, PackLayout l) const {
-    return index.at(std::make_pair(v.getAsOpaquePointer(), static_cast<int>(l)));
+  int64_t lookup(Value v, PackFormat l) const {
+    return index.at(std::make_pair(v.getAsOpaquePointer(), formatKey(l)));
   }
 
   /// Block-sparse layout: only the 8-float blocks `occ` marks (see
@@ -87,7 +107,7 @@ public:
   }
 
   /// A tensor the compiler derives itself (e.g. RoPE tables), keyed by `key`.
-  int64_t addSynthetic(const std::string &key, const ::liquid::Tensor &t, PackLayout l) {
+  int64_t addSynthetic(const std::string &key, const ::liquid::Tensor &t, PackFormat l) {
     if (auto it = synthetic.find(key); it != synthetic.end())
       return it->second;
     int64_t floats = ::liquid::packedFloats(t.shape, l, lanes);
@@ -112,7 +132,7 @@ public:
 
   struct Entry {
     std::string desc;
-    std::optional<PackLayout> layout; ///< none: block-sparse
+    std::optional<PackFormat> layout; ///< none: block-sparse
     int64_t offset, floats;
   };
   static constexpr int kBlockKey = 100;

@@ -29,7 +29,7 @@ using namespace mlir::liquid::lm;
 namespace {
 
 /// The weights an LM op reads and their layouts.
-void forEachLMWeight(Operation *op, function_ref<void(Value, PackLayout)> fn) {
+void forEachLMWeight(Operation *op, function_ref<void(Value, PackFormat)> fn) {
   if (auto e = dyn_cast<EmbeddingOp>(op))
     fn(e.getTable(), PackLayout::Rows);
   else if (auto n = dyn_cast<RMSNormOp>(op))
@@ -70,18 +70,7 @@ LMCost lmCost(func::FuncOp f) {
     int64_t e = gu.getDimSize(0), h = gu.getDimSize(2), per = 3 * gu.getDimSize(1) / 2 * h;
     int64_t k = cast<RankedTensorType>(m.getExperts().getType()).getDimSize(1);
     c.flopsPerToken += 2 * e * h + 2 * k * per; // router + the k experts
-    int64_t unread = (e - k) * per;
-    switch (m.getWeightType()) {
-    case WeightStorage::F32:
-      c.unreadExpertBytes += unread * 4;
-      break;
-    case WeightStorage::F16:
-      c.unreadExpertBytes += unread * 2;
-      break;
-    case WeightStorage::Q8:
-      c.unreadExpertBytes += unread * 9 / 8;
-      break;
-    }
+    c.unreadExpertBytes += ::liquid::elementBytes(expertLayouts(m).second.element, (e - k) * per);
   });
   return c;
 }
@@ -97,7 +86,7 @@ LogicalResult mlir::liquid::lowerLMFunction(func::FuncOp f, OpBuilder &mb, Weigh
   LMCost cost = lmCost(f);
   for (Operation &op : body) {
     bool bad = false;
-    forEachLMWeight(&op, [&](Value v, PackLayout l) {
+    forEachLMWeight(&op, [&](Value v, PackFormat l) {
       if (!isWeight(v) || failed(packer.add(v, l)))
         bad = true;
     });

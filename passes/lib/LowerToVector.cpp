@@ -29,8 +29,8 @@ int64_t vecLen(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(
 
 //===----------------------------------------------------------------------===//
 /// The weight operands of an op and how each is laid out in the blob.
-void forEachWeightOperand(Operation *op, function_ref<void(Value, PackLayout)> fn) {
-  auto maybe = [&](Value v, PackLayout l) {
+void forEachWeightOperand(Operation *op, function_ref<void(Value, PackFormat)> fn) {
+  auto maybe = [&](Value v, PackFormat l) {
     if (v && isWeight(v))
       fn(v, l);
   };
@@ -131,7 +131,7 @@ public:
 
 private:
   Buf act(Value v) { return {aMem, actOffset.lookup(v)}; }
-  Buf buf(Value v, PackLayout l) {
+  Buf buf(Value v, PackFormat l) {
     if (isWeight(v))
       return {wMem, packer.lookup(v, l)};
     return act(v);
@@ -507,7 +507,7 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
       if (blockSparse)
         plan = planSparsity(&op, packer);
       bool failedPack = false;
-      forEachWeightOperand(&op, [&](Value v, PackLayout l) {
+      forEachWeightOperand(&op, [&](Value v, PackFormat l) {
         FailureOr<int64_t> off;
         if (plan && l == PackLayout::Transposed)
           off = packer.addBlocks(v, true, plan->occ, ::liquid::denseTile(packer.lanes) / packer.lanes);
@@ -585,7 +585,7 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
     for (const auto &e : packer.entries) {
       NamedAttrList d;
       d.append("tensor", ab.getStringAttr(e.desc));
-      const char *layout = e.layout ? ::liquid::layoutName(*e.layout) : "block-sparse";
+      std::string layout = e.layout ? ::liquid::formatName(*e.layout) : "block-sparse";
       d.append("layout", ab.getStringAttr(layout));
       d.append("offset", ab.getI64IntegerAttr(e.offset));
       d.append("floats", ab.getI64IntegerAttr(e.floats));

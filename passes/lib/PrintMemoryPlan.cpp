@@ -3,7 +3,7 @@
 // Prints what liquid-plan-memory decided (liquidc --print-memory-plan).
 //
 //===----------------------------------------------------------------------===//
-#include "liquid/Passes/Passes.h"
+#include "KernelBuilder.h"
 
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
@@ -62,11 +62,8 @@ void printLMMemoryPlan(ModuleOp module, func::FuncOp f, llvm::raw_ostream &os) {
   f.walk([&](MoEExpertsOp m) {
     auto gu = cast<RankedTensorType>(m.getGateUp().getType());
     int64_t k = cast<RankedTensorType>(m.getExperts().getType()).getDimSize(1);
-    auto wt = m.getWeightType();
-    int64_t perExpert = 3 * gu.getDimSize(1) / 2 * gu.getDimSize(2);
-    perExpert = wt == WeightStorage::F32   ? perExpert * 4
-                : wt == WeightStorage::F16 ? perExpert * 2
-                                                         : perExpert * 9 / 8;
+    int64_t perExpert = ::liquid::elementBytes(packElement(m.getWeightType()),
+                                               3 * gu.getDimSize(1) / 2 * gu.getDimSize(2));
     expertBytes += gu.getDimSize(0) * perExpert;
     expertReadBytes += k * perExpert;
     ++moeLayers;

@@ -11,25 +11,31 @@
 namespace liquid {
 
 
-const char *layoutName(PackLayout l) {
-  switch (l) {
-  case PackLayout::Vector: return "vector";
-  case PackLayout::Rows: return "rows";
-  case PackLayout::Transposed: return "transposed";
-  case PackLayout::TransposedF16: return "transposed-f16";
-  case PackLayout::TransposedBatched: return "transposed-batched";
-  case PackLayout::TransposedBatchedGLU: return "transposed-batched-glu";
-  case PackLayout::TransposedQ8: return "transposed-q8";
-  case PackLayout::TransposedBatchedF16: return "transposed-batched-f16";
-  case PackLayout::TransposedBatchedGLUF16: return "transposed-batched-glu-f16";
-  case PackLayout::TransposedBatchedQ8: return "transposed-batched-q8";
-  case PackLayout::TransposedBatchedGLUQ8: return "transposed-batched-glu-q8";
+int64_t packedFloats(const std::vector<int64_t> &shape, PackFormat f, int64_t lanes) {
+  switch (f.element) {
+  case PackElement::F16: // the F32 order, two halves per float
+    return (packedFloats(shape, f.layout, lanes) + 1) / 2;
+  case PackElement::Q8:
+    switch (f.layout) {
+    case PackLayout::Transposed: {
+      int64_t np = roundUp(shape[0], lanes), tile = denseTile(lanes), floats = 0;
+      for (int64_t t0 = 0; t0 < np; t0 += tile)
+        floats += q8::tileFloats(shape[1], std::min(tile, np - t0));
+      return floats;
+    }
+    case PackLayout::TransposedBatched:
+      return shape[0] * packedFloats({shape[1], shape[2]},
+                                     {PackLayout::Transposed, PackElement::Q8}, lanes);
+    case PackLayout::TransposedBatchedGLU:
+      return shape[0] * packedFloats({2 * roundUp(shape[1] / 2, lanes), shape[2]},
+                                     {PackLayout::Transposed, PackElement::Q8}, lanes);
+    default:
+      return 0; // Vector and Rows are F32 only
+    }
+  case PackElement::F32:
+    break;
   }
-  return "?";
-}
-
-int64_t packedFloats(const std::vector<int64_t> &shape, PackLayout l, int64_t lanes) {
-  switch (l) {
+  switch (f.layout) {
   case PackLayout::Vector: {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
@@ -37,21 +43,10 @@ int64_t packedFloats(const std::vector<int64_t> &shape, PackLayout l, int64_t la
   }
   case PackLayout::Rows: return shape[0] * roundUp(shape[1], lanes);
   case PackLayout::Transposed: return shape[1] * roundUp(shape[0], lanes);
-  case PackLayout::TransposedF16: return (shape[1] * roundUp(shape[0], lanes) + 1) / 2;
   case PackLayout::TransposedBatched:
     return shape[0] * packedFloats({shape[1], shape[2]}, PackLayout::Transposed, lanes);
   case PackLayout::TransposedBatchedGLU:
     return shape[0] * shape[2] * 2 * roundUp(shape[1] / 2, lanes);
-  case PackLayout::TransposedQ8: return roundUp(shape[0], lanes) * (shape[1] / 32) * 9;
-  case PackLayout::TransposedBatchedF16:
-    return (packedFloats(shape, PackLayout::TransposedBatched, lanes) + 1) / 2;
-  case PackLayout::TransposedBatchedGLUF16:
-    return (packedFloats(shape, PackLayout::TransposedBatchedGLU, lanes) + 1) / 2;
-  case PackLayout::TransposedBatchedQ8:
-    return shape[0] * packedFloats({shape[1], shape[2]}, PackLayout::TransposedQ8, lanes);
-  case PackLayout::TransposedBatchedGLUQ8:
-    return shape[0] * packedFloats({2 * roundUp(shape[1] / 2, lanes), shape[2]},
-                                   PackLayout::TransposedQ8, lanes);
   }
   return 0;
 }
@@ -64,7 +59,7 @@ static void packQ8Tiles(int64_t n, int64_t k, const int8_t *q, const float *d, i
   for (int64_t t0 = 0; t0 < np; t0 += tile) {
     int64_t w = std::min(tile, np - t0);
     for (int64_t b = 0; b < kb; ++b) {
-      int64_t base = (t0 * kb + b * w) * 9; // floats
+      int64_t base = q8::tileFloats(k, t0) + b * q8::blockFloats(w); // floats
       for (int64_t c = 0; c < w && t0 + c < n; ++c) {
         dst[base + c] = d[(t0 + c) * kb + b];
         for (int64_t kk = 0; kk < 32; ++kk)
@@ -74,11 +69,61 @@ static void packQ8Tiles(int64_t n, int64_t k, const int8_t *q, const float *d, i
   }
 }
 
-void packTensor(const Tensor &t, PackLayout l, int64_t lanes, std::vector<float> &out) {
+/// `t` in layout `l` with Q8 elements (from the checkpoint's int8 values
+/// when it had them): Transposed directly; per expert for the batched
+/// layouts (GLU: gate and up rows interleaved a vector at a time, as
+/// TransposedBatchedGLU).
+static void packQ8(const Tensor &t, PackLayout l, int64_t lanes, float *dst) {
+  std::vector<int8_t> q;
+  std::vector<float> d;
+  quantizeQ8(t, q, d);
+  if (l == PackLayout::Transposed) {
+    packQ8Tiles(t.shape[0], t.shape[1], q.data(), d.data(), lanes, dst);
+    return;
+  }
+  bool glu = l == PackLayout::TransposedBatchedGLU;
+  int64_t e = t.shape[0], rowsIn = t.shape[1], k = t.shape[2], kb = k / q8::kBlock;
+  int64_t half = rowsIn / 2, ip = roundUp(half, lanes);
+  int64_t rowsOut = glu ? 2 * ip : rowsIn;
+  int64_t per = packedFloats({rowsOut, k}, {PackLayout::Transposed, PackElement::Q8}, lanes);
+  std::vector<int8_t> eq(rowsOut * k);
+  std::vector<float> ed(rowsOut * kb);
+  for (int64_t x = 0; x < e; ++x) {
+    std::fill(eq.begin(), eq.end(), 0);
+    std::fill(ed.begin(), ed.end(), 0.0f);
+    for (int64_t r = 0; r < rowsIn; ++r) {
+      int64_t dstRow = r;
+      if (glu) {
+        int64_t h = r / half, rr = r % half;
+        dstRow = (rr / lanes * 2 + h) * lanes + rr % lanes;
+      }
+      const int8_t *srcQ = q.data() + (x * rowsIn + r) * k;
+      std::copy(srcQ, srcQ + k, eq.begin() + dstRow * k);
+      const float *srcD = d.data() + (x * rowsIn + r) * kb;
+      std::copy(srcD, srcD + kb, ed.begin() + dstRow * kb);
+    }
+    packQ8Tiles(rowsOut, k, eq.data(), ed.data(), lanes, dst + x * per);
+  }
+}
+
+void packTensor(const Tensor &t, PackFormat f, int64_t lanes, std::vector<float> &out) {
   size_t start = out.size();
-  out.resize(start + packedFloats(t.shape, l, lanes), 0.0f);
+  out.resize(start + packedFloats(t.shape, f, lanes), 0.0f);
   float *dst = out.data() + start;
-  switch (l) {
+  if (f.element == PackElement::F16) {
+    // Pack as float32 first, then round each element to half precision.
+    std::vector<float> tmp;
+    packTensor(t, f.layout, lanes, tmp);
+    auto *h = reinterpret_cast<uint16_t *>(dst);
+    for (size_t i = 0; i < tmp.size(); ++i)
+      h[i] = floatToHalf(tmp[i]);
+    return;
+  }
+  if (f.element == PackElement::Q8) {
+    packQ8(t, f.layout, lanes, dst);
+    return;
+  }
+  switch (f.layout) {
   case PackLayout::Vector:
     std::copy(t.data.begin(), t.data.end(), dst);
     break;
@@ -119,61 +164,6 @@ void packTensor(const Tensor &t, PackLayout l, int64_t lanes, std::vector<float>
       packTensor(inter, PackLayout::Transposed, lanes, tmp);
       std::copy(tmp.begin(), tmp.end(), dst + e * tmp.size());
     }
-    break;
-  }
-  case PackLayout::TransposedQ8: {
-    std::vector<int8_t> q;
-    std::vector<float> d;
-    quantizeQ8(t, q, d);
-    packQ8Tiles(t.shape[0], t.shape[1], q.data(), d.data(), lanes, dst);
-    break;
-  }
-  case PackLayout::TransposedBatchedQ8:
-  case PackLayout::TransposedBatchedGLUQ8: {
-    // Per expert: its rows (for GLU: gate and up interleaved a vector at a
-    // time, as TransposedBatchedGLU) packed as TransposedQ8, from the
-    // checkpoint's int8 values when it had them.
-    bool glu = l == PackLayout::TransposedBatchedGLUQ8;
-    int64_t e = t.shape[0], rowsIn = t.shape[1], k = t.shape[2], kb = k / 32;
-    int64_t half = rowsIn / 2, ip = roundUp(half, lanes);
-    int64_t rowsOut = glu ? 2 * ip : rowsIn;
-    std::vector<int8_t> q;
-    std::vector<float> d;
-    quantizeQ8(t, q, d);
-    int64_t per = packedFloats({rowsOut, k}, PackLayout::TransposedQ8, lanes);
-    std::vector<int8_t> eq(rowsOut * k);
-    std::vector<float> ed(rowsOut * kb);
-    for (int64_t x = 0; x < e; ++x) {
-      std::fill(eq.begin(), eq.end(), 0);
-      std::fill(ed.begin(), ed.end(), 0.0f);
-      for (int64_t r = 0; r < rowsIn; ++r) {
-        int64_t dstRow = r;
-        if (glu) {
-          int64_t h = r / half, rr = r % half;
-          dstRow = (rr / lanes * 2 + h) * lanes + rr % lanes;
-        }
-        const int8_t *srcQ = q.data() + (x * rowsIn + r) * k;
-        std::copy(srcQ, srcQ + k, eq.begin() + dstRow * k);
-        const float *srcD = d.data() + (x * rowsIn + r) * kb;
-        std::copy(srcD, srcD + kb, ed.begin() + dstRow * kb);
-      }
-      packQ8Tiles(rowsOut, k, eq.data(), ed.data(), lanes, dst + x * per);
-    }
-    break;
-  }
-  case PackLayout::TransposedF16:
-  case PackLayout::TransposedBatchedF16:
-  case PackLayout::TransposedBatchedGLUF16: {
-    // Pack as float32 first, then round each element to half precision.
-    std::vector<float> tmp;
-    packTensor(t,
-               l == PackLayout::TransposedF16          ? PackLayout::Transposed
-               : l == PackLayout::TransposedBatchedF16 ? PackLayout::TransposedBatched
-                                                       : PackLayout::TransposedBatchedGLU,
-               lanes, tmp);
-    auto *h = reinterpret_cast<uint16_t *>(dst);
-    for (size_t i = 0; i < tmp.size(); ++i)
-      h[i] = floatToHalf(tmp[i]);
     break;
   }
   case PackLayout::Transposed: {

@@ -20,10 +20,13 @@
 
 namespace mlir::liquid::lm {
 
+using ::liquid::PackElement;
+using ::liquid::PackFormat;
 using ::liquid::PackLayout;
 
-PackLayout linearLayout(LinearOp l);
-std::pair<PackLayout, PackLayout> expertLayouts(MoEExpertsOp m);
+/// How a product's weight and an MoE op's experts (gate/up, down) are packed.
+PackFormat linearLayout(LinearOp l);
+std::pair<PackFormat, PackFormat> expertLayouts(MoEExpertsOp m);
 
 inline int64_t cols(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(1); }
 
@@ -109,7 +112,7 @@ private:
     int64_t o = offs[cast<OpResult>(v).getResultNumber()];
     return o < 0 ? Buf{logits, 0} : Buf{aMem, o};
   }
-  Buf weight(Value v, PackLayout l) { return {wMem, packer.lookup(v, l)}; }
+  Buf weight(Value v, PackFormat l) { return {wMem, packer.lookup(v, l)}; }
   int64_t stateOffset(FlatSymbolRefAttr s) {
     return cast<IntegerAttr>(states.get(s.getValue())).getInt();
   }

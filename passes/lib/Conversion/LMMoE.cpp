@@ -92,11 +92,12 @@ LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
   Buf x = act(op.getInput()), y = act(op.getResult());
   Buf idsIn = act(op.getExperts()), wIn = act(op.getWeights());
   auto [guLayout, downLayout] = expertLayouts(op);
-  bool half = guLayout == PackLayout::TransposedBatchedGLUF16;
-  bool q8 = guLayout == PackLayout::TransposedBatchedGLUQ8;
+  bool half = guLayout.element == PackElement::F16;
+  bool q8 = guLayout.element == PackElement::Q8;
   if (q8) {
-    guStride = ::liquid::packedFloats({2 * ip, h}, PackLayout::TransposedQ8, lanes);
-    downStride = ::liquid::packedFloats({h, inner}, PackLayout::TransposedQ8, lanes);
+    PackFormat q8Tiles{PackLayout::Transposed, PackElement::Q8};
+    guStride = ::liquid::packedFloats({2 * ip, h}, q8Tiles, lanes);
+    downStride = ::liquid::packedFloats({h, inner}, q8Tiles, lanes);
   }
   int64_t gu = packer.lookup(op.getGateUp(), guLayout);
   int64_t down = packer.lookup(op.getDown(), downLayout);
@@ -200,7 +201,8 @@ LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
           st(mul(mul(acc[i], sigmoid(acc[i])), acc[i + 1]), hid, hrow, (v0 + i) / 2 * lanes);
       };
       if (q8)
-        tileProductQ8(x, xRow, n, h, addi(guBase, muli(t0, (h / 32) * 9)), width, store);
+        tileProductQ8(x, xRow, n, h, addi(guBase, muli(t0, ::liquid::q8::tileFloats(h, 1))), width,
+                      store);
       else
         tileProduct(x, xRow, n, h, addi(guBase, muli(t0, h)), width, ldGU, store);
     });
@@ -219,25 +221,12 @@ LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
         }
       };
       if (q8)
-        tileProductQ8(hid, xRow, n, inner, addi(dnBase, muli(t0, (inner / 32) * 9)), width, store);
+        tileProductQ8(hid, xRow, n, inner, addi(dnBase, muli(t0, ::liquid::q8::tileFloats(inner, 1))),
+                      width, store);
       else
         tileProduct(hid, xRow, n, inner, addi(dnBase, muli(t0, inner)), width, ldDown, store);
     });
   });
   barrier();
   return success();
-}
-
-
-/// How an MoE op's experts are packed: as its `weight_type` says.
-std::pair<PackLayout, PackLayout> mlir::liquid::lm::expertLayouts(MoEExpertsOp m) {
-  switch (m.getWeightType()) {
-  case WeightStorage::F16:
-    return {PackLayout::TransposedBatchedGLUF16, PackLayout::TransposedBatchedF16};
-  case WeightStorage::Q8:
-    return {PackLayout::TransposedBatchedGLUQ8, PackLayout::TransposedBatchedQ8};
-  case WeightStorage::F32:
-    return {PackLayout::TransposedBatchedGLU, PackLayout::TransposedBatched};
-  }
-  llvm_unreachable("unknown weight storage");
 }

@@ -14,13 +14,13 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
   int64_t k = cols(op.getInput()), n = cols(op.getResult());
   if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr))
     return emitHalideCall(op, hk.getValue());
-  PackLayout layout = linearLayout(op);
+  PackFormat layout = linearLayout(op);
   Buf x = act(op.getInput()), y = act(op.getResult());
   Buf w = weight(op.getWeight(), layout);
   // A vector of weights at float index base + off of the tiled layout.
   auto vecType16 = VectorType::get({lanes}, b.getF16Type());
   auto ldW = [&](Value base, int64_t off) -> Value {
-    if (layout != PackLayout::TransposedF16)
+    if (layout.element != PackElement::F16)
       return ld({w.mem, 0}, base, off);
     // element index = 2 * (blob offset) + (index within the f16 layout)
     Value i = addi(base, idx(off - w.off + 2 * w.off));
@@ -36,8 +36,9 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
       for (auto [j, a] : llvm::enumerate(acc))
         stPart(a, y, yrow, (v0 + j) * lanes, width - (v0 + j) * lanes);
     };
-    if (layout == PackLayout::TransposedQ8)
-      tileProductQ8(x, xRow, nRows, k, addi(muli(t0, (k / 32) * 9), idx(w.off)), width, store);
+    if (layout.element == PackElement::Q8) // tiles before t0: q8::tileFloats(k, 1) a column
+      tileProductQ8(x, xRow, nRows, k, addi(muli(t0, ::liquid::q8::tileFloats(k, 1)), idx(w.off)),
+                    width, store);
     else // (for half-precision weights, ldW rebases the float offset w.off)
       tileProduct(x, xRow, nRows, k, addi(muli(t0, k), idx(w.off)), width, ldW, store);
   });
@@ -97,7 +98,7 @@ void LMEmitter::tileProductQ8(Buf x, function_ref<Value(Value)> xRow, Value nRow
       xrow.push_back(xRow(addi(r0, idx(r))));
     SmallVector<Value> init(nr * sn, splat(0.0f));
     SmallVector<Value> acc = loop(0, kb, 1, init, [&](Value bv, ValueRange a) {
-      Value base = addi(tileBase, muli(bv, 9 * pw)); // floats
+      Value base = addi(tileBase, muli(bv, ::liquid::q8::blockFloats(pw))); // floats
       Value bytes = muli(addi(base, idx(pw)), 4);
       Value k0 = muli(bv, 32);
       SmallVector<Value> zero(nr * sn, splat(0.0f));
@@ -208,14 +209,11 @@ void LMEmitter::matvecRow(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
 
 
 /// How a product's weight is packed: as its `weight_type` says.
-PackLayout mlir::liquid::lm::linearLayout(LinearOp l) {
-  switch (l.getWeightType()) {
-  case WeightStorage::Q8:
-    return PackLayout::TransposedQ8;
-  case WeightStorage::F16:
-    return PackLayout::TransposedF16;
-  case WeightStorage::F32:
-    return PackLayout::Transposed;
-  }
-  llvm_unreachable("unknown weight storage");
+PackFormat mlir::liquid::lm::linearLayout(LinearOp l) {
+  return {PackLayout::Transposed, packElement(l.getWeightType())};
+}
+
+std::pair<PackFormat, PackFormat> mlir::liquid::lm::expertLayouts(MoEExpertsOp m) {
+  PackElement e = packElement(m.getWeightType());
+  return {{PackLayout::TransposedBatchedGLU, e}, {PackLayout::TransposedBatched, e}};
 }
