@@ -104,7 +104,6 @@ struct FuseLTCPass : mlir::liquid::impl::FuseLTCBase<FuseLTCPass> {
   void fuse(LTCCellOp op) {
     OpBuilder b(op);
     Location loc = op.getLoc();
-    auto p = op.getParams();
     bool positive = op.getPositive();
     auto pos = [&](Value v) -> Value {
       return positive ? WeightMapOp::create(b, loc, v.getType(), WeightFn::Softplus, v).getResult() : v;
@@ -112,14 +111,20 @@ struct FuseLTCPass : mlir::liquid::impl::FuseLTCBase<FuseLTCPass> {
     auto mul = [&](Value a, Value c) -> Value {
       return WeightMulOp::create(b, loc, a.getType(), a, c);
     };
-    // ltc_cell params: gleak vleak cm | sigma mu w erev mask | s_sigma s_mu s_w s_erev s_mask
-    Value gleak = pos(p[0]), vleak = p[1], cm = pos(p[2]);
-    Value wEff = mul(pos(p[5]), p[7]);
-    Value sEff = mul(pos(p[10]), p[12]);
-    SmallVector<Value> params = {cm,         gleak,          mul(gleak, vleak),
-                                 p[3],       p[4],           wEff,
-                                 mul(wEff, p[6]), p[8],      p[9],
-                                 sEff,       mul(sEff, p[11])};
+    Value gleak = pos(op.getGleak()), cm = pos(op.getCm());
+    Value wEff = mul(pos(op.getW()), op.getSparsityMask());
+    Value sEff = mul(pos(op.getSensoryW()), op.getSensorySparsityMask());
+    SmallVector<Value> params = {cm,
+                                 gleak,
+                                 mul(gleak, op.getVleak()),
+                                 op.getSigma(),
+                                 op.getMu(),
+                                 wEff,
+                                 mul(wEff, op.getErev()),
+                                 op.getSensorySigma(),
+                                 op.getSensoryMu(),
+                                 sEff,
+                                 mul(sEff, op.getSensoryErev())};
     Value v = LTCSolveOp::create(b, loc, op.getType(), op.getInput(), op.getState(), op.getTs(),
                                  params, op.getOdeUnfolds(), op.getEpsilon());
     op.replaceAllUsesWith(v);

@@ -44,24 +44,21 @@ void forEachWeightOperand(Operation *op, function_ref<void(Value, PackFormat)> f
     for (Value v : e.getExtra())
       maybe(v, PackLayout::Vector);
   } else if (auto l = dyn_cast<LTCSolveOp>(op)) {
-    for (auto [i, v] : llvm::enumerate(l.getParams()))
-      maybe(v, i < 3 ? PackLayout::Vector : PackLayout::Rows);
+    for (Value v : {l.getCm(), l.getGleak(), l.getGleakVleak()})
+      maybe(v, PackLayout::Vector);
+    for (Value v : {l.getSigma(), l.getMu(), l.getWEff(), l.getWErev(), l.getSensorySigma(),
+                    l.getSensoryMu(), l.getSensoryWEff(), l.getSensoryWErev()})
+      maybe(v, PackLayout::Rows);
   } else if (isa<ConcatOp, SliceOp, ActivationOp>(op)) {
     for (Value v : op->getOperands())
       maybe(v, PackLayout::Vector);
   }
 }
 
-/// True if `v` is one of an ltc_solve's recurrent [N, N] parameters (3..6).
+/// True if `v` is one of an ltc_solve's recurrent [N, N] parameters.
 bool isRecurrentLTCParam(Operation *op, Value v) {
   auto l = dyn_cast<LTCSolveOp>(op);
-  if (!l)
-    return false;
-  auto ps = l.getParams();
-  for (unsigned i = 3; i <= 6; ++i)
-    if (ps[i] == v)
-      return true;
-  return false;
+  return l && (v == l.getSigma() || v == l.getMu() || v == l.getWEff() || v == l.getWErev());
 }
 
 //===----------------------------------------------------------------------===//
@@ -100,7 +97,7 @@ std::optional<SparsePlan> planSparsity(Operation *op, WeightPacker &packer) {
     auto ps = l.getParams();
     if (!llvm::all_of(ps, isWeight))
       return std::nullopt;
-    const ::liquid::Tensor *w = packer.tensor(ps[5]), *sw = packer.tensor(ps[9]);
+    const ::liquid::Tensor *w = packer.tensor(l.getWEff()), *sw = packer.tensor(l.getSensoryWEff());
     if (!w || !sw)
       return std::nullopt;
     SparsePlan p{::liquid::blockOccupancy(*w, false, packer.lanes),
@@ -371,19 +368,18 @@ SmallVector<Value> KernelEmitter::sparseSynapses(Buf pre, const ::liquid::Occupa
 }
 
 LogicalResult KernelEmitter::emitLTCSolve(LTCSolveOp op) {
-  auto p = op.getParams();
   int64_t n = vecLen(op.getState()), s = vecLen(op.getInput()), np = ::liquid::roundUp(n, lanes);
   int64_t chunks = np / lanes;
   Buf x = act(op.getInput()), v0 = act(op.getState()), out = result(*op);
-  auto vecP = [&](unsigned i) { return buf(p[i], PackLayout::Vector); };
+  auto vecP = [&](Value p) { return buf(p, PackLayout::Vector); };
   const SparsePlan *plan = nullptr;
   if (auto it = sparse.find(op); it != sparse.end())
     plan = &it->second;
   // Dense: rows padded to 8; block-sparse: the blocks the plan keeps.
-  auto rowP = [&](unsigned i) {
-    return plan ? Buf{wMem, packer.lookupBlocks(p[i], false)} : buf(p[i], PackLayout::Rows);
+  auto rowP = [&](Value p) {
+    return plan ? Buf{wMem, packer.lookupBlocks(p, false)} : buf(p, PackLayout::Rows);
   };
-  Buf cm = vecP(0), gleak = vecP(1), gleakVleak = vecP(2);
+  Buf cm = vecP(op.getCm()), gleak = vecP(op.getGleak()), gleakVleak = vecP(op.getGleakVleak());
   auto scratchAttr = op->getAttrOfType<IntegerAttr>(kScratchAttr);
   if (!scratchAttr)
     return op.emitOpError("has no scratch slot; run liquid-plan-memory first");
@@ -396,9 +392,11 @@ LogicalResult KernelEmitter::emitLTCSolve(LTCSolveOp op) {
   for (int64_t c0 = 0; c0 < chunks; c0 += kTile) {
     int64_t nc = std::min(kTile, chunks - c0);
     SmallVector<Value> acc =
-        plan ? sparseSynapses(x, plan->sensoryOcc, rowP(7), rowP(8), rowP(9), rowP(10), c0, nc,
+        plan ? sparseSynapses(x, plan->sensoryOcc, rowP(op.getSensorySigma()), rowP(op.getSensoryMu()),
+                             rowP(op.getSensoryWEff()), rowP(op.getSensoryWErev()), c0, nc,
                               sensoryCursor)
-             : synapses(x, s, np, rowP(7), rowP(8), rowP(9), rowP(10), c0, nc);
+             : synapses(x, s, np, rowP(op.getSensorySigma()), rowP(op.getSensoryMu()),
+                        rowP(op.getSensoryWEff()), rowP(op.getSensoryWErev()), c0, nc);
     for (int64_t j = 0; j < nc; ++j) {
       st(acc[j], sNum, Value(), (c0 + j) * lanes);
       st(acc[nc + j], sDen, Value(), (c0 + j) * lanes);
@@ -413,8 +411,10 @@ LogicalResult KernelEmitter::emitLTCSolve(LTCSolveOp op) {
     for (int64_t c0 = 0; c0 < chunks; c0 += kTile) {
       int64_t nc = std::min(kTile, chunks - c0);
       SmallVector<Value> acc =
-          plan ? sparseSynapses(out, plan->occ, rowP(3), rowP(4), rowP(5), rowP(6), c0, nc, cursor)
-               : synapses(out, n, np, rowP(3), rowP(4), rowP(5), rowP(6), c0, nc);
+          plan ? sparseSynapses(out, plan->occ, rowP(op.getSigma()), rowP(op.getMu()),
+                               rowP(op.getWEff()), rowP(op.getWErev()), c0, nc, cursor)
+               : synapses(out, n, np, rowP(op.getSigma()), rowP(op.getMu()), rowP(op.getWEff()),
+                          rowP(op.getWErev()), c0, nc);
       for (int64_t j = 0; j < nc; ++j) {
         int64_t o = (c0 + j) * lanes;
         Value cmt = div(ld(cm, Value(), o), dt);

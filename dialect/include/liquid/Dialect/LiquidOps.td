@@ -225,7 +225,7 @@ def Liquid_LTCCellOp : Liquid_Op<"ltc_cell", [Pure]> {
   let description = [{
     Runs `ode_unfolds` fused semi-implicit Euler sub-steps of `ts / ode_unfolds`
     on the membrane potentials `v` (`[N]`) driven by the (already mapped)
-    sensory input `x` (`[S]`). Parameters, in order: `gleak vleak cm` (`[N]`),
+    sensory input `x` (`[S]`). Parameters (named operands), in order: `gleak vleak cm` (`[N]`),
     `sigma mu w erev sparsity_mask` (`[N, N]`, `[src, dst]`),
     `sensory_sigma sensory_mu sensory_w sensory_erev sensory_sparsity_mask`
     (`[S, N]`). With `positive` (ncps `implicit_param_constraints=True`),
@@ -238,10 +238,27 @@ def Liquid_LTCCellOp : Liquid_Op<"ltc_cell", [Pure]> {
     ```
   }];
   let arguments = (ins Liquid_F32Vector:$input, Liquid_F32Vector:$state, F32:$ts,
-                       Variadic<Liquid_F32Tensor>:$params,
+                       Liquid_F32Vector:$gleak, Liquid_F32Vector:$vleak, Liquid_F32Vector:$cm,
+                       Liquid_F32Matrix:$sigma, Liquid_F32Matrix:$mu, Liquid_F32Matrix:$w,
+                       Liquid_F32Matrix:$erev, Liquid_F32Matrix:$sparsity_mask,
+                       Liquid_F32Matrix:$sensory_sigma, Liquid_F32Matrix:$sensory_mu,
+                       Liquid_F32Matrix:$sensory_w, Liquid_F32Matrix:$sensory_erev,
+                       Liquid_F32Matrix:$sensory_sparsity_mask, 
                        I64Attr:$ode_unfolds, F64Attr:$epsilon, UnitAttr:$positive);
   let results = (outs Liquid_F32Vector:$result);
-  let assemblyFormat = "$input `,` $state `,` $ts `params` `(` $params `)` attr-dict `:` type($input) `,` type($state) `,` `(` type($params) `)` `->` type($result)";
+  let assemblyFormat = "$input `,` $state `,` $ts `params` `(` $gleak `,` $vleak `,` $cm `,` $sigma `,` $mu `,` $w `,` $erev `,` $sparsity_mask `,` $sensory_sigma `,` $sensory_mu `,` $sensory_w `,` $sensory_erev `,` $sensory_sparsity_mask `)` attr-dict `:` type($input) `,` type($state) `,` `(` type($gleak) `,` type($vleak) `,` type($cm) `,` type($sigma) `,` type($mu) `,` type($w) `,` type($erev) `,` type($sparsity_mask) `,` type($sensory_sigma) `,` type($sensory_mu) `,` type($sensory_w) `,` type($sensory_erev) `,` type($sensory_sparsity_mask) `)` `->` type($result)";
+  let builders = [OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+      "::mlir::Value":$state, "::mlir::Value":$ts, "::mlir::ValueRange":$params,
+      "int64_t":$ode_unfolds, "::llvm::APFloat":$epsilon, "bool":$positive), [{
+    assert(params.size() == 13 && "ltc_cell takes 13 parameters");
+    build($_builder, $_state, result, input, state, ts, params[0], params[1], params[2],
+          params[3], params[4], params[5], params[6], params[7], params[8], params[9],
+          params[10], params[11], params[12], ode_unfolds, epsilon, positive);
+  }]>];
+  let extraClassDeclaration = [{
+    /// The 13 parameters in order (gleak .. sensory_sparsity_mask).
+    ::mlir::Operation::operand_range getParams() { return getOperands().drop_front(3); }
+  }];
   let hasVerifier = 1;
 }
 
@@ -301,9 +318,26 @@ def Liquid_LTCSolveOp : Liquid_Op<"ltc_solve", [Pure]> {
     ```
   }];
   let arguments = (ins Liquid_F32Vector:$input, Liquid_F32Vector:$state, F32:$ts,
-                       Variadic<Liquid_F32Tensor>:$params, I64Attr:$ode_unfolds, F64Attr:$epsilon);
+                       Liquid_F32Vector:$cm, Liquid_F32Vector:$gleak,
+                       Liquid_F32Vector:$gleak_vleak, Liquid_F32Matrix:$sigma,
+                       Liquid_F32Matrix:$mu, Liquid_F32Matrix:$w_eff, Liquid_F32Matrix:$w_erev,
+                       Liquid_F32Matrix:$sensory_sigma, Liquid_F32Matrix:$sensory_mu,
+                       Liquid_F32Matrix:$sensory_w_eff, Liquid_F32Matrix:$sensory_w_erev, 
+                       I64Attr:$ode_unfolds, F64Attr:$epsilon);
   let results = (outs Liquid_F32Vector:$result);
-  let assemblyFormat = "$input `,` $state `,` $ts `params` `(` $params `)` attr-dict `:` type($input) `,` type($state) `,` `(` type($params) `)` `->` type($result)";
+  let assemblyFormat = "$input `,` $state `,` $ts `params` `(` $cm `,` $gleak `,` $gleak_vleak `,` $sigma `,` $mu `,` $w_eff `,` $w_erev `,` $sensory_sigma `,` $sensory_mu `,` $sensory_w_eff `,` $sensory_w_erev `)` attr-dict `:` type($input) `,` type($state) `,` `(` type($cm) `,` type($gleak) `,` type($gleak_vleak) `,` type($sigma) `,` type($mu) `,` type($w_eff) `,` type($w_erev) `,` type($sensory_sigma) `,` type($sensory_mu) `,` type($sensory_w_eff) `,` type($sensory_w_erev) `)` `->` type($result)";
+  let builders = [OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+      "::mlir::Value":$state, "::mlir::Value":$ts, "::mlir::ValueRange":$params,
+      "int64_t":$ode_unfolds, "::llvm::APFloat":$epsilon), [{
+    assert(params.size() == 11 && "ltc_solve takes 11 parameters");
+    build($_builder, $_state, result, input, state, ts, params[0], params[1], params[2],
+          params[3], params[4], params[5], params[6], params[7], params[8], params[9],
+          params[10], ode_unfolds, epsilon);
+  }]>];
+  let extraClassDeclaration = [{
+    /// The 11 parameters in order (cm .. sensory_w_erev).
+    ::mlir::Operation::operand_range getParams() { return getOperands().drop_front(3); }
+  }];
   let hasVerifier = 1;
 }
 
