@@ -35,6 +35,10 @@ struct KernelSpec {
 }
 
 
+/// The start of the generated C file: the buffer ABI (HalideRuntime.h, or
+/// spelled out for a freestanding target), the profiler's report to stderr,
+/// the GPU error helpers (runtime/liquid_halide_prelude.h).
+void writePrelude(std::ostream &os, bool freestanding, bool profile, bool gpu);
 /// The C entry point of a product: bare pointers in, halide_buffer_t out;
 /// runs the rows-of-4 pipeline on the whole blocks, the one-row pipeline on
 /// the rest.

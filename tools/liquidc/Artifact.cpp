@@ -216,11 +216,15 @@ public:
   }
   /// Compiles the request's extra C sources; appends their objects to `objs`.
   bool compileExtra(std::vector<std::string> &objs) {
+    // the generated Halide entry points include liquid_halide_prelude.h
+    if (!req.extraSources.empty() && !writeSources())
+      return false;
     for (const std::string &src : req.extraSources) {
       std::string obj = path(llvm::sys::path::stem(src).str() + ".extra.o");
       std::vector<std::string> argv = {cc};
       argv.insert(argv.end(), req.target->ccFlags.begin(), req.target->ccFlags.end());
       argv.insert(argv.end(), {"-std=c11", "-O2", "-fPIC"});
+      argv.insert(argv.end(), {"-I", req.workDir});
       for (const std::string &inc : req.extraIncludes)
         argv.insert(argv.end(), {"-I", inc});
       argv.insert(argv.end(), {"-c", src, "-o", obj});
