@@ -12,6 +12,7 @@ using namespace mlir::liquid;
 
 #include "liquid/Dialect/LiquidOpsDialect.cpp.inc"
 #include "liquid/Dialect/LiquidEnums.cpp.inc"
+#include "liquid/Dialect/LiquidInterfaces.cpp.inc"
 #define GET_ATTRDEF_CLASSES
 #include "liquid/Dialect/LiquidAttrs.cpp.inc"
 
@@ -255,6 +256,11 @@ LogicalResult LTCCellOp::verify() {
                          {"sensory_sigma", "sensory_mu", "sensory_w", "sensory_erev",
                           "sensory_sparsity_mask"},
                          getOdeUnfolds());
+}
+
+int64_t LTCSolveOp::getScratchFloats(int64_t) {
+  // next state, sensory numerator, sensory denominator
+  return 3 * slotFloats(len(getState()));
 }
 
 LogicalResult LTCSolveOp::verify() {

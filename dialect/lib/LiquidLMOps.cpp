@@ -151,6 +151,43 @@ LogicalResult ColumnsOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Scratch (ScratchOpInterface)
+//===----------------------------------------------------------------------===//
+
+int64_t ShortConvMixOp::getScratchFloats(int64_t maxRows) {
+  // the window [L - 1 + rows, hidden]: conv cache then B * x
+  auto k = rt(getKernel());
+  return alignTo((k.getDimSize(1) - 1 + maxRows) * k.getDimSize(0), kSlotAlign);
+}
+
+int64_t MoERouterOp::getScratchFloats(int64_t) {
+  // the scores p and the selection scores p + bias, padded to a vector
+  return 2 * slotFloats(alignTo(rt(getRouter()).getDimSize(0), kMaxLanes));
+}
+
+SmallVector<int64_t, 5> MoEExpertsOp::getScratchSlots(int64_t maxRows) {
+  auto gu = rt(getGateUp());
+  int64_t e = gu.getDimSize(0), i = gu.getDimSize(1) / 2, k = rt(getExperts()).getDimSize(1);
+  return {e + 1, e, maxRows * k, maxRows * k, maxRows * k * alignTo(i, kMaxLanes)};
+}
+
+int64_t MoEExpertsOp::getScratchFloats(int64_t maxRows) {
+  int64_t total = 0;
+  for (int64_t n : getScratchSlots(maxRows))
+    total += slotFloats(n);
+  return total;
+}
+
+int64_t AttentionOp::getScratchFloats(int64_t) {
+  // attention scores of one query (up to the cache length), its normed and
+  // rotated copy; the cache length is bounded by the state buffer.
+  auto module = (*this)->getParentOfType<ModuleOp>();
+  auto sb = module ? module.lookupSymbol<StateBufferOp>(getStateAttr().getAttr()) : nullptr;
+  int64_t ctx = sb ? cast<RankedTensorType>(sb.getType()).getDimSize(1) : 0;
+  return alignTo(ctx + kMaxLanes, kSlotAlign) + alignTo(getHeadDim(), kSlotAlign);
+}
+
 LogicalResult SwiGLUOp::verify() {
   if (rt(getResult()).getRank() != 2)
     return emitOpError() << "works on rows [T, F], got " << getResult().getType();

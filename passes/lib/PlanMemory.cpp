@@ -133,7 +133,8 @@ struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
       }
       if (any)
         op.setAttr(kOffsetAttr, b.getDenseI64ArrayAttr(offs));
-      if (int64_t s = lmScratchFloats(&op, maxRows)) {
+      auto scratchOp = dyn_cast<ScratchOpInterface>(op);
+      if (int64_t s = scratchOp ? scratchOp.getScratchFloats(maxRows) : 0) {
         op.setAttr(kScratchAttr,
                    b.getI64IntegerAttr(arena.place(s, live.pos(&op), live.pos(&op))));
         op.setAttr(kScratchFloatsAttr, b.getI64IntegerAttr(s));
@@ -212,7 +213,8 @@ struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
       }
       if (hasTensorResult)
         op.setAttr(kOffsetAttr, b.getDenseI64ArrayAttr(offs));
-      if (int64_t s = scratchFloats(&op)) {
+      auto scratchOp = dyn_cast<ScratchOpInterface>(op);
+      if (int64_t s = scratchOp ? scratchOp.getScratchFloats(1) : 0) {
         op.setAttr(kScratchAttr, b.getI64IntegerAttr(arena.place(s, pos(&op), pos(&op))));
         op.setAttr(kScratchFloatsAttr, b.getI64IntegerAttr(s));
       }

@@ -101,12 +101,12 @@ LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
   }
   int64_t gu = packer.lookup(op.getGateUp(), guLayout);
   int64_t down = packer.lookup(op.getDown(), downLayout);
-  // scratch (see moeExpertsScratch): per expert the start of its rows in the
+  // scratch (MoEExpertsOp::getScratchSlots): per expert the start of its rows in the
   // dispatch list and a fill cursor, the list (row, weight), and the SwiGLU
   // activations of one expert's rows
   SmallVector<Buf, 5> slots;
   int64_t s = scratch(op);
-  for (int64_t n : moeExpertsScratch(op, maxRows)) {
+  for (int64_t n : op.getScratchSlots(maxRows)) {
     slots.push_back({aMem, s});
     s += slotFloats(n);
   }

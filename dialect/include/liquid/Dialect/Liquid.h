@@ -11,7 +11,9 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "liquid/Dialect/Arena.h"
 #include "liquid/Dialect/LiquidOpsDialect.h.inc"
+#include "liquid/Dialect/LiquidInterfaces.h.inc"
 #include "liquid/Dialect/LiquidEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES

@@ -85,7 +85,8 @@ def Liquid_LinearOp : Liquid_Op<"linear", [Pure]> {
 }
 
 def Liquid_ShortConvMixOp : Liquid_Op<"short_conv_mix", [
-    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>,
+    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>]> {
   let summary = "LFM2 gated short convolution between its projections";
   let description = [{
     Takes the in-projection `bcx = [B | C | x]` (`[T, 3 x hidden]`) and the
@@ -105,7 +106,8 @@ def Liquid_ShortConvMixOp : Liquid_Op<"short_conv_mix", [
 }
 
 def Liquid_AttentionOp : Liquid_Op<"attention", [
-    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>,
+    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>]> {
   let summary = "causal grouped-query attention with per-head norms, NeoX RoPE and a KV cache";
   let description = [{
     `q` is `[T, heads x head_dim]`, `k` and `v` are `[T, kv_heads x
@@ -186,7 +188,8 @@ def Liquid_SwiGLUHalvesOp : Liquid_Op<"swiglu_halves", [Pure]> {
 
 def Liquid_I32Matrix : 2DTensorOf<[I32]>;
 
-def Liquid_MoERouterOp : Liquid_Op<"moe_router", [Pure]> {
+def Liquid_MoERouterOp : Liquid_Op<"moe_router", [Pure,
+    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>]> {
   let summary = "mixture-of-experts router: scores, selection bias, top-k, weights";
   let description = [{
     For each row `x[t]` of `[T, H]`: scores `p = score(router x[t])` over the
@@ -210,7 +213,8 @@ def Liquid_MoERouterOp : Liquid_Op<"moe_router", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Liquid_MoEExpertsOp : Liquid_Op<"moe_experts", [Pure]> {
+def Liquid_MoEExpertsOp : Liquid_Op<"moe_experts", [Pure,
+    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>]> {
   let summary = "dispatches rows to their routed experts and combines the outputs";
   let description = [{
     `result[t] = sum_j weights[t, j] * down[e] (silu(g) * u)` with
@@ -233,6 +237,13 @@ def Liquid_MoEExpertsOp : Liquid_Op<"moe_experts", [Pure]> {
                        Liquid_F32Tensor:$gate_up, Liquid_F32Tensor:$down,
                        DefaultValuedAttr<Liquid_WeightStorageAttr, "::mlir::liquid::WeightStorage::F32">:$weight_type);
   let results = (outs Liquid_F32Matrix:$result);
+  let extraClassDeclaration = [{
+    /// The scratch slots of the lowering, in order: the start of each
+    /// expert's rows in the dispatch list [E + 1], a fill cursor per expert
+    /// [E], the list's rows and weights [maxRows * k] each, and the SwiGLU
+    /// activations of every list entry [maxRows * k, roundup(I, kMaxLanes)].
+    ::llvm::SmallVector<int64_t, 5> getScratchSlots(int64_t maxRows);
+  }];
   let assemblyFormat = "$input `,` $experts `,` $weights `,` $gate_up `,` $down (`stored` $weight_type^)? attr-dict `:` type($input) `,` type($experts) `,` type($weights) `,` type($gate_up) `,` type($down) `->` type($result)";
   let hasVerifier = 1;
 }

@@ -4,6 +4,7 @@
 
 include "liquid/Dialect/LiquidDialect.td"
 include "liquid/Dialect/LiquidEnums.td"
+include "liquid/Dialect/LiquidInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
@@ -301,7 +302,8 @@ def Liquid_LSTMEpilogueOp : Liquid_Op<"lstm_epilogue", [Pure, AllTypesMatch<["c"
   let hasVerifier = 1;
 }
 
-def Liquid_LTCSolveOp : Liquid_Op<"ltc_solve", [Pure]> {
+def Liquid_LTCSolveOp : Liquid_Op<"ltc_solve", [Pure,
+    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>]> {
   let summary = "one kernel for all ODE unfolds of an LTC step";
   let description = [{
     The LTC solver after `liquid-fuse-ltc`: every loop-invariant quantity is

@@ -1,0 +1,29 @@
+//===- Arena.h - the conventions of the static arena -------------*- C++ -*-===//
+//
+// Every buffer of a compiled model lives in one arena planned at compile
+// time (liquid-plan-memory). These conventions are part of the IR's
+// contract: the planner sizes slots by them, ops state their scratch by them
+// (ScratchOpInterface), and the kernels rely on them.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LIQUID_DIALECT_ARENA_H
+#define LIQUID_DIALECT_ARENA_H
+
+#include <cstdint>
+
+namespace mlir::liquid {
+
+/// Kernels work on vectors of 8 (AVX2, NEON) or 16 (AVX-512) floats; slots are
+/// planned for the widest.
+constexpr int64_t kMaxLanes = 16;
+/// Slot alignment in floats (64 bytes).
+constexpr int64_t kSlotAlign = 16;
+
+inline int64_t alignTo(int64_t n, int64_t a) { return (n + a - 1) / a * a; }
+/// Floats reserved for a vector of `n` elements: kernels may read and write
+/// up to one vector past the end of any segment they touch.
+inline int64_t slotFloats(int64_t n) { return alignTo(n + kMaxLanes, kSlotAlign); }
+
+} // namespace mlir::liquid
+
+#endif
