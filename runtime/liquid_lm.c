@@ -5,13 +5,14 @@
  *
  * Compiled once per model with its configuration header:
  *     cc -std=c11 -O2 -pthread -include P_config.h -c liquid_lm.c
- * Weights: compiled in (LQ_EMBEDDED_WEIGHTS 1) or a .lqw file (format in
- * liquid_model.c), memory-mapped, never copied.
+ * Weights: compiled in (LQ_EMBEDDED_WEIGHTS 1) or a .lqw file (liquid_lqw.h),
+ * memory-mapped, never copied.
  */
 #if !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include "liquid_lm_runtime.h"
+#include "liquid_lqw.h"
 
 #if LQ_EMBEDDED_WEIGHTS
 #include "liquid_embed.h"
@@ -152,8 +153,9 @@ static const float *lq_map_weights(const char *path, void **base, size_t *size)
         return NULL;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size < 64) {
-        lq_set_error("%s: not a liquidc weights file (too short)", path);
+    if (fstat(fd, &st) != 0 || st.st_size < LQ_LQW_HEADER_BYTES) {
+        lq_set_error("%s: not a liquidc weights file (shorter than the %d-byte header)", path,
+                     LQ_LQW_HEADER_BYTES);
         close(fd);
         return NULL;
     }
@@ -163,32 +165,16 @@ static const float *lq_map_weights(const char *path, void **base, size_t *size)
         lq_set_error("%s: cannot map: %s", path, strerror(errno));
         return NULL;
     }
-    const unsigned char *h = m;
-    uint32_t version;
-    uint64_t hash, count;
-    memcpy(&version, h + 8, 4);
-    memcpy(&hash, h + 16, 8);
-    memcpy(&count, h + 24, 8);
-    const char *problem = NULL;
-    char buf[160];
-    if (memcmp(h, "LQWEIGHT", 8) != 0)
-        problem = "not a liquidc weights file (bad magic)";
-    else if (version != 1)
-        problem = "unsupported weights file version";
-    else if (hash != (uint64_t)LQ_WEIGHTS_HASH) {
-        snprintf(buf, sizeof buf, "layout hash 0x%016" PRIx64 " does not match the program's 0x%016" PRIx64,
-                 hash, (uint64_t)LQ_WEIGHTS_HASH);
-        problem = buf;
-    } else if (count != (uint64_t)LQ_WEIGHTS_FLOATS || (uint64_t)st.st_size != 64 + 4 * count)
-        problem = "weights file size does not match the program";
-    if (problem) {
+    char problem[256];
+    if (lq_lqw_check(m, (uint64_t)st.st_size, (uint64_t)LQ_WEIGHTS_HASH,
+                     (uint64_t)LQ_WEIGHTS_FLOATS, LQ_MODEL_NAME, problem, sizeof problem) != 0) {
         lq_set_error("%s: %s", path, problem);
         munmap(m, (size_t)st.st_size);
         return NULL;
     }
     *base = m;
     *size = (size_t)st.st_size;
-    return (const float *)(h + 64);
+    return (const float *)((const unsigned char *)m + LQ_LQW_HEADER_BYTES);
 }
 
 LQ_LM *LQ_SYM(_lm_create)(const char *weights_path, int threads)

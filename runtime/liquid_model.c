@@ -9,24 +9,14 @@
  * liquid_runtime.h for the configuration macros and liquid_model.h.in for the
  * documented API.
  *
- * ---------------------------------------------------------------------------
- * Weights file format (.lqw), all integers little-endian:
- *   offset  size  field
- *        0     8  magic      "LQWEIGHT" (no terminating NUL)
- *        8     4  version    uint32, = 1
- *       12     4  reserved   uint32, written as 0, ignored on read
- *       16     8  hash       uint64, layout hash; must equal LQ_WEIGHTS_HASH
- *       24     8  count      uint64, number of floats; must equal LQ_WEIGHTS_FLOATS
- *       32    32  padding    zero bytes, ignored on read
- *       64  4*count          float32 little-endian weights, in packed order
- * The file size must be exactly 64 + 4 * count bytes.
- * ---------------------------------------------------------------------------
+ * Weights file format (.lqw): see liquid_lqw.h.
  *
  * Memory: P_create allocates the context, a 64-byte aligned arena of
  * LQ_ARENA_FLOATS floats and (unless the embedded weights are used) a
  * 64-byte aligned copy of the weights.  Nothing is allocated afterwards.
  */
 #include "liquid_runtime.h"
+#include "liquid_lqw.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -36,8 +26,6 @@
 #include <string.h>
 
 #define LQ_ALIGN 64
-#define LQ_LQW_HEADER_BYTES 64
-#define LQ_LQW_VERSION 1u
 
 /* ---- error reporting ---------------------------------------------------- */
 
@@ -93,16 +81,6 @@ static int lq_host_is_little_endian(void)
     return b == 1;
 }
 
-static uint32_t lq_le32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t lq_le64(const unsigned char *p)
-{
-    return (uint64_t)lq_le32(p) | (uint64_t)lq_le32(p + 4) << 32;
-}
-
 /* Loads and validates a .lqw file into a new aligned buffer (NULL + error). */
 static float *lq_load_weights(const char *path)
 {
@@ -131,33 +109,10 @@ static float *lq_load_weights(const char *path)
                      LQ_LQW_HEADER_BYTES);
         goto fail;
     }
-    if (memcmp(hdr, "LQWEIGHT", 8) != 0) {
-        lq_set_error("%s: not a liquidc weights file (bad magic, expected \"LQWEIGHT\")", path);
-        goto fail;
-    }
-    uint32_t version = lq_le32(hdr + 8);
-    if (version != LQ_LQW_VERSION) {
-        lq_set_error("%s: unsupported weights file version %" PRIu32 " (expected %u)", path,
-                     version, LQ_LQW_VERSION);
-        goto fail;
-    }
-    uint64_t hash = lq_le64(hdr + 16);
-    if (hash != want_hash) {
-        lq_set_error("%s: layout hash 0x%016" PRIx64 " does not match model 0x%016" PRIx64
-                     " (compiled for another model)",
-                     path, hash, want_hash);
-        goto fail;
-    }
-    uint64_t count = lq_le64(hdr + 24);
-    if (count != want_count) {
-        lq_set_error("%s: holds %" PRIu64 " floats, model %s expects %" PRIu64, path, count,
-                     LQ_MODEL_NAME, want_count);
-        goto fail;
-    }
-    uint64_t want_size = (uint64_t)LQ_LQW_HEADER_BYTES + 4u * want_count;
-    if ((uint64_t)fsize != want_size) {
-        lq_set_error("%s: file size %ld bytes, expected %" PRIu64 " (%s)", path, fsize, want_size,
-                     (uint64_t)fsize < want_size ? "truncated" : "trailing data");
+    char problem[256];
+    if (lq_lqw_check(hdr, (uint64_t)fsize, want_hash, want_count, LQ_MODEL_NAME, problem,
+                     sizeof problem) != 0) {
+        lq_set_error("%s: %s", path, problem);
         goto fail;
     }
     buf = lq_aligned_alloc((size_t)want_count * sizeof(float));
