@@ -41,8 +41,10 @@ LogicalResult LiquidDialect::verifyOperationAttribute(Operation *op, NamedAttrib
     return expect(isa<IntegerAttr>(value), "an integer");
   if (name == OffsetAttrHelper::getNameStr())
     return expect(isa<DenseI64ArrayAttr>(value), "an array<i64>");
-  if (name == ArenaAttrHelper::getNameStr() || name == KernelAttrHelper::getNameStr() ||
-      name == WeightsAttrHelper::getNameStr())
+  if (name == ArenaAttrHelper::getNameStr())
+    return expect(isa<StepArenaAttr, ForwardArenaAttr>(value),
+                  "a #liquid.step_arena or #liquid.forward_arena");
+  if (name == KernelAttrHelper::getNameStr() || name == WeightsAttrHelper::getNameStr())
     return expect(isa<DictionaryAttr>(value), "a dictionary");
   if (name == HalideKernelAttrHelper::getNameStr())
     return expect(isa<StringAttr>(value), "a string");

@@ -79,7 +79,7 @@ LMCost lmCost(func::FuncOp f) {
 
 LogicalResult mlir::liquid::lowerLMFunction(func::FuncOp f, OpBuilder &mb, WeightPacker &packer,
                                             const std::string &prefix) {
-  auto plan = f->getAttrOfType<DictionaryAttr>(kArenaAttr);
+  auto plan = dyn_cast_or_null<ForwardArenaAttr>(f->getAttr(kArenaAttr));
   if (!plan)
     return f.emitOpError("has no memory plan; run liquid-plan-memory first");
   Block &body = f.getBody().front();
@@ -104,7 +104,7 @@ LogicalResult mlir::liquid::lowerLMFunction(func::FuncOp f, OpBuilder &mb, Weigh
   MLIRContext *ctx = f.getContext();
   int64_t maxRows = f->getAttrOfType<IntegerAttr>(kMaxRowsAttr).getInt();
   auto resType = cast<RankedTensorType>(f.getFunctionType().getResult(0));
-  int64_t vocab = resType.getDimSize(1), arena = cast<IntegerAttr>(plan.get("size")).getInt();
+  int64_t vocab = resType.getDimSize(1), arena = plan.getSize();
   Type f32 = Float32Type::get(ctx);
   auto wType = MemRefType::get({std::max<int64_t>(packer.size, kSlotAlign)}, f32);
   auto fnType = FunctionType::get(
@@ -128,7 +128,7 @@ LogicalResult mlir::liquid::lowerLMFunction(func::FuncOp f, OpBuilder &mb, Weigh
   auto kernel = func::FuncOp::create(mb, f.getLoc(), prefix + "_kernel_forward", fnType);
   Block *entry = kernel.addEntryBlock();
   OpBuilder kb = OpBuilder::atBlockBegin(entry);
-  LMEmitter em(kb, f.getLoc(), packer, kernel, cast<DictionaryAttr>(plan.get("states")),
+  LMEmitter em(kb, f.getLoc(), packer, kernel, plan.getCaches(),
                f->getParentOfType<ModuleOp>());
   em.barrierName = barrierName;
   em.maxRows = maxRows;

@@ -496,8 +496,8 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
   }
 
   LogicalResult lowerScan(OpBuilder &b, ScanOp scan, func::FuncOp f, WeightPacker &packer) {
-    auto plan = scan->getAttrOfType<DictionaryAttr>(kArenaAttr);
-    if (!plan)
+    auto arena = dyn_cast_or_null<StepArenaAttr>(scan->getAttr(kArenaAttr));
+    if (!arena)
       return scan.emitOpError("has no memory plan; run liquid-plan-memory first");
     Block &body = scan.getBody().front();
     // Phase 1: lay out every weight the kernel reads, so the blob size is known.
@@ -524,8 +524,8 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
       if (plan)
         sparse[&op] = std::move(*plan);
     }
-    int64_t arenaSize = cast<IntegerAttr>(plan.get("size")).getInt();
-    auto stateOffsets = cast<DenseI64ArrayAttr>(plan.get("states")).asArrayRef();
+    int64_t arenaSize = arena.getSize();
+    auto stateOffsets = arena.getStates().asArrayRef();
     std::string prefix = kernelPrefix.empty() ? f.getSymName().str() : kernelPrefix.getValue();
     MLIRContext *ctx = &getContext();
     Type f32 = Float32Type::get(ctx);
@@ -540,7 +540,7 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
     KernelEmitter em(kb, scan.getLoc(), packer, entry->getArgument(0), entry->getArgument(1),
                      entry->getArgument(2));
     em.sparse = std::move(sparse);
-    em.actOffset[body.getArgument(0)] = cast<IntegerAttr>(plan.get("input")).getInt();
+    em.actOffset[body.getArgument(0)] = arena.getInput();
     for (unsigned i = 0; i < stateOffsets.size(); ++i)
       em.actOffset[body.getArgument(2 + i)] = stateOffsets[i];
     for (Operation &op : body) {
@@ -568,11 +568,11 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
     NamedAttrList info;
     Builder ab(ctx);
     info.append("arena_size", ab.getI64IntegerAttr(arenaSize));
-    info.append("input", plan.get("input"));
+    info.append("input", ab.getI64IntegerAttr(arena.getInput()));
     info.append("input_size", ab.getI64IntegerAttr(xs.getDimSize(1)));
-    info.append("output", plan.get("output"));
+    info.append("output", ab.getI64IntegerAttr(arena.getOutput()));
     info.append("output_size", ab.getI64IntegerAttr(ys.getDimSize(1)));
-    info.append("states", plan.get("states"));
+    info.append("states", arena.getStates());
     info.append("state_sizes", ab.getDenseI64ArrayAttr(stateSizes));
     kernel->setAttr(kKernelAttr, info.getDictionary(ctx));
     return success();

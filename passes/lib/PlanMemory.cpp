@@ -140,10 +140,8 @@ struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
         op.setAttr(kScratchFloatsAttr, b.getI64IntegerAttr(s));
       }
     }
-    NamedAttrList plan;
-    plan.append("size", b.getI64IntegerAttr(arena.size()));
-    plan.append("states", states.getDictionary(f.getContext()));
-    f->setAttr(kArenaAttr, plan.getDictionary(f.getContext()));
+    f->setAttr(kArenaAttr, ForwardArenaAttr::get(f.getContext(), arena.size(),
+                                                 states.getDictionary(f.getContext())));
     return success();
   }
 
@@ -223,12 +221,8 @@ struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
     Value y = yield.getValues().front();
     if (!offset.count(y))
       return scan.emitOpError("step output must be computed in the scan body");
-    NamedAttrList plan;
-    plan.append("size", b.getI64IntegerAttr(arena.size()));
-    plan.append("input", b.getI64IntegerAttr(inputOffset));
-    plan.append("states", b.getDenseI64ArrayAttr(stateOffsets));
-    plan.append("output", b.getI64IntegerAttr(offset[y]));
-    scan->setAttr(kArenaAttr, plan.getDictionary(scan.getContext()));
+    scan->setAttr(kArenaAttr, StepArenaAttr::get(scan.getContext(), arena.size(), inputOffset,
+                                                 offset[y], b.getDenseI64ArrayAttr(stateOffsets)));
     return success();
   }
 };

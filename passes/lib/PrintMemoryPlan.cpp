@@ -22,7 +22,7 @@ namespace {
 /// scratch, next to what an all-attention model of the same shape would need
 /// for its KV caches at the same context.
 void printLMMemoryPlan(ModuleOp module, func::FuncOp f, llvm::raw_ostream &os) {
-  auto plan = readAttr<ArenaAttrHelper>(f);
+  auto plan = cast<ForwardArenaAttr>(readAttr<ArenaAttrHelper>(f));
   int64_t ctx = readAttr<MaxContextAttrHelper>(f).getInt();
   int64_t rows = readAttr<MaxRowsAttrHelper>(f).getInt();
   int64_t kv = 0, conv = 0, kvLayers = 0, layers = 0, kvPerLayer = 0;
@@ -47,7 +47,7 @@ void printLMMemoryPlan(ModuleOp module, func::FuncOp f, llvm::raw_ostream &os) {
     if (auto sf = readAttr<ScratchFloatsAttrHelper>(&op))
       scratch += sf.getInt() * 4;
   }
-  int64_t arena = cast<IntegerAttr>(plan.get("size")).getInt() * 4;
+  int64_t arena = plan.getSize() * 4;
   auto mib = [](int64_t b) { return b / (1024.0 * 1024.0); };
   os << llvm::format("memory plan (context %lld tokens, up to %lld tokens per call)\n", (long long)ctx,
                      (long long)rows);
@@ -83,11 +83,11 @@ void printMemoryPlan(ModuleOp module, llvm::raw_ostream &os) {
     if (hasAttr<MaxRowsAttrHelper>(f))
       printLMMemoryPlan(module, f, os);
   module.walk([&](ScanOp scan) {
-    auto plan = readAttr<ArenaAttrHelper>(scan);
+    auto plan = dyn_cast_or_null<StepArenaAttr>(readAttr<ArenaAttrHelper>(scan));
     if (!plan)
       return;
     Block &body = scan.getBody().front();
-    auto states = cast<DenseI64ArrayAttr>(plan.get("states"));
+    ArrayRef<int64_t> states = plan.getStates().asArrayRef();
     os << "memory plan (floats of 4 bytes; offsets in bytes)\n";
     os << llvm::format("  %-10s %-28s %10s %10s\n", "category", "buffer", "bytes", "offset");
     int64_t stateBytes = 0, actBytes = 0, scratchBytes = 0;
@@ -101,7 +101,7 @@ void printMemoryPlan(ModuleOp module, llvm::raw_ostream &os) {
     int64_t in = cast<RankedTensorType>(body.getArgument(0).getType()).getDimSize(0) * 4;
     actBytes += in;
     os << llvm::format("  %-10s %-28s %10lld %10lld\n", "input", "x (step input)", (long long)in,
-                       (long long)cast<IntegerAttr>(plan.get("input")).getInt() * 4);
+                       (long long)plan.getInput() * 4);
     for (Operation &op : body) {
       if (auto offs = readAttr<OffsetAttrHelper>(&op)) {
         for (auto [i, r] : llvm::enumerate(op.getResults())) {
@@ -122,7 +122,7 @@ void printMemoryPlan(ModuleOp module, llvm::raw_ostream &os) {
                            (long long)s.getInt() * 4);
       }
     }
-    int64_t arena = cast<IntegerAttr>(plan.get("size")).getInt() * 4;
+    int64_t arena = plan.getSize() * 4;
     os << llvm::format("  state %lld B, activations %lld B (before reuse), scratch %lld B\n",
                        (long long)stateBytes, (long long)actBytes, (long long)scratchBytes);
     os << llvm::format("  arena total %lld B (64-byte aligned, padded slots, reused by liveness); "

@@ -260,3 +260,10 @@ func.func @swiglu_rows(%g: tensor<16xf32>) {
   %y = liquid.swiglu %g, %g : tensor<16xf32>
   return
 }
+
+// -----
+
+// expected-error @+1 {{'liquid.arena' must be a #liquid.step_arena or #liquid.forward_arena, got {size = 4 : i64}}}
+func.func @arena_dict() attributes {liquid.arena = {size = 4 : i64}} {
+  return
+}

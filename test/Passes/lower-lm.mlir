@@ -6,7 +6,7 @@
 // Plan: the caches first (conv: 2 x 64, KV: 2 x 128 x 32), then [max_rows, N]
 // activations reused by liveness; the logits go to the caller (-1); the conv
 // mixer's window and the attention scores are scratch.
-// PLAN: liquid.arena = {size = 11520 : i64, states = {conv0 = 0 : i64, kv1 = 128 : i64}}
+// PLAN: liquid.arena = #liquid.forward_arena<size = 11520, caches = {conv0 = 0 : i64, kv1 = 128 : i64}>
 // PLAN: liquid.embedding {{.*}}liquid.offset = array<i64: 8320>
 // PLAN: liquid.short_conv_mix {{.*}}liquid.offset = array<i64: 8832>, liquid.scratch = 10880 : i64, liquid.scratch_floats = 640 : i64
 // PLAN: liquid.attention {{.*}}liquid.offset = array<i64: 9600>, liquid.scratch = 10112 : i64

@@ -8,7 +8,7 @@
 // scratch holds the scores and selection scores (2 x 32 floats); the experts'
 // scratch holds the dispatch list and the SwiGLU rows of every list entry:
 // (5 + 16 -> 32) + (4 + 16 -> 32) + 2 x (16 + 16 -> 32) + (16 x 32 + 16 -> 528) = 656.
-// PLAN: liquid.arena = {size = 1200 : i64, states = {}}
+// PLAN: liquid.arena = #liquid.forward_arena<size = 1200, caches = {}>
 // PLAN: liquid.moe_router {{.*}}liquid.offset = array<i64: 256, 272>, liquid.scratch = 288 : i64, liquid.scratch_floats = 64 : i64
 // PLAN: liquid.moe_experts {{.*}}liquid.offset = array<i64: 288>, liquid.scratch = 544 : i64, liquid.scratch_floats = 656 : i64
 

@@ -7,7 +7,7 @@
 // n + 16 floats (one vector of the widest kernels) and aligned to 16 floats
 // (64 bytes).
 // CHECK-LABEL: func.func @chain
-// CHECK: liquid.scan {{.*}}{liquid.arena = {input = 48 : i64, output = 0 : i64, size = 192 : i64, states = array<i64: 0>}}
+// CHECK: liquid.scan {{.*}}{liquid.arena = #liquid.step_arena<size = 192, input = 48, output = 0, states = [0]>}
 // CHECK: liquid.concat {{.*}} {liquid.offset = array<i64: 80>}
 // CHECK: liquid.dense {{.*}} activation tanh {liquid.offset = array<i64: 144>}
 // CHECK: liquid.dense {{.*}} activation tanh {liquid.offset = array<i64: 48>}
@@ -35,7 +35,7 @@ func.func @chain(%xs: tensor<?x8xf32>, %ts: tensor<?xf32>, %h0: tensor<32xf32>) 
 // state cannot be written in place (the solver reads the old one), so it
 // gets its own slot and is copied at the end; the output reuses the input slot.
 // CHECK-LABEL: func.func @ltc
-// CHECK: liquid.arena = {input = 32 : i64, output = 32 : i64, size = 192 : i64, states = array<i64: 0>}
+// CHECK: liquid.arena = #liquid.step_arena<size = 192, input = 32, output = 32, states = [0]>
 // CHECK: liquid.ltc_solve {{.*}}liquid.offset = array<i64: 64>, liquid.scratch = 96 : i64
 // CHECK: liquid.slice {{.*}}liquid.offset = array<i64: 32>
 func.func @ltc(%xs: tensor<?x2xf32>, %ts: tensor<?xf32>, %v0: tensor<3xf32>) -> (tensor<?x1xf32>, tensor<3xf32>) {

@@ -37,7 +37,7 @@ def Liquid_Dialect : Dialect {
     "::mlir::DenseI64ArrayAttr":$offset,
     "::mlir::IntegerAttr":$scratch,
     "::mlir::IntegerAttr":$scratch_floats,
-    "::mlir::DictionaryAttr":$arena,
+    "::mlir::Attribute":$arena, // StepArenaAttr | ForwardArenaAttr
     // backend assignment (liquid-assign-backends): the kernel an op became,
     // and on the module every Halide kernel's request (one dictionary each)
     "::mlir::StringAttr":$halide_kernel,

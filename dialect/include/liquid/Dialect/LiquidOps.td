@@ -4,6 +4,7 @@
 
 include "liquid/Dialect/LiquidDialect.td"
 include "liquid/Dialect/LiquidEnums.td"
+include "liquid/Dialect/LiquidAttrs.td"
 include "liquid/Dialect/LiquidInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"

@@ -90,8 +90,10 @@ def PlanMemory : Pass<"liquid-plan-memory", "::mlir::func::FuncOp"> {
     bytes so kernels can use full vectors. The result is recorded as
     attributes: `liquid.offset` on every op result (in floats),
     `liquid.scratch` (offset) and `liquid.scratch_floats` on ops with
-    scratch, and `liquid.arena` on the scan
-    (`size`, `input`, `states`, `output`, all in floats).
+    scratch (sizes from ScratchOpInterface), and `liquid.arena` on the scan
+    (`#liquid.step_arena<size, input, output, states>`, in floats). A
+    language-model function (`liquid.max_rows`) gets its caches first, then
+    `[max_rows, N]` rows by liveness: `#liquid.forward_arena<size, caches>`.
 
     ```mlir
     %z = liquid.concat %x, %h {liquid.offset = array<i64: 48>} : ...

@@ -1,0 +1,49 @@
+//===- LiquidAttrs.td - liquid attributes ------------------*- tablegen -*-===//
+//
+// The memory plan's results as typed attributes (liquid-plan-memory writes
+// them as `liquid.arena` on a cell's scan or a language model's function).
+//
+//===----------------------------------------------------------------------===//
+#ifndef LIQUID_ATTRS_TD
+#define LIQUID_ATTRS_TD
+
+include "liquid/Dialect/LiquidDialect.td"
+include "mlir/IR/AttrTypeBase.td"
+
+class Liquid_Attr<string name, string attrMnemonic> : AttrDef<Liquid_Dialect, name> {
+  let mnemonic = attrMnemonic;
+}
+
+def Liquid_StepArenaAttr : Liquid_Attr<"StepArena", "step_arena"> {
+  let summary = "the arena of a cell's step kernel, in floats";
+  let description = [{
+    `size` floats in all; the step input at `input`, the step output at
+    `output`, the recurrent states at `states` (h, then c for mixed-memory
+    cells). Every other slot is recorded on its op (`liquid.offset`,
+    `liquid.scratch`).
+
+    ```mlir
+    liquid.scan ... {liquid.arena = #liquid.step_arena<size = 192, input = 48, output = 0, states = [0]>}
+    ```
+  }];
+  let parameters = (ins "int64_t":$size, "int64_t":$input, "int64_t":$output,
+                        "::mlir::DenseI64ArrayAttr":$states);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+def Liquid_ForwardArenaAttr : Liquid_Attr<"ForwardArena", "forward_arena"> {
+  let summary = "the arena of a language model's forward kernel, in floats";
+  let description = [{
+    `size` floats in all; each `liquid.state_buffer` (conv and KV caches) at
+    the offset `caches` maps its symbol to. Activations and scratch are
+    recorded on their ops.
+
+    ```mlir
+    func.func @lm(...) attributes {liquid.arena = #liquid.forward_arena<size = 11520, caches = {conv0 = 0 : i64, kv1 = 128 : i64}>}
+    ```
+  }];
+  let parameters = (ins "int64_t":$size, "::mlir::DictionaryAttr":$caches);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+#endif // LIQUID_ATTRS_TD

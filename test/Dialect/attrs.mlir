@@ -1,0 +1,16 @@
+// RUN: liquid-opt %s | liquid-opt | FileCheck %s
+
+// The memory plan's typed attributes print and parse back.
+// CHECK: liquid.scan {{.*}}{liquid.arena = #liquid.step_arena<size = 192, input = 48, output = 0, states = [0, 64]>}
+func.func @step(%xs: tensor<?x4xf32>, %ts: tensor<?xf32>, %h0: tensor<4xf32>, %c0: tensor<4xf32>) -> tensor<?x4xf32> {
+  %ys, %hT, %cT = liquid.scan %xs, %ts init(%h0, %c0) {liquid.arena = #liquid.step_arena<size = 192, input = 48, output = 0, states = [0, 64]>} : tensor<?x4xf32>, tensor<?xf32>, (tensor<4xf32>, tensor<4xf32>) -> tensor<?x4xf32>, tensor<4xf32>, tensor<4xf32> {
+  ^bb0(%x: tensor<4xf32>, %t: f32, %h: tensor<4xf32>, %c: tensor<4xf32>):
+    liquid.yield %x, %x, %x : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>
+  }
+  return %ys : tensor<?x4xf32>
+}
+
+// CHECK: func.func @forward({{.*}} attributes {liquid.arena = #liquid.forward_arena<size = 1024, caches = {conv0 = 0 : i64}>
+func.func @forward(%ids: tensor<?xi32>, %pos: index) attributes {liquid.arena = #liquid.forward_arena<size = 1024, caches = {conv0 = 0 : i64}>} {
+  return
+}
