@@ -40,18 +40,7 @@ void LQ_KERNEL(const float *weights, float *arena, const int32_t *ids, int64_t r
 
 /* ---- errors --------------------------------------------------------------- */
 
-static _Thread_local char lq_err_buf[512];
-
-static void lq_set_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(lq_err_buf, sizeof lq_err_buf, fmt, ap);
-    va_end(ap);
-    for (char *p = lq_err_buf; *p; ++p)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-}
+#include "liquid_error.h"
 
 const char *LQ_SYM(_lm_last_error)(void)
 {

@@ -29,19 +29,7 @@
 
 /* ---- error reporting ---------------------------------------------------- */
 
-static _Thread_local char lq_err_buf[512];
-
-static void lq_set_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(lq_err_buf, sizeof lq_err_buf, fmt, ap);
-    va_end(ap);
-    /* Keep the message on one line. */
-    for (char *p = lq_err_buf; *p; ++p)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-}
+#include "liquid_error.h"
 
 LQ_API const char *LQ_LAST_ERROR(void)
 {

@@ -71,6 +71,8 @@ private:
   bool kernelObject(const WorkDir &work, const std::string &prefix, std::string &obj,
                     std::string &err);
   bool emitCell(DictionaryAttr info, std::string &err);
+  bool buildWithRuntime(const ModelRuntime &rt, bool embed, bool writeLqw, int64_t rowsEstimate,
+                        std::string &err);
   bool emitLanguageModel(DictionaryAttr info, std::string &err);
 
   const DriverOptions &o;
@@ -229,20 +231,34 @@ bool Emitter::emitCell(DictionaryAttr info, std::string &err) {
     return false;
   if (o.emit != Emit::Exe && o.emit != Emit::Lib)
     return emitCode(1, err);
+  bool writeLqw = !o.embedWeights && o.weightsOut.empty();
+  return buildWithRuntime(cellRuntime(k, o.embedWeights), o.embedWeights, writeLqw, 1, err);
+}
+
+/// exe or lib: the kernel object, the Halide kernels and the model's runtime
+/// `rt`, linked or archived, with the weights compiled in (`embed`) or, with
+/// `writeLqw`, written to OUT.lqw (removed again if the build fails).
+bool Emitter::buildWithRuntime(const ModelRuntime &rt, bool embed, bool writeLqw,
+                               int64_t rowsEstimate, std::string &err) {
   WorkDir work;
   std::string obj;
   if (!work.error.empty())
     return err = work.error, false;
   if (!kernelObject(work, m.prefix, obj, err))
     return false;
-  ArtifactRequest req = request(work, obj, o.embedWeights);
+  ArtifactRequest req = request(work, obj, embed);
   req.kind = o.emit == Emit::Exe ? ArtifactRequest::Exe : ArtifactRequest::Lib;
-  if (!addHalideKernels(req, work.path, 1, err))
+  if (!addHalideKernels(req, work.path, rowsEstimate, err))
     return false;
-  if (!o.embedWeights && o.weightsOut.empty() &&
-      !writeWeightsFile(o.output + ".lqw", *m.weights, k.weightsHash, err))
+  std::string lqw = o.output + ".lqw";
+  if (writeLqw && !writeWeightsFile(lqw, *m.weights, weightsHash, err))
     return false;
-  return buildArtifact(cellRuntime(k, req.embedWeights), req, err);
+  if (!buildArtifact(rt, req, err)) {
+    if (writeLqw)
+      llvm::sys::fs::remove(lqw);
+    return false;
+  }
+  return true;
 }
 
 /// A language model: obj/asm/llvm, or an executable or library whose weights
@@ -266,24 +282,9 @@ bool Emitter::emitLanguageModel(DictionaryAttr info, std::string &err) {
     return false;
   if (o.emit != Emit::Exe && o.emit != Emit::Lib)
     return emitCode(o.maxRows, err);
-  WorkDir work;
-  std::string obj;
-  if (!work.error.empty())
-    return err = work.error, false;
-  if (!kernelObject(work, m.prefix, obj, err))
-    return false;
+  // Language models map OUT.lqw unless --embed-weights is given explicitly.
   bool embed = o.embedWeightsGiven && o.embedWeights;
-  if (!embed && !writeWeightsFile(o.output + ".lqw", *m.weights, k.weightsHash, err))
-    return false;
-  ArtifactRequest req = request(work, obj, embed);
-  req.kind = o.emit == Emit::Exe ? ArtifactRequest::Exe : ArtifactRequest::Lib;
-  if (!addHalideKernels(req, work.path, o.maxRows, err) ||
-      !buildArtifact(lmRuntime(k, embed), req, err)) {
-    if (!embed)
-      llvm::sys::fs::remove(o.output + ".lqw");
-    return false;
-  }
-  return true;
+  return buildWithRuntime(lmRuntime(k, embed), embed, !embed, o.maxRows, err);
 }
 
 } // namespace
