@@ -16,16 +16,10 @@
 #include "liquid_cli.h"
 #include "liquid_lm_runtime.h"
 
-#include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 

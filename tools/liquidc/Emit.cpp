@@ -187,7 +187,7 @@ bool Emitter::emitCode(int64_t rowsEstimate, std::string &err) {
   WorkDir work;
   if (!work.error.empty())
     return err = work.error, false;
-  ArtifactRequest req;
+  ArtifactRequest req = request(work, /*kernelObj=*/"", /*embed=*/false);
   std::vector<std::string> ptxFiles;
   if (!addHalideKernels(req, work.path, rowsEstimate, err, &ptxFiles))
     return false;
@@ -204,10 +204,6 @@ bool Emitter::emitCode(int64_t rowsEstimate, std::string &err) {
   }
   if (!obj)
     return emitMachineCode(err);
-  req.output = o.output;
-  req.target = o.target;
-  req.cc = o.cc;
-  req.workDir = work.path;
   return kernelObject(work, "kernel", req.kernelObject, err) && linkRelocatable(req, err);
 }
 
