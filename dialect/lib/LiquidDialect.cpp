@@ -44,8 +44,16 @@ LogicalResult LiquidDialect::verifyOperationAttribute(Operation *op, NamedAttrib
   if (name == ArenaAttrHelper::getNameStr())
     return expect(isa<StepArenaAttr, ForwardArenaAttr>(value),
                   "a #liquid.step_arena or #liquid.forward_arena");
-  if (name == KernelAttrHelper::getNameStr() || name == WeightsAttrHelper::getNameStr())
+  if (name == KernelAttrHelper::getNameStr())
     return expect(isa<DictionaryAttr>(value), "a dictionary");
+  if (name == WeightsAttrHelper::getNameStr())
+    return expect(isa<WeightBlobAttr>(value), "a #liquid.weight_blob");
+  if (name == PackedAttrHelper::getNameStr())
+    return expect(isa<ArrayAttr>(value) &&
+                      llvm::all_of(cast<ArrayAttr>(value), llvm::IsaPred<WeightSlotAttr>),
+                  "an array of #liquid.slot");
+  if (name == WeightDataAttrHelper::getNameStr())
+    return expect(isa<DenseResourceElementsAttr>(value), "a dense_resource");
   if (name == HalideKernelAttrHelper::getNameStr())
     return expect(isa<StringAttr>(value), "a string");
   if (name == HalideKernelsAttrHelper::getNameStr())
@@ -86,8 +94,75 @@ static LogicalResult checkWeightOperand(Operation *op, Value v, unsigned idx) {
 LogicalResult WeightOp::verify() {
   if (getName().empty())
     return emitOpError("needs a non-empty tensor name");
+  if (auto v = getValueAttr(); v && v.getType() != getType())
+    return emitOpError() << "value has type " << v.getType() << ", the result " << getType();
   return checkStatic(*this, getType(), "result");
 }
+
+LogicalResult WeightSlotAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                     StringAttr tensor, WeightLayout layout, WeightStorage element,
+                                     int64_t offset, int64_t floats, ArrayAttr blocks) {
+  if (!tensor || offset < 0 || floats < 0)
+    return emitError() << "a slot needs a tensor and a non-negative offset and size";
+  bool sparse = layout == WeightLayout::BlocksTransposed || layout == WeightLayout::BlocksRows;
+  if (sparse != static_cast<bool>(blocks))
+    return emitError() << "'blocks' goes with the block-sparse layouts, and only with them";
+  if (blocks) {
+    std::optional<size_t> width;
+    for (Attribute row : blocks) {
+      auto s = dyn_cast<StringAttr>(row);
+      if (!s || s.getValue().find_first_not_of("01") != StringRef::npos ||
+          (width && *width != s.size()))
+        return emitError() << "'blocks' must be strings of 0 and 1 of one length";
+      width = s.size();
+    }
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Weight readers (WeightReaderOpInterface): ops that take an activation or a
+// weight list the operand only when it is a weight.
+//===----------------------------------------------------------------------===//
+
+static void useIfWeight(SmallVectorImpl<WeightUse> &uses, Operation *op, Value v,
+                        WeightLayout layout) {
+  if (!v || !isWeight(v))
+    return;
+  for (OpOperand &o : op->getOpOperands())
+    if (o.get() == v) {
+      uses.push_back({o.getOperandNumber(), layout});
+      return;
+    }
+}
+
+void DenseOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
+  useIfWeight(uses, *this, getWeight(), WeightLayout::Transposed);
+  useIfWeight(uses, *this, getBias(), WeightLayout::Vector);
+}
+void ScaleShiftOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
+  useIfWeight(uses, *this, getScale(), WeightLayout::Vector);
+  useIfWeight(uses, *this, getShift(), WeightLayout::Vector);
+}
+void CfCEpilogueOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
+  for (Value v : getExtra())
+    useIfWeight(uses, *this, v, WeightLayout::Vector);
+}
+void LTCSolveOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
+  for (Value v : {getCm(), getGleak(), getGleakVleak()})
+    useIfWeight(uses, *this, v, WeightLayout::Vector);
+  for (Value v : {getSigma(), getMu(), getWEff(), getWErev(), getSensorySigma(), getSensoryMu(),
+                  getSensoryWEff(), getSensoryWErev()})
+    useIfWeight(uses, *this, v, WeightLayout::Rows);
+}
+static void vectorOperands(Operation *op, SmallVectorImpl<WeightUse> &uses) {
+  for (OpOperand &o : op->getOpOperands())
+    if (isWeight(o.get()))
+      uses.push_back({o.getOperandNumber(), WeightLayout::Vector});
+}
+void ConcatOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) { vectorOperands(*this, uses); }
+void SliceOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) { vectorOperands(*this, uses); }
+void ActivationOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) { vectorOperands(*this, uses); }
 
 LogicalResult WeightConcatOp::verify() {
   if (getInputs().empty())

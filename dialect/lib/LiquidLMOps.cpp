@@ -245,3 +245,35 @@ LogicalResult MoEExpertsOp::verify() {
                          << " (gate_up) and " << i << " (down)";
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Weight readers (WeightReaderOpInterface): a language model's weight
+// operands are weights always (the verifiers check it).
+//===----------------------------------------------------------------------===//
+
+void EmbeddingOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
+  uses.push_back({getTableMutable().getOperandNumber(), WeightLayout::Rows});
+}
+void RMSNormOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
+  uses.push_back({getWeightMutable().getOperandNumber(), WeightLayout::Vector});
+}
+void LinearOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
+  uses.push_back({getWeightMutable().getOperandNumber(), WeightLayout::Transposed, getWeightType()});
+}
+void ShortConvMixOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
+  uses.push_back({getKernelMutable().getOperandNumber(), WeightLayout::Transposed});
+}
+void AttentionOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
+  uses.push_back({getQNormMutable().getOperandNumber(), WeightLayout::Vector});
+  uses.push_back({getKNormMutable().getOperandNumber(), WeightLayout::Vector});
+}
+void MoERouterOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
+  uses.push_back({getRouterMutable().getOperandNumber(), WeightLayout::Transposed});
+  uses.push_back({getExpertBiasMutable().getOperandNumber(), WeightLayout::Vector});
+}
+void MoEExpertsOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
+  uses.push_back({getGateUpMutable().getOperandNumber(), WeightLayout::TransposedBatchedGLU,
+                  getWeightType()});
+  uses.push_back({getDownMutable().getOperandNumber(), WeightLayout::TransposedBatched,
+                  getWeightType()});
+}

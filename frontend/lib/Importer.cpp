@@ -117,7 +117,7 @@ private:
     auto type = RankedTensorType::get(t.shape, b.getF32Type());
     // The tensor's name is its location: diagnostics about it name it.
     Location loc = NameLoc::get(StringAttr::get(&ctx, t.name));
-    Value v = mlir::liquid::WeightOp::create(b, loc, type, t.name);
+    Value v = mlir::liquid::WeightOp::create(b, loc, type, t.name, /*value=*/nullptr);
     weights[t.name] = v;
     return v;
   }

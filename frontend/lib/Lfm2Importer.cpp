@@ -169,7 +169,8 @@ private:
     while (!isa<func::FuncOp>(entry->getParentOp()))
       entry = entry->getParentOp()->getBlock();
     b.setInsertionPointToStart(entry);
-    Value v = mlir::liquid::WeightOp::create(b, NameLoc::get(StringAttr::get(&ctx, name)), type, name);
+    Value v = mlir::liquid::WeightOp::create(b, NameLoc::get(StringAttr::get(&ctx, name)), type, name,
+                                                 /*value=*/nullptr);
     weights[name] = v;
     return v;
   }

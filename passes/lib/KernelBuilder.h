@@ -1,9 +1,9 @@
 //===- KernelBuilder.h - shared by the kernel lowerings --------*- C++ -*-===//
 //
-// The weight packer (layouts, block-sparse packing, synthetic tables) and a
-// small builder of vector code (loads, stores, loops, activations) shared by
-// the cell lowering (LowerToVector.cpp) and the language-model lowering
-// (LowerLM.cpp). Private to passes/lib.
+// Where the packed weights are (PackedWeights, read from what
+// liquid-pack-weights recorded) and a small builder of vector code (loads,
+// stores, loops, activations), shared by the cell lowering (LowerCells.cpp)
+// and the language-model lowering (LowerLM.cpp). Private to passes/lib.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LIQUID_PASSES_KERNELBUILDER_H
@@ -38,181 +38,60 @@ inline PackElement packElement(WeightStorage w) {
   llvm_unreachable("unknown weight storage");
 }
 
-/// A packed format as a small integer (the packer's index keys).
+/// A packed format as a small integer (index keys).
 inline int formatKey(PackFormat f) {
   return static_cast<int>(f.layout) * 3 + static_cast<int>(f.element);
 }
 
-// Weight packing
+//===----------------------------------------------------------------------===//
+// Packed weights, as liquid-pack-weights recorded them
 //===----------------------------------------------------------------------===//
 
-class WeightPacker {
+/// Where each weight an op reads lies in the blob: the module's
+/// `liquid.weights` and the ops' `liquid.packed` slots, indexed by (value,
+/// format).
+class PackedWeights {
 public:
-  WeightPacker(WeightPackingSink sink, int64_t lanes) : lanes(lanes), sink(sink) {}
+  explicit PackedWeights(int64_t lanes) : lanes(lanes) {}
   const int64_t lanes;
-
-  /// Registers (or finds) `v` in format `l`; returns its offset in floats.
-  FailureOr<int64_t> add(Value v, PackFormat l) {
-    auto key = std::make_pair(v.getAsOpaquePointer(), formatKey(l));
-    if (auto it = index.find(key); it != index.end())
-      return it->second;
-    auto shape = cast<RankedTensorType>(v.getType()).getShape();
-    std::vector<int64_t> s(shape.begin(), shape.end());
-    int64_t floats = ::liquid::packedFloats(s, l, lanes);
-    int64_t off = size;
-    size += alignTo(floats, kSlotAlign);
-    index[key] = off;
-    entries.push_back({describe(v), l, off, floats});
-    if (sink.store && sink.blob) {
-      const ::liquid::Tensor *t = eval(v);
-      if (!t)
-        return failure();
-      sink.blob->resize(off);
-      ::liquid::packTensor(*t, l, lanes, *sink.blob);
-      sink.blob->resize(size, 0.0f);
-    }
-    return off;
-  }
-  int64_t lookup(Value v, PackFormat l) const {
-    return index.at(std::make_pair(v.getAsOpaquePointer(), formatKey(l)));
-  }
-
-  /// Block-sparse layout: only the 8-float blocks `occ` marks (see
-  /// ::liquid::packBlocks). Keyed by (value, transposed).
-  FailureOr<int64_t> addBlocks(Value v, bool transposed, const ::liquid::Occupancy &occ,
-                               int64_t tileChunks) {
-    auto key = std::make_pair(v.getAsOpaquePointer(), kBlockKey + static_cast<int>(transposed));
-    if (auto it = index.find(key); it != index.end())
-      return it->second;
-    int64_t floats = lanes * ::liquid::countBlocks(occ);
-    int64_t off = size;
-    size += alignTo(std::max<int64_t>(floats, 1), kSlotAlign);
-    index[key] = off;
-    std::string bits;
-    for (const auto &row : occ)
-      for (bool b : row)
-        bits += b ? '1' : '0';
-    entries.push_back({describe(v) + llvm::formatv(" [blocks {0:x16}]", ::liquid::fnv1a(bits)).str(),
-                       std::nullopt, off, floats});
-    const ::liquid::Tensor *t = tensor(v);
-    if (!t)
-      return failure();
-    sink.blob->resize(off);
-    ::liquid::packBlocks(*t, transposed, occ, tileChunks, lanes, *sink.blob);
-    sink.blob->resize(size, 0.0f);
-    return off;
-  }
-  int64_t lookupBlocks(Value v, bool transposed) const {
-    return index.at(std::make_pair(v.getAsOpaquePointer(), kBlockKey + static_cast<int>(transposed)));
-  }
-
-  /// A tensor the compiler derives itself (e.g. RoPE tables), keyed by `key`.
-  int64_t addSynthetic(const std::string &key, const ::liquid::Tensor &t, PackFormat l) {
-    if (auto it = synthetic.find(key); it != synthetic.end())
-      return it->second;
-    int64_t floats = ::liquid::packedFloats(t.shape, l, lanes);
-    int64_t off = size;
-    size += alignTo(floats, kSlotAlign);
-    synthetic[key] = off;
-    entries.push_back({key, l, off, floats});
-    if (sink.blob) {
-      sink.blob->resize(off);
-      ::liquid::packTensor(t, l, lanes, *sink.blob);
-      sink.blob->resize(size, 0.0f);
-    }
-    return off;
-  }
-
-  /// The value of a weight when the checkpoint is at hand, else nullptr.
-  const ::liquid::Tensor *tensor(Value v) {
-    if (!sink.store || !sink.blob)
-      return nullptr;
-    return eval(v);
-  }
-
-  struct Entry {
-    std::string desc;
-    std::optional<PackFormat> layout; ///< none: block-sparse
-    int64_t offset, floats;
-  };
-  static constexpr int kBlockKey = 100;
-  std::vector<Entry> entries;
+  /// Floats in the blob.
   int64_t size = 0;
 
+  /// Reads the blob's layout; fails (with an error) if the weights were not
+  /// packed, or packed for another vector width.
+  LogicalResult init(ModuleOp module);
+  /// Indexes the slots of the ops of `block` (fails on an op that reads
+  /// weights but has none).
+  LogicalResult collect(Block &block);
+
+  int64_t lookup(Value v, PackFormat l) const {
+    return at(std::make_pair(v.getAsOpaquePointer(), formatKey(l)));
+  }
+  int64_t lookupBlocks(Value v, bool transposed) const {
+    return at(std::make_pair(v.getAsOpaquePointer(), kBlockKey + static_cast<int>(transposed)));
+  }
+  /// The kept blocks of `v` if it was packed block-sparse, else nullptr.
+  const ::liquid::Occupancy *occupancy(Value v, bool transposed) const {
+    auto it = blocks.find(std::make_pair(v.getAsOpaquePointer(), kBlockKey + int(transposed)));
+    return it == blocks.end() ? nullptr : &it->second;
+  }
+  /// Offsets of the tables `op` reads that are not operands (RoPE's cos and
+  /// sin for an attention), in the order liquid-pack-weights gave them.
+  ArrayRef<int64_t> tables(Operation *op) const {
+    auto it = extra.find(op);
+    return it == extra.end() ? ArrayRef<int64_t>() : ArrayRef<int64_t>(it->second);
+  }
+
 private:
-  std::string describe(Value v) {
-    Operation *def = v.getDefiningOp();
-    if (auto w = dyn_cast<WeightOp>(def))
-      return w.getName().str();
-    std::string s;
-    auto args = [&](ValueRange vs) {
-      for (auto [i, a] : llvm::enumerate(vs))
-        s += (i ? ", " : "") + describe(a);
-      s += ")";
-    };
-    if (auto c = dyn_cast<WeightConcatOp>(def)) {
-      s = "concat" + std::to_string(c.getDim()) + "(";
-      args(c.getInputs());
-    } else if (auto m = dyn_cast<WeightMulOp>(def)) {
-      s = "mul(";
-      args({m.getLhs(), m.getRhs()});
-    } else if (auto m = dyn_cast<WeightMapOp>(def)) {
-      s = stringifyWeightFn(m.getFn()).str() + "(";
-      args(m.getInput());
-    }
-    return s;
+  static constexpr int kBlockKey = 100;
+  int64_t at(std::pair<void *, int> key) const {
+    auto it = index.find(key);
+    assert(it != index.end() && "weight read that liquid-pack-weights did not pack");
+    return it->second;
   }
-
-  const ::liquid::Tensor *eval(Value v) {
-    if (auto it = cache.find(v.getAsOpaquePointer()); it != cache.end())
-      return &it->second;
-    Operation *def = v.getDefiningOp();
-    ::liquid::Tensor t;
-    if (auto w = dyn_cast<WeightOp>(def)) {
-      auto it = sink.store->find(w.getName().str());
-      if (it == sink.store->end())
-        return fail(w, "the checkpoint has no tensor named '" + w.getName().str() + "'");
-      auto shape = cast<RankedTensorType>(w.getType()).getShape();
-      if (std::vector<int64_t>(shape.begin(), shape.end()) != it->second.shape ||
-          it->second.numel() != static_cast<int64_t>(it->second.data.size()))
-        return fail(w, "tensor '" + w.getName().str() + "' does not have the shape the IR expects");
-      t = it->second;
-    } else if (auto c = dyn_cast<WeightConcatOp>(def)) {
-      std::vector<const ::liquid::Tensor *> parts;
-      for (Value in : c.getInputs()) {
-        const ::liquid::Tensor *p = eval(in);
-        if (!p)
-          return nullptr;
-        parts.push_back(p);
-      }
-      t = ::liquid::concatTensors(parts, c.getDim());
-    } else if (auto m = dyn_cast<WeightMulOp>(def)) {
-      const ::liquid::Tensor *a = eval(m.getLhs()), *b = eval(m.getRhs());
-      if (!a || !b)
-        return nullptr;
-      t = ::liquid::mulTensors(*a, *b);
-    } else if (auto m = dyn_cast<WeightMapOp>(def)) {
-      const ::liquid::Tensor *a = eval(m.getInput());
-      if (!a)
-        return nullptr;
-      t = ::liquid::mapTensor(*a, stringifyWeightFn(m.getFn()).str());
-    } else {
-      return fail(def, "is not a weight");
-    }
-    return &(cache[v.getAsOpaquePointer()] = std::move(t));
-  }
-
-  const ::liquid::Tensor *fail(Operation *op, const std::string &msg) {
-    if (sink.error && sink.error->empty())
-      *sink.error = msg;
-    op->emitError() << msg;
-    return nullptr;
-  }
-
-  WeightPackingSink sink;
   std::map<std::pair<void *, int>, int64_t> index;
-  std::map<void *, ::liquid::Tensor> cache;
-  std::map<std::string, int64_t> synthetic;
+  std::map<std::pair<void *, int>, ::liquid::Occupancy> blocks;
+  DenseMap<Operation *, SmallVector<int64_t>> extra;
 };
 
 /// A place in memory: a memref (weights or arena) and a float offset.
@@ -409,11 +288,6 @@ inline int64_t fitLanes(int64_t lanes, ArrayRef<int64_t> widths) {
       lanes /= 2;
   return lanes;
 }
-
-/// Lowers a language-model function (liquid.max_rows set, planned by
-/// liquid-plan-memory) to @<prefix>_kernel_forward; see LowerLM.cpp.
-LogicalResult lowerLMFunction(func::FuncOp f, OpBuilder &moduleBuilder, WeightPacker &packer,
-                              const std::string &prefix);
 
 } // namespace mlir::liquid
 

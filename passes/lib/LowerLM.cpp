@@ -22,34 +22,16 @@
 //===----------------------------------------------------------------------===//
 #include "Conversion/LMEmitter.h"
 
+namespace mlir::liquid {
+#define GEN_PASS_DEF_LOWERLM
+#include "liquid/Passes/Passes.h.inc"
+} // namespace mlir::liquid
+
 using namespace mlir;
 using namespace mlir::liquid;
 using namespace mlir::liquid::lm;
 
 namespace {
-
-/// The weights an LM op reads and their layouts.
-void forEachLMWeight(Operation *op, function_ref<void(Value, PackFormat)> fn) {
-  if (auto e = dyn_cast<EmbeddingOp>(op))
-    fn(e.getTable(), PackLayout::Rows);
-  else if (auto n = dyn_cast<RMSNormOp>(op))
-    fn(n.getWeight(), PackLayout::Vector);
-  else if (auto l = dyn_cast<LinearOp>(op))
-    fn(l.getWeight(), linearLayout(l));
-  else if (auto c = dyn_cast<ShortConvMixOp>(op))
-    fn(c.getKernel(), PackLayout::Transposed);
-  else if (auto a = dyn_cast<AttentionOp>(op)) {
-    fn(a.getQNorm(), PackLayout::Vector);
-    fn(a.getKNorm(), PackLayout::Vector);
-  } else if (auto r = dyn_cast<MoERouterOp>(op)) {
-    fn(r.getRouter(), PackLayout::Transposed);
-    fn(r.getExpertBias(), PackLayout::Vector);
-  } else if (auto m = dyn_cast<MoEExpertsOp>(op)) {
-    auto [gu, down] = expertLayouts(m);
-    fn(m.getGateUp(), gu);
-    fn(m.getDown(), down);
-  }
-}
 
 /// What a token costs, from the IR: 2 x the multiply-adds of its products
 /// (the head's apart: a prompt chunk runs it on its last row only), and the
@@ -75,31 +57,23 @@ LMCost lmCost(func::FuncOp f) {
   return c;
 }
 
-} // namespace
-
-LogicalResult mlir::liquid::lowerLMFunction(func::FuncOp f, OpBuilder &mb, WeightPacker &packer,
-                                            const std::string &prefix) {
+/// Lowers one language-model function to @<prefix>_kernel_forward.
+LogicalResult lowerLMFunction(func::FuncOp f, OpBuilder &mb, PackedWeights &packer,
+                              const std::string &prefix) {
   auto plan = dyn_cast_or_null<ForwardArenaAttr>(f->getAttr(kArenaAttr));
   if (!plan)
     return f.emitOpError("has no memory plan; run liquid-plan-memory first");
   Block &body = f.getBody().front();
   LMCost cost = lmCost(f);
+  if (failed(packer.collect(body)))
+    return failure();
   for (Operation &op : body) {
-    bool bad = false;
-    forEachLMWeight(&op, [&](Value v, PackFormat l) {
-      if (!isWeight(v) || failed(packer.add(v, l)))
-        bad = true;
-    });
-    if (bad)
-      return op.emitOpError("reads a weight that cannot be packed");
     // Rows live in the arena: they start at liquid.embedding (which reads
     // the token ids argument); no other op may read an argument as rows.
     for (Value v : op.getOperands())
       if (isa<BlockArgument>(v) && isa<RankedTensorType>(v.getType()) && !isa<EmbeddingOp>(op))
         return op.emitOpError("reads a function argument as rows; a language model's rows "
                               "start at liquid.embedding of the token ids");
-    if (auto a = dyn_cast<AttentionOp>(op))
-      (void)ropeTables(a, packer);
   }
   MLIRContext *ctx = f.getContext();
   int64_t maxRows = f->getAttrOfType<IntegerAttr>(kMaxRowsAttr).getInt();
@@ -153,3 +127,37 @@ LogicalResult mlir::liquid::lowerLMFunction(func::FuncOp f, OpBuilder &mb, Weigh
   kernel->setAttr(kKernelAttr, info.getDictionary(ctx));
   return success();
 }
+
+struct LowerLMPass : mlir::liquid::impl::LowerLMBase<LowerLMPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> funcs;
+    for (auto f : module.getOps<func::FuncOp>())
+      if (hasAttr<MaxRowsAttrHelper>(f))
+        funcs.push_back(f);
+    if (funcs.empty())
+      return;
+    if (vectorWidth != 8 && vectorWidth != 16) {
+      module.emitError() << "vector-width must be 8 or 16, got " << vectorWidth.getValue();
+      return signalPassFailure();
+    }
+    PackedWeights packer(vectorWidth);
+    if (failed(packer.init(module)))
+      return signalPassFailure();
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPointToEnd(module.getBody());
+    for (func::FuncOp f : funcs) {
+      std::string prefix = kernelPrefix.empty() ? f.getSymName().str() : kernelPrefix.getValue();
+      if (failed(lowerLMFunction(f, b, packer, prefix)))
+        return signalPassFailure();
+    }
+    for (func::FuncOp f : funcs)
+      f.erase();
+    for (auto sb : llvm::make_early_inc_range(module.getOps<StateBufferOp>()))
+      sb.erase(); // placed in the arena by the plan
+  }
+};
+
+} // namespace

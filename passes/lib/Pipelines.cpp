@@ -1,5 +1,6 @@
 //===- Pipelines.cpp - the compiler, as pass pipelines ----------------------===//
 #include "liquid/Passes/Pipelines.h"
+#include "liquid/Frontend/NcpsModel.h" // liquid::Tensor, for the checkpoint
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -27,7 +28,7 @@ void mlir::liquid::populateLiquidOptimizationPipeline(OpPassManager &pm) {
 }
 
 void mlir::liquid::populateLiquidToVectorPipeline(OpPassManager &pm, const CompilerOptions &o,
-                                                  WeightPackingSink sink) {
+                                                  const ::liquid::WeightStore *checkpoint) {
   pm.nest<func::FuncOp>().addPass(createPlanMemory());
   if (o.printMemoryPlan)
     pm.addPass(createPrintMemoryPlan());
@@ -41,11 +42,13 @@ void mlir::liquid::populateLiquidToVectorPipeline(OpPassManager &pm, const Compi
   backends.int8Activations = o.int8Activations;
   backends.kernelsList = o.kernelsList;
   pm.addPass(createAssignBackends(backends));
-  LowerToVectorOptions lower;
-  lower.kernelPrefix = o.kernelPrefix;
-  lower.vectorWidth = o.vectorWidth;
-  lower.blockSparse = o.blockSparse;
-  pm.addPass(createLowerToVectorPass(lower, sink));
+  PackWeightsOptions pack;
+  pack.vectorWidth = o.vectorWidth;
+  pack.blockSparse = o.blockSparse;
+  pm.addPass(createPackWeights(pack, checkpoint));
+  pm.addPass(createLowerCells({o.kernelPrefix, o.vectorWidth}));
+  pm.addPass(createLowerLM({o.kernelPrefix, o.vectorWidth}));
+  pm.addPass(createApproximateMath());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
@@ -65,9 +68,9 @@ void mlir::liquid::populateLowerToLLVMPipeline(OpPassManager &pm) {
 }
 
 void mlir::liquid::populateLiquidCompilerPipeline(OpPassManager &pm, const CompilerOptions &o,
-                                                  WeightPackingSink sink) {
+                                                  const ::liquid::WeightStore *checkpoint) {
   populateLiquidOptimizationPipeline(pm);
-  populateLiquidToVectorPipeline(pm, o, sink);
+  populateLiquidToVectorPipeline(pm, o, checkpoint);
   populateLowerToLLVMPipeline(pm);
 }
 

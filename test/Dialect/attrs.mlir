@@ -14,3 +14,8 @@ func.func @step(%xs: tensor<?x4xf32>, %ts: tensor<?xf32>, %h0: tensor<4xf32>, %c
 func.func @forward(%ids: tensor<?xi32>, %pos: index) attributes {liquid.arena = #liquid.forward_arena<size = 1024, caches = {conv0 = 0 : i64}>} {
   return
 }
+
+// The packed weights' typed attributes print and parse back.
+// CHECK: module attributes {liquid.weights = #liquid.weight_blob<size = 48, lanes = 8, hash = "0x0123456789abcdef", slots = [#liquid.slot<tensor = "w [blocks 0x1]", layout = blocks_transposed, element = f32, offset = 0, floats = 24, blocks = ["10", "11"]>, #liquid.slot<tensor = "q", layout = transposed, element = q8, offset = 32, floats = 16>]>}
+module attributes {liquid.weights = #liquid.weight_blob<size = 48, lanes = 8, hash = "0x0123456789abcdef", slots = [#liquid.slot<tensor = "w [blocks 0x1]", layout = blocks_transposed, element = f32, offset = 0, floats = 24, blocks = ["10", "11"]>, #liquid.slot<tensor = "q", layout = transposed, element = q8, offset = 32, floats = 16>]>} {
+}

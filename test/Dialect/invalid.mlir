@@ -187,3 +187,39 @@ func.func @yield_state_type(%xs: tensor<?x8xf32>, %ts: tensor<?xf32>, %h0: tenso
   }
   return
 }
+
+// -----
+
+func.func @weight_value_type() {
+  // expected-error @+1 {{value has type 'tensor<2xf32>', the result 'tensor<4xf32>'}}
+  %w = liquid.weight "w" = dense<1.0> : tensor<2xf32> : tensor<4xf32>
+  return
+}
+
+// -----
+
+// Packed weights: typed slots; block-sparse layouts list their kept blocks.
+// expected-error @+1 {{'liquid.packed' must be an array of #liquid.slot}}
+func.func @packed_type() attributes {liquid.packed = [1 : i64]} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'blocks' goes with the block-sparse layouts, and only with them}}
+func.func @slot_blocks() attributes {liquid.packed = [#liquid.slot<tensor = "w", layout = blocks_rows, element = f32, offset = 0, floats = 8>]} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'blocks' must be strings of 0 and 1 of one length}}
+func.func @slot_bits() attributes {liquid.packed = [#liquid.slot<tensor = "w", layout = blocks_transposed, element = f32, offset = 0, floats = 8, blocks = ["10", "1"]>]} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{'liquid.weights' must be a #liquid.weight_blob}}
+module attributes {liquid.weights = {size = 8 : i64}} {
+}

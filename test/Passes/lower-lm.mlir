@@ -15,8 +15,9 @@
 // Lowered: one forward kernel over (weights, arena, ids, rows, pos, logits);
 // the RoPE tables are computed at compile time and packed with the weights;
 // the tied embedding is packed twice (rows for the gather, transposed for the head).
-// LOWER: tensor = "cos rope(theta=1000000.00, head_dim=32, ctx=128)"
-// LOWER: tensor = "emb"}], hash
+// LOWER: #liquid.slot<tensor = "emb", layout = rows
+// LOWER-SAME: #liquid.slot<tensor = "cos rope(theta=1000000.00, head_dim=32, ctx=128)", layout = rows
+// LOWER-SAME: #liquid.slot<tensor = "emb", layout = transposed
 // Every thread calls the kernel with its id; they meet at @lm_barrier after
 // each op.
 // LOWER: func.func private @lm_barrier(memref<1xi8>)

@@ -16,8 +16,8 @@
 // interleaved per vector (liquid-opt's default 8-float vectors: 4 experts x
 // 32 inputs x 2 x 24 = 6144 floats); the down projections stay one Transposed
 // matrix per expert.
-// LOWER: floats = 6144 : i64, layout = "transposed-batched-glu", offset = {{[0-9]+}} : i64, tensor = "concat1(w1, w3)"
-// LOWER-SAME: layout = "transposed-batched", offset = {{[0-9]+}} : i64, tensor = "w2"
+// LOWER: #liquid.slot<tensor = "concat1(w1, w3)", layout = transposed_batched_glu, element = f32, offset = {{[0-9]+}}, floats = 6144>
+// LOWER-SAME: #liquid.slot<tensor = "w2", layout = transposed_batched, element = f32
 // LOWER: func.func @moe_kernel_forward(
 // Dispatch on thread 0 and a barrier; the gate/up products of every routed
 // expert (an scf.if on its row count) and a barrier; the down products and a

@@ -6,7 +6,7 @@
 // 24 x 2 blocks x 9 = 432 floats. The kernel loads int8 vectors through the
 // byte view of the weights, converts them to float, accumulates a block, and
 // scales it once.
-// CHECK: floats = 432 : i64, layout = "transposed-q8", offset = {{[0-9]+}} : i64, tensor = "w"
+// CHECK: #liquid.slot<tensor = "w", layout = transposed, element = q8, offset = {{[0-9]+}}, floats = 432>
 // CHECK: func.func @q8_kernel_forward(
 // CHECK-SAME: %[[BYTES:[a-z0-9]+]]: memref<{{[0-9]+}}xi8>, %{{[a-z0-9]+}}: index)
 // CHECK: %[[Q:.*]] = vector.load %[[BYTES]][%{{.*}}] : memref<{{[0-9]+}}xi8>, vector<8xi8>

@@ -46,7 +46,7 @@ static bool writeAtomically(const std::string &path, llvm::StringRef data, std::
   return true;
 }
 
-bool writeWeightsFile(const std::string &path, const std::vector<float> &w, const std::string &hash,
+bool writeWeightsFile(const std::string &path, llvm::ArrayRef<float> w, const std::string &hash,
                       std::string &err) {
   std::string buf(64, '\0');
   std::memcpy(&buf[0], "LQWEIGHT", 8);

@@ -2,7 +2,10 @@
 #ifndef LIQUIDC_ARTIFACT_H
 #define LIQUIDC_ARTIFACT_H
 
+#include "llvm/ADT/ArrayRef.h"
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,7 +26,7 @@ struct ArtifactRequest {
   enum Kind { Exe, Lib } kind = Exe;
   std::string output;       ///< exe path, or lib<name>.a path
   std::string kernelObject; ///< the compiled kernel (.o)
-  const std::vector<float> *weights = nullptr;
+  std::optional<llvm::ArrayRef<float>> weights;
   bool embedWeights = true;
   const TargetInfo *target = nullptr;
   std::string cc;            ///< overrides target->cc when not empty
@@ -65,7 +68,7 @@ ModelRuntime lmRuntime(const LMKernelInfo &k, bool embed);
 bool linkRelocatable(const ArtifactRequest &req, std::string &err);
 
 /// Writes the .lqw weights file (64-byte header + floats) atomically.
-bool writeWeightsFile(const std::string &path, const std::vector<float> &w, const std::string &hash,
+bool writeWeightsFile(const std::string &path, llvm::ArrayRef<float> w, const std::string &hash,
                       std::string &err);
 
 /// Builds the artifact: Exe links the model's runtime, its main, the kernel

@@ -83,20 +83,19 @@ private:
 };
 
 bool Emitter::readWeightsInfo(std::string &err) {
-  DictionaryAttr w = readAttr<mlir::liquid::WeightsAttrHelper>(m.module);
+  auto w = dyn_cast_or_null<mlir::liquid::WeightBlobAttr>(
+      readAttr<mlir::liquid::WeightsAttrHelper>(m.module));
   if (!w) {
     err = "the lowered module has no packed-weight layout";
     return false;
   }
-  weightsFloats = i64(w, "size");
-  weightsHash = cast<StringAttr>(w.get("hash")).getValue().str();
+  weightsFloats = w.getSize();
+  weightsHash = w.getHash().str();
   // Bytes of weights a decoded token reads: everything but the tables it
   // reads one row of (the embedding gather, the RoPE tables).
-  for (Attribute e : cast<ArrayAttr>(w.get("entries"))) {
-    auto d = cast<DictionaryAttr>(e);
-    if (cast<StringAttr>(d.get("layout")).getValue() != "rows")
-      decodeBytes += i64(d, "floats") * 4;
-  }
+  for (auto slot : w.getSlots().getAsRange<mlir::liquid::WeightSlotAttr>())
+    if (slot.getLayout() != mlir::liquid::WeightLayout::Rows)
+      decodeBytes += slot.getFloats() * 4;
   return true;
 }
 

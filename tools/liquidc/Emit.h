@@ -17,7 +17,7 @@ struct CompiledModel {
   mlir::ModuleOp module;
   std::string prefix;   ///< C symbol prefix
   std::string name;     ///< the model's name
-  const std::vector<float> *weights = nullptr; ///< null: no checkpoint (IR input)
+  std::optional<llvm::ArrayRef<float>> weights; ///< none: no checkpoint (IR input)
   int64_t bos = 1, eos = 2; ///< language models: the tokenizer's special ids
 };
 

@@ -131,7 +131,7 @@ public:
     llvm::raw_fd_ostream os(p, ec);
     if (ec)
       fail(std::string(p) + ": " + ec.message());
-    module.print(os);
+    module.print(os, printingFlags());
   }
 
   void run(llvm::StringRef stage, llvm::function_ref<void(OpPassManager &)> populate) {
@@ -158,8 +158,14 @@ public:
     auto out = openOutputFile(o.output.empty() ? "-" : o.output, &err);
     if (!out)
       fail(err);
-    module.print(out->os());
+    module.print(out->os(), printingFlags());
     out->keep();
+  }
+
+  /// The packed weights (liquid.weight_data) would print as megabytes of
+  /// hex: resources over 4 KiB print as `dense_resource<__elided__>`.
+  static OpPrintingFlags printingFlags() {
+    return OpPrintingFlags().elideLargeResourceString(4096);
   }
 
 private:
@@ -172,10 +178,10 @@ private:
 };
 
 void printWeightsLine(ModuleOp module) {
-  auto w = mlir::liquid::readAttr<mlir::liquid::WeightsAttrHelper>(module);
+  auto w = cast<mlir::liquid::WeightBlobAttr>(
+      mlir::liquid::readAttr<mlir::liquid::WeightsAttrHelper>(module));
   llvm::outs() << llvm::format("weights: %lld B packed (%lld-float vectors); not in the arena\n",
-                               (long long)cast<IntegerAttr>(w.get("size")).getInt() * 4,
-                               (long long)cast<IntegerAttr>(w.get("lanes")).getInt());
+                               (long long)w.getSize() * 4, (long long)w.getLanes());
 }
 
 } // namespace
@@ -204,13 +210,8 @@ int main(int argc, char **argv) {
   if (o.emit == Emit::MLIR)
     return stages.print(), 0;
 
-  std::vector<float> blob;
-  std::string packErr;
-  mlir::liquid::WeightPackingSink sink;
-  if (in.weights)
-    sink = {in.weights, &blob, &packErr};
   stages.run("vector", [&](OpPassManager &pm) {
-    mlir::liquid::populateLiquidToVectorPipeline(pm, o.compiler, sink);
+    mlir::liquid::populateLiquidToVectorPipeline(pm, o.compiler, in.weights);
   });
   if (o.compiler.printMemoryPlan)
     printWeightsLine(*in.module);
@@ -221,7 +222,7 @@ int main(int argc, char **argv) {
   if (o.emit == Emit::LLVMDialect)
     return stages.print(), 0;
 
-  CompiledModel m{*in.module, prefix, in.name, in.weights ? &blob : nullptr, in.lm.config.bos,
+  CompiledModel m{*in.module, prefix, in.name, mlir::liquid::packedWeightData(*in.module), in.lm.config.bos,
                   in.lm.config.eos};
   std::string err;
   if (!emitArtifact(o, m, err))

@@ -9,38 +9,17 @@ using namespace mlir;
 using namespace mlir::liquid;
 using namespace mlir::liquid::lm;
 
-/// The RoPE tables of an attention op ([max_context, head_dim / 2] cos and
-/// sin, computed in double precision) in the blob; offsets of cos and sin.
-std::pair<int64_t, int64_t> mlir::liquid::lm::ropeTables(AttentionOp op, WeightPacker &packer) {
-  int64_t hd = op.getHeadDim(), half = hd / 2;
-  auto module = op->getParentOfType<ModuleOp>();
-  auto sb = module.lookupSymbol<StateBufferOp>(op.getStateAttr().getAttr());
-  int64_t ctx = cast<RankedTensorType>(sb.getType()).getDimSize(1);
-  double theta = op.getRopeTheta().convertToDouble();
-  std::string key = llvm::formatv("rope(theta={0}, head_dim={1}, ctx={2})", theta, hd, ctx).str();
-  ::liquid::Tensor cosT, sinT;
-  cosT.shape = sinT.shape = {ctx, half};
-  cosT.data.resize(ctx * half);
-  sinT.data.resize(ctx * half);
-  for (int64_t p = 0; p < ctx; ++p)
-    for (int64_t i = 0; i < half; ++i) {
-      double a = p * std::pow(theta, -2.0 * i / hd);
-      cosT.data[p * half + i] = static_cast<float>(std::cos(a));
-      sinT.data[p * half + i] = static_cast<float>(std::sin(a));
-    }
-  return {packer.addSynthetic("cos " + key, cosT, PackLayout::Rows),
-          packer.addSynthetic("sin " + key, sinT, PackLayout::Rows)};
-}
-
-
 LogicalResult LMEmitter::emitAttention(AttentionOp op) {
   int64_t heads = op.getHeads(), kvh = op.getKvHeads(), hd = op.getHeadDim(), half = hd / 2;
   // (emitSerial narrowed the vectors to divide head_dim / 2)
   auto sb = module.lookupSymbol<StateBufferOp>(op.getStateAttr().getAttr());
   int64_t ctx = cast<RankedTensorType>(sb.getType()).getDimSize(1), kvw = kvh * hd;
   double eps = op.getEpsilon().convertToDouble();
-  auto [cosOff, sinOff] = ropeTables(op, packer);
-  Buf cosB{wMem, cosOff}, sinB{wMem, sinOff};
+  // RoPE's cos and sin tables for the cache length (liquid-pack-weights).
+  ArrayRef<int64_t> tables = packer.tables(op);
+  if (tables.size() != 2)
+    return op.emitOpError("has no RoPE tables; run liquid-pack-weights first");
+  Buf cosB{wMem, tables[0]}, sinB{wMem, tables[1]};
   Buf q = act(op.getQ()), k = act(op.getK()), v = act(op.getV()), y = act(op.getResult());
   Buf qn = weight(op.getQNorm(), PackLayout::Vector), kn = weight(op.getKNorm(), PackLayout::Vector);
   int64_t kOff = stateOffset(op.getStateAttr());

@@ -32,7 +32,7 @@ inline int64_t cols(Value v) { return cast<RankedTensorType>(v.getType()).getDim
 
 class LMEmitter : public VecBuilder {
 public:
-  LMEmitter(OpBuilder &b, Location loc, WeightPacker &packer, func::FuncOp kernel,
+  LMEmitter(OpBuilder &b, Location loc, const PackedWeights &packer, func::FuncOp kernel,
             DictionaryAttr states, ModuleOp module)
       : VecBuilder(b, loc, packer.lanes), packer(packer), states(states), module(module) {
     Block &e = kernel.getBody().front();
@@ -181,7 +181,7 @@ private:
   LogicalResult emitShortConv(ShortConvMixOp op);
   LogicalResult emitAttention(AttentionOp op);
 
-  WeightPacker &packer;
+  const PackedWeights &packer;
   DictionaryAttr states;
   ModuleOp module;
   Value wMem, aMem, ids, rows, pos, logits, tid, nth, sync;
@@ -202,9 +202,6 @@ private:
   Value wByte; ///< the weights seen as int8 elements
 };
 
-/// The RoPE tables of an attention op ([max_context, head_dim / 2] cos and
-/// sin, computed in double precision) in the blob; offsets of cos and sin.
-std::pair<int64_t, int64_t> ropeTables(AttentionOp op, WeightPacker &packer);
 
 } // namespace mlir::liquid::lm
 

@@ -13,8 +13,19 @@
 
 #include "liquid/Dialect/Arena.h"
 #include "liquid/Dialect/LiquidOpsDialect.h.inc"
-#include "liquid/Dialect/LiquidInterfaces.h.inc"
 #include "liquid/Dialect/LiquidEnums.h.inc"
+
+namespace mlir::liquid {
+/// One weight operand an op reads from the packed blob, and how
+/// (WeightReaderOpInterface).
+struct WeightUse {
+  unsigned operand;
+  WeightLayout layout;
+  WeightStorage element = WeightStorage::F32;
+};
+} // namespace mlir::liquid
+
+#include "liquid/Dialect/LiquidInterfaces.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "liquid/Dialect/LiquidAttrs.h.inc"
@@ -39,6 +50,8 @@ using HalideKernelAttrHelper = LiquidDialect::HalideKernelAttrHelper;
 using HalideKernelsAttrHelper = LiquidDialect::HalideKernelsAttrHelper;
 using KernelAttrHelper = LiquidDialect::KernelAttrHelper;
 using WeightsAttrHelper = LiquidDialect::WeightsAttrHelper;
+using PackedAttrHelper = LiquidDialect::PackedAttrHelper;
+using WeightDataAttrHelper = LiquidDialect::WeightDataAttrHelper;
 template <typename Helper> auto readAttr(Operation *op) {
   return Helper(op->getContext()).getAttr(op);
 }

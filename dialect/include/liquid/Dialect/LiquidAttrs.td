@@ -1,13 +1,16 @@
 //===- LiquidAttrs.td - liquid attributes ------------------*- tablegen -*-===//
 //
 // The memory plan's results as typed attributes (liquid-plan-memory writes
-// them as `liquid.arena` on a cell's scan or a language model's function).
+// them as `liquid.arena` on a cell's scan or a language model's function),
+// and the packed weights' (liquid-pack-weights: `liquid.packed` on each op
+// that reads weights, `liquid.weights` on the module).
 //
 //===----------------------------------------------------------------------===//
 #ifndef LIQUID_ATTRS_TD
 #define LIQUID_ATTRS_TD
 
 include "liquid/Dialect/LiquidDialect.td"
+include "liquid/Dialect/LiquidEnums.td"
 include "mlir/IR/AttrTypeBase.td"
 
 class Liquid_Attr<string name, string attrMnemonic> : AttrDef<Liquid_Dialect, name> {
@@ -43,6 +46,40 @@ def Liquid_ForwardArenaAttr : Liquid_Attr<"ForwardArena", "forward_arena"> {
     ```
   }];
   let parameters = (ins "int64_t":$size, "::mlir::DictionaryAttr":$caches);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+def Liquid_WeightSlotAttr : Liquid_Attr<"WeightSlot", "slot"> {
+  let summary = "one packed tensor in the weight blob";
+  let description = [{
+    The tensor `tensor` (a checkpoint name, a weight expression such as
+    `concat0(a, b)`, or a table the compiler derives, such as RoPE's) packed
+    in `layout` with elements `element`, at `offset` floats of the blob,
+    `floats` long. Block-sparse layouts list which 8-float blocks are kept,
+    one string of `0`/`1` per block row (`blocks`).
+
+    ```mlir
+    #liquid.slot<tensor = "ff1.weight", layout = transposed, element = f32, offset = 0, floats = 5120>
+    ```
+  }];
+  let parameters = (ins "::mlir::StringAttr":$tensor, "WeightLayout":$layout,
+                        "WeightStorage":$element, "int64_t":$offset, "int64_t":$floats,
+                        OptionalParameter<"::mlir::ArrayAttr">:$blocks);
+  let assemblyFormat = "`<` struct(params) `>`";
+  let genVerifyDecl = 1;
+}
+
+def Liquid_WeightBlobAttr : Liquid_Attr<"WeightBlob", "weight_blob"> {
+  let summary = "the layout of the packed weight blob (the .lqw file)";
+  let description = [{
+    `size` floats in all, padded for vectors of `lanes` floats; `slots` in
+    blob order. `hash` identifies the layout: the runtime refuses a weights
+    file written for another one. The packed data itself, when the
+    checkpoint was at hand, is the module's `liquid.weight_data`
+    (a `dense_resource`).
+  }];
+  let parameters = (ins "int64_t":$size, "int64_t":$lanes, "::mlir::StringAttr":$hash,
+                        "::mlir::ArrayAttr":$slots);
   let assemblyFormat = "`<` struct(params) `>`";
 }
 

@@ -22,12 +22,13 @@ def Liquid_Dialect : Dialect {
 
     Fused ops (`liquid.cfc_epilogue`, `liquid.lstm_epilogue`,
     `liquid.ltc_solve`) are produced by the fusion passes and lowered by
-    `liquid-lower-to-vector`.
+    `liquid-lower-cells`.
 
     Passes record what they decide as the discardable attributes below (and
     only those): the memory plan (`offset`, `scratch`, `scratch_floats`,
-    `arena`), the backend chosen per kernel (`halide_kernel`), and the
-    lowered artifact's contract with the runtime (`kernel`, `weights`).
+    `arena`), the backend chosen per kernel (`halide_kernel`), the packed
+    weights (`packed`, `weights`, `weight_data`) and the lowered artifact's
+    contract with the runtime (`kernel`).
   }];
   let discardableAttrs = (ins
     // language-model functions: rows per forward call, KV cache length
@@ -42,9 +43,15 @@ def Liquid_Dialect : Dialect {
     // and on the module every Halide kernel's request (one dictionary each)
     "::mlir::StringAttr":$halide_kernel,
     "::mlir::ArrayAttr":$halide_kernels,
-    // the lowered kernel and packed weights (liquid-lower-to-vector)
-    "::mlir::DictionaryAttr":$kernel,
-    "::mlir::DictionaryAttr":$weights
+    // packed weights (liquid-pack-weights): on each op that reads weights,
+    // its slots (those of getWeightUses(), then tables it reads that are not
+    // operands); on the module, the blob's layout and, with a checkpoint,
+    // its data
+    "::mlir::ArrayAttr":$packed,
+    "::mlir::Attribute":$weights, // WeightBlobAttr
+    "::mlir::DenseResourceElementsAttr":$weight_data,
+    // the lowered kernel (liquid-lower-cells, liquid-lower-lm)
+    "::mlir::DictionaryAttr":$kernel
   );
   let hasOperationAttrVerify = 1;
   let useDefaultAttributePrinterParser = 1;

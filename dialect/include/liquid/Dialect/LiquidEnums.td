@@ -58,4 +58,18 @@ def Liquid_WeightStorage : Liquid_I32Enum<"WeightStorage",
   I32EnumAttrCase<"Q8", 2, "q8">]>;
 def Liquid_WeightStorageAttr : Liquid_EnumAttr<Liquid_WeightStorage, "weight_storage">;
 
+// How a packed weight is ordered in the blob (liquid/Passes/PackedFormat.h
+// describes each one; the first five match its PackLayout values).
+def Liquid_WeightLayout : Liquid_I32Enum<"WeightLayout", "how a packed weight is ordered", [
+  I32EnumAttrCase<"Vector", 0, "vector">,
+  I32EnumAttrCase<"Rows", 1, "rows">,
+  I32EnumAttrCase<"Transposed", 2, "transposed">,
+  I32EnumAttrCase<"TransposedBatched", 3, "transposed_batched">,
+  I32EnumAttrCase<"TransposedBatchedGLU", 4, "transposed_batched_glu">,
+  // block-sparse: only the nonzero 8-float blocks, of a product's transposed
+  // matrix or of an LTC synapse matrix's rows
+  I32EnumAttrCase<"BlocksTransposed", 5, "blocks_transposed">,
+  I32EnumAttrCase<"BlocksRows", 6, "blocks_rows">]>;
+def Liquid_WeightLayoutAttr : Liquid_EnumAttr<Liquid_WeightLayout, "weight_layout">;
+
 #endif // LIQUID_ENUMS_TD

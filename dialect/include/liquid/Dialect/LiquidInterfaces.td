@@ -20,4 +20,21 @@ def Liquid_ScratchOpInterface : OpInterface<"ScratchOpInterface"> {
   ];
 }
 
+def Liquid_WeightReaderOpInterface : OpInterface<"WeightReaderOpInterface"> {
+  let cppNamespace = "::mlir::liquid";
+  let description = [{
+    An op whose kernel reads weights from the packed blob: which operands,
+    and in which layout and element type (liquid-pack-weights packs each
+    (weight, layout, element) once and records the slots as `liquid.packed`
+    on the op, in this order). Operands that must be weights are listed
+    always; ops that take either an activation or a weight list the operand
+    only when it is a weight.
+  }];
+  let methods = [
+    InterfaceMethod<[{
+      Appends the weight operands the op's kernel reads and how.
+    }], "void", "getWeightUses", (ins "::llvm::SmallVectorImpl<::mlir::liquid::WeightUse> &":$uses)>,
+  ];
+}
+
 #endif // LIQUID_INTERFACES_TD

@@ -33,7 +33,7 @@ def Liquid_StateBufferOp : Liquid_Op<"state_buffer", [Symbol, HasParent<"::mlir:
   let hasVerifier = 1;
 }
 
-def Liquid_EmbeddingOp : Liquid_Op<"embedding", [Pure]> {
+def Liquid_EmbeddingOp : Liquid_Op<"embedding", [Pure, DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>]> {
   let summary = "gathers rows of an embedding table";
   let description = [{
     `result[t] = table[ids[t]]`. Ids outside `[0, vocab)` are a run-time error
@@ -49,7 +49,8 @@ def Liquid_EmbeddingOp : Liquid_Op<"embedding", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Liquid_RMSNormOp : Liquid_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+def Liquid_RMSNormOp : Liquid_Op<"rms_norm", [Pure, AllTypesMatch<["input", "result"]>,
+    DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>]> {
   let summary = "RMSNorm over the last dimension, times a weight";
   let description = [{
     `y = x / sqrt(mean(x^2) + epsilon) * weight`, each row on its own.
@@ -64,7 +65,7 @@ def Liquid_RMSNormOp : Liquid_Op<"rms_norm", [Pure, AllTypesMatch<["input", "res
   let hasVerifier = 1;
 }
 
-def Liquid_LinearOp : Liquid_Op<"linear", [Pure]> {
+def Liquid_LinearOp : Liquid_Op<"linear", [Pure, DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>]> {
   let summary = "rows times a weight: y = x W^T";
   let description = [{
     `x` is `[T, in]`, `W` is `[out, in]` (torch layout), no bias. `weight_type`
@@ -86,7 +87,7 @@ def Liquid_LinearOp : Liquid_Op<"linear", [Pure]> {
 
 def Liquid_ShortConvMixOp : Liquid_Op<"short_conv_mix", [
     DeclareOpInterfaceMethods<SymbolUserOpInterface>,
-    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>]> {
+    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>, DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>]> {
   let summary = "LFM2 gated short convolution between its projections";
   let description = [{
     Takes the in-projection `bcx = [B | C | x]` (`[T, 3 x hidden]`) and the
@@ -107,7 +108,7 @@ def Liquid_ShortConvMixOp : Liquid_Op<"short_conv_mix", [
 
 def Liquid_AttentionOp : Liquid_Op<"attention", [
     DeclareOpInterfaceMethods<SymbolUserOpInterface>,
-    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>]> {
+    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>, DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>]> {
   let summary = "causal grouped-query attention with per-head norms, NeoX RoPE and a KV cache";
   let description = [{
     `q` is `[T, heads x head_dim]`, `k` and `v` are `[T, kv_heads x
@@ -189,7 +190,7 @@ def Liquid_SwiGLUHalvesOp : Liquid_Op<"swiglu_halves", [Pure]> {
 def Liquid_I32Matrix : 2DTensorOf<[I32]>;
 
 def Liquid_MoERouterOp : Liquid_Op<"moe_router", [Pure,
-    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>]> {
+    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>, DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>]> {
   let summary = "mixture-of-experts router: scores, selection bias, top-k, weights";
   let description = [{
     For each row `x[t]` of `[T, H]`: scores `p = score(router x[t])` over the
@@ -214,7 +215,7 @@ def Liquid_MoERouterOp : Liquid_Op<"moe_router", [Pure,
 }
 
 def Liquid_MoEExpertsOp : Liquid_Op<"moe_experts", [Pure,
-    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>]> {
+    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>, DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>]> {
   let summary = "dispatches rows to their routed experts and combines the outputs";
   let description = [{
     `result[t] = sum_j weights[t, j] * down[e] (silu(g) * u)` with

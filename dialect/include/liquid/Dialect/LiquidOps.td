@@ -25,15 +25,18 @@ def Liquid_WeightOp : Liquid_Op<"weight", [Pure]> {
   let description = [{
     Refers to the checkpoint tensor `name` (a state_dict key) instead of
     inlining its values. The shape is checked against the checkpoint when the
-    weights are packed.
+    weights are packed. A small tensor may carry its values instead
+    (`= dense<...>`, as tests of the packing do); they take precedence over
+    the checkpoint.
 
     ```mlir
     %w = liquid.weight "rnn_cell.ff1.weight" : tensor<32x128xf32>
+    %b = liquid.weight "bias" = dense<[1.0, 2.0]> : tensor<2xf32> : tensor<2xf32>
     ```
   }];
-  let arguments = (ins StrAttr:$name);
+  let arguments = (ins StrAttr:$name, OptionalAttr<FloatElementsAttr<32>>:$value);
   let results = (outs Liquid_F32Tensor:$result);
-  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let assemblyFormat = "$name (`=` $value^)? attr-dict `:` type($result)";
   let hasVerifier = 1;
 }
 
@@ -93,7 +96,7 @@ def Liquid_WeightMapOp : Liquid_Op<"weight_map", [Pure, SameOperandsAndResultTyp
 // Activations and data movement
 //===----------------------------------------------------------------------===//
 
-def Liquid_ConcatOp : Liquid_Op<"concat", [Pure]> {
+def Liquid_ConcatOp : Liquid_Op<"concat", [Pure, DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>]> {
   let summary = "concatenation of vectors";
   let description = [{
     ```mlir
@@ -106,7 +109,7 @@ def Liquid_ConcatOp : Liquid_Op<"concat", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Liquid_SliceOp : Liquid_Op<"slice", [Pure]> {
+def Liquid_SliceOp : Liquid_Op<"slice", [Pure, DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>]> {
   let summary = "contiguous part of a vector";
   let description = [{
     Elements `[offset, offset + size)` of the input; `size` is the result's
@@ -122,7 +125,8 @@ def Liquid_SliceOp : Liquid_Op<"slice", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Liquid_ActivationOp : Liquid_Op<"activation", [Pure, SameOperandsAndResultType]> {
+def Liquid_ActivationOp : Liquid_Op<"activation", [Pure, SameOperandsAndResultType,
+    DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>]> {
   let summary = "element-wise activation";
   let description = [{
     `kind` is one of `none`, `lecun_tanh` (1.7159 * tanh(0.666 x)), `tanh`,
@@ -137,7 +141,8 @@ def Liquid_ActivationOp : Liquid_Op<"activation", [Pure, SameOperandsAndResultTy
   let assemblyFormat = "$kind $input attr-dict `:` type($result)";
 }
 
-def Liquid_ScaleShiftOp : Liquid_Op<"scale_shift", [Pure, AllTypesMatch<["input", "scale", "result"]>]> {
+def Liquid_ScaleShiftOp : Liquid_Op<"scale_shift", [Pure, AllTypesMatch<["input", "scale", "result"]>,
+    DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>]> {
   let summary = "element-wise affine map x * scale (+ shift)";
   let description = [{
     The affine input/output maps of LTC cells. `shift` is optional
@@ -153,7 +158,7 @@ def Liquid_ScaleShiftOp : Liquid_Op<"scale_shift", [Pure, AllTypesMatch<["input"
   let hasVerifier = 1;
 }
 
-def Liquid_DenseOp : Liquid_Op<"dense", [Pure]> {
+def Liquid_DenseOp : Liquid_Op<"dense", [Pure, DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>]> {
   let summary = "fully connected layer y = act(W x + b)";
   let description = [{
     `W` is `[out, in]` as in `torch.nn.Linear`; `b` is `[out]`. `activation`
@@ -268,7 +273,7 @@ def Liquid_LTCCellOp : Liquid_Op<"ltc_cell", [Pure]> {
 // Fused kernels (produced by the fusion passes)
 //===----------------------------------------------------------------------===//
 
-def Liquid_CfCEpilogueOp : Liquid_Op<"cfc_epilogue", [Pure]> {
+def Liquid_CfCEpilogueOp : Liquid_Op<"cfc_epilogue", [Pure, DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>]> {
   let summary = "fused element-wise epilogue of a CfC cell";
   let description = [{
     Consumes the one matrix product of the fused heads, `z = [ff1 | ff2 |
@@ -304,7 +309,7 @@ def Liquid_LSTMEpilogueOp : Liquid_Op<"lstm_epilogue", [Pure, AllTypesMatch<["c"
 }
 
 def Liquid_LTCSolveOp : Liquid_Op<"ltc_solve", [Pure,
-    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>]> {
+    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>, DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>]> {
   let summary = "one kernel for all ODE unfolds of an LTC step";
   let description = [{
     The LTC solver after `liquid-fuse-ltc`: every loop-invariant quantity is

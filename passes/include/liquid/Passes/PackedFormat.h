@@ -66,6 +66,11 @@ struct PackFormat {
 inline int64_t roundUp(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 /// Outputs per column tile of the Transposed layouts: 8 vectors.
 inline int64_t denseTile(int64_t lanes) { return 8 * lanes; }
+/// Block-sparse layouts keep only the lanes-wide blocks that hold a nonzero,
+/// in the order column tile -> row -> chunk; a tile is denseTile(lanes) /
+/// lanes chunks for a product's transposed matrix, this many for an LTC
+/// synapse matrix's rows (its kernel keeps 2 x 4 accumulators).
+constexpr int64_t kLtcTileChunks = 4;
 
 namespace q8 {
 /// Inputs per block (one scale each).

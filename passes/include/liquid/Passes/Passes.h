@@ -26,15 +26,13 @@ namespace mlir::liquid {
 #define GEN_PASS_DECL
 #include "liquid/Passes/Passes.h.inc"
 
-/// Where `liquid-lower-to-vector` finds checkpoint tensors and puts the packed
-/// weight blob. Without a store (as in liquid-opt) only the layout is planned.
-struct WeightPackingSink {
-  const ::liquid::WeightStore *store = nullptr;
-  std::vector<float> *blob = nullptr;
-  std::string *error = nullptr; ///< set when packing fails (missing tensor...)
-};
-std::unique_ptr<Pass> createLowerToVectorPass(const LowerToVectorOptions &options,
-                                              WeightPackingSink sink);
+/// liquid-pack-weights over the checkpoint the compiler read (the tensors the
+/// `liquid.weight` ops name; it must outlive the pass). With none, the data
+/// is packed only if every `liquid.weight` carries its values.
+std::unique_ptr<Pass> createPackWeights(const PackWeightsOptions &options,
+                                        const ::liquid::WeightStore *checkpoint);
+/// The packed weight blob a module carries (`liquid.weight_data`), if any.
+std::optional<ArrayRef<float>> packedWeightData(ModuleOp module);
 
 #define GEN_PASS_REGISTRATION
 #include "liquid/Passes/Passes.h.inc"

@@ -161,41 +161,101 @@ def PrintMemoryPlan : Pass<"liquid-print-memory-plan", "::mlir::ModuleOp"> {
   }];
 }
 
-def LowerToVector : Pass<"liquid-lower-to-vector", "::mlir::ModuleOp"> {
-  let summary = "Lower planned liquid functions to a step kernel in scf/vector/memref/math";
+def PackWeights : Pass<"liquid-pack-weights", "::mlir::ModuleOp"> {
+  let summary = "Lay out every weight the kernels read in the packed blob, and pack it";
   let description = [{
-    Turns the body of the (planned) `liquid.scan` of every function into a
-    step kernel `func.func @<name>_kernel_step(%weights: memref<Wxf32>,
-    %arena: memref<Axf32>, %ts: f32)`: each op becomes vectorized loops
-    (`vector` operations of `vector-width` floats) on views of the arena at its planned
-    offset, and every weight read becomes a read of the packed weight blob.
-    Dense weights are packed transposed (`[in, out]`, out padded to the vector
-    width, in column tiles of 8 vectors) so the
+    For the planned functions (a cell's `liquid.scan` body, a language
+    model's function), asks each op that reads weights
+    (`WeightReaderOpInterface`) which operands and in which layout and
+    element type, evaluates the weight expressions (`liquid.weight_concat`,
+    `_mul`, `_map`) and gives each (weight, layout, element) one slot in the
+    blob, in op order. Each op gets its slots as `liquid.packed`
+    (`#liquid.slot<tensor, layout, element, offset, floats>`, in the order of
+    its weight uses, then tables it reads that are not operands: an
+    attention's RoPE cos and sin for the cache length). The module gets the
+    blob's layout as `liquid.weights` (`#liquid.weight_blob<size, lanes,
+    hash, slots>`).
+
+    With the tensors at hand (the checkpoint the compiler read, or values on
+    every `liquid.weight`), the packed data is produced too, as the
+    module's `liquid.weight_data` (a `dense_resource` that the artifact
+    writer stores as the .lqw file), and a dense layer or LTC synapse matrix
+    whose 8-wide blocks are at least 25% zero (wiring masks) is packed
+    block-sparse (`blocks_transposed`, `blocks_rows`, with the kept blocks).
+    Without them only the layout is planned.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
+           "Floats per vector, which sets all padding: 8 (AVX2, NEON) or 16 (AVX-512)">,
+    Option<"blockSparse", "block-sparse", "bool", /*default=*/"true",
+           "Pack weights whose 8-wide blocks are at least 25% zero block-sparse "
+           "(needs the tensors)">
+  ];
+  let dependentDialects = ["::mlir::liquid::LiquidDialect"];
+}
+
+def LowerCells : Pass<"liquid-lower-cells", "::mlir::ModuleOp"> {
+  let summary = "Lower each planned cell function to a step kernel in scf/vector/memref/math";
+  let description = [{
+    Turns the body of the (planned, packed) `liquid.scan` of every cell
+    function into a step kernel `func.func @<name>_kernel_step(%weights:
+    memref<Wxf32>, %arena: memref<Axf32>, %ts: f32)`: each op becomes
+    vectorized loops (`vector` operations of `vector-width` floats) on views
+    of the arena at its planned offset, and every weight read becomes a read
+    of the packed blob at the op's `liquid.packed` slot. Dense weights are
+    packed transposed (`[in, out]`, in column tiles of 8 vectors) so a
     product is a chain of broadcast-multiply-adds with no horizontal
-    reductions. The time loop of the scan moves to the runtime's `run`.
-
-    With the checkpoint at hand, a dense layer or LTC synapse matrix whose
-    8-wide blocks are at least 25% zero (wiring masks) is packed
-    block-sparse and its kernel is unrolled over the nonzero blocks only.
-
-    The blob layout is recorded on the module as `liquid.weights`
-    (`size` in floats and one entry per packed tensor) and
-    `liquid.weights_hash`; when the compiler has the checkpoint, the blob
-    itself is produced too. Math functions (`exp`, `tanh`, `erf`) are
-    replaced by vectorizable polynomial approximations.
+    reductions; block-sparse slots give code unrolled over the kept blocks.
+    The time loop of the scan moves to the runtime's `run`. Records the
+    kernel's contract with the runtime as `liquid.kernel` (arena size, input,
+    output and state slots) and erases the function.
   }];
   let options = [
     Option<"kernelPrefix", "prefix", "std::string", /*default=*/"\"\"",
            "Symbol prefix of the kernel (default: the function name)">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
-           "Floats per vector: 8 (AVX2, NEON) or 16 (AVX-512)">,
-    Option<"blockSparse", "block-sparse", "bool", /*default=*/"true",
-           "Pack weights whose 8-wide blocks are at least 25% zero block-sparse "
-           "and skip the absent blocks (needs the checkpoint)">
+           "Floats per vector: 8 (AVX2, NEON) or 16 (AVX-512)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
                            "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
+}
+
+def LowerLM : Pass<"liquid-lower-lm", "::mlir::ModuleOp"> {
+  let summary = "Lower each planned language-model function to a forward kernel";
+  let description = [{
+    Turns every function with `liquid.max_rows` (a language model, planned
+    and packed) into `func.func @<name>_kernel_forward(weights, arena, ids,
+    rows, pos, logits, tid, nthreads, sync, weights as f16, weights as i8,
+    head_rows)`: embedding, RMSNorm, products (F32, F16, Q8 weights; split
+    over threads by column tiles), the gated short convolution with its
+    cache, attention with RoPE and the KV cache, SwiGLU and the MoE router
+    and experts, with a barrier between ops. Ops with
+    `liquid.halide_kernel` call that Halide kernel instead. Records
+    `liquid.kernel` (arena, rows, context, vocabulary, FLOPs per token and of
+    the head, expert bytes a token does not read), erases the function and
+    the `liquid.state_buffer`s (their slots are in the arena).
+  }];
+  let options = [
+    Option<"kernelPrefix", "prefix", "std::string", /*default=*/"\"\"",
+           "Symbol prefix of the kernel (default: the function name)">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
+           "Floats per vector: 8 (AVX2, NEON) or 16 (AVX-512)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+                           "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
+}
+
+def ApproximateMath : Pass<"liquid-approximate-math", "::mlir::ModuleOp"> {
+  let summary = "Replace exp, tanh and erf by vectorizable polynomial approximations";
+  let description = [{
+    The kernels' `math.exp`, `math.tanh` and `math.erf` become polynomial
+    approximations on vectors (MLIR's math approximation patterns), so no
+    call into libm remains in a kernel.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 #endif // LIQUID_PASSES_TD

@@ -6,7 +6,8 @@
 //
 //   liquid-optimize        fuse-cfc, fuse-ltc, fuse-projections, canonicalize, cse
 //   liquid-to-vector       plan-memory, [print-memory-plan], assign-backends,
-//                          lower-to-vector, canonicalize, cse
+//                          pack-weights, lower-cells, lower-lm,
+//                          approximate-math, canonicalize, cse
 //   liquid-vector-to-llvm  scf/vector/math/arith/memref/func -> llvm (bare pointers)
 //
 //===----------------------------------------------------------------------===//
@@ -39,16 +40,18 @@ struct CompilerOptions {
 
 /// liquid -> liquid: cell fusion, projection fusion, canonicalization, CSE.
 void populateLiquidOptimizationPipeline(OpPassManager &pm);
-/// Memory planning, backend assignment and lowering of `liquid` to
-/// scf/vector/memref/math kernels; `sink` provides the checkpoint and takes
-/// the packed weights (without it only their layout is planned).
+/// Memory planning, backend assignment, weight packing and lowering of
+/// `liquid` to scf/vector/memref/math kernels. `checkpoint` holds the
+/// tensors the `liquid.weight` ops name (it must outlive the run): the packed
+/// blob becomes the module's `liquid.weight_data`. Without it only the
+/// layout is planned (unless every weight carries its values).
 void populateLiquidToVectorPipeline(OpPassManager &pm, const CompilerOptions &options,
-                                    WeightPackingSink sink = {});
+                                    const ::liquid::WeightStore *checkpoint = nullptr);
 /// scf/vector/memref/math/arith -> LLVM dialect (bare-pointer calling convention).
 void populateLowerToLLVMPipeline(OpPassManager &pm);
 /// All three, in order.
 void populateLiquidCompilerPipeline(OpPassManager &pm, const CompilerOptions &options,
-                                    WeightPackingSink sink = {});
+                                    const ::liquid::WeightStore *checkpoint = nullptr);
 /// Registers the pipelines with the pass registry (for liquid-opt).
 void registerLiquidPipelines();
 

@@ -1,9 +1,9 @@
-// RUN: liquid-opt %s --pass-pipeline='builtin.module(func.func(liquid-plan-memory), liquid-lower-to-vector{prefix=m})' | FileCheck %s
+// RUN: liquid-opt %s --pass-pipeline='builtin.module(func.func(liquid-plan-memory), liquid-pack-weights, liquid-lower-cells{prefix=m}, liquid-approximate-math)' | FileCheck %s
 
 // The scan body becomes @m_kernel_step on the packed weights and the arena:
 // the dense layer is a loop over the input with 8-lane broadcast-multiply-add
 // on transposed weights (no horizontal reductions), tanh is a polynomial.
-// CHECK: module attributes {liquid.weights = {entries = [{floats = 320 : i64, layout = "transposed", offset = 0 : i64, tensor = "w"}, {floats = 32 : i64, layout = "vector", offset = 320 : i64, tensor = "b"}], hash = "0x{{[0-9a-f]+}}", lanes = 8 : i64, size = 352 : i64}}
+// CHECK: module attributes {liquid.weights = #liquid.weight_blob<size = 352, lanes = 8, hash = "0x{{[0-9a-f]+}}", slots = [#liquid.slot<tensor = "w", layout = transposed, element = f32, offset = 0, floats = 320>, #liquid.slot<tensor = "b", layout = vector, element = f32, offset = 320, floats = 32>]>}
 // CHECK: func.func @m_kernel_step(%[[W:.*]]: memref<352xf32>, %[[A:.*]]: memref<144xf32>, %[[TS:.*]]: f32)
 // CHECK-SAME: liquid.kernel = {arena_size = 144 : i64, input = 48 : i64, input_size = 8 : i64, output = 0 : i64, output_size = 32 : i64, state_sizes = array<i64: 32>, states = array<i64: 0>}
 // CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
@@ -16,9 +16,9 @@
 // CHECK-NOT: liquid.
 
 // The same with 16-float vectors (AVX-512): padding and tiles follow.
-// RUN: liquid-opt %s --pass-pipeline='builtin.module(func.func(liquid-plan-memory), liquid-lower-to-vector{prefix=m vector-width=16})' | FileCheck %s --check-prefix=W16
-// W16: {floats = 320 : i64, layout = "transposed", offset = 0 : i64, tensor = "w"}
-// W16-SAME: lanes = 16 : i64
+// RUN: liquid-opt %s --pass-pipeline='builtin.module(func.func(liquid-plan-memory), liquid-pack-weights{vector-width=16}, liquid-lower-cells{prefix=m vector-width=16})' | FileCheck %s --check-prefix=W16
+// W16: lanes = 16
+// W16-SAME: #liquid.slot<tensor = "w", layout = transposed, element = f32, offset = 0, floats = 320>
 // W16: vector.load {{.*}} : memref<352xf32>, vector<16xf32>
 func.func @m(%xs: tensor<?x8xf32>, %ts: tensor<?xf32>, %h0: tensor<32xf32>) -> (tensor<?x32xf32>, tensor<32xf32>) {
   %w = liquid.weight "w" : tensor<32x10xf32>
@@ -32,3 +32,9 @@ func.func @m(%xs: tensor<?x8xf32>, %ts: tensor<?xf32>, %h0: tensor<32xf32>) -> (
   }
   return %ys, %hT : tensor<?x32xf32>, tensor<32xf32>
 }
+
+// Weights packed for another vector width, or not packed at all: one-line errors.
+// RUN: not liquid-opt %s --pass-pipeline='builtin.module(func.func(liquid-plan-memory), liquid-pack-weights{vector-width=16}, liquid-lower-cells{prefix=m vector-width=8})' 2>&1 | FileCheck %s --check-prefix=LANES
+// LANES: error: the weights are packed for 16-float vectors, the kernels use 8
+// RUN: not liquid-opt %s --pass-pipeline='builtin.module(func.func(liquid-plan-memory), liquid-lower-cells{prefix=m})' 2>&1 | FileCheck %s --check-prefix=UNPACKED
+// UNPACKED: error: the weights are not packed; run liquid-pack-weights first

@@ -1,113 +1,36 @@
-//===- LowerToVector.cpp - liquid-lower-to-vector --------------------------===//
+//===- LowerCells.cpp - liquid-lower-cells ----------------------------------===//
 //
 // Lowers the planned body of each liquid.scan into a step kernel:
 //   func.func @<prefix>_kernel_step(%weights: memref<Wxf32>, %arena: memref<Axf32>, %ts: f32)
 // made of scf loops over 8- or 16-float vector operations on the arena (activations,
-// state, scratch at their planned offsets) and the packed weight blob.
+// state, scratch at their planned offsets) and the packed weight blob (the
+// slots liquid-pack-weights recorded).
 //
 //===----------------------------------------------------------------------===//
 #include "KernelBuilder.h"
 #include "liquid/Passes/Passes.h"
 
-#include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/IR/Builders.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
-#include "llvm/Support/FormatVariadic.h"
 
 namespace mlir::liquid {
-#define GEN_PASS_DEF_LOWERTOVECTOR
+#define GEN_PASS_DEF_LOWERCELLS
 #include "liquid/Passes/Passes.h.inc"
 } // namespace mlir::liquid
 
 using namespace mlir;
 using namespace mlir::liquid;
+using ::liquid::kLtcTileChunks;
 using ::liquid::PackLayout;
 
 namespace {
 
 int64_t vecLen(Value v) { return cast<RankedTensorType>(v.getType()).getDimSize(0); }
 
-//===----------------------------------------------------------------------===//
-/// The weight operands of an op and how each is laid out in the blob.
-void forEachWeightOperand(Operation *op, function_ref<void(Value, PackFormat)> fn) {
-  auto maybe = [&](Value v, PackFormat l) {
-    if (v && isWeight(v))
-      fn(v, l);
-  };
-  if (auto d = dyn_cast<DenseOp>(op)) {
-    maybe(d.getWeight(), PackLayout::Transposed);
-    maybe(d.getBias(), PackLayout::Vector);
-  } else if (auto s = dyn_cast<ScaleShiftOp>(op)) {
-    maybe(s.getScale(), PackLayout::Vector);
-    maybe(s.getShift(), PackLayout::Vector);
-  } else if (auto e = dyn_cast<CfCEpilogueOp>(op)) {
-    for (Value v : e.getExtra())
-      maybe(v, PackLayout::Vector);
-  } else if (auto l = dyn_cast<LTCSolveOp>(op)) {
-    for (Value v : {l.getCm(), l.getGleak(), l.getGleakVleak()})
-      maybe(v, PackLayout::Vector);
-    for (Value v : {l.getSigma(), l.getMu(), l.getWEff(), l.getWErev(), l.getSensorySigma(),
-                    l.getSensoryMu(), l.getSensoryWEff(), l.getSensoryWErev()})
-      maybe(v, PackLayout::Rows);
-  } else if (isa<ConcatOp, SliceOp, ActivationOp>(op)) {
-    for (Value v : op->getOperands())
-      maybe(v, PackLayout::Vector);
-  }
-}
-
-/// True if `v` is one of an ltc_solve's recurrent [N, N] parameters.
-bool isRecurrentLTCParam(Operation *op, Value v) {
-  auto l = dyn_cast<LTCSolveOp>(op);
-  return l && (v == l.getSigma() || v == l.getMu() || v == l.getWEff() || v == l.getWErev());
-}
-
-//===----------------------------------------------------------------------===//
-// Block sparsity
-//===----------------------------------------------------------------------===//
-
-/// Chunks per tile of the LTC synapse kernel (8 accumulators).
-constexpr int64_t kLtcTileChunks = 4;
-
-/// When the checkpoint is at hand and at least a quarter of a matrix's
-/// 8-wide blocks are zero (wiring masks), the kernel is emitted unrolled over
-/// the nonzero blocks only and the weights are packed block-sparse: fewer
-/// bytes and no work for absent synapses. Otherwise dense loops.
+/// A block-sparse op's kept blocks (liquid-pack-weights chose them): a dense
+/// layer's weight; an LTC's recurrent and sensory synapse matrices.
 struct SparsePlan {
-  ::liquid::Occupancy occ, sensoryOcc; // sensoryOcc: LTC only
+  const ::liquid::Occupancy *occ = nullptr, *sensoryOcc = nullptr;
 };
-constexpr double kSparseThreshold = 0.25;
-constexpr int64_t kMaxUnrolledBlocks = 8192;
-
-std::optional<SparsePlan> planSparsity(Operation *op, WeightPacker &packer) {
-  auto worth = [](const ::liquid::Occupancy &occ) {
-    int64_t total = occ.empty() ? 0 : occ.size() * occ.front().size();
-    return total > 0 && total <= kMaxUnrolledBlocks &&
-           ::liquid::zeroFraction(occ) >= kSparseThreshold;
-  };
-  if (auto d = dyn_cast<DenseOp>(op)) {
-    const ::liquid::Tensor *w = isWeight(d.getWeight()) ? packer.tensor(d.getWeight()) : nullptr;
-    if (!w)
-      return std::nullopt;
-    SparsePlan p{::liquid::blockOccupancy(*w, /*transposed=*/true, packer.lanes), {}};
-    if (!worth(p.occ))
-      return std::nullopt;
-    return p;
-  }
-  if (auto l = dyn_cast<LTCSolveOp>(op)) {
-    auto ps = l.getParams();
-    if (!llvm::all_of(ps, isWeight))
-      return std::nullopt;
-    const ::liquid::Tensor *w = packer.tensor(l.getWEff()), *sw = packer.tensor(l.getSensoryWEff());
-    if (!w || !sw)
-      return std::nullopt;
-    SparsePlan p{::liquid::blockOccupancy(*w, false, packer.lanes),
-                 ::liquid::blockOccupancy(*sw, false, packer.lanes)};
-    if (!worth(p.occ))
-      return std::nullopt;
-    return p;
-  }
-  return std::nullopt;
-}
 
 //===----------------------------------------------------------------------===//
 // Kernel emission
@@ -116,7 +39,7 @@ std::optional<SparsePlan> planSparsity(Operation *op, WeightPacker &packer) {
 /// A place in memory: a memref (weights or arena) and a float offset.
 class KernelEmitter : public VecBuilder {
 public:
-  KernelEmitter(OpBuilder &b, Location loc, WeightPacker &packer, Value wMem, Value aMem,
+  KernelEmitter(OpBuilder &b, Location loc, const PackedWeights &packer, Value wMem, Value aMem,
                 Value ts)
       : VecBuilder(b, loc, packer.lanes), packer(packer), wMem(wMem), aMem(aMem), ts(ts) {}
 
@@ -155,7 +78,7 @@ private:
   SmallVector<Value> synapses(Buf pre, int64_t nSrc, int64_t rowStride, Buf sigma, Buf mu,
                               Buf wEff, Buf wErev, int64_t c0, int64_t nc);
 
-  WeightPacker &packer;
+  const PackedWeights &packer;
   Value wMem, aMem, ts;
 };
 
@@ -204,7 +127,7 @@ LogicalResult KernelEmitter::emit(Operation &op) {
     });
     return success();
   }
-  return op.emitOpError("cannot be lowered by liquid-lower-to-vector; run the fusion passes first");
+  return op.emitOpError("cannot be lowered by liquid-lower-cells; run the fusion passes first");
 }
 
 LogicalResult KernelEmitter::emitDense(DenseOp op) {
@@ -214,7 +137,7 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
   Buf x = act(op.getInput()), bias = buf(op.getBias(), PackLayout::Vector), dst = result(*op);
   if (auto it = sparse.find(op); it != sparse.end()) {
     // Block-sparse: straight-line code over the nonzero [input, 8-output] blocks.
-    const ::liquid::Occupancy &occ = it->second.occ;
+    const ::liquid::Occupancy &occ = *it->second.occ;
     Buf blocks{wMem, packer.lookupBlocks(op.getWeight(), true)};
     int64_t tileChunks = ::liquid::denseTile(lanes) / lanes, chunks = np / lanes, cursor = 0;
     for (int64_t c0 = 0; c0 < chunks; c0 += tileChunks) {
@@ -392,7 +315,7 @@ LogicalResult KernelEmitter::emitLTCSolve(LTCSolveOp op) {
   for (int64_t c0 = 0; c0 < chunks; c0 += kTile) {
     int64_t nc = std::min(kTile, chunks - c0);
     SmallVector<Value> acc =
-        plan ? sparseSynapses(x, plan->sensoryOcc, rowP(op.getSensorySigma()), rowP(op.getSensoryMu()),
+        plan ? sparseSynapses(x, *plan->sensoryOcc, rowP(op.getSensorySigma()), rowP(op.getSensoryMu()),
                              rowP(op.getSensoryWEff()), rowP(op.getSensoryWErev()), c0, nc,
                               sensoryCursor)
              : synapses(x, s, np, rowP(op.getSensorySigma()), rowP(op.getSensoryMu()),
@@ -411,7 +334,7 @@ LogicalResult KernelEmitter::emitLTCSolve(LTCSolveOp op) {
     for (int64_t c0 = 0; c0 < chunks; c0 += kTile) {
       int64_t nc = std::min(kTile, chunks - c0);
       SmallVector<Value> acc =
-          plan ? sparseSynapses(out, plan->occ, rowP(op.getSigma()), rowP(op.getMu()),
+          plan ? sparseSynapses(out, *plan->occ, rowP(op.getSigma()), rowP(op.getMu()),
                                rowP(op.getWEff()), rowP(op.getWErev()), c0, nc, cursor)
                : synapses(out, n, np, rowP(op.getSigma()), rowP(op.getMu()), rowP(op.getWEff()),
                           rowP(op.getWErev()), c0, nc);
@@ -443,32 +366,27 @@ void KernelEmitter::emitStateCopies(YieldOp yield, ArrayRef<int64_t> stateOffset
 // The pass
 //===----------------------------------------------------------------------===//
 
-struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPass> {
+struct LowerCellsPass : mlir::liquid::impl::LowerCellsBase<LowerCellsPass> {
   using Base::Base;
-  LowerToVectorPass(const LowerToVectorOptions &o, WeightPackingSink sink)
-      : Base(o), sink(sink) {}
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<func::FuncOp> funcs;
     for (auto f : module.getOps<func::FuncOp>())
-      if (f->hasAttr(kMaxRowsAttr) || !f.getBody().getOps<ScanOp>().empty())
+      if (!hasAttr<MaxRowsAttrHelper>(f) && !f.getBody().getOps<ScanOp>().empty())
         funcs.push_back(f);
+    if (funcs.empty())
+      return;
     if (vectorWidth != 8 && vectorWidth != 16) {
-      module.emitError() << "vector-width must be 8 or 16, got " << vectorWidth;
+      module.emitError() << "vector-width must be 8 or 16, got " << vectorWidth.getValue();
       return signalPassFailure();
     }
-    WeightPacker packer(sink, vectorWidth);
+    PackedWeights packer(vectorWidth);
+    if (failed(packer.init(module)))
+      return signalPassFailure();
     OpBuilder b(module.getBodyRegion());
     b.setInsertionPointToEnd(module.getBody());
-    SmallVector<Attribute> kernels;
     for (func::FuncOp f : funcs) {
-      std::string prefix = kernelPrefix.empty() ? f.getSymName().str() : kernelPrefix.getValue();
-      if (f->hasAttr(kMaxRowsAttr)) {
-        if (failed(lowerLMFunction(f, b, packer, prefix)))
-          return signalPassFailure();
-        continue;
-      }
       SmallVector<ScanOp> scans;
       f.walk([&](ScanOp s) { scans.push_back(s); });
       if (scans.size() != 1) {
@@ -480,49 +398,24 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
     }
     for (func::FuncOp f : funcs)
       f.erase();
-    for (auto sb : llvm::make_early_inc_range(module.getOps<StateBufferOp>()))
-      sb.erase(); // placed in the arena by the plan
-    recordWeights(module, packer);
-
-    // Vectorizable polynomial approximations of exp / tanh / erf.
-    RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(
-        patterns, [](StringRef name) {
-          return name == "math.exp" || name == "math.tanh" || name == "math.erf" || name == "exp" ||
-                 name == "tanh" || name == "erf";
-        });
-    if (failed(applyPatternsGreedily(module, std::move(patterns))))
-      return signalPassFailure();
   }
 
-  LogicalResult lowerScan(OpBuilder &b, ScanOp scan, func::FuncOp f, WeightPacker &packer) {
+  LogicalResult lowerScan(OpBuilder &b, ScanOp scan, func::FuncOp f, PackedWeights &packer) {
     auto arena = dyn_cast_or_null<StepArenaAttr>(scan->getAttr(kArenaAttr));
     if (!arena)
       return scan.emitOpError("has no memory plan; run liquid-plan-memory first");
     Block &body = scan.getBody().front();
-    // Phase 1: lay out every weight the kernel reads, so the blob size is known.
+    if (failed(packer.collect(body)))
+      return failure();
     DenseMap<Operation *, SparsePlan> sparse;
     for (Operation &op : body) {
-      std::optional<SparsePlan> plan;
-      if (blockSparse)
-        plan = planSparsity(&op, packer);
-      bool failedPack = false;
-      forEachWeightOperand(&op, [&](Value v, PackFormat l) {
-        FailureOr<int64_t> off;
-        if (plan && l == PackLayout::Transposed)
-          off = packer.addBlocks(v, true, plan->occ, ::liquid::denseTile(packer.lanes) / packer.lanes);
-        else if (plan && l == PackLayout::Rows)
-          off = packer.addBlocks(v, false, isRecurrentLTCParam(&op, v) ? plan->occ : plan->sensoryOcc,
-                                 kLtcTileChunks);
-        else
-          off = packer.add(v, l);
-        if (failed(off))
-          failedPack = true;
-      });
-      if (failedPack)
-        return failure();
-      if (plan)
-        sparse[&op] = std::move(*plan);
+      if (auto d = dyn_cast<DenseOp>(op)) {
+        if (auto *occ = packer.occupancy(d.getWeight(), /*transposed=*/true))
+          sparse[&op] = {occ, nullptr};
+      } else if (auto l = dyn_cast<LTCSolveOp>(op)) {
+        if (auto *occ = packer.occupancy(l.getWEff(), /*transposed=*/false))
+          sparse[&op] = {occ, packer.occupancy(l.getSensoryWEff(), false)};
+      }
     }
     int64_t arenaSize = arena.getSize();
     auto stateOffsets = arena.getStates().asArrayRef();
@@ -578,37 +471,7 @@ struct LowerToVectorPass : mlir::liquid::impl::LowerToVectorBase<LowerToVectorPa
     return success();
   }
 
-  void recordWeights(ModuleOp module, WeightPacker &packer) {
-    Builder ab(&getContext());
-    SmallVector<Attribute> entries;
-    std::string key;
-    for (const auto &e : packer.entries) {
-      NamedAttrList d;
-      d.append("tensor", ab.getStringAttr(e.desc));
-      std::string layout = e.layout ? ::liquid::formatName(*e.layout) : "block-sparse";
-      d.append("layout", ab.getStringAttr(layout));
-      d.append("offset", ab.getI64IntegerAttr(e.offset));
-      d.append("floats", ab.getI64IntegerAttr(e.floats));
-      entries.push_back(d.getDictionary(&getContext()));
-      key += e.desc + "|" + layout + "|" + std::to_string(e.offset) + "|" +
-             std::to_string(e.floats) + ";";
-    }
-    uint64_t hash = ::liquid::fnv1a(key + std::to_string(packer.size) + "/lanes" +
-                                    std::to_string(packer.lanes));
-    NamedAttrList w;
-    w.append("size", ab.getI64IntegerAttr(packer.size));
-    w.append("lanes", ab.getI64IntegerAttr(packer.lanes));
-    w.append("hash", ab.getStringAttr(llvm::formatv("{0:x16}", hash).str()));
-    w.append("entries", ab.getArrayAttr(entries));
-    module->setAttr(kWeightsAttr, w.getDictionary(&getContext()));
-  }
-
-  WeightPackingSink sink;
 };
 
 } // namespace
 
-std::unique_ptr<Pass> mlir::liquid::createLowerToVectorPass(const LowerToVectorOptions &options,
-                                                            WeightPackingSink sink) {
-  return std::make_unique<LowerToVectorPass>(options, sink);
-}
