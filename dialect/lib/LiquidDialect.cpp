@@ -45,7 +45,8 @@ LogicalResult LiquidDialect::verifyOperationAttribute(Operation *op, NamedAttrib
     return expect(isa<StepArenaAttr, ForwardArenaAttr>(value),
                   "a #liquid.step_arena or #liquid.forward_arena");
   if (name == KernelAttrHelper::getNameStr())
-    return expect(isa<DictionaryAttr>(value), "a dictionary");
+    return expect(isa<StepKernelAttr, ForwardKernelAttr>(value),
+                  "a #liquid.step_kernel or #liquid.forward_kernel");
   if (name == WeightsAttrHelper::getNameStr())
     return expect(isa<WeightBlobAttr>(value), "a #liquid.weight_blob");
   if (name == PackedAttrHelper::getNameStr())

@@ -51,17 +51,14 @@ struct FuseCfCPass : mlir::liquid::impl::FuseCfCBase<FuseCfCPass> {
   void fuseCfC(CfCCellOp op) {
     OpBuilder b(op);
     Location loc = op.getLoc();
-    bool pure = op.getMode() == CfCMode::Pure;
-    unsigned heads = pure ? 1 : 4;
-    auto ws = op.getWeights();
     SmallVector<Value> mats, biases;
-    for (unsigned i = 0; i < heads; ++i) {
-      Value w = ws[2 * i];
+    for (unsigned i = 0; i < op.getNumHeads(); ++i) {
+      Value w = op.getHeadWeight(i);
       // ncps applies the sparsity mask to ff1 and ff2 only.
-      if (op.getMasked() && i < 2)
-        w = WeightMulOp::create(b, loc, w.getType(), w, ws.back());
+      if (op.getMask() && i < 2)
+        w = WeightMulOp::create(b, loc, w.getType(), w, op.getMask());
       mats.push_back(w);
-      biases.push_back(ws[2 * i + 1]);
+      biases.push_back(op.getHeadBias(i));
     }
     Value w = concatWeights(b, loc, mats, 0);
     Value bias = concatWeights(b, loc, biases, 0);
@@ -69,8 +66,8 @@ struct FuseCfCPass : mlir::liquid::impl::FuseCfCBase<FuseCfCPass> {
     Value z = DenseOp::create(b, loc, f32Tensor(b.getContext(), {n}), op.getFeatures(), w, bias,
                               Activation::None);
     SmallVector<Value> extra;
-    if (pure)
-      extra = {ws[2], ws[3]};
+    if (op.getWTau())
+      extra = {op.getWTau(), op.getAmplitude()};
     Value h = CfCEpilogueOp::create(b, loc, op.getType(), op.getMode(), z, op.getTs(), extra);
     op.replaceAllUsesWith(h);
     op.erase();

@@ -458,16 +458,10 @@ struct LowerCellsPass : mlir::liquid::impl::LowerCellsBase<LowerCellsPass> {
     SmallVector<int64_t> stateSizes;
     for (Value init : scan.getInits())
       stateSizes.push_back(vecLen(init));
-    NamedAttrList info;
-    Builder ab(ctx);
-    info.append("arena_size", ab.getI64IntegerAttr(arenaSize));
-    info.append("input", ab.getI64IntegerAttr(arena.getInput()));
-    info.append("input_size", ab.getI64IntegerAttr(xs.getDimSize(1)));
-    info.append("output", ab.getI64IntegerAttr(arena.getOutput()));
-    info.append("output_size", ab.getI64IntegerAttr(ys.getDimSize(1)));
-    info.append("states", arena.getStates());
-    info.append("state_sizes", ab.getDenseI64ArrayAttr(stateSizes));
-    kernel->setAttr(kKernelAttr, info.getDictionary(ctx));
+    writeAttr<KernelAttrHelper>(
+        kernel, StepKernelAttr::get(ctx, arenaSize, arena.getInput(), xs.getDimSize(1),
+                                    arena.getOutput(), ys.getDimSize(1), arena.getStates(),
+                                    DenseI64ArrayAttr::get(ctx, stateSizes)));
     return success();
   }
 

@@ -114,17 +114,12 @@ LogicalResult lowerLMFunction(func::FuncOp f, OpBuilder &mb, PackedWeights &pack
     em.barrier();
   }
   func::ReturnOp::create(kb, f.getLoc());
-  NamedAttrList info;
-  Builder ab(ctx);
-  info.append("kind", ab.getStringAttr("lm"));
-  info.append("arena_size", ab.getI64IntegerAttr(arena));
-  info.append("max_rows", ab.getI64IntegerAttr(maxRows));
-  info.append("max_context", f->getAttr(kMaxContextAttr));
-  info.append("vocab", ab.getI64IntegerAttr(vocab));
-  info.append("flops_per_token", ab.getI64IntegerAttr(cost.flopsPerToken));
-  info.append("head_flops", ab.getI64IntegerAttr(cost.headFlops));
-  info.append("unread_expert_bytes", ab.getI64IntegerAttr(cost.unreadExpertBytes));
-  kernel->setAttr(kKernelAttr, info.getDictionary(ctx));
+  auto maxContext = readAttr<MaxContextAttrHelper>(f);
+  if (!maxContext)
+    return f.emitOpError("has no liquid.max_context");
+  writeAttr<KernelAttrHelper>(
+      kernel, ForwardKernelAttr::get(ctx, arena, maxRows, maxContext.getInt(), vocab,
+                                     cost.flopsPerToken, cost.headFlops, cost.unreadExpertBytes));
   return success();
 }
 

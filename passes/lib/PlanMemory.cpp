@@ -1,7 +1,10 @@
 //===- PlanMemory.cpp - liquid-plan-memory ---------------------------------===//
 //
-// Static arena planning for a scan body: persistent state slots, the step
-// input, then first-fit placement of every activation over its live range.
+// Static arena planning, one placement for both model kinds (Placement):
+// persistent slots first (a cell's states and step input; a language
+// model's conv and KV caches), then first-fit placement of every activation
+// and scratch buffer over its live range. A cell's activations are vectors;
+// a language model's are [max_rows, N].
 //
 //===----------------------------------------------------------------------===//
 #include "MemoryPlan.h"
@@ -77,6 +80,56 @@ private:
   DenseMap<Operation *, int64_t> positions;
 };
 
+/// The one placement both model kinds use: every tensor result of the ops of
+/// `block` (weights aside) and every op's scratch (ScratchOpInterface, for
+/// calls of `rows` rows), first fit in program order by live range.
+/// `fixed` gives a result's offset when it is already decided (a state slot;
+/// -1 for the caller's output buffer), `size` its floats (or an error).
+/// Records `liquid.offset`, `liquid.scratch` and `liquid.scratch_floats`.
+struct Placement {
+  Block &block;
+  Arena &arena;
+  const Liveness &live;
+  int64_t rows;
+  function_ref<FailureOr<int64_t>(Operation &, RankedTensorType)> size;
+  function_ref<std::optional<int64_t>(Value)> fixed;
+
+  LogicalResult run(DenseMap<Value, int64_t> &offset) {
+    Builder b(block.getParentOp()->getContext());
+    for (Operation &op : block) {
+      if (op.hasTrait<OpTrait::IsTerminator>())
+        continue;
+      SmallVector<int64_t> offs;
+      bool any = false;
+      for (Value r : op.getResults()) {
+        auto rt = dyn_cast<RankedTensorType>(r.getType());
+        if (!rt || isWeight(r)) {
+          offs.push_back(-1);
+          continue;
+        }
+        FailureOr<int64_t> floats = size(op, rt);
+        if (failed(floats))
+          return failure();
+        any = true;
+        std::optional<int64_t> o = fixed(r);
+        if (!o)
+          o = arena.place(*floats, live.pos(&op), live.lastUse(r));
+        offset[r] = *o;
+        offs.push_back(*o);
+      }
+      if (any)
+        writeAttr<OffsetAttrHelper>(&op, b.getDenseI64ArrayAttr(offs));
+      auto scratchOp = dyn_cast<ScratchOpInterface>(op);
+      if (int64_t s = scratchOp ? scratchOp.getScratchFloats(rows) : 0) {
+        writeAttr<ScratchAttrHelper>(&op, b.getI64IntegerAttr(arena.place(s, live.pos(&op),
+                                                                          live.pos(&op))));
+        writeAttr<ScratchFloatsAttrHelper>(&op, b.getI64IntegerAttr(s));
+      }
+    }
+    return success();
+  }
+};
+
 struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
   void runOnOperation() override {
     if (getOperation()->hasAttr(kMaxRowsAttr)) {
@@ -110,36 +163,20 @@ struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
     Liveness live(body);
     auto ret = cast<func::ReturnOp>(body.getTerminator());
     Arena arena(cursor);
-    for (Operation &op : body) {
-      if (isa<func::ReturnOp>(op))
-        continue;
-      SmallVector<int64_t> offs;
-      bool any = false;
-      for (Value r : op.getResults()) {
-        auto rt = dyn_cast<RankedTensorType>(r.getType());
-        if (!rt || isWeight(r)) {
-          offs.push_back(-1);
-          continue;
-        }
-        if (rt.getRank() != 2 || rt.isDynamicDim(1))
-          return op.emitOpError("liquid-plan-memory needs [T, N] activations, got ") << rt;
-        any = true;
-        if (llvm::is_contained(ret.getOperands(), r)) {
-          offs.push_back(-1); // written to the caller's output buffer
-          continue;
-        }
-        offs.push_back(arena.place(alignTo(maxRows * rt.getDimSize(1), kSlotAlign),
-                                   live.pos(&op), live.lastUse(r)));
-      }
-      if (any)
-        op.setAttr(kOffsetAttr, b.getDenseI64ArrayAttr(offs));
-      auto scratchOp = dyn_cast<ScratchOpInterface>(op);
-      if (int64_t s = scratchOp ? scratchOp.getScratchFloats(maxRows) : 0) {
-        op.setAttr(kScratchAttr,
-                   b.getI64IntegerAttr(arena.place(s, live.pos(&op), live.pos(&op))));
-        op.setAttr(kScratchFloatsAttr, b.getI64IntegerAttr(s));
-      }
-    }
+    DenseMap<Value, int64_t> offset;
+    auto size = [&](Operation &op, RankedTensorType rt) -> FailureOr<int64_t> {
+      if (rt.getRank() != 2 || rt.isDynamicDim(1))
+        return op.emitOpError("liquid-plan-memory needs [T, N] activations, got ") << rt;
+      return alignTo(maxRows * rt.getDimSize(1), kSlotAlign);
+    };
+    // the returned logits are written to the caller's buffer
+    auto fixed = [&](Value r) -> std::optional<int64_t> {
+      if (llvm::is_contained(ret.getOperands(), r))
+        return -1;
+      return std::nullopt;
+    };
+    if (failed(Placement{body, arena, live, maxRows, size, fixed}.run(offset)))
+      return failure();
     f->setAttr(kArenaAttr, ForwardArenaAttr::get(f.getContext(), arena.size(),
                                                  states.getDictionary(f.getContext())));
     return success();
@@ -186,37 +223,18 @@ struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
     offset[x] = inputOffset;
     for (auto [i, _] : llvm::enumerate(scan.getInits()))
       offset[body.getArgument(2 + i)] = stateOffsets[i];
-    for (Operation &op : body) {
-      if (isa<YieldOp>(op))
-        continue;
-      SmallVector<int64_t> offs;
-      bool hasTensorResult = false;
-      for (Value r : op.getResults()) {
-        auto rt = dyn_cast<RankedTensorType>(r.getType());
-        if (!rt || isWeight(r)) {
-          offs.push_back(-1);
-          continue;
-        }
-        if (!rt.hasStaticShape() || rt.getRank() != 1)
-          return op.emitOpError("liquid-plan-memory needs static 1-D activations, got ")
-                 << rt;
-        hasTensorResult = true;
-        int64_t o;
-        if (auto it = inPlace.find(r); it != inPlace.end())
-          o = it->second;
-        else
-          o = arena.place(slotFloats(vecLen(r)), pos(&op), lastUse(r));
-        offset[r] = o;
-        offs.push_back(o);
-      }
-      if (hasTensorResult)
-        op.setAttr(kOffsetAttr, b.getDenseI64ArrayAttr(offs));
-      auto scratchOp = dyn_cast<ScratchOpInterface>(op);
-      if (int64_t s = scratchOp ? scratchOp.getScratchFloats(1) : 0) {
-        op.setAttr(kScratchAttr, b.getI64IntegerAttr(arena.place(s, pos(&op), pos(&op))));
-        op.setAttr(kScratchFloatsAttr, b.getI64IntegerAttr(s));
-      }
-    }
+    auto size = [&](Operation &op, RankedTensorType rt) -> FailureOr<int64_t> {
+      if (!rt.hasStaticShape() || rt.getRank() != 1)
+        return op.emitOpError("liquid-plan-memory needs static 1-D activations, got ") << rt;
+      return slotFloats(rt.getDimSize(0));
+    };
+    auto fixed = [&](Value r) -> std::optional<int64_t> {
+      if (auto it = inPlace.find(r); it != inPlace.end())
+        return it->second;
+      return std::nullopt;
+    };
+    if (failed(Placement{body, arena, live, /*rows=*/1, size, fixed}.run(offset)))
+      return failure();
 
     Value y = yield.getValues().front();
     if (!offset.count(y))

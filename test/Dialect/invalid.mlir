@@ -223,3 +223,8 @@ func.func @slot_bits() attributes {liquid.packed = [#liquid.slot<tensor = "w", l
 // expected-error @+1 {{'liquid.weights' must be a #liquid.weight_blob}}
 module attributes {liquid.weights = {size = 8 : i64}} {
 }
+
+// -----
+
+// expected-error @+1 {{'liquid.kernel' must be a #liquid.step_kernel or #liquid.forward_kernel}}
+func.func private @k() attributes {liquid.kernel = {arena_size = 8 : i64}}

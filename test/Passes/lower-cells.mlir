@@ -5,7 +5,7 @@
 // on transposed weights (no horizontal reductions), tanh is a polynomial.
 // CHECK: module attributes {liquid.weights = #liquid.weight_blob<size = 352, lanes = 8, hash = "0x{{[0-9a-f]+}}", slots = [#liquid.slot<tensor = "w", layout = transposed, element = f32, offset = 0, floats = 320>, #liquid.slot<tensor = "b", layout = vector, element = f32, offset = 320, floats = 32>]>}
 // CHECK: func.func @m_kernel_step(%[[W:.*]]: memref<352xf32>, %[[A:.*]]: memref<144xf32>, %[[TS:.*]]: f32)
-// CHECK-SAME: liquid.kernel = {arena_size = 144 : i64, input = 48 : i64, input_size = 8 : i64, output = 0 : i64, output_size = 32 : i64, state_sizes = array<i64: 32>, states = array<i64: 0>}
+// CHECK-SAME: liquid.kernel = #liquid.step_kernel<arena_size = 144, input = 48, input_size = 8, output = 0, output_size = 32, states = [0], state_sizes = [32]>
 // CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
 // CHECK: memref.load %[[A]]
 // CHECK: vector.broadcast {{.*}} : f32 to vector<8xf32>

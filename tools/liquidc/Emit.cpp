@@ -45,14 +45,12 @@ struct WorkDir {
 };
 
 /// The kernel's contract (liquid.kernel on the lowered kernel function).
-DictionaryAttr kernelInfoAttr(ModuleOp module) {
+Attribute kernelInfoAttr(ModuleOp module) {
   for (auto fn : module.getOps<LLVM::LLVMFuncOp>())
     if (auto info = readAttr<mlir::liquid::KernelAttrHelper>(fn))
       return info;
   return {};
 }
-
-int64_t i64(DictionaryAttr d, StringRef key) { return cast<IntegerAttr>(d.get(key)).getInt(); }
 
 class Emitter {
 public:
@@ -70,10 +68,10 @@ private:
   ArtifactRequest request(const WorkDir &work, const std::string &kernelObj, bool embed);
   bool kernelObject(const WorkDir &work, const std::string &prefix, std::string &obj,
                     std::string &err);
-  bool emitCell(DictionaryAttr info, std::string &err);
+  bool emitCell(mlir::liquid::StepKernelAttr info, std::string &err);
   bool buildWithRuntime(const ModelRuntime &rt, bool embed, bool writeLqw, int64_t rowsEstimate,
                         std::string &err);
-  bool emitLanguageModel(DictionaryAttr info, std::string &err);
+  bool emitLanguageModel(mlir::liquid::ForwardKernelAttr info, std::string &err);
 
   const DriverOptions &o;
   const CompiledModel &m;
@@ -108,16 +106,16 @@ bool Emitter::run(std::string &err) {
               : std::string("--activations=q8 needs int8 weights (--quantize=q8, or a Q8_0 GGUF)");
     return false;
   }
-  DictionaryAttr info = kernelInfoAttr(m.module);
+  Attribute info = kernelInfoAttr(m.module);
   if (!info) {
     err = "the lowered module has no kernel";
     return false;
   }
   if (!readWeightsInfo(err))
     return false;
-  if (info.get("max_rows"))
-    return emitLanguageModel(info, err);
-  return emitCell(info, err);
+  if (auto lm = dyn_cast<mlir::liquid::ForwardKernelAttr>(info))
+    return emitLanguageModel(lm, err);
+  return emitCell(cast<mlir::liquid::StepKernelAttr>(info), err);
 }
 
 /// --emit=obj|asm|llvm: the lowered module to -o (stdout without it).
@@ -206,17 +204,17 @@ bool Emitter::emitCode(int64_t rowsEstimate, std::string &err) {
   return kernelObject(work, "kernel", req.kernelObject, err) && linkRelocatable(req, err);
 }
 
-bool Emitter::emitCell(DictionaryAttr info, std::string &err) {
+bool Emitter::emitCell(mlir::liquid::StepKernelAttr info, std::string &err) {
   KernelInfo k;
   k.prefix = m.prefix;
   k.modelName = m.name;
-  k.inputSize = i64(info, "input_size");
-  k.outputSize = i64(info, "output_size");
-  k.inputOffset = i64(info, "input");
-  k.outputOffset = i64(info, "output");
-  k.arenaFloats = i64(info, "arena_size");
-  auto s = cast<DenseI64ArrayAttr>(info.get("states")).asArrayRef();
-  auto ss = cast<DenseI64ArrayAttr>(info.get("state_sizes")).asArrayRef();
+  k.inputSize = info.getInputSize();
+  k.outputSize = info.getOutputSize();
+  k.inputOffset = info.getInput();
+  k.outputOffset = info.getOutput();
+  k.arenaFloats = info.getArenaSize();
+  auto s = info.getStates().asArrayRef();
+  auto ss = info.getStateSizes().asArrayRef();
   k.stateOffsets.assign(s.begin(), s.end());
   k.stateSizes.assign(ss.begin(), ss.end());
   k.weightsFloats = weightsFloats;
@@ -258,19 +256,19 @@ bool Emitter::buildWithRuntime(const ModelRuntime &rt, bool embed, bool writeLqw
 
 /// A language model: obj/asm/llvm, or an executable or library whose weights
 /// go to OUT.lqw (memory-mapped at run time) unless --embed-weights is given.
-bool Emitter::emitLanguageModel(DictionaryAttr info, std::string &err) {
+bool Emitter::emitLanguageModel(mlir::liquid::ForwardKernelAttr info, std::string &err) {
   LMKernelInfo k;
   k.prefix = m.prefix;
   k.modelName = m.name;
-  k.maxRows = i64(info, "max_rows");
-  k.maxContext = i64(info, "max_context");
-  k.vocab = i64(info, "vocab");
-  k.arenaFloats = i64(info, "arena_size");
+  k.maxRows = info.getMaxRows();
+  k.maxContext = info.getMaxContext();
+  k.vocab = info.getVocab();
+  k.arenaFloats = info.getArenaSize();
   k.weightsFloats = weightsFloats;
   k.weightsHash = weightsHash;
-  k.decodeBytes = decodeBytes - i64(info, "unread_expert_bytes");
-  k.flopsPerToken = i64(info, "flops_per_token");
-  k.headFlops = i64(info, "head_flops");
+  k.decodeBytes = decodeBytes - info.getUnreadExpertBytes();
+  k.flopsPerToken = info.getFlopsPerToken();
+  k.headFlops = info.getHeadFlops();
   k.bos = m.bos;
   k.eos = m.eos;
   if (!o.weightsOut.empty() && !writeWeightsFile(o.weightsOut, *m.weights, k.weightsHash, err))

@@ -209,11 +209,19 @@ void LMEmitter::matvecRow(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
 
 
 /// How a product's weight is packed: as its `weight_type` says.
+/// The formats the ops ask liquid-pack-weights for (WeightReaderOpInterface).
+static PackFormat useFormat(const WeightUse &u) {
+  return {static_cast<PackLayout>(u.layout), static_cast<PackElement>(u.element)};
+}
+
 PackFormat mlir::liquid::lm::linearLayout(LinearOp l) {
-  return {PackLayout::Transposed, packElement(l.getWeightType())};
+  SmallVector<WeightUse, 1> uses;
+  l.getWeightUses(uses);
+  return useFormat(uses[0]);
 }
 
 std::pair<PackFormat, PackFormat> mlir::liquid::lm::expertLayouts(MoEExpertsOp m) {
-  PackElement e = packElement(m.getWeightType());
-  return {{PackLayout::TransposedBatchedGLU, e}, {PackLayout::TransposedBatched, e}};
+  SmallVector<WeightUse, 2> uses;
+  m.getWeightUses(uses);
+  return {useFormat(uses[0]), useFormat(uses[1])};
 }

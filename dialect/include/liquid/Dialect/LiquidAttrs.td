@@ -49,6 +49,40 @@ def Liquid_ForwardArenaAttr : Liquid_Attr<"ForwardArena", "forward_arena"> {
   let assemblyFormat = "`<` struct(params) `>`";
 }
 
+def Liquid_StepKernelAttr : Liquid_Attr<"StepKernel", "step_kernel"> {
+  let summary = "a cell's step kernel's contract with the runtime";
+  let description = [{
+    `@P_kernel_step(weights, arena, ts)` runs one step in an arena of
+    `arena_size` floats: the runtime writes the step input (`input_size`
+    floats) at `input`, reads the output (`output_size`) at `output`, and
+    keeps the recurrent states (`state_sizes`) at `states`. Recorded by
+    liquid-lower-cells on the kernel as `liquid.kernel`; the runtime's
+    header (liquid_cell.h) is generated from it.
+  }];
+  let parameters = (ins "int64_t":$arena_size, "int64_t":$input, "int64_t":$input_size,
+                        "int64_t":$output, "int64_t":$output_size,
+                        "::mlir::DenseI64ArrayAttr":$states,
+                        "::mlir::DenseI64ArrayAttr":$state_sizes);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
+def Liquid_ForwardKernelAttr : Liquid_Attr<"ForwardKernel", "forward_kernel"> {
+  let summary = "a language model's forward kernel's contract with the runtime";
+  let description = [{
+    `@P_kernel_forward(...)` runs up to `max_rows` tokens in an arena of
+    `arena_size` floats with caches for `max_context` positions and writes
+    `vocab` logits per row. What a token costs, computed from the IR:
+    `flops_per_token` (the head's `head_flops` among them: a prompt chunk
+    runs the head on its last row only) and the expert weight bytes a token
+    does not read (`unread_expert_bytes`). Recorded by liquid-lower-lm on the
+    kernel as `liquid.kernel`.
+  }];
+  let parameters = (ins "int64_t":$arena_size, "int64_t":$max_rows, "int64_t":$max_context,
+                        "int64_t":$vocab, "int64_t":$flops_per_token, "int64_t":$head_flops,
+                        "int64_t":$unread_expert_bytes);
+  let assemblyFormat = "`<` struct(params) `>`";
+}
+
 def Liquid_WeightSlotAttr : Liquid_Attr<"WeightSlot", "slot"> {
   let summary = "one packed tensor in the weight blob";
   let description = [{

@@ -50,8 +50,9 @@ def Liquid_Dialect : Dialect {
     "::mlir::ArrayAttr":$packed,
     "::mlir::Attribute":$weights, // WeightBlobAttr
     "::mlir::DenseResourceElementsAttr":$weight_data,
-    // the lowered kernel (liquid-lower-cells, liquid-lower-lm)
-    "::mlir::DictionaryAttr":$kernel
+    // the lowered kernel's contract with the runtime (liquid-lower-cells,
+    // liquid-lower-lm): StepKernelAttr | ForwardKernelAttr
+    "::mlir::Attribute":$kernel
   );
   let hasOperationAttrVerify = 1;
   let useDefaultAttributePrinterParser = 1;

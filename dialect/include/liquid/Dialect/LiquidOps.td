@@ -206,6 +206,18 @@ def Liquid_CfCCellOp : Liquid_Op<"cfc_cell", [Pure]> {
                        Variadic<Liquid_F32Tensor>:$weights, UnitAttr:$masked);
   let results = (outs Liquid_F32Vector:$result);
   let assemblyFormat = "$mode $features `,` $ts `weights` `(` $weights `)` attr-dict `:` type($features) `,` `(` type($weights) `)` `->` type($result)";
+  let extraClassDeclaration = [{
+    /// The heads the mode has: ff1, ff2, time_a, time_b (pure: ff1 only).
+    unsigned getNumHeads() { return getMode() == CfCMode::Pure ? 1 : 4; }
+    /// Head `i`'s [hidden, features] matrix and [hidden] bias.
+    ::mlir::Value getHeadWeight(unsigned i) { return getWeights()[2 * i]; }
+    ::mlir::Value getHeadBias(unsigned i) { return getWeights()[2 * i + 1]; }
+    /// pure: the [hidden] time constant and amplitude (else null).
+    ::mlir::Value getWTau() { return getMode() == CfCMode::Pure ? getWeights()[2] : nullptr; }
+    ::mlir::Value getAmplitude() { return getMode() == CfCMode::Pure ? getWeights()[3] : nullptr; }
+    /// masked: the [hidden, features] sparsity mask of ff1 and ff2 (else null).
+    ::mlir::Value getMask() { return getMasked() ? getWeights().back() : nullptr; }
+  }];
   let hasVerifier = 1;
 }
 
