@@ -216,7 +216,8 @@ public:
   }
   /// Compiles the request's extra C sources; appends their objects to `objs`.
   bool compileExtra(std::vector<std::string> &objs) {
-    // the generated Halide entry points include liquid_halide_prelude.h
+    // the generated Halide entry points include liquid_halide_prelude.h and
+    // liquid_halide_shims.h
     if (!req.extraSources.empty() && !writeSources())
       return false;
     for (const std::string &src : req.extraSources) {
