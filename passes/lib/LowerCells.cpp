@@ -57,7 +57,7 @@ private:
     return act(v);
   }
   Buf result(Operation &op, unsigned i = 0) {
-    return {aMem, cast<DenseI64ArrayAttr>(op.getAttr(kOffsetAttr))[i]};
+    return {aMem, readAttr<OffsetAttrHelper>(&op)[i]};
   }
   void copy(Buf dst, Buf src, int64_t n) {
     forChunks(n, [&](Value d, int64_t o) { st(ld(src, d, o), dst, d, o); });
@@ -162,7 +162,7 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
     return success();
   }
   Buf w = buf(op.getWeight(), PackLayout::Transposed);
-  if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr)) {
+  if (auto hk = readAttr<HalideKernelAttrHelper>(op)) {
     // The product by a Halide kernel (liquid-halide-gen), then bias and
     // activation here.
     if (np % ::liquid::denseTile(lanes))
@@ -199,7 +199,7 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
 LogicalResult KernelEmitter::emitCfCEpilogue(CfCEpilogueOp op) {
   int64_t h = vecLen(op.getResult());
   Buf z = act(op.getHeads()), dst = result(*op);
-  if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr)) {
+  if (auto hk = readAttr<HalideKernelAttrHelper>(op)) {
     // The Halide kernel (liquid-halide-gen): (z, w_tau, A, y, ts).
     Value wTau = idx(0), a = idx(0);
     if (op.getMode() == CfCMode::Pure) {
@@ -303,7 +303,7 @@ LogicalResult KernelEmitter::emitLTCSolve(LTCSolveOp op) {
     return plan ? Buf{wMem, packer.lookupBlocks(p, false)} : buf(p, PackLayout::Rows);
   };
   Buf cm = vecP(op.getCm()), gleak = vecP(op.getGleak()), gleakVleak = vecP(op.getGleakVleak());
-  auto scratchAttr = op->getAttrOfType<IntegerAttr>(kScratchAttr);
+  auto scratchAttr = readAttr<ScratchAttrHelper>(op);
   if (!scratchAttr)
     return op.emitOpError("has no scratch slot; run liquid-plan-memory first");
   int64_t slot = slotFloats(n);
@@ -401,7 +401,7 @@ struct LowerCellsPass : mlir::liquid::impl::LowerCellsBase<LowerCellsPass> {
   }
 
   LogicalResult lowerScan(OpBuilder &b, ScanOp scan, func::FuncOp f, PackedWeights &packer) {
-    auto arena = dyn_cast_or_null<StepArenaAttr>(scan->getAttr(kArenaAttr));
+    auto arena = dyn_cast_or_null<StepArenaAttr>(readAttr<ArenaAttrHelper>(scan));
     if (!arena)
       return scan.emitOpError("has no memory plan; run liquid-plan-memory first");
     Block &body = scan.getBody().front();
@@ -437,7 +437,7 @@ struct LowerCellsPass : mlir::liquid::impl::LowerCellsBase<LowerCellsPass> {
     for (unsigned i = 0; i < stateOffsets.size(); ++i)
       em.actOffset[body.getArgument(2 + i)] = stateOffsets[i];
     for (Operation &op : body) {
-      if (auto offs = op.getAttrOfType<DenseI64ArrayAttr>(kOffsetAttr))
+      if (auto offs = readAttr<OffsetAttrHelper>(&op))
         for (auto [i, r] : llvm::enumerate(op.getResults()))
           if (offs[i] >= 0)
             em.actOffset[r] = offs[i];

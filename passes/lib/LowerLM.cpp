@@ -60,7 +60,7 @@ LMCost lmCost(func::FuncOp f) {
 /// Lowers one language-model function to @<prefix>_kernel_forward.
 LogicalResult lowerLMFunction(func::FuncOp f, OpBuilder &mb, PackedWeights &packer,
                               const std::string &prefix) {
-  auto plan = dyn_cast_or_null<ForwardArenaAttr>(f->getAttr(kArenaAttr));
+  auto plan = dyn_cast_or_null<ForwardArenaAttr>(readAttr<ArenaAttrHelper>(f));
   if (!plan)
     return f.emitOpError("has no memory plan; run liquid-plan-memory first");
   Block &body = f.getBody().front();
@@ -76,7 +76,7 @@ LogicalResult lowerLMFunction(func::FuncOp f, OpBuilder &mb, PackedWeights &pack
                               "start at liquid.embedding of the token ids");
   }
   MLIRContext *ctx = f.getContext();
-  int64_t maxRows = f->getAttrOfType<IntegerAttr>(kMaxRowsAttr).getInt();
+  int64_t maxRows = readAttr<MaxRowsAttrHelper>(f).getInt();
   auto resType = cast<RankedTensorType>(f.getFunctionType().getResult(0));
   int64_t vocab = resType.getDimSize(1), arena = plan.getSize();
   Type f32 = Float32Type::get(ctx);

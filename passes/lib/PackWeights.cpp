@@ -46,6 +46,9 @@ static_assert(static_cast<int>(WeightLayout::TransposedBatchedGLU) ==
               "WeightLayout's dense layouts are PackLayout's");
 static_assert(static_cast<int>(WeightStorage::Q8) == static_cast<int>(PackElement::Q8),
               "WeightStorage is PackElement");
+static_assert(static_cast<int>(WeightFn::Neg) == static_cast<int>(::liquid::MapFn::Neg) &&
+                  static_cast<int>(WeightFn::Softplus) == static_cast<int>(::liquid::MapFn::Softplus),
+              "WeightFn is MapFn");
 
 /// Evaluates weight expressions over the checkpoint (or the values the
 /// liquid.weight ops carry) and lays out the blob.
@@ -238,7 +241,7 @@ const ::liquid::Tensor *Packer::eval(Value v) {
     const ::liquid::Tensor *a = eval(m.getInput());
     if (!a)
       return nullptr;
-    t = ::liquid::mapTensor(*a, stringifyWeightFn(m.getFn()).str());
+    t = ::liquid::mapTensor(*a, static_cast<::liquid::MapFn>(m.getFn()));
   } else {
     (def ? def->emitError() : emitError(v.getLoc())) << "is not a weight";
     return nullptr;

@@ -132,7 +132,7 @@ struct Placement {
 
 struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
   void runOnOperation() override {
-    if (getOperation()->hasAttr(kMaxRowsAttr)) {
+    if (hasAttr<MaxRowsAttrHelper>(getOperation())) {
       if (failed(planLM(getOperation())))
         signalPassFailure();
       return;
@@ -148,7 +148,7 @@ struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
   /// first and persist; the returned logits are written to the caller's
   /// buffer (offset -1), not to the arena.
   LogicalResult planLM(func::FuncOp f) {
-    int64_t maxRows = f->getAttrOfType<IntegerAttr>(kMaxRowsAttr).getInt();
+    int64_t maxRows = readAttr<MaxRowsAttrHelper>(f).getInt();
     Block &body = f.getBody().front();
     Builder b(f.getContext());
     auto module = f->getParentOfType<ModuleOp>();
@@ -177,7 +177,7 @@ struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
     };
     if (failed(Placement{body, arena, live, maxRows, size, fixed}.run(offset)))
       return failure();
-    f->setAttr(kArenaAttr, ForwardArenaAttr::get(f.getContext(), arena.size(),
+    writeAttr<ArenaAttrHelper>(f, ForwardArenaAttr::get(f.getContext(), arena.size(),
                                                  states.getDictionary(f.getContext())));
     return success();
   }
@@ -239,7 +239,7 @@ struct PlanMemoryPass : mlir::liquid::impl::PlanMemoryBase<PlanMemoryPass> {
     Value y = yield.getValues().front();
     if (!offset.count(y))
       return scan.emitOpError("step output must be computed in the scan body");
-    scan->setAttr(kArenaAttr, StepArenaAttr::get(scan.getContext(), arena.size(), inputOffset,
+    writeAttr<ArenaAttrHelper>(scan, StepArenaAttr::get(scan.getContext(), arena.size(), inputOffset,
                                                  offset[y], b.getDenseI64ArrayAttr(stateOffsets)));
     return success();
   }

@@ -276,21 +276,26 @@ Tensor mulTensors(const Tensor &a, const Tensor &b) {
   return r;
 }
 
-Tensor mapTensor(const Tensor &a, const std::string &fn) {
+static float apply(MapFn fn, float x) {
+  switch (fn) {
+  case MapFn::Softplus: // torch.nn.Softplus(beta=1, threshold=20)
+    return x > 20.0f ? x : static_cast<float>(std::log1p(std::exp(static_cast<double>(x))));
+  case MapFn::Relu:
+    return x > 0.0f ? x : 0.0f;
+  case MapFn::Abs:
+    return std::fabs(x);
+  case MapFn::Neg:
+    return -x;
+  }
+  return x;
+}
+
+Tensor mapTensor(const Tensor &a, MapFn fn) {
   Tensor r;
   r.shape = a.shape;
   r.data.resize(a.data.size());
-  for (size_t i = 0; i < a.data.size(); ++i) {
-    float x = a.data[i];
-    if (fn == "softplus") // torch.nn.Softplus(beta=1, threshold=20)
-      r.data[i] = x > 20.0f ? x : static_cast<float>(std::log1p(std::exp(static_cast<double>(x))));
-    else if (fn == "relu")
-      r.data[i] = x > 0.0f ? x : 0.0f;
-    else if (fn == "abs")
-      r.data[i] = std::fabs(x);
-    else
-      r.data[i] = -x;
-  }
+  for (size_t i = 0; i < a.data.size(); ++i)
+    r.data[i] = apply(fn, a.data[i]);
   return r;
 }
 

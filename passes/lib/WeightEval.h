@@ -33,8 +33,9 @@ void packBlocks(const Tensor &t, bool transposed, const Occupancy &occ, int64_t 
 Tensor concatTensors(const std::vector<const Tensor *> &parts, int64_t dim);
 /// Element-wise product; shapes must match (checked by the IR verifier).
 Tensor mulTensors(const Tensor &a, const Tensor &b);
-/// fn: softplus | relu | abs | neg.
-Tensor mapTensor(const Tensor &a, const std::string &fn);
+/// The element-wise functions of weights (the dialect's WeightFn, same order).
+enum class MapFn { Softplus, Relu, Abs, Neg };
+Tensor mapTensor(const Tensor &a, MapFn fn);
 
 /// 64-bit FNV-1a.
 uint64_t fnv1a(const std::string &s, uint64_t h = 1469598103934665603ULL);

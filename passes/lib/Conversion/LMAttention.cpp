@@ -64,7 +64,7 @@ LogicalResult LMEmitter::emitAttention(AttentionOp op) {
     }
   });
   // 2. Each query attends to cache rows 0 .. pos + t.
-  if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr)) {
+  if (auto hk = readAttr<HalideKernelAttrHelper>(op)) {
     if (hd % (2 * packer.lanes))
       return op.emitOpError() << "a Halide attention needs head_dim a multiple of "
                               << 2 * packer.lanes;

@@ -108,7 +108,7 @@ private:
   }
 
   Buf act(Value v) {
-    auto offs = cast<DenseI64ArrayAttr>(v.getDefiningOp()->getAttr(kOffsetAttr));
+    auto offs = readAttr<OffsetAttrHelper>(v.getDefiningOp());
     int64_t o = offs[cast<OpResult>(v).getResultNumber()];
     return o < 0 ? Buf{logits, 0} : Buf{aMem, o};
   }
@@ -116,7 +116,7 @@ private:
   int64_t stateOffset(FlatSymbolRefAttr s) {
     return cast<IntegerAttr>(states.get(s.getValue())).getInt();
   }
-  int64_t scratch(Operation *op) { return op->getAttrOfType<IntegerAttr>(kScratchAttr).getInt(); }
+  int64_t scratch(Operation *op) { return readAttr<ScratchAttrHelper>(op).getInt(); }
   /// Offset of element (k, n) of a [N, K] matrix packed Transposed.
   int64_t transposedAt(int64_t n, int64_t k, int64_t kk, int64_t nn) {
     int64_t np = ::liquid::roundUp(n, packer.lanes), tile = ::liquid::denseTile(packer.lanes);

@@ -12,7 +12,7 @@ using namespace mlir::liquid::lm;
 
 LogicalResult LMEmitter::emitLinear(LinearOp op) {
   int64_t k = cols(op.getInput()), n = cols(op.getResult());
-  if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr))
+  if (auto hk = readAttr<HalideKernelAttrHelper>(op))
     return emitHalideCall(op, hk.getValue());
   PackFormat layout = linearLayout(op);
   Buf x = act(op.getInput()), y = act(op.getResult());

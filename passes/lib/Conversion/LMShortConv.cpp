@@ -26,7 +26,7 @@ LogicalResult LMEmitter::emitShortConv(ShortConvMixOp op) {
     });
   });
   // y[t] = C[t] * sum_j k[:, j] * window[t + j]
-  if (auto hk = op->getAttrOfType<StringAttr>(kHalideKernelAttr)) {
+  if (auto hk = readAttr<HalideKernelAttrHelper>(op)) {
     if (h % ::liquid::denseTile(packer.lanes))
       return op.emitOpError() << "a Halide conv needs whole tiles of channels, got " << h;
     callExternal(module, hk.getValue(),
