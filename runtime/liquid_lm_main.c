@@ -249,7 +249,9 @@ static int32_t choose(const float *logits, const options *o, uint64_t *rng, cand
     return scratch[n - 1].id;
 }
 
-int main(int argc, char **argv)
+/* Parses the command line into *po; -1 to go on, else the exit code
+ * (--help, --version: 0; a bad option: 2, after a report). */
+static int parse_options(int argc, char **argv, options *po)
 {
     options o = {0};
     o.n_predict = 32;
@@ -323,6 +325,42 @@ int main(int argc, char **argv)
         }
 #undef NEED
     }
+    *po = o;
+    return -1;
+}
+
+/* --bench: speed, throughput and memory of this run, to stderr. */
+static void print_bench(const options *po, long np, long generated, double t0, double t1,
+                        double t2, const void *map, size_t map_size)
+{
+    const options o = *po;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double pre = np / (t1 - t0), dec = generated > 1 ? (generated - 1) / (t2 - t1) : 0.0;
+    /* the FLOPs the prefill did: the head ran on one row per chunk
+     * (every row with --dump-logits) */
+    long chunks = (np + LQ_MAX_ROWS - 1) / LQ_MAX_ROWS;
+    double pre_flops = (double)(LQ_FLOPS_PER_TOKEN - LQ_HEAD_FLOPS) * np +
+                       (double)LQ_HEAD_FLOPS * (o.dump ? np : chunks);
+    fprintf(stderr,
+            "threads %ld | prefill %ld tokens: %.3f s, %.1f tok/s, %.1f GFLOP/s | decode %ld "
+            "tokens: %.3f s, %.1f tok/s, %.1f GB/s of weights | peak RSS %.0f MiB\n",
+            o.threads, np, t1 - t0, pre, pre_flops / (t1 - t0) * 1e-9,
+            generated > 0 ? generated - 1 : 0, t2 - t1, dec, dec * (double)LQ_DECODE_BYTES * 1e-9,
+            ru.ru_maxrss / 1024.0);
+    long long touched = map ? touched_bytes(map) : -1;
+    if (touched >= 0)
+        fprintf(stderr, "weights: %.1f MiB of the %.1f MiB file touched by this run; a decoded "
+                        "token reads %.1f MiB\n",
+                touched / 1048576.0, map_size / 1048576.0, LQ_DECODE_BYTES / 1048576.0);
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int prc = parse_options(argc, argv, &o);
+    if (prc >= 0)
+        return prc;
     if (!o.prompt_ids == !o.prompt_file) {
         report(argv[0], "give exactly one of --prompt-ids and --prompt-file (see --help)");
         return 2;
@@ -413,27 +451,8 @@ int main(int argc, char **argv)
     for (long i = 0; i < generated; ++i)
         printf(i ? ",%d" : "%d", out[i]);
     printf("\n");
-    if (o.bench) {
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        double pre = np / (t1 - t0), dec = generated > 1 ? (generated - 1) / (t2 - t1) : 0.0;
-        /* the FLOPs the prefill did: the head ran on one row per chunk
-         * (every row with --dump-logits) */
-        long chunks = (np + LQ_MAX_ROWS - 1) / LQ_MAX_ROWS;
-        double pre_flops = (double)(LQ_FLOPS_PER_TOKEN - LQ_HEAD_FLOPS) * np +
-                           (double)LQ_HEAD_FLOPS * (o.dump ? np : chunks);
-        fprintf(stderr,
-                "threads %ld | prefill %ld tokens: %.3f s, %.1f tok/s, %.1f GFLOP/s | decode %ld "
-                "tokens: %.3f s, %.1f tok/s, %.1f GB/s of weights | peak RSS %.0f MiB\n",
-                o.threads, np, t1 - t0, pre, pre_flops / (t1 - t0) * 1e-9,
-                generated > 0 ? generated - 1 : 0, t2 - t1, dec, dec * (double)LQ_DECODE_BYTES * 1e-9,
-                ru.ru_maxrss / 1024.0);
-        long long touched = map ? touched_bytes(map) : -1;
-        if (touched >= 0)
-            fprintf(stderr, "weights: %.1f MiB of the %.1f MiB file touched by this run; a decoded "
-                            "token reads %.1f MiB\n",
-                    touched / 1048576.0, map_size / 1048576.0, LQ_DECODE_BYTES / 1048576.0);
-    }
+    if (o.bench)
+        print_bench(&o, np, generated, t0, t1, t2, map, map_size);
     LQ_SYM(_lm_destroy)(lm);
     int rc = 0;
     if (dump) {

@@ -253,44 +253,30 @@ static int run_bench(LQ_CTX *ctx, long long n, const npy_array *x, const npy_arr
     return 0;
 }
 
-int main(int argc, char **argv)
+/* The options' consistency: 0, or EXIT_USAGE after a report. */
+static int check_usage(const options *po, long long *bench_n, int *run_mode)
 {
-    options o;
-    int rc = parse_args(argc, argv, &o);
-    if (rc)
-        return rc;
-    const char *argv0 = argc > 0 && argv[0] ? argv[0] : "model";
-    if (o.help) {
-        print_usage(stdout, argv0);
-        return 0;
-    }
-    if (o.version) {
-        print_version();
-        return 0;
-    }
-
-    /* ---- usage checks ---- */
+    const options o = *po;
     if (LQ_NUM_STATES == 1 && (o.cell_state || o.cell_state_out)) {
         report(o.cell_state ? "--cell-state" : "--cell-state-out",
                "model %s has no cell state (not a mixed-memory model)", LQ_MODEL_NAME);
         return EXIT_USAGE;
     }
-    long long bench_n = 0;
     if (o.bench) {
         char *end;
         errno = 0;
-        bench_n = strtoll(o.bench, &end, 10);
-        if (errno || *end || bench_n < 1) {
+        *bench_n = strtoll(o.bench, &end, 10);
+        if (errno || *end || *bench_n < 1) {
             report("--bench", "expected a positive number of steps, got '%s'", o.bench);
             return EXIT_USAGE;
         }
     }
-    const int run_mode = o.output || o.state_out || o.cell_state_out || !o.bench;
-    if (run_mode && !o.output) {
+    *run_mode = o.output || o.state_out || o.cell_state_out || !o.bench;
+    if (*run_mode && !o.output) {
         report("--output", "missing (required; see --help)");
         return EXIT_USAGE;
     }
-    if (run_mode && !o.input) {
+    if (*run_mode && !o.input) {
         report("--input", "missing (required; see --help)");
         return EXIT_USAGE;
     }
@@ -308,14 +294,118 @@ int main(int argc, char **argv)
                LQ_MODEL_NAME);
         return EXIT_USAGE;
     }
+    return 0;
+}
+
+/* Reads and checks the inputs the options name; 0, EXIT_DATA or EXIT_USAGE
+ * after a report. */
+static int load_inputs(const options *po, npy_array *px, npy_array *pt, npy_array *ph0,
+                       npy_array *pc0, uint64_t *pB, uint64_t *pT)
+{
+    const options o = *po;
+    const int rc = EXIT_DATA;
+    uint64_t B = 0, T = 0;
+    if (o.input) {
+        if (load_checked(o.input, px))
+            return rc;
+        if (px->ndim != 3 || px->shape[2] != LQ_INPUT_SIZE) {
+            char gs[256];
+            format_shape(gs, sizeof gs, px->ndim, px->shape);
+            report(o.input, "expected shape (batch, time, %d), got %s", LQ_INPUT_SIZE, gs);
+            return rc;
+        }
+        B = px->shape[0];
+        T = px->shape[1];
+    }
+    if (o.timespans) {
+        const uint64_t want[2] = {B, T};
+        if (!o.input) {
+            report("--timespans", "requires --input");
+            return EXIT_USAGE;
+        }
+        if (load_checked(o.timespans, pt) ||
+            check_shape(o.timespans, pt, 2, want, "[batch, time] (matching --input)", 3))
+            return rc;
+    }
+    if (o.state) {
+        const uint64_t want[2] = {B, LQ_STATE0_SIZE};
+        if (load_checked(o.state, ph0) ||
+            check_shape(o.state, ph0, 2, want, "[batch, units] (batch from --input)", 0))
+            return rc;
+    }
+    if (o.cell_state) {
+        const uint64_t want[2] = {B, (uint64_t)LQ_STATE1_SIZE};
+        if (load_checked(o.cell_state, pc0) ||
+            check_shape(o.cell_state, pc0, 2, want, "[batch, units] (batch from --input)", 0))
+            return rc;
+    }
+    *pB = B;
+    *pT = T;
+    return 0;
+}
+
+/* Writes the outputs, all to PATH.tmp first, then renamed into place; 0, or
+ * EXIT_DATA after a report (no temporary file left). */
+static int write_outputs(const output_file *outs, int nouts)
+{
+    char tmp_names[3][4096];
+    int ntmp = 0, rc = EXIT_DATA;
+    for (int i = 0; i < nouts; ++i) {
+        char err[256];
+        if ((size_t)snprintf(tmp_names[i], sizeof tmp_names[i], "%s.tmp", outs[i].path) >=
+            sizeof tmp_names[i]) {
+            report(outs[i].path, "path too long");
+            goto cleanup;
+        }
+        ntmp = i + 1; /* may exist, even partially, from here on */
+        if (npy_save(tmp_names[i], outs[i].data, outs[i].ndim, outs[i].shape, err, sizeof err)) {
+            report(outs[i].path, "%s (temporary file %s)", err, tmp_names[i]);
+            goto cleanup;
+        }
+    }
+    for (int i = 0; i < nouts; ++i) {
+        if (rename(tmp_names[i], outs[i].path) != 0) {
+            report(outs[i].path, "cannot rename %s into place: %s", tmp_names[i], strerror(errno));
+            goto cleanup;
+        }
+        tmp_names[i][0] = '\0';
+    }
+    rc = 0;
+cleanup:
+    for (int i = 0; i < ntmp; ++i)
+        if (tmp_names[i][0])
+            remove(tmp_names[i]);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc;
+    const char *argv0 = argc > 0 && argv[0] ? argv[0] : "model";
+    if (o.help) {
+        print_usage(stdout, argv0);
+        return 0;
+    }
+    if (o.version) {
+        print_version();
+        return 0;
+    }
+
+    long long bench_n = 0;
+    int run_mode = 0;
+    rc = check_usage(&o, &bench_n, &run_mode);
+    if (rc)
+        return rc;
 
     /* ---- model and inputs ---- */
     LQ_CTX *ctx = NULL;
     npy_array x = {0}, t = {0}, h0 = {0}, c0 = {0};
     float *y = NULL, *h = NULL, *c = NULL;
     output_file outs[3];
-    int nouts = 0, ntmp = 0;
-    char tmp_names[3][4096];
+    int nouts = 0;
     rc = EXIT_DATA;
 
     ctx = LQ_CREATE(o.weights);
@@ -325,42 +415,10 @@ int main(int argc, char **argv)
     }
 
     uint64_t B = 0, T = 0;
-    if (o.input) {
-        if (load_checked(o.input, &x))
-            goto done;
-        if (x.ndim != 3 || x.shape[2] != LQ_INPUT_SIZE) {
-            char gs[256];
-            format_shape(gs, sizeof gs, x.ndim, x.shape);
-            report(o.input, "expected shape (batch, time, %d), got %s", LQ_INPUT_SIZE, gs);
-            goto done;
-        }
-        B = x.shape[0];
-        T = x.shape[1];
-    }
-    if (o.timespans) {
-        const uint64_t want[2] = {B, T};
-        if (!o.input) {
-            report("--timespans", "requires --input");
-            rc = EXIT_USAGE;
-            goto done;
-        }
-        if (load_checked(o.timespans, &t) ||
-            check_shape(o.timespans, &t, 2, want, "[batch, time] (matching --input)", 3))
-            goto done;
-    }
-    if (o.state) {
-        const uint64_t want[2] = {B, LQ_STATE0_SIZE};
-        if (load_checked(o.state, &h0) ||
-            check_shape(o.state, &h0, 2, want, "[batch, units] (batch from --input)", 0))
-            goto done;
-    }
-    if (o.cell_state) {
-        const uint64_t want[2] = {B, (uint64_t)LQ_STATE1_SIZE};
-        if (load_checked(o.cell_state, &c0) ||
-            check_shape(o.cell_state, &c0, 2, want, "[batch, units] (batch from --input)", 0))
-            goto done;
-    }
-
+    rc = load_inputs(&o, &x, &t, &h0, &c0, &B, &T);
+    if (rc)
+        goto done;
+    rc = EXIT_DATA;
     if (o.bench && run_bench(ctx, bench_n, &x, &t))
         goto done;
     if (!run_mode) {
@@ -398,38 +456,15 @@ int main(int argc, char **argv)
             LQ_GET_STATE(ctx, 1, c + b * LQ_STATE1_SIZE);
     }
 
-    /* ---- write: all to .tmp first, then rename ---- */
+    /* ---- write ---- */
     outs[nouts++] = (output_file){o.output, y, 3, {B, T, LQ_OUTPUT_SIZE}};
     if (o.state_out)
         outs[nouts++] = (output_file){o.state_out, h, 2, {B, LQ_STATE0_SIZE, 0}};
     if (o.cell_state_out)
         outs[nouts++] = (output_file){o.cell_state_out, c, 2, {B, (uint64_t)LQ_STATE1_SIZE, 0}};
-    for (int i = 0; i < nouts; ++i) {
-        char err[256];
-        if ((size_t)snprintf(tmp_names[i], sizeof tmp_names[i], "%s.tmp", outs[i].path) >=
-            sizeof tmp_names[i]) {
-            report(outs[i].path, "path too long");
-            goto done;
-        }
-        ntmp = i + 1; /* may exist, even partially, from here on */
-        if (npy_save(tmp_names[i], outs[i].data, outs[i].ndim, outs[i].shape, err, sizeof err)) {
-            report(outs[i].path, "%s (temporary file %s)", err, tmp_names[i]);
-            goto done;
-        }
-    }
-    for (int i = 0; i < nouts; ++i) {
-        if (rename(tmp_names[i], outs[i].path) != 0) {
-            report(outs[i].path, "cannot rename %s into place: %s", tmp_names[i], strerror(errno));
-            goto done;
-        }
-        tmp_names[i][0] = '\0';
-    }
-    rc = 0;
+    rc = write_outputs(outs, nouts);
 
 done:
-    for (int i = 0; i < ntmp; ++i)
-        if (tmp_names[i][0])
-            remove(tmp_names[i]);
     free(y);
     free(h);
     free(c);

@@ -57,8 +57,9 @@ public:
   /// Floats in the blob.
   int64_t size = 0;
 
-  /// Reads the blob's layout; fails (with an error) if the weights were not
-  /// packed, or packed for another vector width.
+  /// Checks the vector width (8 or 16) and reads the blob's layout; fails
+  /// (with an error) if the weights were not packed, or packed for another
+  /// vector width.
   LogicalResult init(ModuleOp module);
   /// Indexes the slots of the ops of `block` (fails on an op that reads
   /// weights but has none).

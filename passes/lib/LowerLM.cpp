@@ -134,10 +134,6 @@ struct LowerLMPass : mlir::liquid::impl::LowerLMBase<LowerLMPass> {
         funcs.push_back(f);
     if (funcs.empty())
       return;
-    if (vectorWidth != 8 && vectorWidth != 16) {
-      module.emitError() << "vector-width must be 8 or 16, got " << vectorWidth.getValue();
-      return signalPassFailure();
-    }
     PackedWeights packer(vectorWidth);
     if (failed(packer.init(module)))
       return signalPassFailure();

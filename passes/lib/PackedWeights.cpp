@@ -5,6 +5,8 @@ using namespace mlir;
 using namespace mlir::liquid;
 
 LogicalResult PackedWeights::init(ModuleOp module) {
+  if (lanes != 8 && lanes != 16)
+    return module.emitError() << "vector-width must be 8 or 16, got " << lanes;
   auto blob = dyn_cast_or_null<WeightBlobAttr>(readAttr<WeightsAttrHelper>(module));
   if (!blob)
     return module.emitError("the weights are not packed; run liquid-pack-weights first");
