@@ -38,9 +38,32 @@ inline PackElement packElement(WeightStorage w) {
   llvm_unreachable("unknown weight storage");
 }
 
-/// A packed format as a small integer (index keys).
-inline int formatKey(PackFormat f) {
-  return static_cast<int>(f.layout) * 3 + static_cast<int>(f.element);
+/// The dialect's dense WeightLayouts are PackLayout's values (the block-sparse
+/// ones come after them and have no PackLayout).
+static_assert(static_cast<int>(WeightLayout::TransposedBatchedGLU) ==
+                  static_cast<int>(PackLayout::TransposedBatchedGLU),
+              "WeightLayout's dense layouts are PackLayout's");
+static_assert(static_cast<int>(WeightStorage::F16) == static_cast<int>(PackElement::F16) &&
+                  static_cast<int>(WeightStorage::Q8) == static_cast<int>(PackElement::Q8),
+              "WeightStorage has PackElement's values");
+/// The packed format of a dense layout and element type: what an op asks
+/// for (WeightReaderOpInterface) or a slot records.
+inline PackFormat packFormat(WeightLayout l, WeightStorage e) {
+  assert(l != WeightLayout::BlocksTransposed && l != WeightLayout::BlocksRows &&
+         "block-sparse layouts are not PackFormats");
+  return {static_cast<PackLayout>(l), packElement(e)};
+}
+inline PackFormat packFormat(const WeightUse &u) { return packFormat(u.layout, u.element); }
+inline PackFormat packFormat(WeightSlotAttr s) { return packFormat(s.getLayout(), s.getElement()); }
+
+/// Index keys of packed weights: (weight, format), and (weight, transposed?)
+/// for block-sparse ones.
+using PackKey = std::pair<void *, int>;
+inline PackKey packKey(Value v, PackFormat f) {
+  return {v.getAsOpaquePointer(), static_cast<int>(f.layout) * 3 + static_cast<int>(f.element)};
+}
+inline PackKey blocksKey(Value v, bool transposed) {
+  return {v.getAsOpaquePointer(), 100 + static_cast<int>(transposed)};
 }
 
 //===----------------------------------------------------------------------===//
@@ -65,15 +88,11 @@ public:
   /// weights but has none).
   LogicalResult collect(Block &block);
 
-  int64_t lookup(Value v, PackFormat l) const {
-    return at(std::make_pair(v.getAsOpaquePointer(), formatKey(l)));
-  }
-  int64_t lookupBlocks(Value v, bool transposed) const {
-    return at(std::make_pair(v.getAsOpaquePointer(), kBlockKey + static_cast<int>(transposed)));
-  }
+  int64_t lookup(Value v, PackFormat l) const { return at(packKey(v, l)); }
+  int64_t lookupBlocks(Value v, bool transposed) const { return at(blocksKey(v, transposed)); }
   /// The kept blocks of `v` if it was packed block-sparse, else nullptr.
   const ::liquid::Occupancy *occupancy(Value v, bool transposed) const {
-    auto it = blocks.find(std::make_pair(v.getAsOpaquePointer(), kBlockKey + int(transposed)));
+    auto it = blocks.find(blocksKey(v, transposed));
     return it == blocks.end() ? nullptr : &it->second;
   }
   /// Offsets of the tables `op` reads that are not operands (RoPE's cos and
@@ -84,16 +103,22 @@ public:
   }
 
 private:
-  static constexpr int kBlockKey = 100;
-  int64_t at(std::pair<void *, int> key) const {
+  int64_t at(PackKey key) const {
     auto it = index.find(key);
     assert(it != index.end() && "weight read that liquid-pack-weights did not pack");
     return it->second;
   }
-  std::map<std::pair<void *, int>, int64_t> index;
-  std::map<std::pair<void *, int>, ::liquid::Occupancy> blocks;
+  std::map<PackKey, int64_t> index;
+  std::map<PackKey, ::liquid::Occupancy> blocks;
   DenseMap<Operation *, SmallVector<int64_t>> extra;
 };
+
+/// The frame of the kernel lowerings: reads the packed weights' layout, has
+/// `lower` turn each of `funcs` into a kernel at the end of the module (with
+/// a builder there), then erases them.
+LogicalResult lowerKernelFunctions(
+    ModuleOp module, ArrayRef<func::FuncOp> funcs, int64_t lanes,
+    function_ref<LogicalResult(func::FuncOp, OpBuilder &, PackedWeights &)> lower);
 
 /// A place in memory: a memref (weights or arena) and a float offset.
 struct Buf {

@@ -375,25 +375,15 @@ struct LowerCellsPass : mlir::liquid::impl::LowerCellsBase<LowerCellsPass> {
     for (auto f : module.getOps<func::FuncOp>())
       if (!hasAttr<MaxRowsAttrHelper>(f) && !f.getBody().getOps<ScanOp>().empty())
         funcs.push_back(f);
-    if (funcs.empty())
-      return;
-    PackedWeights packer(vectorWidth);
-    if (failed(packer.init(module)))
-      return signalPassFailure();
-    OpBuilder b(module.getBodyRegion());
-    b.setInsertionPointToEnd(module.getBody());
-    for (func::FuncOp f : funcs) {
+    auto lower = [&](func::FuncOp f, OpBuilder &b, PackedWeights &packer) -> LogicalResult {
       SmallVector<ScanOp> scans;
       f.walk([&](ScanOp s) { scans.push_back(s); });
-      if (scans.size() != 1) {
-        f.emitOpError("must contain exactly one liquid.scan to be lowered");
-        return signalPassFailure();
-      }
-      if (failed(lowerScan(b, scans.front(), f, packer)))
-        return signalPassFailure();
-    }
-    for (func::FuncOp f : funcs)
-      f.erase();
+      if (scans.size() != 1)
+        return f.emitOpError("must contain exactly one liquid.scan to be lowered");
+      return lowerScan(b, scans.front(), f, packer);
+    };
+    if (failed(lowerKernelFunctions(module, funcs, vectorWidth, lower)))
+      signalPassFailure();
   }
 
   LogicalResult lowerScan(OpBuilder &b, ScanOp scan, func::FuncOp f, PackedWeights &packer) {

@@ -132,20 +132,12 @@ struct LowerLMPass : mlir::liquid::impl::LowerLMBase<LowerLMPass> {
     for (auto f : module.getOps<func::FuncOp>())
       if (hasAttr<MaxRowsAttrHelper>(f))
         funcs.push_back(f);
-    if (funcs.empty())
-      return;
-    PackedWeights packer(vectorWidth);
-    if (failed(packer.init(module)))
-      return signalPassFailure();
-    OpBuilder b(module.getBodyRegion());
-    b.setInsertionPointToEnd(module.getBody());
-    for (func::FuncOp f : funcs) {
+    auto lower = [&](func::FuncOp f, OpBuilder &b, PackedWeights &packer) {
       std::string prefix = kernelPrefix.empty() ? f.getSymName().str() : kernelPrefix.getValue();
-      if (failed(lowerLMFunction(f, b, packer, prefix)))
-        return signalPassFailure();
-    }
-    for (func::FuncOp f : funcs)
-      f.erase();
+      return lowerLMFunction(f, b, packer, prefix);
+    };
+    if (failed(lowerKernelFunctions(module, funcs, vectorWidth, lower)))
+      return signalPassFailure();
     for (auto sb : llvm::make_early_inc_range(module.getOps<StateBufferOp>()))
       sb.erase(); // placed in the arena by the plan
   }

@@ -7,9 +7,7 @@
 // read these attributes.
 //
 //===----------------------------------------------------------------------===//
-#include "MemoryPlan.h"
-#include "WeightEval.h"
-#include "liquid/Passes/Passes.h"
+#include "KernelBuilder.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -38,14 +36,6 @@ constexpr double kSparseThreshold = 0.25;
 constexpr int64_t kMaxUnrolledBlocks = 8192;
 using ::liquid::kLtcTileChunks;
 
-PackFormat packFormat(const WeightUse &u) {
-  return {static_cast<PackLayout>(u.layout), static_cast<PackElement>(u.element)};
-}
-static_assert(static_cast<int>(WeightLayout::TransposedBatchedGLU) ==
-                  static_cast<int>(PackLayout::TransposedBatchedGLU),
-              "WeightLayout's dense layouts are PackLayout's");
-static_assert(static_cast<int>(WeightStorage::Q8) == static_cast<int>(PackElement::Q8),
-              "WeightStorage is PackElement");
 static_assert(static_cast<int>(WeightFn::Neg) == static_cast<int>(::liquid::MapFn::Neg) &&
                   static_cast<int>(WeightFn::Softplus) == static_cast<int>(::liquid::MapFn::Softplus),
               "WeightFn is MapFn");
@@ -59,14 +49,12 @@ public:
 
   /// The slot of `v` in format `f` (packed on first use).
   FailureOr<WeightSlotAttr> add(Value v, PackFormat f) {
-    auto key = std::make_pair(v.getAsOpaquePointer(), static_cast<int>(f.layout) * 3 +
-                                                          static_cast<int>(f.element));
+    PackKey key = packKey(v, f);
     if (auto it = index.find(key); it != index.end())
       return it->second;
     auto shape = cast<RankedTensorType>(v.getType()).getShape();
     int64_t floats = ::liquid::packedFloats({shape.begin(), shape.end()}, f, lanes);
-    WeightSlotAttr slot = append(describe(v), static_cast<WeightLayout>(f.layout),
-                                 static_cast<WeightStorage>(f.element), floats, {});
+    WeightSlotAttr slot = append(describe(v), f, floats);
     if (withData) {
       const ::liquid::Tensor *t = eval(v);
       if (!t)
@@ -80,7 +68,7 @@ public:
   /// The blocks of `v` that `occ` marks (::liquid::packBlocks).
   FailureOr<WeightSlotAttr> addBlocks(Value v, bool transposed, const ::liquid::Occupancy &occ,
                                       int64_t tileChunks) {
-    auto key = std::make_pair(v.getAsOpaquePointer(), 100 + static_cast<int>(transposed));
+    PackKey key = blocksKey(v, transposed);
     if (auto it = index.find(key); it != index.end())
       return it->second;
     std::string bits;
@@ -110,9 +98,7 @@ public:
   WeightSlotAttr addTable(const std::string &desc, const ::liquid::Tensor &t, PackFormat f) {
     if (auto it = tables.find(desc); it != tables.end())
       return it->second;
-    WeightSlotAttr slot =
-        append(desc, static_cast<WeightLayout>(f.layout), static_cast<WeightStorage>(f.element),
-               ::liquid::packedFloats(t.shape, f, lanes), {});
+    WeightSlotAttr slot = append(desc, f, ::liquid::packedFloats(t.shape, f, lanes));
     if (withData) {
       ::liquid::packTensor(t, f, lanes, blob);
       blob.resize(size, 0.0f);
@@ -129,7 +115,7 @@ public:
     std::string key;
     for (Attribute a : slots) {
       auto s = cast<WeightSlotAttr>(a);
-      std::string layout = s.getBlocks() ? "block-sparse" : ::liquid::formatName(format(s));
+      std::string layout = s.getBlocks() ? "block-sparse" : ::liquid::formatName(packFormat(s));
       key += s.getTensor().str() + "|" + layout + "|" + std::to_string(s.getOffset()) + "|" +
              std::to_string(s.getFloats()) + ";";
     }
@@ -139,13 +125,14 @@ public:
                                ArrayAttr::get(ctx, slots));
   }
 
-  static PackFormat format(WeightSlotAttr s) {
-    return {static_cast<PackLayout>(s.getLayout()), static_cast<PackElement>(s.getElement())};
-  }
-
   std::vector<float> blob;
 
 private:
+  /// A dense slot (packFormat's inverse: the enums share their values).
+  WeightSlotAttr append(const std::string &desc, PackFormat f, int64_t floats) {
+    return append(desc, static_cast<WeightLayout>(f.layout), static_cast<WeightStorage>(f.element),
+                  floats, {});
+  }
   WeightSlotAttr append(const std::string &desc, WeightLayout layout, WeightStorage element,
                         int64_t floats, ArrayAttr blocks) {
     int64_t off = size;
@@ -189,7 +176,7 @@ private:
   bool withData;
   int64_t lanes, size = 0;
   SmallVector<Attribute> slots;
-  std::map<std::pair<void *, int>, WeightSlotAttr> index;
+  std::map<PackKey, WeightSlotAttr> index;
   std::map<std::string, WeightSlotAttr> tables;
   std::map<void *, ::liquid::Tensor> cache;
 };

@@ -17,6 +17,24 @@ LogicalResult PackedWeights::init(ModuleOp module) {
   return success();
 }
 
+LogicalResult mlir::liquid::lowerKernelFunctions(
+    ModuleOp module, ArrayRef<func::FuncOp> funcs, int64_t lanes,
+    function_ref<LogicalResult(func::FuncOp, OpBuilder &, PackedWeights &)> lower) {
+  if (funcs.empty())
+    return success();
+  PackedWeights packer(lanes);
+  if (failed(packer.init(module)))
+    return failure();
+  OpBuilder b(module.getBodyRegion());
+  b.setInsertionPointToEnd(module.getBody());
+  for (func::FuncOp f : funcs)
+    if (failed(lower(f, b, packer)))
+      return failure();
+  for (func::FuncOp f : funcs)
+    f.erase();
+  return success();
+}
+
 LogicalResult PackedWeights::collect(Block &block) {
   for (Operation &op : block) {
     auto reader = dyn_cast<WeightReaderOpInterface>(op);
@@ -35,12 +53,11 @@ LogicalResult PackedWeights::collect(Block &block) {
         extra[&op].push_back(slot.getOffset());
         continue;
       }
-      void *v = op.getOperand(uses[i].operand).getAsOpaquePointer();
+      Value v = op.getOperand(uses[i].operand);
       switch (slot.getLayout()) {
       case WeightLayout::BlocksTransposed:
       case WeightLayout::BlocksRows: {
-        auto key = std::make_pair(v, kBlockKey + int(slot.getLayout() ==
-                                                     WeightLayout::BlocksTransposed));
+        PackKey key = blocksKey(v, slot.getLayout() == WeightLayout::BlocksTransposed);
         index[key] = slot.getOffset();
         ::liquid::Occupancy &occ = blocks[key];
         occ.clear();
@@ -52,9 +69,7 @@ LogicalResult PackedWeights::collect(Block &block) {
         break;
       }
       default:
-        index[std::make_pair(v, formatKey({static_cast<PackLayout>(slot.getLayout()),
-                                           static_cast<PackElement>(slot.getElement())}))] =
-            slot.getOffset();
+        index[packKey(v, packFormat(slot))] = slot.getOffset();
       }
     }
   }

@@ -209,19 +209,14 @@ void LMEmitter::matvecRow(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
 
 
 /// How a product's weight is packed: as its `weight_type` says.
-/// The formats the ops ask liquid-pack-weights for (WeightReaderOpInterface).
-static PackFormat useFormat(const WeightUse &u) {
-  return {static_cast<PackLayout>(u.layout), static_cast<PackElement>(u.element)};
-}
-
 PackFormat mlir::liquid::lm::linearLayout(LinearOp l) {
   SmallVector<WeightUse, 1> uses;
   l.getWeightUses(uses);
-  return useFormat(uses[0]);
+  return packFormat(uses[0]);
 }
 
 std::pair<PackFormat, PackFormat> mlir::liquid::lm::expertLayouts(MoEExpertsOp m) {
   SmallVector<WeightUse, 2> uses;
   m.getWeightUses(uses);
-  return {useFormat(uses[0]), useFormat(uses[1])};
+  return {packFormat(uses[0]), packFormat(uses[1])};
 }
