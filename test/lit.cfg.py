@@ -14,7 +14,7 @@ config.test_exec_root = os.path.join(config.liquid_obj_root, "test")
 
 llvm_config.with_system_environment(["HOME", "TMPDIR", "PATH"])
 llvm_config.use_default_substitutions()
-llvm_config.add_tool_substitutions(["liquid-opt", "liquidc", "liquid-lfm2-gen", "liquid-halide-gen"], [config.liquid_tools_dir])
+llvm_config.add_tool_substitutions(["liquid-opt", "liquidc", "liquid-lfm2-gen", "liquid-halide-gen", "liquid-tokenize"], [config.liquid_tools_dir])
 llvm_config.add_tool_substitutions(["FileCheck", "not", "count"], [config.llvm_tools_dir])
 config.substitutions.append(("%python", config.python_with_numpy))
 config.substitutions.append(("%fixtures", config.fixtures_dir))
