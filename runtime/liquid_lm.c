@@ -13,6 +13,7 @@
 #endif
 #include "liquid_lm_runtime.h"
 #include "liquid_lqw.h"
+#include "liquid_tokenizer.h"
 
 #if LQ_EMBEDDED_WEIGHTS
 #include "liquid_embed.h"
@@ -45,6 +46,18 @@ void LQ_KERNEL(const float *weights, float *arena, const int32_t *ids, int64_t r
 const char *LQ_SYM(_lm_last_error)(void)
 {
     return lq_err_buf[0] ? lq_err_buf : "no error";
+}
+
+/* For liquid_lm_text.c: the same last-error buffer. */
+void LQ_SYM(_lm_set_error)(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(lq_err_buf, sizeof lq_err_buf, fmt, ap);
+    va_end(ap);
+    for (char *p = lq_err_buf; *p; ++p)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
 }
 
 /* ---- threads: every thread runs the kernel; they meet at a barrier ------- */
@@ -128,13 +141,19 @@ struct LQ_LM {
     int32_t *ids;
     void *map; /* the mapped .lqw file, or NULL (embedded weights) */
     size_t map_size;
+    lq_tokenizer tok; /* in the .lqw file or embedded; tok.h NULL: none */
+    int64_t pos;      /* tokens in the caches (forward calls advance it) */
+    int32_t pending;  /* sampled by _lm_generate, not yet evaluated; -1: none */
+    void *scratch;    /* the sampler's, allocated on first use */
     int started; /* threads running, the caller included */
     pthread_t workers[LQ_MAX_THREADS];
     lq_worker worker_args[LQ_MAX_THREADS];
 };
 
-/* Maps the .lqw file; returns the weights or NULL (error set). */
-static const float *lq_map_weights(const char *path, void **base, size_t *size)
+/* Maps the .lqw file; returns the weights or NULL (error set); the
+ * tokenizer image's place in *tok_off, *tok_bytes (0: none). */
+static const float *lq_map_weights(const char *path, void **base, size_t *size,
+                                   uint64_t *tok_off, uint64_t *tok_bytes)
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
@@ -156,7 +175,8 @@ static const float *lq_map_weights(const char *path, void **base, size_t *size)
     }
     char problem[256];
     if (lq_lqw_check(m, (uint64_t)st.st_size, (uint64_t)LQ_WEIGHTS_HASH,
-                     (uint64_t)LQ_WEIGHTS_FLOATS, LQ_MODEL_NAME, problem, sizeof problem) != 0) {
+                     (uint64_t)LQ_WEIGHTS_FLOATS, LQ_MODEL_NAME, problem, sizeof problem, tok_off,
+                     tok_bytes) != 0) {
         lq_set_error("%s: %s", path, problem);
         munmap(m, (size_t)st.st_size);
         return NULL;
@@ -179,16 +199,42 @@ LQ_LM *LQ_SYM(_lm_create)(const char *weights_path, int threads)
         return NULL;
     }
     m->started = 1;
+    m->pending = -1;
     const float *w = NULL;
+    const void *tok = NULL;
+    uint64_t tok_off = 0, tok_bytes = 0;
     if (weights_path) {
-        w = lq_map_weights(weights_path, &m->map, &m->map_size);
+        w = lq_map_weights(weights_path, &m->map, &m->map_size, &tok_off, &tok_bytes);
+        if (w && tok_bytes)
+            tok = (const unsigned char *)m->map + tok_off;
     } else {
 #if LQ_EMBEDDED_WEIGHTS
         w = (const float *)LQ_SYM(_weights_data); /* compiled in, 64-byte aligned */
+#if LQ_TOKENIZER
+        tok = LQ_SYM(_tokenizer_data);
+        tok_bytes = (uint64_t)(LQ_SYM(_tokenizer_data_end) - LQ_SYM(_tokenizer_data));
+#endif
 #else
         lq_set_error("%s: no weights file given and the model was compiled without embedded "
                      "weights", LQ_MODEL_NAME);
 #endif
+    }
+    if (w && LQ_TOKENIZER && !tok) {
+        lq_set_error("%s: the weights file has no tokenizer, but the model was compiled with one "
+                     "(a .lqw written for another build?)", weights_path ? weights_path : LQ_MODEL_NAME);
+        w = NULL;
+    }
+    if (w && tok) {
+        char problem[200];
+        if (LQ_TOK_FN(open)(&m->tok, tok, (size_t)tok_bytes, problem, sizeof problem) != 0) {
+            lq_set_error("%s: %s", weights_path ? weights_path : LQ_MODEL_NAME, problem);
+            w = NULL;
+        } else if (lq_tok_count(&m->tok) > LQ_VOCAB) {
+            lq_set_error("%s: the tokenizer has %d tokens, more than the model's vocabulary of %d",
+                         weights_path ? weights_path : LQ_MODEL_NAME, lq_tok_count(&m->tok),
+                         LQ_VOCAB);
+            w = NULL;
+        }
     }
     m->arena = aligned_alloc(64, ((size_t)LQ_ARENA_FLOATS * 4 + 63) / 64 * 64);
     m->logits = malloc(sizeof(float) * (size_t)LQ_MAX_ROWS * LQ_VOCAB);
@@ -243,6 +289,7 @@ int LQ_SYM(_lm_forward)(LQ_LM *m, const int32_t *ids, int64_t rows, int64_t pos,
         }
     if (ids != m->ids)
         memcpy(m->ids, ids, sizeof(int32_t) * (size_t)rows);
+    m->pos = pos + rows;
     lq_pool *p = &m->pool;
     p->rows = rows;
     p->pos = pos;
@@ -260,8 +307,33 @@ const float *LQ_SYM(_lm_logits)(const LQ_LM *m)
 
 void LQ_SYM(_lm_reset)(LQ_LM *m)
 {
-    if (m)
+    if (m) {
         memset(m->arena, 0, (size_t)LQ_ARENA_FLOATS * 4);
+        m->pos = 0;
+        m->pending = -1;
+    }
+}
+
+int64_t LQ_SYM(_lm_position)(const LQ_LM *m)
+{
+    return m ? m->pos : 0;
+}
+
+const lq_tokenizer *LQ_SYM(_lm_tokenizer_view)(const LQ_LM *m)
+{
+    return m && m->tok.h ? &m->tok : NULL;
+}
+
+int32_t *LQ_SYM(_lm_pending_slot)(LQ_LM *m)
+{
+    return &m->pending;
+}
+
+void *LQ_SYM(_lm_sample_scratch)(LQ_LM *m, size_t bytes)
+{
+    if (!m->scratch)
+        m->scratch = malloc(bytes);
+    return m->scratch;
 }
 
 const void *LQ_SYM(_lm_weights_mapping)(const LQ_LM *m, size_t *size)
@@ -281,6 +353,7 @@ void LQ_SYM(_lm_destroy)(LQ_LM *m)
     free(m->arena);
     free(m->logits);
     free(m->ids);
+    free(m->scratch);
     if (m->map)
         munmap(m->map, m->map_size);
     free(m);

@@ -15,6 +15,7 @@
 #endif
 #include "liquid_cli.h"
 #include "liquid_lm_runtime.h"
+#include "liquid_lm_session.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -26,33 +27,51 @@
 static void usage(FILE *f, const char *argv0)
 {
     fprintf(f,
-            "usage: %s [--prompt-ids 1,20,300 | --prompt-file FILE] [options]\n"
-            "Generates tokens with the compiled language model " LQ_MODEL_NAME ".\n\n"
-            "  --prompt-ids LIST   prompt token ids, comma-separated\n"
+            "usage: %s (-p TEXT | -f FILE | --chat | --prompt-ids LIST | --prompt-file FILE)\n"
+            "          [options]\n"
+            "Generates text with the compiled language model " LQ_MODEL_NAME ".\n\n"
+            "  -p, --prompt TEXT   prompt text (the checkpoint's tokenizer; special tokens\n"
+            "                      such as <|im_start|> are parsed); the generated text is\n"
+            "                      streamed to stdout\n"
+            "  -f, --file FILE     prompt text from a file (any bytes)\n"
+            "  --chat              interactive chat, one user message per line of stdin, in\n"
+            "                      the checkpoint's chat template; the caches carry over\n"
+            "  --system TEXT       with --chat: the system message\n"
+            "  --stop STRING       stop when the text contains STRING (up to %d times)\n"
+            "  --show-ids          also print the prompt and generated ids on stderr\n"
+            "  --tokenize          print the ids of -p/-f text (comma-separated) and exit\n"
+            "  --parse-special     with --tokenize: special-token texts become their ids\n"
+            "  --no-bos            with --tokenize: do not add the begin-of-sequence id\n"
+            "  --detokenize LIST   print the text of comma-separated ids and exit\n"
+            "  --prompt-ids LIST   prompt token ids, comma-separated (prints ids, not text)\n"
             "  --prompt-file FILE  prompt token ids, separated by commas or white space\n"
-            "  --n-predict N       tokens to generate (default 32); stops early at EOS (%d)\n"
+            "  -n, --n-predict N   tokens to generate (default 32); stops early at an\n"
+            "                      end-of-generation id (%d)\n"
             "  --temp T            sampling temperature (default 0: greedy, ties -> lowest id)\n"
             "  --top-k K           sample among the K most likely tokens (default 0: all)\n"
             "  --top-p P           nucleus sampling mass (default 1.0)\n"
             "  --seed S            sampling seed (default 1)\n"
-            "  --dump-logits F.npy write float32 [positions, %d]: every prompt position,\n"
-            "                      then every decode step\n"
+            "  --dump-logits F.npy with ids: write float32 [positions, %d]: every prompt\n"
+            "                      position, then every decode step\n"
             "  --prefill-only      evaluate the prompt and stop (with --dump-logits)\n"
-            "  --weights F.lqw     packed weights (default: compiled in, else this\n"
-            "                      program's path + .lqw)\n"
-            "  --threads N         threads (default: the CPUs online, at most 64)\n"
-            "  --bench             print prefill and decode tokens/s on stderr\n"
+            "  --weights F.lqw     packed weights and tokenizer (default: compiled in, else\n"
+            "                      this program's path + .lqw)\n"
+            "  -t, --threads N     threads (default: the CPUs online, at most 64)\n"
+            "  --bench             with ids: print prefill and decode tokens/s on stderr\n"
             "  --help, --version\n"
-            "Prints the generated ids, comma-separated, on one line. Context: %d tokens.\n",
-            argv0, LQ_EOS, LQ_VOCAB, LQ_MAX_CONTEXT);
+            "Context: %d tokens.\n",
+            argv0, LQ_MAX_STOPS, LQ_EOS, LQ_VOCAB, LQ_MAX_CONTEXT);
 }
 
 typedef struct {
     const char *prompt_ids, *prompt_file, *dump, *weights;
+    const char *prompt, *file, *detokenize, *system;
+    const char *stops[LQ_MAX_STOPS];
+    int n_stops;
     long n_predict, top_k, threads;
     double temp, top_p;
     unsigned long long seed;
-    int prefill_only, bench;
+    int prefill_only, bench, tokenize, parse_special, no_bos, chat, show_ids;
 } options;
 
 static int parse_long(const char *flag, const char *s, long lo, long hi, long *out)
@@ -129,7 +148,8 @@ static int parse_ids(const char *what, const char *s, int32_t **ids, long *n)
     return 0;
 }
 
-static char *read_text(const char *path)
+/* The bytes of a file, NUL-terminated (*len without the NUL; may be NULL). */
+static char *read_text(const char *path, size_t *out_len)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -152,9 +172,19 @@ static char *read_text(const char *path)
             cap *= 2;
         }
     }
+    int bad = ferror(f);
     fclose(f);
-    if (buf)
+    if (buf && bad) {
+        report(path, "cannot read: %s", strerror(errno));
+        free(buf);
+        return NULL;
+    }
+    if (!buf)
+        report(path, "out of memory");
+    else
         buf[len] = 0;
+    if (buf && out_len)
+        *out_len = len;
     return buf;
 }
 
@@ -188,67 +218,6 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
-typedef struct {
-    float p;
-    int32_t id;
-} cand;
-
-static int cand_desc(const void *a, const void *b)
-{
-    const cand *x = a, *y = b;
-    if (x->p != y->p)
-        return x->p < y->p ? 1 : -1;
-    return x->id - y->id;
-}
-
-/* Greedy (temp == 0) or temperature / top-k / top-p sampling. */
-static int32_t choose(const float *logits, const options *o, uint64_t *rng, cand *scratch)
-{
-    if (o->temp <= 0.0) {
-        int32_t best = 0;
-        for (int32_t i = 1; i < LQ_VOCAB; ++i)
-            if (logits[i] > logits[best])
-                best = i;
-        return best;
-    }
-    float mx = logits[0];
-    for (int i = 1; i < LQ_VOCAB; ++i)
-        mx = logits[i] > mx ? logits[i] : mx;
-    double sum = 0;
-    for (int i = 0; i < LQ_VOCAB; ++i) {
-        scratch[i].p = (float)exp((logits[i] - mx) / o->temp);
-        scratch[i].id = i;
-        sum += scratch[i].p;
-    }
-    qsort(scratch, LQ_VOCAB, sizeof *scratch, cand_desc);
-    long k = o->top_k > 0 && o->top_k < LQ_VOCAB ? o->top_k : LQ_VOCAB;
-    double kept = 0;
-    long n = 0;
-    while (n < k) {
-        kept += scratch[n].p / sum;
-        ++n;
-        if (kept >= o->top_p)
-            break;
-    }
-    double r = (double)(rng_next(rng) >> 11) / 9007199254740992.0 * kept * sum;
-    double acc = 0;
-    for (long i = 0; i < n; ++i) {
-        acc += scratch[i].p;
-        if (r < acc)
-            return scratch[i].id;
-    }
-    return scratch[n - 1].id;
-}
-
 /* Parses the command line into *po; -1 to go on, else the exit code
  * (--help, --version: 0; a bad option: 2, after a report). */
 static int parse_options(int argc, char **argv, options *po)
@@ -278,6 +247,35 @@ static int parse_options(int argc, char **argv, options *po)
         } else if (!strcmp(a, "--version")) {
             printf("%s (" LQ_MODEL_NAME ", compiled by %s)\n", argv[0], LQ_COMPILER_VERSION);
             return 0;
+        } else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) {
+            NEED();
+            o.prompt = v;
+        } else if (!strcmp(a, "-f") || !strcmp(a, "--file")) {
+            NEED();
+            o.file = v;
+        } else if (!strcmp(a, "--detokenize")) {
+            NEED();
+            o.detokenize = v;
+        } else if (!strcmp(a, "--system")) {
+            NEED();
+            o.system = v;
+        } else if (!strcmp(a, "--stop")) {
+            NEED();
+            if (o.n_stops == LQ_MAX_STOPS || !*v) {
+                report(a, "at most %d non-empty stop strings", LQ_MAX_STOPS);
+                return 2;
+            }
+            o.stops[o.n_stops++] = v;
+        } else if (!strcmp(a, "--tokenize")) {
+            o.tokenize = 1;
+        } else if (!strcmp(a, "--parse-special")) {
+            o.parse_special = 1;
+        } else if (!strcmp(a, "--no-bos")) {
+            o.no_bos = 1;
+        } else if (!strcmp(a, "--chat")) {
+            o.chat = 1;
+        } else if (!strcmp(a, "--show-ids")) {
+            o.show_ids = 1;
         } else if (!strcmp(a, "--prompt-ids")) {
             NEED();
             o.prompt_ids = v;
@@ -290,7 +288,7 @@ static int parse_options(int argc, char **argv, options *po)
         } else if (!strcmp(a, "--weights")) {
             NEED();
             o.weights = v;
-        } else if (!strcmp(a, "--n-predict")) {
+        } else if (!strcmp(a, "--n-predict") || !strcmp(a, "-n")) {
             NEED();
             if (parse_long(a, v, 0, LQ_MAX_CONTEXT, &o.n_predict))
                 return 2;
@@ -298,7 +296,7 @@ static int parse_options(int argc, char **argv, options *po)
             NEED();
             if (parse_long(a, v, 0, LQ_VOCAB, &o.top_k))
                 return 2;
-        } else if (!strcmp(a, "--threads")) {
+        } else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) {
             NEED();
             if (parse_long(a, v, 1, 64, &o.threads))
                 return 2;
@@ -355,23 +353,123 @@ static void print_bench(const options *po, long np, long generated, double t0, d
                 touched / 1048576.0, map_size / 1048576.0, LQ_DECODE_BYTES / 1048576.0);
 }
 
-int main(int argc, char **argv)
+/* The options ask for one mode; 0, or 2 after a report. */
+static int check_mode(const options *o, const char *argv0)
 {
-    options o;
-    int prc = parse_options(argc, argv, &o);
-    if (prc >= 0)
-        return prc;
-    if (!o.prompt_ids == !o.prompt_file) {
-        report(argv[0], "give exactly one of --prompt-ids and --prompt-file (see --help)");
+    int texts = !!o->prompt + !!o->file;
+    int ids = !!o->prompt_ids + !!o->prompt_file;
+    if (texts + ids + !!o->detokenize + o->chat != 1) {
+        report(argv0, "give exactly one of -p, -f, --chat, --detokenize, --prompt-ids and "
+                      "--prompt-file (see --help)");
         return 2;
     }
+    if ((o->tokenize || o->parse_special || o->no_bos) && !texts) {
+        report("--tokenize", "takes its text from -p or -f");
+        return 2;
+    }
+    if ((o->dump || o->prefill_only || o->bench) && !ids) {
+        report(o->dump ? "--dump-logits" : o->bench ? "--bench" : "--prefill-only",
+               "works with --prompt-ids or --prompt-file");
+        return 2;
+    }
+    if (o->system && !o->chat) {
+        report("--system", "works with --chat");
+        return 2;
+    }
+    return 0;
+}
+
+/* --tokenize: the ids of the -p/-f text on one line. */
+static int run_tokenize(LQ_LM *lm, const char *text, size_t len, const options *o)
+{
+    int32_t *ids;
+    int64_t n = lq_tokenize_all(lm, text, len, o->no_bos ? 0 : -1, o->parse_special, &ids);
+    if (n < 0) {
+        report("--tokenize", "%s", LQ_SYM(_lm_last_error)());
+        return 1;
+    }
+    for (int64_t i = 0; i < n; ++i)
+        printf(i ? ",%d" : "%d", ids[i]);
+    printf("\n");
+    free(ids);
+    return 0;
+}
+
+/* --detokenize: the text of the ids (control tokens shown). */
+static int run_detokenize(LQ_LM *lm, const options *o)
+{
+    int32_t *ids;
+    long n;
+    if (!LQ_SYM(_lm_has_tokenizer)(lm)) {
+        report("--detokenize", "%s", "the model was compiled without a tokenizer");
+        return 1;
+    }
+    if (parse_ids("--detokenize", o->detokenize, &ids, &n))
+        return 2;
+    for (long i = 0; i < n; ++i) {
+        size_t len;
+        const char *p = LQ_SYM(_lm_token_piece)(lm, ids[i], 1, &len);
+        fwrite(p, 1, len, stdout);
+    }
+    printf("\n");
+    free(ids);
+    return 0;
+}
+
+/* -p/-f: the generated text streamed to stdout; --chat: the conversation. */
+static int run_text(LQ_LM *lm, const char *text, size_t len, const options *o)
+{
+    LQ_SAMPLER sampler;
+    LQ_SYM(_lm_sampler_init)(&sampler, o->temp, o->top_k, o->top_p, o->seed);
+    lq_text_out out = {0};
+    out.lm = lm;
+    out.out = stdout;
+    memcpy(out.stops, o->stops, sizeof o->stops);
+    out.n_stops = o->n_stops;
+    if (!LQ_SYM(_lm_has_tokenizer)(lm)) {
+        report(o->chat ? "--chat" : o->prompt ? "--prompt" : o->file, "%s",
+               "the model was compiled without a tokenizer: give --prompt-ids");
+        return 1;
+    }
+    int rc = 0;
+    if (o->chat) {
+        rc = lq_chat(lm, stdin, o->system, o->n_predict, &sampler, &out, o->show_ids);
+    } else {
+        int32_t *ids;
+        int64_t n = lq_tokenize_all(lm, text, len, -1, 1, &ids);
+        int64_t made = n < 0 ? -1
+                             : LQ_SYM(_lm_generate)(lm, ids, n, o->n_predict, &sampler,
+                                                    lq_on_token, &out);
+        lq_text_finish(&out);
+        printf("\n");
+        if (made < 0 || out.oom) {
+            report(o->prompt ? "--prompt" : o->file, "%s",
+                   out.oom ? "out of memory" : LQ_SYM(_lm_last_error)());
+            rc = 1;
+        } else if (o->show_ids) {
+            fflush(stdout);
+            lq_print_ids(stderr, "prompt ids", ids, (long)n);
+            lq_print_ids(stderr, "generated ids", out.ids, out.n_ids);
+        }
+        free(ids);
+    }
+    free(out.buf);
+    free(out.ids);
+    return rc;
+}
+
+/* --prompt-ids / --prompt-file: the generated ids on one line; logits dump,
+ * speed report. */
+static int run_ids(LQ_LM *lm, const options *po, const char *argv0)
+{
+    const options o = *po;
     int32_t *prompt = NULL;
     long np = 0;
     if (o.prompt_ids) {
         if (parse_ids("--prompt-ids", o.prompt_ids, &prompt, &np))
             return 2;
     } else {
-        char *text = read_text(o.prompt_file);
+        char *text = read_text(o.prompt_file, NULL);
         if (!text)
             return 1;
         int rc = parse_ids(o.prompt_file, text, &prompt, &np);
@@ -381,24 +479,12 @@ int main(int argc, char **argv)
     }
     long predict = o.prefill_only ? 0 : o.n_predict;
     if (np + (predict > 0 ? predict - 1 : 0) > LQ_MAX_CONTEXT) {
-        report(argv[0], "%ld prompt + %ld generated tokens exceed the compiled context of %d "
+        report(argv0, "%ld prompt + %ld generated tokens exceed the compiled context of %d "
                "(recompile with a larger --max-context)", np, predict, LQ_MAX_CONTEXT);
         free(prompt);
         return 2;
     }
 
-    char def_weights[4096];
-    const char *wpath = o.weights;
-    if (!wpath && !LQ_EMBEDDED_WEIGHTS) {
-        snprintf(def_weights, sizeof def_weights, "%s.lqw", argv[0]);
-        wpath = def_weights;
-    }
-    LQ_LM *lm = LQ_SYM(_lm_create)(wpath, (int)o.threads);
-    if (!lm) {
-        fprintf(stderr, "error: %s\n", LQ_SYM(_lm_last_error)());
-        free(prompt);
-        return 1;
-    }
     const float *logits = LQ_SYM(_lm_logits)(lm);
     size_t map_size = 0;
     const void *map = LQ_SYM(_lm_weights_mapping)(lm, &map_size);
@@ -406,14 +492,12 @@ int main(int argc, char **argv)
     float *dump = o.dump ? malloc(sizeof(float) * (size_t)dump_rows * LQ_VOCAB) : NULL;
     int32_t *ids = malloc(sizeof(int32_t) * LQ_MAX_ROWS);
     int32_t *out = malloc(sizeof(int32_t) * (size_t)(predict > 0 ? predict : 1));
-    cand *scratch = o.temp > 0 ? malloc(sizeof(cand) * LQ_VOCAB) : NULL;
-    if (!ids || !out || (o.dump && !dump) || (o.temp > 0 && !scratch)) {
-        report(argv[0], "out of memory");
+    if (!ids || !out || (o.dump && !dump)) {
+        report(argv0, "out of memory");
         return 1;
     }
-    uint64_t rng = 0x9E3779B97F4A7C15ULL ^ (o.seed * 0x2545F4914F6CDD1DULL);
-    if (!rng)
-        rng = 1;
+    LQ_SAMPLER sampler;
+    LQ_SYM(_lm_sampler_init)(&sampler, o.temp, o.top_k, o.top_p, o.seed);
 
     /* prefill, in chunks of LQ_MAX_ROWS tokens */
     double t0 = now();
@@ -423,7 +507,7 @@ int main(int argc, char **argv)
         memcpy(ids, prompt + pos, sizeof(int32_t) * (size_t)n);
         /* a prompt chunk needs only its last row's logits, unless they are dumped */
         if (LQ_SYM(_lm_forward)(lm, ids, n, pos, dump ? n : 1)) {
-            report(argv[0], "%s", LQ_SYM(_lm_last_error)());
+            report(argv0, "%s", LQ_SYM(_lm_last_error)());
             return 1;
         }
         if (dump)
@@ -434,26 +518,30 @@ int main(int argc, char **argv)
     long last_row = (np - 1) % LQ_MAX_ROWS;
     long generated = 0;
     if (predict > 0) {
-        out[generated++] = choose(logits + (size_t)last_row * LQ_VOCAB, &o, &rng, scratch);
-        while (generated < predict && out[generated - 1] != LQ_EOS) {
+        out[generated++] = LQ_SYM(_lm_sample)(lm, &sampler, logits + (size_t)last_row * LQ_VOCAB);
+        while (generated < predict && out[generated - 1] >= 0 &&
+               !LQ_SYM(_lm_is_eog)(lm, out[generated - 1])) {
             ids[0] = out[generated - 1];
             if (LQ_SYM(_lm_forward)(lm, ids, 1, pos, 1)) {
-                report(argv[0], "%s", LQ_SYM(_lm_last_error)());
+                report(argv0, "%s", LQ_SYM(_lm_last_error)());
                 return 1;
             }
             if (dump)
                 memcpy(dump + (size_t)pos * LQ_VOCAB, logits, sizeof(float) * LQ_VOCAB);
             ++pos;
-            out[generated++] = choose(logits, &o, &rng, scratch);
+            out[generated++] = LQ_SYM(_lm_sample)(lm, &sampler, logits);
         }
     }
     double t2 = now();
     for (long i = 0; i < generated; ++i)
         printf(i ? ",%d" : "%d", out[i]);
     printf("\n");
+    if (generated > 0 && out[generated - 1] < 0) {
+        report(argv0, "%s", LQ_SYM(_lm_last_error)());
+        return 1;
+    }
     if (o.bench)
         print_bench(&o, np, generated, t0, t1, t2, map, map_size);
-    LQ_SYM(_lm_destroy)(lm);
     int rc = 0;
     if (dump) {
         char err[256], tmp[4096];
@@ -469,6 +557,45 @@ int main(int argc, char **argv)
     free(dump);
     free(ids);
     free(out);
-    free(scratch);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    if ((rc = check_mode(&o, argv[0])) != 0)
+        return rc;
+    char *text = NULL;
+    size_t len = 0;
+    if (o.file && !(text = read_text(o.file, &len)))
+        return 1;
+    if (o.prompt)
+        len = strlen(o.prompt);
+    char def_weights[4096];
+    const char *wpath = o.weights;
+    if (!wpath && !LQ_EMBEDDED_WEIGHTS) {
+        snprintf(def_weights, sizeof def_weights, "%s.lqw", argv[0]);
+        wpath = def_weights;
+    }
+    LQ_LM *lm = LQ_SYM(_lm_create)(wpath, (int)o.threads);
+    if (!lm) {
+        fprintf(stderr, "error: %s\n", LQ_SYM(_lm_last_error)());
+        free(text);
+        return 1;
+    }
+    const char *prompt = o.prompt ? o.prompt : text;
+    if (o.tokenize)
+        rc = run_tokenize(lm, prompt, len, &o);
+    else if (o.detokenize)
+        rc = run_detokenize(lm, &o);
+    else if (o.prompt || o.file || o.chat)
+        rc = run_text(lm, prompt, len, &o);
+    else
+        rc = run_ids(lm, &o, argv[0]);
+    LQ_SYM(_lm_destroy)(lm);
+    free(text);
     return rc;
 }

@@ -7,7 +7,8 @@
  * Configuration (P_config.h, written by liquidc, seen first via -include):
  *   LQ_PREFIX, LQ_MODEL_NAME, LQ_MAX_ROWS, LQ_MAX_CONTEXT, LQ_VOCAB,
  *   LQ_ARENA_FLOATS, LQ_WEIGHTS_FLOATS, LQ_WEIGHTS_HASH, LQ_BOS, LQ_EOS,
- *   LQ_EMBEDDED_WEIGHTS (+ LQ_WEIGHTS_PATH), LQ_DECODE_BYTES (weights read
+ *   LQ_EMBEDDED_WEIGHTS (+ LQ_WEIGHTS_PATH), LQ_TOKENIZER (1: the .lqw file,
+ *   or with embedded weights LQ_TOKENIZER_PATH, holds the tokenizer image), LQ_DECODE_BYTES (weights read
  *   per decoded token), LQ_FLOPS_PER_TOKEN (of the products), LQ_HEAD_FLOPS
  *   (of the head, per row it computes), optional LQ_COMPILER_VERSION.
  *
@@ -31,12 +32,17 @@
 #ifndef LQ_EMBEDDED_WEIGHTS
 #define LQ_EMBEDDED_WEIGHTS 0
 #endif
+#ifndef LQ_TOKENIZER
+#define LQ_TOKENIZER 0
+#endif
 #ifndef LQ_COMPILER_VERSION
 #define LQ_COMPILER_VERSION "unknown"
 #endif
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "liquid_tokenizer.h"
 
 #ifndef LQ_CAT
 #define LQ_CAT_(a, b) a##b
@@ -57,5 +63,38 @@ void LQ_SYM(_lm_reset)(LQ_LM *m);
 void LQ_SYM(_lm_destroy)(LQ_LM *m);
 const char *LQ_SYM(_lm_last_error)(void);
 const void *LQ_SYM(_lm_weights_mapping)(const LQ_LM *m, size_t *size);
+int64_t LQ_SYM(_lm_position)(const LQ_LM *m);
+
+/* Text (liquid_lm_text.c): the checkpoint's tokenizer, sampling, generation. */
+int LQ_SYM(_lm_has_tokenizer)(const LQ_LM *m);
+int64_t LQ_SYM(_lm_tokenize)(const LQ_LM *m, const char *text, size_t len, int add_bos,
+                             int parse_special, int32_t *ids, int64_t cap);
+const char *LQ_SYM(_lm_token_piece)(const LQ_LM *m, int32_t id, int special, size_t *len);
+int LQ_SYM(_lm_is_eog)(const LQ_LM *m, int32_t id);
+int64_t LQ_SYM(_lm_chat_message)(const LQ_LM *m, const char *role, const char *content, char *out,
+                                 size_t cap);
+int64_t LQ_SYM(_lm_chat_generation_prompt)(const LQ_LM *m, char *out, size_t cap);
+int64_t LQ_SYM(_lm_chat_end_of_turn)(const LQ_LM *m, char *out, size_t cap);
+
+#define LQ_SAMPLER LQ_SYM(_lm_sampler)
+typedef struct {
+    double temp;  /* 0: greedy (ties: the lowest id) */
+    long top_k;   /* 0: all */
+    double top_p; /* 1: all */
+    uint64_t rng;
+} LQ_SAMPLER;
+void LQ_SYM(_lm_sampler_init)(LQ_SAMPLER *s, double temp, long top_k, double top_p,
+                              uint64_t seed);
+int32_t LQ_SYM(_lm_sample)(LQ_LM *m, LQ_SAMPLER *s, const float *logits);
+
+typedef int (*LQ_SYM(_lm_token_fn))(void *user, int32_t id);
+int64_t LQ_SYM(_lm_generate)(LQ_LM *m, const int32_t *ids, int64_t n, int64_t max_new,
+                             LQ_SAMPLER *s, LQ_SYM(_lm_token_fn) fn, void *user);
+
+/* Internal, between liquid_lm.c and liquid_lm_text.c. */
+void LQ_SYM(_lm_set_error)(const char *fmt, ...);
+const lq_tokenizer *LQ_SYM(_lm_tokenizer_view)(const LQ_LM *m);
+int32_t *LQ_SYM(_lm_pending_slot)(LQ_LM *m);
+void *LQ_SYM(_lm_sample_scratch)(LQ_LM *m, size_t bytes);
 
 #endif /* LIQUID_LM_RUNTIME_H */

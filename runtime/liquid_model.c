@@ -99,7 +99,7 @@ static float *lq_load_weights(const char *path)
     }
     char problem[256];
     if (lq_lqw_check(hdr, (uint64_t)fsize, want_hash, want_count, LQ_MODEL_NAME, problem,
-                     sizeof problem) != 0) {
+                     sizeof problem, NULL, NULL) != 0) {
         lq_set_error("%s: %s", path, problem);
         goto fail;
     }

@@ -208,7 +208,7 @@ typedef struct {
     const lq_tokenizer *t;
     int32_t *ids;
     int64_t cap, n;
-    int oom;
+    int oom, no_byte_token;
     /* scratch, grown as needed */
     uint32_t *cps;
     unsigned *cls;
@@ -568,10 +568,10 @@ static void lq_spm_fragment(lq_enc *e, const unsigned char *s, size_t len, int s
         }
         for (uint32_t j = 0; j < y->len; ++j) {
             int32_t b = byte_tok[e->bytes[y->off + j]];
-            if (b < 0)
-                b = e->t->h->unk;
             if (b >= 0)
                 lq_push(e, b);
+            else
+                e->no_byte_token = 1;
         }
     }
 }
@@ -678,7 +678,7 @@ int64_t LQ_TOK_FN(encode)(const lq_tokenizer *t, const char *text, size_t len, i
     free(e.bytes);
     free(e.syms);
     free(e.heap);
-    return e.oom ? -1 : e.n;
+    return e.oom ? -1 : e.no_byte_token ? -2 : e.n;
 }
 
 /* ---- decoding ----------------------------------------------------------------- */

@@ -142,7 +142,8 @@ int LQ_TOK_FN(open)(lq_tokenizer *t, const void *image, size_t bytes, char *err,
  * same for add_eos). parse_special: special-token texts in `text` become
  * their ids (otherwise they are ordinary text). Writes at most `cap` ids and
  * returns how many the text needs (call again with a larger buffer if that is
- * more than `cap`), or -1 when out of memory. */
+ * more than `cap`); -1 when out of memory; -2 when the text has a byte that
+ * a SentencePiece vocabulary without all 256 byte tokens cannot encode. */
 int64_t LQ_TOK_FN(encode)(const lq_tokenizer *t, const char *text, size_t len, int add_bos,
                           int parse_special, int32_t *ids, int64_t cap);
 

@@ -353,14 +353,16 @@ bool buildTokenizerImage(const TokenizerSpec &s, ChatTemplateChoice chat,
     return it == byKey.end() ? -1 : it->second;
   };
 
-  // Every byte has a token: its byte-level character, or <0xXX>.
+  // Every byte has a token: its byte-level character, or <0xXX>. A
+  // SentencePiece vocabulary may lack some (llama.cpp then fails on text
+  // that needs them; so does the runtime).
   int32_t byteTok[256];
   for (int b = 0; b < 256; ++b) {
     char hex[8];
     std::snprintf(hex, sizeof hex, "<0x%02X>", b);
     byteTok[b] = bpe ? idOfKey(std::string(1, static_cast<char>(b))) : idOfKey(hex);
     if (!bpe && byteTok[b] < 0) byteTok[b] = idOfKey(std::string(1, static_cast<char>(b)));
-    if (byteTok[b] < 0) {
+    if (byteTok[b] < 0 && bpe) {
       err = s.source + ": byte 0x" + std::string(hex + 3, 2) +
             " has no token (the vocabulary cannot encode every text)";
       return false;

@@ -132,6 +132,19 @@ TEST(Tokenizer, SentencePieceMergesByScoreAndFallsBackToBytes) {
   EXPECT_EQ(std::string(lq_tok_piece(&b.t, 3 + 0x41, 0, &n), n), "A");
 }
 
+TEST(Tokenizer, SentencePieceWithoutSomeByteTokensFailsOnlyOnTextNeedingThem) {
+  auto s = spmSpec({{kSp, -5}, {"a", -3}});
+  s.tokens[3 + 'z'] = "z"; // <0x7A> gone, "z" a normal piece
+  s.types[3 + 'z'] = LQ_TOK_NORMAL;
+  s.tokens[3 + 'q'] = "<0x71>x"; // no token for byte 0x71 at all
+  s.types[3 + 'q'] = LQ_TOK_NORMAL;
+  Built b;
+  build(s, b);
+  EXPECT_EQ(enc(b.t, "az"), std::vector<int32_t>({id(s, kSp), id(s, "a"), 3 + 'z'}));
+  int32_t ids[16];
+  EXPECT_EQ(lq_tok_encode(&b.t, "aq", 2, 0, 1, ids, 16), -2);
+}
+
 TEST(Tokenizer, ByteLevelBpeMergesByRankAndReadsBadUtf8AsReplacement) {
   auto s = bpeSpec({{"a", "b"}, {"b", "c"}, {"ab", "c"}});
   Built b;

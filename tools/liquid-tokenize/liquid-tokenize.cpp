@@ -50,6 +50,7 @@ std::vector<int32_t> encode(const lq_tokenizer &t, const std::string &text, int 
   std::vector<int32_t> ids(text.size() + 8);
   int64_t n = lq_tok_encode(&t, text.data(), text.size(), bos, special, ids.data(),
                             static_cast<int64_t>(ids.size()));
+  if (n == -2) die("the text has a byte the vocabulary has no token for");
   if (n < 0) die("out of memory");
   if (static_cast<size_t>(n) > ids.size()) {
     ids.resize(n);

@@ -47,15 +47,24 @@ static bool writeAtomically(const std::string &path, llvm::StringRef data, std::
 }
 
 bool writeWeightsFile(const std::string &path, llvm::ArrayRef<float> w, const std::string &hash,
-                      std::string &err) {
+                      llvm::ArrayRef<uint8_t> tokenizer, std::string &err) {
   std::string buf(64, '\0');
   std::memcpy(&buf[0], "LQWEIGHT", 8);
-  uint32_t version = 1;
+  uint32_t version = tokenizer.empty() ? 1 : 2;
   std::memcpy(&buf[8], &version, 4);
   uint64_t h = std::stoull(hash, nullptr, 16), n = w.size();
   std::memcpy(&buf[16], &h, 8);
   std::memcpy(&buf[24], &n, 8);
+  uint64_t tokOff = (64 + 4 * n + 63) / 64 * 64, tokBytes = tokenizer.size();
+  if (!tokenizer.empty()) {
+    std::memcpy(&buf[32], &tokOff, 8);
+    std::memcpy(&buf[40], &tokBytes, 8);
+  }
   buf.append(reinterpret_cast<const char *>(w.data()), w.size() * sizeof(float));
+  if (!tokenizer.empty()) {
+    buf.resize(tokOff, '\0');
+    buf.append(reinterpret_cast<const char *>(tokenizer.data()), tokenizer.size());
+  }
   return writeAtomically(path, buf, err);
 }
 
@@ -114,7 +123,7 @@ ModelRuntime cellRuntime(const KernelInfo &k, bool embed) {
      << "#define LQ_STATE1_OFFSET " << (states > 1 ? k.stateOffsets[1] : 0) << "\n"
      << "#define LQ_INPUT_OFFSET " << k.inputOffset << "\n"
      << "#define LQ_OUTPUT_OFFSET " << k.outputOffset << "\n";
-  rt.modelSource = "liquid_model.c";
+  rt.modelSources = {"liquid_model.c"};
   rt.mainSource = "liquid_main.c";
   rt.headerTemplate = "liquid_model.h.in";
   rt.headerVars = {
@@ -140,7 +149,7 @@ ModelRuntime lmRuntime(const LMKernelInfo &k, bool embed) {
      << "#define LQ_DECODE_BYTES " << k.decodeBytes << "LL\n"
      << "#define LQ_FLOPS_PER_TOKEN " << k.flopsPerToken << "LL\n"
      << "#define LQ_HEAD_FLOPS " << k.headFlops << "LL\n";
-  rt.modelSource = "liquid_lm.c";
+  rt.modelSources = {"liquid_lm.c", "liquid_lm_text.c", "liquid_tokenizer.c"};
   rt.mainSource = "liquid_lm_main.c";
   rt.headerTemplate = "liquid_lm.h.in";
   rt.headerVars = {
@@ -291,16 +300,29 @@ bool buildArtifact(const ModelRuntime &rt, const ArtifactRequest &req, std::stri
     if (!writeFile(blob, data, err))
       return false;
     config += "#define LQ_WEIGHTS_PATH \"" + blob + "\"\n";
+    if (!req.tokenizer.empty()) {
+      std::string tok = build.path(rt.prefix + ".tokenizer.bin");
+      llvm::StringRef bytes(reinterpret_cast<const char *>(req.tokenizer.data()),
+                            req.tokenizer.size());
+      if (!writeFile(tok, bytes, err))
+        return false;
+      config += "#define LQ_TOKENIZER_PATH \"" + tok + "\"\n";
+    }
   }
+  config += std::string("#define LQ_TOKENIZER ") + (req.tokenizer.empty() ? "0" : "1") + "\n";
   std::string configPath = build.path(rt.prefix + "_config.h");
   if (!writeFile(configPath, config, err))
     return false;
   std::vector<std::string> cflags = rt.cflags;
   cflags.push_back("-fPIC");
-  std::string modelObj = build.path(rt.prefix + "_model.o");
-  if (!build.compile(rt.modelSource, configPath, modelObj, cflags))
-    return false;
-  std::vector<std::string> objs = {modelObj, req.kernelObject};
+  std::vector<std::string> objs;
+  for (const std::string &src : rt.modelSources) {
+    std::string obj = build.path(rt.prefix + "_" + llvm::sys::path::stem(src).str() + ".o");
+    if (!build.compile(src, configPath, obj, cflags))
+      return false;
+    objs.push_back(obj);
+  }
+  objs.push_back(req.kernelObject);
   if (!build.compileExtra(objs))
     return false;
   if (req.kind == ArtifactRequest::Exe) {

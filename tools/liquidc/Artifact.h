@@ -27,6 +27,9 @@ struct ArtifactRequest {
   std::string output;       ///< exe path, or lib<name>.a path
   std::string kernelObject; ///< the compiled kernel (.o)
   std::optional<llvm::ArrayRef<float>> weights;
+  /// Language models: the tokenizer image (empty: none); compiled in with
+  /// the weights, else in the .lqw file.
+  llvm::ArrayRef<uint8_t> tokenizer;
   bool embedWeights = true;
   const TargetInfo *target = nullptr;
   std::string cc;            ///< overrides target->cc when not empty
@@ -52,7 +55,7 @@ struct LMKernelInfo {
 struct ModelRuntime {
   std::string prefix;
   std::string config;         ///< P_config.h: the model's #define lines
-  std::string modelSource;    ///< the API: liquid_model.c | liquid_lm.c
+  std::vector<std::string> modelSources; ///< the API: liquid_model.c | liquid_lm*.c, tokenizer
   std::string mainSource;     ///< the program: liquid_main.c | liquid_lm_main.c
   std::string headerTemplate; ///< the lib's public header: liquid_model.h.in | liquid_lm.h.in
   std::vector<std::pair<std::string, std::string>> headerVars; ///< @NAME@ -> value
@@ -67,9 +70,10 @@ ModelRuntime lmRuntime(const LMKernelInfo &k, bool embed);
 /// objects and sources: --emit=obj with Halide kernels.
 bool linkRelocatable(const ArtifactRequest &req, std::string &err);
 
-/// Writes the .lqw weights file (64-byte header + floats) atomically.
+/// Writes the .lqw weights file (64-byte header + floats [+ the tokenizer
+/// image], runtime/liquid_lqw.h) atomically.
 bool writeWeightsFile(const std::string &path, llvm::ArrayRef<float> w, const std::string &hash,
-                      std::string &err);
+                      llvm::ArrayRef<uint8_t> tokenizer, std::string &err);
 
 /// Builds the artifact: Exe links the model's runtime, its main, the kernel
 /// and the extra objects; Lib archives all but the main and writes the header

@@ -140,6 +140,7 @@ ArtifactRequest Emitter::request(const WorkDir &work, const std::string &kernelO
   req.output = o.output;
   req.kernelObject = kernelObj;
   req.weights = m.weights;
+  req.tokenizer = m.tokenizer;
   req.embedWeights = embed;
   req.target = o.target;
   req.cc = o.cc;
@@ -220,7 +221,7 @@ bool Emitter::emitCell(mlir::liquid::StepKernelAttr info, std::string &err) {
   k.weightsFloats = weightsFloats;
   k.weightsHash = weightsHash;
   if (m.weights && !o.weightsOut.empty() &&
-      !writeWeightsFile(o.weightsOut, *m.weights, k.weightsHash, err))
+      !writeWeightsFile(o.weightsOut, *m.weights, k.weightsHash, {}, err))
     return false;
   if (o.emit != Emit::Exe && o.emit != Emit::Lib)
     return emitCode(1, err);
@@ -244,7 +245,7 @@ bool Emitter::buildWithRuntime(const ModelRuntime &rt, bool embed, bool writeLqw
   if (!addHalideKernels(req, work.path, rowsEstimate, err))
     return false;
   std::string lqw = o.output + ".lqw";
-  if (writeLqw && !writeWeightsFile(lqw, *m.weights, weightsHash, err))
+  if (writeLqw && !writeWeightsFile(lqw, *m.weights, weightsHash, m.tokenizer, err))
     return false;
   if (!buildArtifact(rt, req, err)) {
     if (writeLqw)
@@ -271,7 +272,8 @@ bool Emitter::emitLanguageModel(mlir::liquid::ForwardKernelAttr info, std::strin
   k.headFlops = info.getHeadFlops();
   k.bos = m.bos;
   k.eos = m.eos;
-  if (!o.weightsOut.empty() && !writeWeightsFile(o.weightsOut, *m.weights, k.weightsHash, err))
+  if (!o.weightsOut.empty() &&
+      !writeWeightsFile(o.weightsOut, *m.weights, k.weightsHash, m.tokenizer, err))
     return false;
   if (o.emit != Emit::Exe && o.emit != Emit::Lib)
     return emitCode(o.maxRows, err);

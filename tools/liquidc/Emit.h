@@ -19,6 +19,7 @@ struct CompiledModel {
   std::string name;     ///< the model's name
   std::optional<llvm::ArrayRef<float>> weights; ///< none: no checkpoint (IR input)
   int64_t bos = 1, eos = 2; ///< language models: the tokenizer's special ids
+  llvm::ArrayRef<uint8_t> tokenizer; ///< language models: the tokenizer image, or empty
 };
 
 /// Writes what --emit asks for (exe, lib, obj, llvm, asm), plus the .lqw

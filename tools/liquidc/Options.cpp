@@ -88,6 +88,11 @@ cl::opt<std::string> weightType(
     cl::desc("Language models: element type of the products' weights: auto (as the checkpoint "
              "stores them; F16 stays F16, Q8_0 stays int8), f32, f16, q8"),
     cl::init("auto"), cl::cat(cat));
+cl::opt<std::string> chatTemplate(
+    "chat-template",
+    cl::desc("Language models: the chat format the program renders: auto (recognise the "
+             "checkpoint's template; an unknown one is an error), chatml, none"),
+    cl::init("auto"), cl::cat(cat));
 cl::opt<std::string> quantize(
     "quantize",
     cl::desc("Language models: none, or q8 (int8 weights with a scale per block of 32 inputs, "
@@ -212,6 +217,11 @@ void checkModelKind(DriverOptions &o) {
          "not to " + o.input);
   if (lm && (maxContext < 1 || maxRows < 1))
     fail("--max-context and --max-rows must be positive");
+  if (chatTemplate != "auto" && chatTemplate != "chatml" && chatTemplate != "none")
+    fail("--chat-template must be auto, chatml or none, not '" + chatTemplate + "'");
+  if (!lm && chatTemplate.getNumOccurrences())
+    fail("--chat-template applies to language models, not to " + o.input);
+  o.chatTemplate = chatTemplate;
 }
 
 void checkBackend(DriverOptions &o) {

@@ -28,6 +28,7 @@ struct DriverOptions {
   bool embedWeightsGiven = false;
   int64_t maxContext = 4096, maxRows = 64;
   std::string weightType = "auto"; ///< language models: auto | f32 | f16 | q8
+  std::string chatTemplate = "auto"; ///< language models: auto | chatml | none
   std::string dumpStages, dumpKernels;
   bool halideProfile = false, testGpuEntryPoints = false;
   std::string cc;

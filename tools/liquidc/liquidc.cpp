@@ -14,6 +14,7 @@
 #include "liquid/Frontend/Lfm2Importer.h"
 #include "liquid/Frontend/Lfm2Model.h"
 #include "liquid/Frontend/NcpsModel.h"
+#include "liquid/Frontend/Tokenizer.h"
 #include "liquid/Passes/Pipelines.h"
 
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
@@ -59,7 +60,25 @@ struct Input {
   Lfm2Model lm;
   WeightStore lmWeights;
   const WeightStore *weights = nullptr;
+  std::vector<uint8_t> tokenizer; ///< language models: the image, empty if none
 };
+
+/// A language model's tokenizer, when the checkpoint has one: read, checked
+/// (what the runtime cannot reproduce exactly is an error) and stored.
+void importTokenizer(const DriverOptions &o, Input &in) {
+  if (!hasTokenizer(o.input))
+    return;
+  TokenizerSpec spec;
+  std::string err;
+  ChatTemplateChoice chat = o.chatTemplate == "chatml" ? ChatTemplateChoice::ChatML
+                            : o.chatTemplate == "none" ? ChatTemplateChoice::None
+                                                       : ChatTemplateChoice::Auto;
+  if (!loadTokenizer(o.input, spec, err) || !buildTokenizerImage(spec, chat, in.tokenizer, err))
+    fail(err);
+  if (static_cast<int64_t>(spec.tokens.size()) > in.lm.config.vocab)
+    fail(spec.source + ": the tokenizer has " + std::to_string(spec.tokens.size()) +
+         " tokens, more than the model's vocabulary of " + std::to_string(in.lm.config.vocab));
+}
 
 void importInput(MLIRContext &ctx, const DriverOptions &o, Input &in) {
   std::string err;
@@ -81,6 +100,7 @@ void importInput(MLIRContext &ctx, const DriverOptions &o, Input &in) {
     if (!in.module)
       fail(err);
     in.weights = &in.lmWeights;
+    importTokenizer(o, in);
     break;
   }
   case InputKind::IR: {
@@ -222,8 +242,10 @@ int main(int argc, char **argv) {
   if (o.emit == Emit::LLVMDialect)
     return stages.print(), 0;
 
-  CompiledModel m{*in.module, prefix, in.name, mlir::liquid::packedWeightData(*in.module), in.lm.config.bos,
-                  in.lm.config.eos};
+  CompiledModel m{*in.module,          prefix,
+                  in.name,             mlir::liquid::packedWeightData(*in.module),
+                  in.lm.config.bos,    in.lm.config.eos,
+                  in.tokenizer};
   std::string err;
   if (!emitArtifact(o, m, err))
     fail(err);
