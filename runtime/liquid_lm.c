@@ -329,6 +329,16 @@ int32_t *LQ_SYM(_lm_pending_slot)(LQ_LM *m)
     return &m->pending;
 }
 
+float *LQ_SYM(_lm_arena)(LQ_LM *m)
+{
+    return m->arena;
+}
+
+void LQ_SYM(_lm_set_position)(LQ_LM *m, int64_t pos)
+{
+    m->pos = pos;
+}
+
 void *LQ_SYM(_lm_sample_scratch)(LQ_LM *m, size_t bytes)
 {
     if (!m->scratch)

@@ -39,6 +39,8 @@ static void usage(FILE *f, const char *argv0)
             "  --system TEXT       with --chat: the system message\n"
             "  --stop STRING       stop when the text contains STRING (up to %d times)\n"
             "  --show-ids          also print the prompt and generated ids on stderr\n"
+            "  --load-state FILE   start from a snapshot (the caches after an earlier run)\n"
+            "  --save-state FILE   write a snapshot of the caches at the end\n"
             "  --tokenize          print the ids of -p/-f text (comma-separated) and exit\n"
             "  --parse-special     with --tokenize: special-token texts become their ids\n"
             "  --no-bos            with --tokenize: do not add the begin-of-sequence id\n"
@@ -65,7 +67,7 @@ static void usage(FILE *f, const char *argv0)
 
 typedef struct {
     const char *prompt_ids, *prompt_file, *dump, *weights;
-    const char *prompt, *file, *detokenize, *system;
+    const char *prompt, *file, *detokenize, *system, *save_state, *load_state;
     const char *stops[LQ_MAX_STOPS];
     int n_stops;
     long n_predict, top_k, threads;
@@ -256,6 +258,12 @@ static int parse_options(int argc, char **argv, options *po)
         } else if (!strcmp(a, "--detokenize")) {
             NEED();
             o.detokenize = v;
+        } else if (!strcmp(a, "--save-state")) {
+            NEED();
+            o.save_state = v;
+        } else if (!strcmp(a, "--load-state")) {
+            NEED();
+            o.load_state = v;
         } else if (!strcmp(a, "--system")) {
             NEED();
             o.system = v;
@@ -353,6 +361,42 @@ static void print_bench(const options *po, long np, long generated, double t0, d
                 touched / 1048576.0, map_size / 1048576.0, LQ_DECODE_BYTES / 1048576.0);
 }
 
+/* --load-state: the snapshot FILE into the context. 0, or 1 after a report. */
+static int load_state(LQ_LM *lm, const char *path)
+{
+    size_t len = 0;
+    char *buf = read_text(path, &len);
+    if (!buf)
+        return 1;
+    int rc = LQ_SYM(_lm_state_load)(lm, buf, len);
+    if (rc)
+        report(path, "%s", LQ_SYM(_lm_last_error)());
+    free(buf);
+    return rc ? 1 : 0;
+}
+
+/* --save-state: the context's snapshot to FILE (FILE.tmp, renamed), its
+ * size on stderr. 0, or 1 after a report. */
+static int save_state(LQ_LM *lm, const char *path)
+{
+    size_t n = LQ_SYM(_lm_state_size)(lm);
+    void *buf = malloc(n);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = buf && LQ_SYM(_lm_state_save)(lm, buf, n) == n ? fopen(tmp, "wb") : NULL;
+    int ok = f && fwrite(buf, 1, n, f) == n;
+    ok = f && fclose(f) == 0 && ok && rename(tmp, path) == 0;
+    if (!ok) {
+        report(path, "cannot write the snapshot: %s", buf ? strerror(errno) : "out of memory");
+        remove(tmp);
+    } else {
+        fprintf(stderr, "state: %zu bytes at position %lld (%d conv caches, %d KV caches)\n", n,
+                (long long)LQ_SYM(_lm_position)(lm), LQ_NUM_CONV_CACHES, LQ_NUM_KV_CACHES);
+    }
+    free(buf);
+    return ok ? 0 : 1;
+}
+
 /* The options ask for one mode; 0, or 2 after a report. */
 static int check_mode(const options *o, const char *argv0)
 {
@@ -370,6 +414,11 @@ static int check_mode(const options *o, const char *argv0)
     if ((o->dump || o->prefill_only || o->bench) && !ids) {
         report(o->dump ? "--dump-logits" : o->bench ? "--bench" : "--prefill-only",
                "works with --prompt-ids or --prompt-file");
+        return 2;
+    }
+    if ((o->save_state || o->load_state) && (o->tokenize || o->detokenize || o->chat)) {
+        report(o->save_state ? "--save-state" : "--load-state",
+               "works with -p, -f, --prompt-ids and --prompt-file");
         return 2;
     }
     if (o->system && !o->chat) {
@@ -436,7 +485,9 @@ static int run_text(LQ_LM *lm, const char *text, size_t len, const options *o)
         rc = lq_chat(lm, stdin, o->system, o->n_predict, &sampler, &out, o->show_ids);
     } else {
         int32_t *ids;
-        int64_t n = lq_tokenize_all(lm, text, len, -1, 1, &ids);
+        /* bos only at the start of a sequence (not after --load-state) */
+        int add_bos = LQ_SYM(_lm_position)(lm) == 0 ? -1 : 0;
+        int64_t n = lq_tokenize_all(lm, text, len, add_bos, 1, &ids);
         int64_t made = n < 0 ? -1
                              : LQ_SYM(_lm_generate)(lm, ids, n, o->n_predict, &sampler,
                                                     lq_on_token, &out);
@@ -478,7 +529,8 @@ static int run_ids(LQ_LM *lm, const options *po, const char *argv0)
             return 1;
     }
     long predict = o.prefill_only ? 0 : o.n_predict;
-    if (np + (predict > 0 ? predict - 1 : 0) > LQ_MAX_CONTEXT) {
+    long base = (long)LQ_SYM(_lm_position)(lm); /* > 0 after --load-state */
+    if (base + np + (predict > 0 ? predict - 1 : 0) > LQ_MAX_CONTEXT) {
         report(argv0, "%ld prompt + %ld generated tokens exceed the compiled context of %d "
                "(recompile with a larger --max-context)", np, predict, LQ_MAX_CONTEXT);
         free(prompt);
@@ -506,7 +558,7 @@ static int run_ids(LQ_LM *lm, const options *po, const char *argv0)
         long n = np - pos < LQ_MAX_ROWS ? np - pos : LQ_MAX_ROWS;
         memcpy(ids, prompt + pos, sizeof(int32_t) * (size_t)n);
         /* a prompt chunk needs only its last row's logits, unless they are dumped */
-        if (LQ_SYM(_lm_forward)(lm, ids, n, pos, dump ? n : 1)) {
+        if (LQ_SYM(_lm_forward)(lm, ids, n, base + pos, dump ? n : 1)) {
             report(argv0, "%s", LQ_SYM(_lm_last_error)());
             return 1;
         }
@@ -522,7 +574,7 @@ static int run_ids(LQ_LM *lm, const options *po, const char *argv0)
         while (generated < predict && out[generated - 1] >= 0 &&
                !LQ_SYM(_lm_is_eog)(lm, out[generated - 1])) {
             ids[0] = out[generated - 1];
-            if (LQ_SYM(_lm_forward)(lm, ids, 1, pos, 1)) {
+            if (LQ_SYM(_lm_forward)(lm, ids, 1, base + pos, 1)) {
                 report(argv0, "%s", LQ_SYM(_lm_last_error)());
                 return 1;
             }
@@ -587,6 +639,11 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *prompt = o.prompt ? o.prompt : text;
+    if (o.load_state && load_state(lm, o.load_state)) {
+        LQ_SYM(_lm_destroy)(lm);
+        free(text);
+        return 1;
+    }
     if (o.tokenize)
         rc = run_tokenize(lm, prompt, len, &o);
     else if (o.detokenize)
@@ -595,6 +652,8 @@ int main(int argc, char **argv)
         rc = run_text(lm, prompt, len, &o);
     else
         rc = run_ids(lm, &o, argv[0]);
+    if (rc == 0 && o.save_state)
+        rc = save_state(lm, o.save_state);
     LQ_SYM(_lm_destroy)(lm);
     free(text);
     return rc;

@@ -35,6 +35,14 @@
 #ifndef LQ_TOKENIZER
 #define LQ_TOKENIZER 0
 #endif
+#ifndef LQ_NUM_CONV_CACHES /* the caches a snapshot saves (liquid_lm_state.c) */
+#define LQ_NUM_CONV_CACHES 0
+#define LQ_CONV_CACHES
+#endif
+#ifndef LQ_NUM_KV_CACHES
+#define LQ_NUM_KV_CACHES 0
+#define LQ_KV_CACHES
+#endif
 #ifndef LQ_COMPILER_VERSION
 #define LQ_COMPILER_VERSION "unknown"
 #endif
@@ -91,7 +99,14 @@ typedef int (*LQ_SYM(_lm_token_fn))(void *user, int32_t id);
 int64_t LQ_SYM(_lm_generate)(LQ_LM *m, const int32_t *ids, int64_t n, int64_t max_new,
                              LQ_SAMPLER *s, LQ_SYM(_lm_token_fn) fn, void *user);
 
-/* Internal, between liquid_lm.c and liquid_lm_text.c. */
+/* State snapshots (liquid_lm_state.c): the conv caches and the used KV rows. */
+size_t LQ_SYM(_lm_state_size)(const LQ_LM *m);
+size_t LQ_SYM(_lm_state_save)(LQ_LM *m, void *buf, size_t cap);
+int LQ_SYM(_lm_state_load)(LQ_LM *m, const void *buf, size_t len);
+
+/* Internal, between liquid_lm.c and liquid_lm_text.c / liquid_lm_state.c. */
+float *LQ_SYM(_lm_arena)(LQ_LM *m);
+void LQ_SYM(_lm_set_position)(LQ_LM *m, int64_t pos);
 void LQ_SYM(_lm_set_error)(const char *fmt, ...);
 const lq_tokenizer *LQ_SYM(_lm_tokenizer_view)(const LQ_LM *m);
 int32_t *LQ_SYM(_lm_pending_slot)(LQ_LM *m);

@@ -117,9 +117,24 @@ LogicalResult lowerLMFunction(func::FuncOp f, OpBuilder &mb, PackedWeights &pack
   auto maxContext = readAttr<MaxContextAttrHelper>(f);
   if (!maxContext)
     return f.emitOpError("has no liquid.max_context");
+  // Where the caches are, for the runtime's state snapshots.
+  SmallVector<int64_t> conv, kv;
+  if (auto module = f->getParentOfType<ModuleOp>())
+    for (auto sb : module.getOps<StateBufferOp>()) {
+      auto at = dyn_cast_or_null<IntegerAttr>(plan.getCaches().get(sb.getSymName()));
+      auto t = cast<RankedTensorType>(sb.getType());
+      if (!at)
+        return sb.emitOpError("has no place in the memory plan");
+      if (sb.getKind() == StateKind::ConvCache)
+        conv.append({at.getInt(), t.getNumElements()});
+      else
+        kv.append({at.getInt(), t.getDimSize(t.getRank() - 1)});
+    }
   writeAttr<KernelAttrHelper>(
       kernel, ForwardKernelAttr::get(ctx, arena, maxRows, maxContext.getInt(), vocab,
-                                     cost.flopsPerToken, cost.headFlops, cost.unreadExpertBytes));
+                                     cost.flopsPerToken, cost.headFlops, cost.unreadExpertBytes,
+                                     DenseI64ArrayAttr::get(ctx, conv),
+                                     DenseI64ArrayAttr::get(ctx, kv)));
   return success();
 }
 

@@ -22,6 +22,6 @@ module attributes {liquid.weights = #liquid.weight_blob<size = 48, lanes = 8, ha
 
 // The kernels' contracts with the runtime.
 // CHECK: func.func private @s_kernel_step() attributes {liquid.kernel = #liquid.step_kernel<arena_size = 144, input = 48, input_size = 8, output = 0, output_size = 32, states = [0], state_sizes = [32]>}
-// CHECK: func.func private @f_kernel_forward() attributes {liquid.kernel = #liquid.forward_kernel<arena_size = 11520, max_rows = 8, max_context = 128, vocab = 96, flops_per_token = 100, head_flops = 10, unread_expert_bytes = 0>}
+// CHECK: func.func private @f_kernel_forward() attributes {liquid.kernel = #liquid.forward_kernel<arena_size = 11520, max_rows = 8, max_context = 128, vocab = 96, flops_per_token = 100, head_flops = 10, unread_expert_bytes = 0, conv_caches = [0, 2048], kv_caches = [2048, 64]>}
 func.func private @s_kernel_step() attributes {liquid.kernel = #liquid.step_kernel<arena_size = 144, input = 48, input_size = 8, output = 0, output_size = 32, states = [0], state_sizes = [32]>}
-func.func private @f_kernel_forward() attributes {liquid.kernel = #liquid.forward_kernel<arena_size = 11520, max_rows = 8, max_context = 128, vocab = 96, flops_per_token = 100, head_flops = 10, unread_expert_bytes = 0>}
+func.func private @f_kernel_forward() attributes {liquid.kernel = #liquid.forward_kernel<arena_size = 11520, max_rows = 8, max_context = 128, vocab = 96, flops_per_token = 100, head_flops = 10, unread_expert_bytes = 0, conv_caches = [0, 2048], kv_caches = [2048, 64]>}

@@ -23,6 +23,9 @@
 // LOWER: func.func private @lm_barrier(memref<1xi8>)
 // LOWER: func.func @lm_kernel_forward(%{{.*}}: memref<39200xf32>, %{{.*}}: memref<11520xf32>, %{{.*}}: memref<8xi32>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<768xf32>, %[[TID:.*]]: index, %[[NTH:.*]]: index, %[[SYNC:.*]]: memref<1xi8>, %{{.*}}: memref<78400xf16>, %{{.*}}: memref<156800xi8>, %[[LROWS:[a-z0-9]+]]: index)
 // LOWER-SAME: liquid.kernel = #liquid.forward_kernel<arena_size = 11520, max_rows = 8, max_context = 128, vocab = 96,
+// The caches a state snapshot saves: @conv0 (128 floats at 0), @kv1 (32 floats
+// a row, keys at 128, values 128 rows later).
+// LOWER-SAME: conv_caches = [0, 128], kv_caches = [128, 32]>
 // LOWER: call @lm_barrier(%[[SYNC]])
 // The head (it writes the logits) runs on the call's last min(logit_rows, rows) rows.
 // LOWER: arith.minui %[[LROWS]], %{{.*}} : index

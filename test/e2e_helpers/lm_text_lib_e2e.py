@@ -58,6 +58,29 @@ static void *run(void *arg) {
         for (size_t k = 0; k < o.len; ++k) fprintf(j->f, "%02x", (unsigned char)o.text[k]);
         fprintf(j->f, "\"}\n");
     }
+    /* A snapshot to a buffer: generating on from it twice gives the same ids. */
+    if (j->rc == 0 && j->argc > 0) {
+        int32_t ids[512];
+        int64_t n = lm_lm_tokenize(m, j->argv[0], strlen(j->argv[0]), -1, 1, ids, 512);
+        lm_lm_reset(m);
+        lm_lm_sampler s;
+        lm_lm_sampler_init(&s, 0.0, 0, 1.0, 1);
+        out_t a, b;
+        memset(&a, 0, sizeof a);
+        memset(&b, 0, sizeof b);
+        a.m = b.m = m;
+        lm_lm_generate(m, ids, n, 4, &s, on_token, &a);
+        size_t size = lm_lm_state_size(m);
+        void *snap = malloc(size);
+        int saved = lm_lm_state_save(m, snap, size) == size;
+        a.n = 0;
+        lm_lm_generate(m, NULL, 0, 6, &s, on_token, &a);
+        int loaded = lm_lm_state_load(m, snap, size) == 0;
+        lm_lm_generate(m, NULL, 0, 6, &s, on_token, &b);
+        int same = saved && loaded && a.n == 6 && b.n == 6 && !memcmp(a.ids, b.ids, sizeof(int32_t) * 6);
+        fprintf(j->f, "{\"state\": %s, \"bytes\": %zu}\n", same ? "true" : "false", size);
+        free(snap);
+    }
     lm_lm_destroy(m);
     return NULL;
 }
@@ -114,7 +137,13 @@ def main():
             failed += 1
             continue
         for k, path in enumerate(outs):
-            got = [json.loads(l) for l in open(path)]
+            lines = [json.loads(l) for l in open(path)]
+            got = [r for r in lines if "state" not in r]
+            state = [r for r in lines if "state" in r]
+            ok = len(state) == 1 and state[0]["state"]
+            failed += not ok
+            print("%s %s, context %d of 2: state saved to a buffer and loaded back generates the same "
+                  "ids%s" % ("PASS" if ok else "FAIL", what, k + 1, "" if ok else " (%s)" % state))
             bad = [g["name"] for g, r in zip(goldens, got)
                    if r["prompt_ids"] != g["prompt_ids"] or r["ids"] != g["generated_ids"]
                    or bytes.fromhex(r["hex"]) != bytes.fromhex(g["generated_text_hex"])]

@@ -438,7 +438,9 @@ def main():
              ("magic",))
         badw("weights: layout hash of another model", lqw_bytes(w_mm, FAKEMM["hash"]),
              ("layout hash 0xfedcba9876543210 does not match model 0x0123456789abcdef",))
-        badw("weights: bad version", lqw_bytes(w_fake, FAKE["hash"], version=2), ("version",))
+        badw("weights: bad version", lqw_bytes(w_fake, FAKE["hash"], version=3), ("version",))
+        badw("weights: version 2 without its tokenizer section",
+             lqw_bytes(w_fake, FAKE["hash"], version=2), ("tokenizer section",))
         badw("weights: wrong float count", lqw_bytes(np.zeros(8), FAKE["hash"]), ("8",))
         badw("weights: truncated", lqw_bytes(w_fake, FAKE["hash"])[:-3], ("truncated",))
         badw("weights: header only", lqw_bytes(w_fake, FAKE["hash"])[:30], ("header",))

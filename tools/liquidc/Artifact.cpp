@@ -149,7 +149,14 @@ ModelRuntime lmRuntime(const LMKernelInfo &k, bool embed) {
      << "#define LQ_DECODE_BYTES " << k.decodeBytes << "LL\n"
      << "#define LQ_FLOPS_PER_TOKEN " << k.flopsPerToken << "LL\n"
      << "#define LQ_HEAD_FLOPS " << k.headFlops << "LL\n";
-  rt.modelSources = {"liquid_lm.c", "liquid_lm_text.c", "liquid_tokenizer.c"};
+  os << "#define LQ_NUM_CONV_CACHES " << k.convCaches.size() << "\n#define LQ_CONV_CACHES";
+  for (auto &c : k.convCaches)
+    os << " {" << c.first << ", " << c.second << "},";
+  os << "\n#define LQ_NUM_KV_CACHES " << k.kvCaches.size() << "\n#define LQ_KV_CACHES";
+  for (auto &c : k.kvCaches)
+    os << " {" << c.first << ", " << c.second << "},";
+  os << "\n";
+  rt.modelSources = {"liquid_lm.c", "liquid_lm_text.c", "liquid_lm_state.c", "liquid_tokenizer.c"};
   rt.mainSource = "liquid_lm_main.c";
   rt.headerTemplate = "liquid_lm.h.in";
   rt.headerVars = {

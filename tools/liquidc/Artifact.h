@@ -48,6 +48,8 @@ struct LMKernelInfo {
   std::string weightsHash;
   int64_t decodeBytes = 0, flopsPerToken = 0; ///< for the program's --bench report
   int64_t headFlops = 0; ///< of flopsPerToken, the head's (prompt chunks: last row only)
+  /// The caches a state snapshot saves: (offset, floats) and (offset, floats per row).
+  std::vector<std::pair<int64_t, int64_t>> convCaches, kvCaches;
 };
 
 /// What sets the runtimes of the model kinds apart; everything else about

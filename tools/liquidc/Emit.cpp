@@ -272,6 +272,11 @@ bool Emitter::emitLanguageModel(mlir::liquid::ForwardKernelAttr info, std::strin
   k.headFlops = info.getHeadFlops();
   k.bos = m.bos;
   k.eos = m.eos;
+  auto conv = info.getConvCaches().asArrayRef(), kv = info.getKvCaches().asArrayRef();
+  for (size_t i = 0; i + 1 < conv.size(); i += 2)
+    k.convCaches.push_back({conv[i], conv[i + 1]});
+  for (size_t i = 0; i + 1 < kv.size(); i += 2)
+    k.kvCaches.push_back({kv[i], kv[i + 1]});
   if (!o.weightsOut.empty() &&
       !writeWeightsFile(o.weightsOut, *m.weights, k.weightsHash, m.tokenizer, err))
     return false;

@@ -74,12 +74,16 @@ def Liquid_ForwardKernelAttr : Liquid_Attr<"ForwardKernel", "forward_kernel"> {
     `vocab` logits per row. What a token costs, computed from the IR:
     `flops_per_token` (the head's `head_flops` among them: a prompt chunk
     runs the head on its last row only) and the expert weight bytes a token
-    does not read (`unread_expert_bytes`). Recorded by liquid-lower-lm on the
-    kernel as `liquid.kernel`.
+    does not read (`unread_expert_bytes`). The caches a state snapshot
+    saves: `conv_caches` (offset, floats pairs) and `kv_caches` (offset, floats
+    per row pairs; keys at the offset, values `max_context` rows later).
+    Recorded by liquid-lower-lm on the kernel as `liquid.kernel`.
   }];
   let parameters = (ins "int64_t":$arena_size, "int64_t":$max_rows, "int64_t":$max_context,
                         "int64_t":$vocab, "int64_t":$flops_per_token, "int64_t":$head_flops,
-                        "int64_t":$unread_expert_bytes);
+                        "int64_t":$unread_expert_bytes,
+                        "::mlir::DenseI64ArrayAttr":$conv_caches,
+                        "::mlir::DenseI64ArrayAttr":$kv_caches);
   let assemblyFormat = "`<` struct(params) `>`";
 }
 
