@@ -24,6 +24,8 @@
 //===----------------------------------------------------------------------===//
 #include "HalideGen.h"
 
+#include <unistd.h>
+
 #include "Halide.h"
 
 #include <nlohmann/json.hpp>
@@ -49,8 +51,26 @@ struct Built {
 };
 
 
+/// Where Halide's autoscheduler plugins are: $LIQUID_HALIDE_PLUGIN_DIR, else
+/// lib/liquidc/halide-plugins beside this program's bin/ folder (a
+/// relocated install that ships them), else Halide's own folder.
+std::string pluginDir() {
+  if (const char *env = std::getenv("LIQUID_HALIDE_PLUGIN_DIR"))
+    if (*env) return env;
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    std::string exe(self, static_cast<size_t>(n));
+    std::string prefix = exe.substr(0, exe.find_last_of('/'));
+    prefix = prefix.substr(0, prefix.find_last_of('/'));
+    std::string beside = prefix + "/lib/liquidc/halide-plugins";
+    if (access((beside + "/libautoschedule_adams2019.so").c_str(), R_OK) == 0) return beside;
+  }
+  return HALIDE_PLUGIN_DIR;
+}
+
 /// Schedules `p` with one of Halide 14's autoschedulers (plugins in
-/// HALIDE_PLUGIN_DIR); returns the schedule it chose, as source.
+/// pluginDir()); returns the schedule it chose, as source.
 std::string autoschedule(Pipeline &p, const KernelSpec &s, const Target &target) {
   static const std::map<std::string, std::pair<std::string, std::string>> plugins = {
       {"mullapudi2016", {"libautoschedule_mullapudi2016.so", "Mullapudi2016"}},
@@ -62,7 +82,7 @@ std::string autoschedule(Pipeline &p, const KernelSpec &s, const Target &target)
         "' (hand, mullapudi2016, adams2019, li2018)");
   static std::set<std::string> loaded;
   if (!loaded.count(it->first)) {
-    load_plugin(std::string(HALIDE_PLUGIN_DIR) + "/" + it->second.first);
+    load_plugin(pluginDir() + "/" + it->second.first);
     loaded.insert(it->first);
   }
   // One core per call: liquidc's threads split the tiles themselves.
