@@ -314,6 +314,23 @@ void LQ_SYM(_lm_reset)(LQ_LM *m)
     }
 }
 
+const char *LQ_SYM(_lm_version)(void)
+{
+    return LQ_COMPILER_VERSION;
+}
+
+const char *LQ_SYM(_lm_model_info)(const LQ_LM *m)
+{
+    static _Thread_local char info[256];
+    snprintf(info, sizeof info,
+             "%s: vocabulary %d, context %d, %d rows per call, %lld weight floats, %s, %s",
+             LQ_MODEL_NAME, LQ_VOCAB, LQ_MAX_CONTEXT, LQ_MAX_ROWS, (long long)LQ_WEIGHTS_FLOATS,
+             LQ_EMBEDDED_WEIGHTS ? "weights compiled in" : "weights mapped",
+             m && m->tok.h ? (m->tok.h->chat ? "tokenizer and chat template" : "tokenizer")
+                           : "no tokenizer");
+    return info;
+}
+
 int64_t LQ_SYM(_lm_position)(const LQ_LM *m)
 {
     return m ? m->pos : 0;

@@ -72,6 +72,8 @@ void LQ_SYM(_lm_destroy)(LQ_LM *m);
 const char *LQ_SYM(_lm_last_error)(void);
 const void *LQ_SYM(_lm_weights_mapping)(const LQ_LM *m, size_t *size);
 int64_t LQ_SYM(_lm_position)(const LQ_LM *m);
+const char *LQ_SYM(_lm_version)(void);
+const char *LQ_SYM(_lm_model_info)(const LQ_LM *m);
 
 /* Text (liquid_lm_text.c): the checkpoint's tokenizer, sampling, generation. */
 int LQ_SYM(_lm_has_tokenizer)(const LQ_LM *m);

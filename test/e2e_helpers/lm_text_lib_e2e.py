@@ -78,7 +78,8 @@ static void *run(void *arg) {
         int loaded = lm_lm_state_load(m, snap, size) == 0;
         lm_lm_generate(m, NULL, 0, 6, &s, on_token, &b);
         int same = saved && loaded && a.n == 6 && b.n == 6 && !memcmp(a.ids, b.ids, sizeof(int32_t) * 6);
-        fprintf(j->f, "{\"state\": %s, \"bytes\": %zu}\n", same ? "true" : "false", size);
+        fprintf(j->f, "{\"state\": %s, \"bytes\": %zu, \"info\": \"%s\", \"version\": \"%s\"}\n",
+                same ? "true" : "false", size, lm_lm_model_info(m), lm_lm_version());
         free(snap);
     }
     lm_lm_destroy(m);
@@ -140,7 +141,9 @@ def main():
             lines = [json.loads(l) for l in open(path)]
             got = [r for r in lines if "state" not in r]
             state = [r for r in lines if "state" in r]
-            ok = len(state) == 1 and state[0]["state"]
+            ok = (len(state) == 1 and state[0]["state"] and state[0]["version"].startswith("liquidc ")
+                  and "vocabulary 50261, context 128" in state[0]["info"]
+                  and "tokenizer and chat template" in state[0]["info"])
             failed += not ok
             print("%s %s, context %d of 2: state saved to a buffer and loaded back generates the same "
                   "ids%s" % ("PASS" if ok else "FAIL", what, k + 1, "" if ok else " (%s)" % state))
