@@ -53,11 +53,8 @@ void LQ_SYM(_lm_set_error)(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(lq_err_buf, sizeof lq_err_buf, fmt, ap);
+    lq_vset_error(fmt, ap);
     va_end(ap);
-    for (char *p = lq_err_buf; *p; ++p)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
 }
 
 /* ---- threads: every thread runs the kernel; they meet at a barrier ------- */

@@ -80,6 +80,8 @@ int LQ_SYM(_lm_has_tokenizer)(const LQ_LM *m);
 int64_t LQ_SYM(_lm_tokenize)(const LQ_LM *m, const char *text, size_t len, int add_bos,
                              int parse_special, int32_t *ids, int64_t cap);
 const char *LQ_SYM(_lm_token_piece)(const LQ_LM *m, int32_t id, int special, size_t *len);
+int64_t LQ_SYM(_lm_detokenize)(const LQ_LM *m, const int32_t *ids, int64_t n, int special,
+                               char *out, size_t cap);
 int LQ_SYM(_lm_is_eog)(const LQ_LM *m, int32_t id);
 int64_t LQ_SYM(_lm_chat_message)(const LQ_LM *m, const char *role, const char *content, char *out,
                                  size_t cap);

@@ -52,6 +52,30 @@ const char *LQ_SYM(_lm_token_piece)(const LQ_LM *m, int32_t id, int special, siz
     return t ? LQ_TOK_FN(piece)(t, id, special, len) : NULL;
 }
 
+int64_t LQ_SYM(_lm_detokenize)(const LQ_LM *m, const int32_t *ids, int64_t n, int special,
+                               char *out, size_t cap)
+{
+    const lq_tokenizer *t = lq_tok_of(m);
+    if (!t)
+        return -1;
+    size_t total = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        size_t len;
+        const char *p = LQ_TOK_FN(piece)(t, ids[i], special, &len);
+        if (!p) {
+            lq_set_error("%s: detokenize: token id %d is outside the vocabulary", LQ_MODEL_NAME,
+                         (int)ids[i]);
+            return -1;
+        }
+        if (out && total + len < cap)
+            memcpy(out + total, p, len);
+        total += len;
+    }
+    if (out && cap)
+        out[total < cap ? total : cap - 1] = '\0';
+    return (int64_t)total;
+}
+
 int LQ_SYM(_lm_is_eog)(const LQ_LM *m, int32_t id)
 {
     const lq_tokenizer *t = LQ_SYM(_lm_tokenizer_view)(m);

@@ -36,6 +36,7 @@
 #include "liquid/Frontend/Safetensors.h"
 
 #include "FileUtil.h"
+#include "JsonFile.h"
 #include "Lfm2Config.h"
 
 #include <nlohmann/json.hpp>
@@ -122,28 +123,6 @@ bool startsWithGguf(const std::string &p) {
   std::ifstream in(p, std::ios::binary);
   char m[4] = {};
   return in.read(m, 4) && std::memcmp(m, "GGUF", 4) == 0;
-}
-
-/// Reads and parses a JSON file; one-line error naming the file.
-bool readJson(const std::string &path, json &out, std::string &err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    err = path + ": cannot open file: " + std::strerror(errno);
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    out = json::parse(ss.str());
-  } catch (const json::exception &e) {
-    err = oneLine(path + ": malformed JSON: " + e.what());
-    return false;
-  }
-  if (!out.is_object()) {
-    err = path + ": JSON is not an object";
-    return false;
-  }
-  return true;
 }
 
 //===----------------------------------------------------------------------===//
@@ -450,7 +429,7 @@ bool addSafetensor(const std::shared_ptr<MappedFile> &mf, const TensorInfo &ti,
 bool loadHf(const std::string &dir, const std::string &configPath,
             Lfm2Model &m, std::string &err) {
   json j;
-  if (!readJson(configPath, j, err)) return false;
+  if (!detail::readJsonObject(configPath, j, err)) return false;
   bool tied = true;
   if (!parseHfConfig(j, configPath, m.config, tied, err)) return false;
 
@@ -467,7 +446,7 @@ bool loadHf(const std::string &dir, const std::string &configPath,
       if (!addSafetensor(mf, ti, col, err)) return false;
   } else if (isFile(index)) {
     json ij;
-    if (!readJson(index, ij, err)) return false;
+    if (!detail::readJsonObject(index, ij, err)) return false;
     col.primaryFile = index;
     if (!ij.contains("weight_map") || !ij["weight_map"].is_object()) {
       err = index + ": missing or non-object 'weight_map'" +

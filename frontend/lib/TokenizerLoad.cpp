@@ -9,6 +9,7 @@
 #include "liquid/Frontend/Gguf.h"
 
 #include "FileUtil.h"
+#include "JsonFile.h"
 
 #include <nlohmann/json.hpp>
 
@@ -42,27 +43,6 @@ std::string hfFolder(const std::string &checkpoint) {
   std::string base = slash == std::string::npos ? checkpoint : checkpoint.substr(slash + 1);
   if (base == "config.json") return detail::parentDir(checkpoint, ".");
   return "";
-}
-
-bool readJson(const std::string &path, json &out, std::string &err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    err = path + ": cannot open file";
-    return false;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  try {
-    out = json::parse(ss.str());
-  } catch (const json::exception &e) {
-    err = oneLine(path + ": malformed JSON: " + e.what());
-    return false;
-  }
-  if (!out.is_object()) {
-    err = path + ": JSON is not an object";
-    return false;
-  }
-  return true;
 }
 
 /// The Llama-3 split as tokenizer.json files spell it (LFM2, Llama 3), and
@@ -259,7 +239,7 @@ void readEogIds(const std::string &dir, TokenizerSpec &s) {
   for (const char *name : {"config.json", "generation_config.json"}) {
     std::string p = detail::joinPath(dir, name), ignored;
     json j;
-    if (!isFile(p) || !readJson(p, j, ignored) || !j.contains("eos_token_id")) continue;
+    if (!isFile(p) || !detail::readJsonObject(p, j, ignored) || !j.contains("eos_token_id")) continue;
     const json &v = j["eos_token_id"];
     if (v.is_number_integer()) s.moreEog.push_back(v.get<int32_t>());
     if (v.is_array())
@@ -272,9 +252,9 @@ bool loadHfTokenizer(const std::string &dir, TokenizerSpec &s, std::string &err)
   std::string file = detail::joinPath(dir, "tokenizer.json");
   s.source = file;
   json t, cfg;
-  if (!readJson(file, t, err)) return false;
+  if (!detail::readJsonObject(file, t, err)) return false;
   std::string cfgFile = detail::joinPath(dir, "tokenizer_config.json");
-  if (isFile(cfgFile) && !readJson(cfgFile, cfg, err)) return false;
+  if (isFile(cfgFile) && !detail::readJsonObject(cfgFile, cfg, err)) return false;
   try {
     if (t.contains("normalizer") && !t["normalizer"].is_null()) {
       err = file + ": unsupported normalizer " + printable(t["normalizer"].dump(), 80) +

@@ -50,6 +50,11 @@ static void *run(void *arg) {
         if (lm_lm_generate(m, ids, n, 16, &s, on_token, &o) < 0) {
             fprintf(stderr, "generate: %s\n", lm_lm_last_error()); j->rc = 5; break;
         }
+        char whole[4096];
+        int64_t wl = lm_lm_detokenize(m, o.ids, o.n, 0, whole, sizeof whole);
+        if (wl != (int64_t)o.len || memcmp(whole, o.text, o.len) != 0) {
+            fprintf(stderr, "detokenize differs from the streamed pieces\n"); j->rc = 6; break;
+        }
         fprintf(j->f, "{\"prompt_ids\": [");
         for (int64_t k = 0; k < n; ++k) fprintf(j->f, k ? ", %d" : "%d", ids[k]);
         fprintf(j->f, "], \"ids\": [");
