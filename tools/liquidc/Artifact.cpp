@@ -156,7 +156,8 @@ ModelRuntime lmRuntime(const LMKernelInfo &k, bool embed) {
   for (auto &c : k.kvCaches)
     os << " {" << c.first << ", " << c.second << "},";
   os << "\n";
-  rt.modelSources = {"liquid_lm.c", "liquid_lm_text.c", "liquid_lm_state.c", "liquid_tokenizer.c"};
+  rt.modelSources = {"liquid_lm.c", "liquid_lm_text.c", "liquid_lm_state.c", "liquid_tokenizer.c",
+                     "liquid_tokenizer_out.c"};
   rt.mainSource = "liquid_lm_main.c";
   rt.headerTemplate = "liquid_lm.h.in";
   rt.headerVars = {
