@@ -137,6 +137,16 @@ inline std::string parentDir(const std::string &path, const char *noDir) {
   return path.substr(0, p);
 }
 
+/// Whether `p` is a folder / a regular file (following links).
+inline bool isDir(const std::string &p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+inline bool isFile(const std::string &p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /// `rel` relative to `dir`; `rel` itself when it is empty or absolute or
 /// `dir` is empty.
 inline std::string joinPath(const std::string &dir, const std::string &rel) {

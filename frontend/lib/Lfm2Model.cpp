@@ -107,18 +107,12 @@ using detail::parseHfConfig;
 using detail::keySuffix;
 using detail::oneLine;
 using detail::tensorSuffix;
+using detail::isDir;
+using detail::isFile;
 
 /// Names are shown verbatim; loadLfm2Model makes the whole message one line.
 constexpr detail::NameStyle kVerbatim{false};
 
-bool isDir(const std::string &p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-bool isFile(const std::string &p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 bool startsWithGguf(const std::string &p) {
   std::ifstream in(p, std::ios::binary);
   char m[4] = {};

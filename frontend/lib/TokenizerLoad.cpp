@@ -23,17 +23,11 @@ namespace liquid {
 using json = nlohmann::json;
 using detail::oneLine;
 using detail::printable;
+using detail::isDir;
+using detail::isFile;
 
 namespace {
 
-bool isDir(const std::string &p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-bool isFile(const std::string &p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 
 /// The folder of an HF checkpoint given as a folder or as its config.json;
 /// empty for anything else (a .gguf file).
