@@ -209,16 +209,34 @@ const char *ggmlTypeName(uint32_t typeId) {
 }
 
 bool ggmlTypeSupported(uint32_t id) {
-  return id == 0 || id == 1 || id == 8 || id == 30;
+  switch (id) {
+  case 0: case 1: case 2: case 3: case 6: case 7: case 8: case 12: case 13: case 14: case 30:
+    return true;
+  default:
+    return false;
+  }
 }
 
-int64_t ggmlBlockSize(GgmlType t) { return t == GgmlType::Q8_0 ? kQ8_0Block : 1; }
+int64_t ggmlBlockSize(GgmlType t) {
+  switch (t) {
+  case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16: return 1;
+  case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K: return 256;
+  default: return 32;
+  }
+}
 
 size_t ggmlBlockBytes(GgmlType t) {
   switch (t) {
   case GgmlType::F32: return 4;
   case GgmlType::F16: case GgmlType::BF16: return 2;
+  case GgmlType::Q4_0: return 18;  // f16 d, 16 bytes of nibbles
+  case GgmlType::Q4_1: return 20;  // f16 d, f16 m, nibbles
+  case GgmlType::Q5_0: return 22;  // f16 d, 4 bytes of high bits, nibbles
+  case GgmlType::Q5_1: return 24;  // f16 d, f16 m, high bits, nibbles
   case GgmlType::Q8_0: return kQ8_0BlockBytes;
+  case GgmlType::Q4_K: return 144; // f16 d, dmin, 12 bytes of 6-bit scales/mins, 128 of nibbles
+  case GgmlType::Q5_K: return 176; // as Q4_K + 32 bytes of high bits
+  case GgmlType::Q6_K: return 210; // 128 low nibbles, 64 of 2-bit highs, 16 int8 scales, f16 d
   }
   return 0;
 }
@@ -288,6 +306,107 @@ void unpackQ8_0(const void *src, size_t n, int8_t *q, float *d) {
   }
 }
 
+namespace {
+
+/// Q4_0 / Q4_1 / Q5_0 / Q5_1: 32 values, nibbles j and j + 16 share byte j;
+/// Q5 types add bit j (and j + 16) of the 32-bit `qh`.
+void decodeBlock32(GgmlType t, const uint8_t *blk, float *y) {
+  const bool hasMin = t == GgmlType::Q4_1 || t == GgmlType::Q5_1;
+  const bool five = t == GgmlType::Q5_0 || t == GgmlType::Q5_1;
+  const float d = halfToFloat(loadLE16(blk));
+  const float m = hasMin ? halfToFloat(loadLE16(blk + 2)) : 0.f;
+  const uint8_t *q = blk + (hasMin ? 4 : 2);
+  uint32_t qh = 0;
+  if (five) {
+    qh = loadLE32(q);
+    q += 4;
+  }
+  const int offset = hasMin ? 0 : five ? 16 : 8;
+  for (int j = 0; j < 16; ++j) {
+    int lo = q[j] & 0xF, hi = q[j] >> 4;
+    if (five) {
+      lo |= static_cast<int>((qh >> j) & 1u) << 4;
+      hi |= static_cast<int>((qh >> (j + 16)) & 1u) << 4;
+    }
+    y[j] = static_cast<float>(lo - offset) * d + m;
+    y[j + 16] = static_cast<float>(hi - offset) * d + m;
+  }
+}
+
+/// The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K block.
+void scaleMinK4(int j, const uint8_t *s, int &sc, int &mn) {
+  if (j < 4) {
+    sc = s[j] & 63;
+    mn = s[j + 4] & 63;
+  } else {
+    sc = (s[j + 4] & 0xF) | ((s[j - 4] >> 6) << 4);
+    mn = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
+  }
+}
+
+/// Q4_K / Q5_K: 256 values in 8 sub-blocks of 32, each with its own 6-bit
+/// scale and min (times the block's d and dmin); value = d*sc*q - dmin*mn.
+void decodeBlockK45(bool five, const uint8_t *blk, float *y) {
+  const float d = halfToFloat(loadLE16(blk)), dmin = halfToFloat(loadLE16(blk + 2));
+  const uint8_t *scales = blk + 4, *qh = blk + 16, *q = blk + (five ? 48 : 16);
+  for (int j = 0; j < 4; ++j) { // 64 values: low nibbles, then high nibbles
+    int sc0, m0, sc1, m1;
+    scaleMinK4(2 * j, scales, sc0, m0);
+    scaleMinK4(2 * j + 1, scales, sc1, m1);
+    const float d0 = d * sc0, min0 = dmin * m0, d1 = d * sc1, min1 = dmin * m1;
+    for (int l = 0; l < 32; ++l) {
+      int lo = q[l] & 0xF, hi = q[l] >> 4;
+      if (five) {
+        lo += ((qh[l] >> (2 * j)) & 1) << 4;
+        hi += ((qh[l] >> (2 * j + 1)) & 1) << 4;
+      }
+      y[64 * j + l] = d0 * static_cast<float>(lo) - min0;
+      y[64 * j + 32 + l] = d1 * static_cast<float>(hi) - min1;
+    }
+    q += 32;
+  }
+}
+
+/// Q6_K: 256 values in 16 sub-blocks of 16 with int8 scales; 4 low bits in
+/// `ql`, 2 high bits in `qh`, minus 32.
+void decodeBlockQ6K(const uint8_t *blk, float *y) {
+  const uint8_t *ql = blk, *qh = blk + 128;
+  const int8_t *sc = reinterpret_cast<const int8_t *>(blk + 192);
+  const float d = halfToFloat(loadLE16(blk + 208));
+  for (int half = 0; half < 2; ++half) { // 128 values each
+    for (int l = 0; l < 32; ++l) {
+      int is = l / 16;
+      int q1 = ((ql[l] & 0xF) | ((qh[l] & 3) << 4)) - 32;
+      int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+      int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+      int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+      y[l] = d * sc[is] * static_cast<float>(q1);
+      y[l + 32] = d * sc[is + 2] * static_cast<float>(q2);
+      y[l + 64] = d * sc[is + 4] * static_cast<float>(q3);
+      y[l + 96] = d * sc[is + 6] * static_cast<float>(q4);
+    }
+    y += 128;
+    ql += 64;
+    qh += 32;
+    sc += 8;
+  }
+}
+
+/// The 4-, 5- and 6-bit block formats, `n` a multiple of the block size.
+void decodeBlocks(GgmlType t, const uint8_t *p, size_t n, float *dst) {
+  const size_t bs = static_cast<size_t>(ggmlBlockSize(t)), bb = ggmlBlockBytes(t);
+  for (size_t b = 0; b < n / bs; ++b, p += bb, dst += bs) {
+    if (t == GgmlType::Q6_K)
+      decodeBlockQ6K(p, dst);
+    else if (t == GgmlType::Q4_K || t == GgmlType::Q5_K)
+      decodeBlockK45(t == GgmlType::Q5_K, p, dst);
+    else
+      decodeBlock32(t, p, dst);
+  }
+}
+
+} // namespace
+
 void decodeToF32(GgmlType t, const void *srcv, size_t n, float *dst) {
   const uint8_t *p = static_cast<const uint8_t *>(srcv);
   switch (t) {
@@ -307,6 +426,9 @@ void decodeToF32(GgmlType t, const void *srcv, size_t n, float *dst) {
       for (int j = 0; j < kQ8_0Block; ++j)
         dst[b * kQ8_0Block + j] = d * static_cast<int8_t>(blk[2 + j]);
     }
+    return;
+  default:
+    decodeBlocks(t, p, n, dst);
     return;
   }
 }

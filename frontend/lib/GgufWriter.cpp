@@ -118,6 +118,12 @@ bool GgufWriter::addTensor(const std::string &name,
     err = "GGUF writer: bad tensor name or rank" + sfx;
     return false;
   }
+  if (type != GgmlType::F32 && type != GgmlType::F16 && type != GgmlType::BF16 &&
+      type != GgmlType::Q8_0) {
+    err = "GGUF writer: cannot write " + std::string(ggmlTypeName(uint32_t(type))) +
+          " tensors (F32, F16, BF16, Q8_0 only)" + sfx;
+    return false;
+  }
   for (const auto &t : tensors_)
     if (t.name == name) {
       err = "GGUF writer: duplicate tensor name" + sfx;
@@ -263,6 +269,9 @@ bool GgufWriter::write(const float *data, size_t n, std::string &err) {
       case GgmlType::Q8_0:
         quantizeQ8_0(data, take, buf_.data());
         break;
+      default: // refused by addTensor
+        err = path_ + ": cannot write this tensor type" + tensorSuffix(t.name, kShown);
+        return false;
       }
       if (!putBytes(buf_.data(), buf_.size(), err)) return false;
       curDone_ += buf_.size();

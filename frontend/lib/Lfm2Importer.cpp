@@ -300,6 +300,15 @@ OwningOpRef<ModuleOp> importLfm2Model(MLIRContext &ctx, const Lfm2Model &model,
     err = model.path + ": architecture '" + model.config.arch + "' is not supported";
     return nullptr;
   }
+  // 4-, 5- and 6-bit blocks are widened only when asked (no kernels yet).
+  if (options.weightType == "auto")
+    for (const auto &kv : model.tensors)
+      if (isWidenOnly(kv.second.type)) {
+        err = model.path + ": tensor '" + kv.first + "' is " + weightTypeName(kv.second.type) +
+              ": liquidc does not compute from 4-, 5- or 6-bit blocks yet; "
+              "--weight-type=f32 (exact), f16 or q8 widens them when compiling";
+        return nullptr;
+      }
   return Lfm2Builder(ctx, model, options, store, err).run();
 }
 

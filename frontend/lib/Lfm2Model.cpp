@@ -66,9 +66,41 @@ const char *weightTypeName(WeightType t) {
   case WeightType::F16: return "F16";
   case WeightType::BF16: return "BF16";
   case WeightType::Q8_0: return "Q8_0";
+  case WeightType::Q4_0: return "Q4_0";
+  case WeightType::Q4_1: return "Q4_1";
+  case WeightType::Q5_0: return "Q5_0";
+  case WeightType::Q5_1: return "Q5_1";
+  case WeightType::Q4_K: return "Q4_K";
+  case WeightType::Q5_K: return "Q5_K";
+  case WeightType::Q6_K: return "Q6_K";
   }
   return "?";
 }
+
+bool isWidenOnly(WeightType t) {
+  return t != WeightType::F32 && t != WeightType::F16 && t != WeightType::BF16 &&
+         t != WeightType::Q8_0;
+}
+
+namespace {
+/// The GGUF block format of a weight type (F32 for none).
+GgmlType ggmlOf(WeightType t) {
+  switch (t) {
+  case WeightType::F32: return GgmlType::F32;
+  case WeightType::F16: return GgmlType::F16;
+  case WeightType::BF16: return GgmlType::BF16;
+  case WeightType::Q8_0: return GgmlType::Q8_0;
+  case WeightType::Q4_0: return GgmlType::Q4_0;
+  case WeightType::Q4_1: return GgmlType::Q4_1;
+  case WeightType::Q5_0: return GgmlType::Q5_0;
+  case WeightType::Q5_1: return GgmlType::Q5_1;
+  case WeightType::Q4_K: return GgmlType::Q4_K;
+  case WeightType::Q5_K: return GgmlType::Q5_K;
+  case WeightType::Q6_K: return GgmlType::Q6_K;
+  }
+  return GgmlType::F32;
+}
+} // namespace
 
 std::vector<float> toF32(const WeightRef &w) {
   try {
@@ -76,18 +108,10 @@ std::vector<float> toF32(const WeightRef &w) {
     if (!w.data) return out;
     int64_t n = w.numel();
     if (n < 0) return out;
-    GgmlType gt = GgmlType::F32;
-    size_t need = 4 * static_cast<size_t>(n);
-    switch (w.type) {
-    case WeightType::F32: break;
-    case WeightType::F16: gt = GgmlType::F16; need = 2 * static_cast<size_t>(n); break;
-    case WeightType::BF16: gt = GgmlType::BF16; need = 2 * static_cast<size_t>(n); break;
-    case WeightType::Q8_0:
-      gt = GgmlType::Q8_0;
-      if (n % kQ8_0Block != 0) return out;
-      need = static_cast<size_t>(n / kQ8_0Block) * kQ8_0BlockBytes;
-      break;
-    }
+    GgmlType gt = ggmlOf(w.type);
+    const int64_t bs = ggmlBlockSize(gt);
+    if (n % bs != 0) return out;
+    size_t need = static_cast<size_t>(n / bs) * ggmlBlockBytes(gt);
     if (need > w.bytes) return out; // inconsistent ref: refuse to read past it
     out.resize(static_cast<size_t>(n));
     decodeToF32(gt, w.data, out.size(), out.data());
@@ -522,6 +546,13 @@ bool loadGguf(const std::string &path, Lfm2Model &m, std::string &err) {
     case GgmlType::F16: r.type = WeightType::F16; break;
     case GgmlType::BF16: r.type = WeightType::BF16; break;
     case GgmlType::Q8_0: r.type = WeightType::Q8_0; break;
+    case GgmlType::Q4_0: r.type = WeightType::Q4_0; break;
+    case GgmlType::Q4_1: r.type = WeightType::Q4_1; break;
+    case GgmlType::Q5_0: r.type = WeightType::Q5_0; break;
+    case GgmlType::Q5_1: r.type = WeightType::Q5_1; break;
+    case GgmlType::Q4_K: r.type = WeightType::Q4_K; break;
+    case GgmlType::Q5_K: r.type = WeightType::Q5_K; break;
+    case GgmlType::Q6_K: r.type = WeightType::Q6_K; break;
     }
     r.name = canon;
     r.file = path;

@@ -700,8 +700,8 @@ TEST(Gguf, RejectsCorruptFiles) {
                     put32(b, at + n.size(), 77);
                   }),
                   {"unknown metadata value type 77", "(key 'general.architecture')"});
-  expectOpenError(with([&](auto &b) { put32(b, typeFieldOf(b, "second"), 12); }),
-                  {"unsupported tensor type 12 (Q4_K)", "(tensor 'second')"});
+  expectOpenError(with([&](auto &b) { put32(b, typeFieldOf(b, "second"), 11); }),
+                  {"unsupported tensor type 11 (Q3_K)", "(tensor 'second')"});
   expectOpenError(with([&](auto &b) { put32(b, typeFieldOf(b, "second"), 99); }),
                   {"unknown tensor type 99", "(tensor 'second')"});
   expectOpenError(with([&](auto &b) { put64(b, typeFieldOf(b, "second") + 4, 1u << 20); }),
@@ -1268,9 +1268,9 @@ TEST(Lfm2Model, RejectsBadGgufCheckpoints) {
   }
   {
     std::vector<uint8_t> b = good;
-    put32(b, typeFieldOf(b, "blk.1.ffn_up.weight"), 12);
+    put32(b, typeFieldOf(b, "blk.1.ffn_up.weight"), 11);
     writeBytes(p, b);
-    expectLoadError(p, {p, "unsupported tensor type 12 (Q4_K)", "(tensor 'blk.1.ffn_up.weight')"});
+    expectLoadError(p, {p, "unsupported tensor type 11 (Q3_K)", "(tensor 'blk.1.ffn_up.weight')"});
   }
   {
     std::vector<uint8_t> b = good;

@@ -48,14 +48,20 @@ enum class GgufType : uint32_t {
 };
 const char *ggufTypeName(GgufType t);
 
-/// ggml tensor types supported for data (on-disk u32 ids).
-enum class GgmlType : uint32_t { F32 = 0, F16 = 1, Q8_0 = 8, BF16 = 30 };
+/// ggml tensor types supported for data (on-disk u32 ids). The 4-, 5- and
+/// 6-bit block formats are read (decodeToF32); the writer writes F32, F16,
+/// BF16 and Q8_0 only.
+enum class GgmlType : uint32_t {
+  F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8,
+  Q4_K = 12, Q5_K = 13, Q6_K = 14, BF16 = 30
+};
 /// Name of any ggml type id ("F32", "Q4_K", ...; "unknown" if not a ggml
 /// type at all).
 const char *ggmlTypeName(uint32_t typeId);
 /// True for the ids of GgmlType.
 bool ggmlTypeSupported(uint32_t typeId);
-/// Elements per block (32 for Q8_0, else 1) and bytes per block.
+/// Elements per block (1 for F32/F16/BF16, 32 for Q4_0..Q8_0, 256 for the
+/// K-quants) and bytes per block.
 int64_t ggmlBlockSize(GgmlType t);
 size_t ggmlBlockBytes(GgmlType t);
 
@@ -72,7 +78,9 @@ void quantizeQ8_0(const float *src, size_t n, uint8_t *dst);
 /// values `q` [n] and scales `d` [n / 32] (the f16 scale, exact in float).
 void unpackQ8_0(const void *src, size_t n, int8_t *q, float *d);
 /// Decodes `n` values of a supported type from little-endian `src` into
-/// float32 (Q8_0: n a multiple of 32).
+/// float32 (n a multiple of the type's block size). The block formats follow
+/// ggml's published layouts (ggml-common.h): value = scale x stored integer
+/// (+ the block minimum, for the types that have one).
 void decodeToF32(GgmlType t, const void *src, size_t n, float *dst);
 
 /// One metadata value. Scalars: integers (and BOOL) in `i` (UINT64 kept as

@@ -37,8 +37,11 @@ struct Lfm2Config {
   std::string expertScore = "sigmoid";
 };
 
-enum class WeightType { F32, F16, BF16, Q8_0 };
+enum class WeightType { F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K };
 const char *weightTypeName(WeightType t);
+/// The 4-, 5- and 6-bit GGUF block formats: read, but computed from only
+/// after widening at compile time (--weight-type).
+bool isWidenOnly(WeightType t);
 
 /// One tensor of the checkpoint. `shape` is in torch order ([out, in] for
 /// linear weights; the short-conv kernel is normalized to [hidden, L]).
