@@ -180,12 +180,12 @@ int64_t MoEExpertsOp::getScratchFloats(int64_t maxRows) {
 }
 
 int64_t AttentionOp::getScratchFloats(int64_t) {
-  // attention scores of one query (up to the cache length), its normed and
-  // rotated copy; the cache length is bounded by the state buffer.
+  // per thread, the attention scores of one query (up to the cache length,
+  // bounded by the state buffer); then room for one head.
   auto module = (*this)->getParentOfType<ModuleOp>();
   auto sb = module ? module.lookupSymbol<StateBufferOp>(getStateAttr().getAttr()) : nullptr;
   int64_t ctx = sb ? cast<RankedTensorType>(sb.getType()).getDimSize(1) : 0;
-  return alignTo(ctx + kMaxLanes, kSlotAlign) + alignTo(getHeadDim(), kSlotAlign);
+  return kMaxThreads * alignTo(ctx + kMaxLanes, kSlotAlign) + alignTo(getHeadDim(), kSlotAlign);
 }
 
 LogicalResult SwiGLUOp::verify() {

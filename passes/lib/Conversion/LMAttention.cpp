@@ -1,6 +1,9 @@
 //===- LMAttention.cpp - liquid.attention -----------------------------------===//
 //
-// Per-head RMSNorm and RoPE, the KV cache append, causal GQA softmax.
+// Per-head RMSNorm and RoPE, the KV cache append, causal GQA softmax. On the
+// LLVM path every thread takes a share: the cache rows, then (after a
+// barrier) the (query row, head) pairs, each with its own scores scratch;
+// every pair is computed exactly as one thread would.
 //
 //===----------------------------------------------------------------------===//
 #include "LMEmitter.h"
@@ -9,7 +12,7 @@ using namespace mlir;
 using namespace mlir::liquid;
 using namespace mlir::liquid::lm;
 
-LogicalResult LMEmitter::emitAttention(AttentionOp op) {
+LogicalResult LMEmitter::emitAttention(AttentionOp op, bool threaded) {
   int64_t heads = op.getHeads(), kvh = op.getKvHeads(), hd = op.getHeadDim(), half = hd / 2;
   // (emitSerial narrowed the vectors to divide head_dim / 2)
   auto sb = module.lookupSymbol<StateBufferOp>(op.getStateAttr().getAttr());
@@ -25,7 +28,16 @@ LogicalResult LMEmitter::emitAttention(AttentionOp op) {
   int64_t kOff = stateOffset(op.getStateAttr());
   Buf kc{aMem, kOff}, vc{aMem, kOff + ctx * kvw};
   Buf scores{aMem, scratch(op)};
+  int64_t scoreStride = alignTo(ctx + kMaxLanes, kSlotAlign); // one thread's scores
   int64_t nc = hd / lanes;
+  // [0, count), or this thread's share of it.
+  auto forShare = [&](Value count, function_ref<void(Value)> body) {
+    auto [lo, hi] = threaded ? threadShare(count) : std::pair<Value, Value>(idx(0), count);
+    dloop(lo, hi, 1, {}, [&](Value i, ValueRange) -> SmallVector<Value> {
+      body(i);
+      return {};
+    });
+  };
 
   // Normalizes one head (hd floats at `base` of `src`) with `w` and rotates it
   // for position p: returns hd / lanes vectors.
@@ -52,7 +64,7 @@ LogicalResult LMEmitter::emitAttention(AttentionOp op) {
   };
 
   // 1. Append the new keys (normed, rotated) and values to the cache.
-  forRows([&](Value t) {
+  forShare(rows, [&](Value t) {
     Value p = addi(pos, t);
     for (int64_t g = 0; g < kvh; ++g) {
       Value src = addi(muli(t, kvw), idx(g * hd)), dst = addi(muli(p, kvw), idx(g * hd));
@@ -63,8 +75,12 @@ LogicalResult LMEmitter::emitAttention(AttentionOp op) {
       }
     }
   });
+  if (threaded)
+    barrier(); // every row's keys are in the cache before any query reads them
   // 2. Each query attends to cache rows 0 .. pos + t.
   if (auto hk = readAttr<HalideKernelAttrHelper>(op)) {
+    if (threaded)
+      return op.emitOpError("a Halide attention runs on thread 0");
     if (hd % (2 * packer.lanes))
       return op.emitOpError() << "a Halide attention needs head_dim a multiple of "
                               << 2 * packer.lanes;
@@ -74,30 +90,34 @@ LogicalResult LMEmitter::emitAttention(AttentionOp op) {
     return success();
   }
   Value scale = splat(static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd))));
-  forRows([&](Value t) {
+  Value sbase = threaded ? addi(idx(scores.off), muli(tid, scoreStride)) : idx(scores.off);
+  forShare(muli(rows, heads), [&](Value i) {
+    Value t = arith::DivUIOp::create(b, loc, i, idx(heads));
+    Value hq = arith::RemUIOp::create(b, loc, i, idx(heads));
     Value p = addi(pos, t), end = addi(p, idx(1));
-    for (int64_t hq = 0; hq < heads; ++hq) {
-      int64_t g = hq / (heads / kvh);
-      SmallVector<Value> qr = normRope(q, addi(muli(t, heads * hd), idx(hq * hd)), qn, p);
+    {
+      Value g = arith::DivUIOp::create(b, loc, hq, idx(heads / kvh));
+      Value gOff = muli(g, hd), qOff = addi(muli(t, heads * hd), muli(hq, hd));
+      SmallVector<Value> qr = normRope(q, qOff, qn, p);
       for (Value &x : qr)
         x = mul(x, scale);
       Value negInf = scalar(-std::numeric_limits<float>::infinity());
       Value mx = dloop(idx(0), end, 1, {negInf}, [&](Value j, ValueRange a) -> SmallVector<Value> {
-        Value row = addi(muli(j, kvw), idx(g * hd));
+        Value row = addi(muli(j, kvw), gOff);
         Value acc = splat(0.0f);
         for (int64_t c = 0; c < nc; ++c)
           acc = add(acc, mul(qr[c], ld(kc, row, c * lanes)));
         Value s = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
-        memref::StoreOp::create(b, loc, s, aMem, ValueRange{addi(j, idx(scores.off))});
+        memref::StoreOp::create(b, loc, s, aMem, ValueRange{addi(j, sbase)});
         return {arith::MaximumFOp::create(b, loc, a[0], s)};
       })[0];
       SmallVector<Value> init(nc, splat(0.0f));
       init.push_back(scalar(0.0f));
       SmallVector<Value> res = dloop(idx(0), end, 1, init, [&](Value j, ValueRange a) {
-        Value s = memref::LoadOp::create(b, loc, aMem, ValueRange{addi(j, idx(scores.off))});
+        Value s = memref::LoadOp::create(b, loc, aMem, ValueRange{addi(j, sbase)});
         Value e = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, s, mx));
         Value eb = bcast(e);
-        Value row = addi(muli(j, kvw), idx(g * hd));
+        Value row = addi(muli(j, kvw), gOff);
         SmallVector<Value> next;
         for (int64_t c = 0; c < nc; ++c)
           next.push_back(add(a[c], mul(eb, ld(vc, row, c * lanes))));
@@ -105,9 +125,8 @@ LogicalResult LMEmitter::emitAttention(AttentionOp op) {
         return next;
       });
       Value inv = bcast(arith::DivFOp::create(b, loc, scalar(1.0f), res[nc]));
-      Value out = addi(muli(t, heads * hd), idx(hq * hd));
       for (int64_t c = 0; c < nc; ++c)
-        st(mul(res[c], inv), y, out, c * lanes);
+        st(mul(res[c], inv), y, qOff, c * lanes);
     }
   });
   return success();

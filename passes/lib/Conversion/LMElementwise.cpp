@@ -15,6 +15,10 @@ LogicalResult LMEmitter::emit(Operation &op) {
     return success();
   if (auto m = dyn_cast<MoEExpertsOp>(op))
     return emitMoEExperts(m); // threaded inside
+  if (auto a = dyn_cast<AttentionOp>(op); a && !hasAttr<HalideKernelAttrHelper>(a)) {
+    LanesScope narrow(*this, fitLanes(lanes, {cols(a.getQ()), int64_t(a.getHeadDim() / 2)}));
+    return emitAttention(a, /*threaded=*/true); // rows, then (row, head) pairs split
+  }
   if (!isa<LinearOp>(op)) {
     // Everything but the products is cheap next to them: thread 0 runs it
     // while the others wait at the barrier.
@@ -122,6 +126,6 @@ LogicalResult LMEmitter::emitSerial(Operation &op) {
   if (auto r = dyn_cast<MoERouterOp>(op))
     return emitMoERouter(r);
   if (auto a = dyn_cast<AttentionOp>(op))
-    return emitAttention(a);
+    return emitAttention(a, /*threaded=*/false);
   return op.emitOpError("cannot be lowered in a language-model function");
 }

@@ -167,6 +167,11 @@ private:
     return {arith::DivUIOp::create(b, loc, muli(tid, count), nth),
             arith::DivUIOp::create(b, loc, muli(addi(tid, idx(1)), count), nth)};
   }
+  /// This thread's share [lo, hi) of a dynamic count of work items.
+  std::pair<Value, Value> threadShare(Value count) {
+    return {arith::DivUIOp::create(b, loc, muli(tid, count), nth),
+            arith::DivUIOp::create(b, loc, muli(addi(tid, idx(1)), count), nth)};
+  }
   /// Splits the column tiles of an n-wide product across the threads: the full
   /// tiles evenly, the partial one to the last thread.
   void forThreadTiles(int64_t n, function_ref<void(Value t0, int64_t width)> emitTile);
@@ -179,7 +184,9 @@ private:
     body();
   }
   LogicalResult emitShortConv(ShortConvMixOp op);
-  LogicalResult emitAttention(AttentionOp op);
+  /// threaded: every thread calls it (the cache append split by rows, a
+  /// barrier, the queries split by (row, head)); else thread 0 runs it all.
+  LogicalResult emitAttention(AttentionOp op, bool threaded);
 
   const PackedWeights &packer;
   DictionaryAttr states;

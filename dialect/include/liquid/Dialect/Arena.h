@@ -19,6 +19,10 @@ constexpr int64_t kMaxLanes = 16;
 /// Slot alignment in floats (64 bytes).
 constexpr int64_t kSlotAlign = 16;
 
+/// Most threads a language-model kernel runs on (the runtime's limit): ops
+/// that give each thread its own scratch reserve this many copies.
+constexpr int64_t kMaxThreads = 64;
+
 inline int64_t alignTo(int64_t n, int64_t a) { return (n + a - 1) / a * a; }
 /// Floats reserved for a vector of `n` elements: kernels may read and write
 /// up to one vector past the end of any segment they touch.
