@@ -10,8 +10,8 @@
  * Weights: compiled in (LQ_EMBEDDED_WEIGHTS 1) or the .lqw file, memory-mapped:
  * --weights FILE, by default "<this program>.lqw".
  */
-#if !defined(_POSIX_C_SOURCE)
-#define _POSIX_C_SOURCE 200809L
+#if !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sched_getaffinity */
 #endif
 #include "liquid_cli.h"
 #include "liquid_lm_runtime.h"
@@ -19,6 +19,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -58,7 +59,7 @@ static void usage(FILE *f, const char *argv0)
             "  --prefill-only      evaluate the prompt and stop (with --dump-logits)\n"
             "  --weights F.lqw     packed weights and tokenizer (default: compiled in, else\n"
             "                      this program's path + .lqw)\n"
-            "  -t, --threads N     threads (default: the CPUs online, at most 64)\n"
+            "  -t, --threads N     threads (default: the physical cores it may use, at most 64)\n"
             "  --bench             with ids: print prefill and decode tokens/s on stderr\n"
             "  --help, --version\n"
             "Context: %d tokens.\n",
@@ -220,6 +221,43 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* Threads by default: the physical cores this process may run on (distinct
+ * package/core ids of the CPUs in its affinity mask; a second hardware thread
+ * of a core adds little to bandwidth-bound decoding), at most 64. */
+static long default_threads(void)
+{
+    cpu_set_t set;
+    long n = 0;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+    long seen[CPU_SETSIZE];
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+        if (!CPU_ISSET(c, &set))
+            continue;
+        char path[128];
+        long core = c, pkg = 0;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/core_id", c);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            if (fscanf(f, "%ld", &core) != 1)
+                core = c;
+            fclose(f);
+        }
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu%d/topology/physical_package_id", c);
+        if ((f = fopen(path, "r"))) {
+            if (fscanf(f, "%ld", &pkg) != 1)
+                pkg = 0;
+            fclose(f);
+        }
+        long key = pkg * 100000 + core, i = 0;
+        while (i < n && seen[i] != key)
+            ++i;
+        if (i == n)
+            seen[n++] = key;
+    }
+    return n < 1 ? 1 : n > 64 ? 64 : n;
+}
+
 /* Parses the command line into *po; -1 to go on, else the exit code
  * (--help, --version: 0; a bad option: 2, after a report). */
 static int parse_options(int argc, char **argv, options *po)
@@ -228,9 +266,7 @@ static int parse_options(int argc, char **argv, options *po)
     o.n_predict = 32;
     o.top_p = 1.0;
     o.seed = 1;
-    o.threads = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
-    if (o.threads > 64)
-        o.threads = 64;
+    o.threads = default_threads();
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;

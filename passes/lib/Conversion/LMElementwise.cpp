@@ -1,7 +1,8 @@
 //===- LMElementwise.cpp - serial LM ops ------------------------------------===//
 //
-// The ops thread 0 runs alone: embedding gathers, RMSNorm, residual adds,
-// SwiGLU, column ranges.
+// The ops besides the products: embedding gathers, RMSNorm, residual adds,
+// SwiGLU and column ranges work row by row, and every thread takes a share
+// of the rows; the short convolution and the router run on thread 0.
 //
 //===----------------------------------------------------------------------===//
 #include "LMEmitter.h"
@@ -19,9 +20,15 @@ LogicalResult LMEmitter::emit(Operation &op) {
     LanesScope narrow(*this, fitLanes(lanes, {cols(a.getQ()), int64_t(a.getHeadDim() / 2)}));
     return emitAttention(a, /*threaded=*/true); // rows, then (row, head) pairs split
   }
+  if (isa<EmbeddingOp, RMSNormOp, arith::AddFOp, SwiGLUOp, SwiGLUHalvesOp, ColumnsOp>(op)) {
+    shareRows = true; // rows are independent: every thread takes a share
+    LogicalResult r = emitSerial(op);
+    shareRows = false;
+    return r;
+  }
   if (!isa<LinearOp>(op)) {
-    // Everything but the products is cheap next to them: thread 0 runs it
-    // while the others wait at the barrier.
+    // The rest is cheap next to the products: thread 0 runs it while the
+    // others wait at the barrier.
     Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, idx(0));
     auto ifOp = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
     OpBuilder::InsertionGuard g(b);
@@ -80,8 +87,9 @@ LogicalResult LMEmitter::emitSerial(Operation &op) {
   }
   if (auto a = dyn_cast<arith::AddFOp>(op)) {
     Buf x = act(a.getLhs()), y = act(a.getRhs()), z = act(a.getResult());
-    Value total = muli(rows, cols(a.getResult()));
-    dloop(idx(0), total, lanes, {}, [&](Value i, ValueRange) -> SmallVector<Value> {
+    auto [lo, hi] = rowRange();
+    int64_t n = cols(a.getResult());
+    dloop(muli(lo, n), muli(hi, n), lanes, {}, [&](Value i, ValueRange) -> SmallVector<Value> {
       st(add(ld(x, i, 0), ld(y, i, 0)), z, i, 0);
       return {};
     });
@@ -89,8 +97,9 @@ LogicalResult LMEmitter::emitSerial(Operation &op) {
   }
   if (auto s = dyn_cast<SwiGLUOp>(op)) {
     Buf g = act(s.getGate()), u = act(s.getUp()), z = act(s.getResult());
-    Value total = muli(rows, cols(s.getResult()));
-    dloop(idx(0), total, lanes, {}, [&](Value i, ValueRange) -> SmallVector<Value> {
+    auto [lo, hi] = rowRange();
+    int64_t n = cols(s.getResult());
+    dloop(muli(lo, n), muli(hi, n), lanes, {}, [&](Value i, ValueRange) -> SmallVector<Value> {
       Value gv = ld(g, i, 0);
       st(mul(mul(gv, sigmoid(gv)), ld(u, i, 0)), z, i, 0);
       return {};

@@ -73,12 +73,20 @@ private:
         });
     return SmallVector<Value>(forOp.getResults());
   }
+  /// The rows this thread works on: all of them, or with `shareRows` (ops
+  /// every thread runs) its share.
+  std::pair<Value, Value> rowRange() {
+    return shareRows ? threadShare(rows) : std::pair<Value, Value>(idx(0), rows);
+  }
   void forRows(function_ref<void(Value t)> body) {
-    dloop(idx(0), rows, 1, {}, [&](Value t, ValueRange) -> SmallVector<Value> {
+    auto [lo, hi] = rowRange();
+    dloop(lo, hi, 1, {}, [&](Value t, ValueRange) -> SmallVector<Value> {
       body(t);
       return {};
     });
   }
+  /// Row-wise ops (every row computed on its own) run on every thread.
+  bool shareRows = false;
   /// Each vector chunk of `n` floats after the dynamic index `base`.
   void chunks(int64_t n, Value base, function_ref<void(Value dyn, int64_t off)> body) {
     int64_t c = n / lanes;
