@@ -67,23 +67,19 @@ function(liquid_add_model)
     DEPENDS ${deps} "$<TARGET_FILE:liquidc::liquidc>"
     COMMENT "liquidc: ${ARG_MODEL} -> ${ARG_NAME} (${ARG_EMIT}, ${ARG_TARGET})"
     VERBATIM)
+  set(${ARG_NAME}_WEIGHTS "${out}.lqw" PARENT_SCOPE)
+  set(${ARG_NAME}_DIR "${dir}" PARENT_SCOPE)
   if(ARG_EMIT STREQUAL "exe")
     add_custom_target(${ARG_NAME} ALL DEPENDS ${outputs})
     set(${ARG_NAME}_EXECUTABLE "${out}" PARENT_SCOPE)
-    set(${ARG_NAME}_WEIGHTS "${out}.lqw" PARENT_SCOPE)
-    set(${ARG_NAME}_DIR "${dir}" PARENT_SCOPE)
-    return()
-  endif()
-  add_custom_target(${ARG_NAME}_liquidc ALL DEPENDS ${outputs})
-  if(ARG_EMIT STREQUAL "lib")
+  else()
+    add_custom_target(${ARG_NAME}_liquidc ALL DEPENDS ${outputs})
     find_package(Threads REQUIRED)
     add_library(${ARG_NAME} STATIC IMPORTED GLOBAL)
     set_target_properties(${ARG_NAME} PROPERTIES
       IMPORTED_LOCATION "${out}"
       INTERFACE_INCLUDE_DIRECTORIES "${dir}"
       INTERFACE_LINK_LIBRARIES "Threads::Threads;m;${CMAKE_DL_LIBS}")
+    add_dependencies(${ARG_NAME} ${ARG_NAME}_liquidc)
   endif()
-  add_dependencies(${ARG_NAME} ${ARG_NAME}_liquidc)
-  set(${ARG_NAME}_WEIGHTS "${out}.lqw" PARENT_SCOPE)
-  set(${ARG_NAME}_DIR "${dir}" PARENT_SCOPE)
 endfunction()

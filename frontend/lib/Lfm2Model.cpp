@@ -541,19 +541,9 @@ bool loadGguf(const std::string &path, Lfm2Model &m, std::string &err) {
       return false;
     }
     WeightRef r;
-    switch (ti.type()) {
-    case GgmlType::F32: r.type = WeightType::F32; break;
-    case GgmlType::F16: r.type = WeightType::F16; break;
-    case GgmlType::BF16: r.type = WeightType::BF16; break;
-    case GgmlType::Q8_0: r.type = WeightType::Q8_0; break;
-    case GgmlType::Q4_0: r.type = WeightType::Q4_0; break;
-    case GgmlType::Q4_1: r.type = WeightType::Q4_1; break;
-    case GgmlType::Q5_0: r.type = WeightType::Q5_0; break;
-    case GgmlType::Q5_1: r.type = WeightType::Q5_1; break;
-    case GgmlType::Q4_K: r.type = WeightType::Q4_K; break;
-    case GgmlType::Q5_K: r.type = WeightType::Q5_K; break;
-    case GgmlType::Q6_K: r.type = WeightType::Q6_K; break;
-    }
+    // the WeightType whose block format the tensor has (open() accepted it)
+    for (int t = 0; t <= static_cast<int>(WeightType::Q6_K); ++t)
+      if (ggmlOf(static_cast<WeightType>(t)) == ti.type()) r.type = static_cast<WeightType>(t);
     r.name = canon;
     r.file = path;
     r.shape = ti.torchShape();

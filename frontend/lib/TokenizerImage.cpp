@@ -182,6 +182,11 @@ struct ByteLevel {
   }
 };
 
+const ByteLevel &byteLevel() {
+  static const ByteLevel table;
+  return table;
+}
+
 /// Names of end-of-turn tokens models use (as llama.cpp recognises them).
 bool endsGeneration(const std::string &text) {
   static const char *const names[] = {"<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<|end|>",
@@ -205,7 +210,7 @@ struct Entry {
 
 /// Keys and pieces of every token (see liquid_tokenizer.h).
 bool tokenEntries(const TokenizerSpec &s, std::vector<Entry> &out, std::string &err) {
-  static const ByteLevel bl;
+  const ByteLevel &bl = byteLevel();
   out.resize(s.tokens.size());
   for (size_t i = 0; i < s.tokens.size(); ++i) {
     const std::string &tok = s.tokens[i];
@@ -373,7 +378,7 @@ bool buildTokenizerImage(const TokenizerSpec &s, ChatTemplateChoice chat,
   // applies (every symbol is a token); its result must be one.
   std::vector<lq_tok_merge> merges;
   if (bpe) {
-    static const ByteLevel bl;
+    const ByteLevel &bl = byteLevel();
     merges.assign(pow2AtLeast(2 * s.merges.size() + 1), {-1, -1, -1, -1});
     uint32_t mask = static_cast<uint32_t>(merges.size() - 1);
     std::string l, r, lr;

@@ -293,19 +293,13 @@ bool loadHfTokenizer(const std::string &dir, TokenizerSpec &s, std::string &err)
 
 } // namespace
 
-bool hasTokenizer(const std::string &checkpoint) {
-  std::string dir = hfFolder(checkpoint);
-  if (!dir.empty()) return isFile(detail::joinPath(dir, "tokenizer.json"));
-  std::string err;
-  auto f = GgufFile::open(checkpoint, err);
-  return f && f->find("tokenizer.ggml.model");
-}
-
 bool loadTokenizer(const std::string &checkpoint, TokenizerSpec &spec, std::string &err) {
   std::string dir = hfFolder(checkpoint);
-  if (!dir.empty()) return loadHfTokenizer(dir, spec, err);
+  if (!dir.empty())
+    return !isFile(detail::joinPath(dir, "tokenizer.json")) || loadHfTokenizer(dir, spec, err);
   auto f = GgufFile::open(checkpoint, err);
-  return f && loadTokenizerFromGguf(*f, spec, err);
+  if (!f) return false;
+  return !f->find("tokenizer.ggml.model") || loadTokenizerFromGguf(*f, spec, err);
 }
 
 } // namespace liquid

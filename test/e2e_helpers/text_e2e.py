@@ -89,7 +89,6 @@ def chat(c, lm, fixture):
     system, user = su["messages"][0]["content"], su["messages"][1]["content"]
     p = run([lm, "--chat", "--system", system, "-n", "8", "--show-ids"],
             stdin=(user + "\nAnd one more?\n").encode())
-    prompts = [ids_of(p.stderr, "prompt ids")]
     lines = [l for l in p.stderr.decode().splitlines() if l.startswith(("prompt ids:", "generated ids:"))]
     turns = [[int(x) for x in l.split(":", 1)[1].split(",")] for l in lines]
     c.check(turns[0] == su["ids"], "chat: first turn's prompt ids = chat.jsonl system_user",

@@ -135,7 +135,11 @@ int main(int argc, char **argv) {
   TokenizerSpec spec;
   std::vector<uint8_t> image;
   std::string err;
-  if (!loadTokenizer(checkpoint, spec, err) || !buildTokenizerImage(spec, choice, image, err))
+  if (!loadTokenizer(checkpoint, spec, err))
+    die(err);
+  if (spec.tokens.empty())
+    die(checkpoint + ": has no tokenizer (no tokenizer.json; no tokenizer.ggml.model)");
+  if (!buildTokenizerImage(spec, choice, image, err))
     die(err);
   lq_tokenizer t;
   char msg[256];

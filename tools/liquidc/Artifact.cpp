@@ -13,6 +13,8 @@
 #include <cstring>
 #include <map>
 
+#include "liquid_lqw.h"
+
 #include "RuntimeSources.inc"
 
 namespace liquid {
@@ -48,14 +50,15 @@ static bool writeAtomically(const std::string &path, llvm::StringRef data, std::
 
 bool writeWeightsFile(const std::string &path, llvm::ArrayRef<float> w, const std::string &hash,
                       llvm::ArrayRef<uint8_t> tokenizer, std::string &err) {
-  std::string buf(64, '\0');
+  // The layout is runtime/liquid_lqw.h's, which the runtime checks.
+  std::string buf(LQ_LQW_HEADER_BYTES, '\0');
   std::memcpy(&buf[0], "LQWEIGHT", 8);
-  uint32_t version = tokenizer.empty() ? 1 : 2;
+  uint32_t version = tokenizer.empty() ? 1 : LQ_LQW_VERSION;
   std::memcpy(&buf[8], &version, 4);
   uint64_t h = std::stoull(hash, nullptr, 16), n = w.size();
   std::memcpy(&buf[16], &h, 8);
   std::memcpy(&buf[24], &n, 8);
-  uint64_t tokOff = (64 + 4 * n + 63) / 64 * 64, tokBytes = tokenizer.size();
+  uint64_t tokOff = lq_lqw_tokenizer_offset(n), tokBytes = tokenizer.size();
   if (!tokenizer.empty()) {
     std::memcpy(&buf[32], &tokOff, 8);
     std::memcpy(&buf[40], &tokBytes, 8);

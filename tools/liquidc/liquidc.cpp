@@ -66,14 +66,16 @@ struct Input {
 /// A language model's tokenizer, when the checkpoint has one: read, checked
 /// (what the runtime cannot reproduce exactly is an error) and stored.
 void importTokenizer(const DriverOptions &o, Input &in) {
-  if (!hasTokenizer(o.input))
-    return;
   TokenizerSpec spec;
   std::string err;
+  if (!loadTokenizer(o.input, spec, err))
+    fail(err);
+  if (spec.tokens.empty())
+    return;
   ChatTemplateChoice chat = o.chatTemplate == "chatml" ? ChatTemplateChoice::ChatML
                             : o.chatTemplate == "none" ? ChatTemplateChoice::None
                                                        : ChatTemplateChoice::Auto;
-  if (!loadTokenizer(o.input, spec, err) || !buildTokenizerImage(spec, chat, in.tokenizer, err))
+  if (!buildTokenizerImage(spec, chat, in.tokenizer, err))
     fail(err);
   if (static_cast<int64_t>(spec.tokens.size()) > in.lm.config.vocab)
     fail(spec.source + ": the tokenizer has " + std::to_string(spec.tokens.size()) +

@@ -171,11 +171,8 @@ private:
                                 function_ref<Value(Value, int64_t)> load = nullptr);
   /// This thread's share [lo, hi) of `count` work items (tid * count / threads
   /// up to (tid + 1) * count / threads).
-  std::pair<Value, Value> threadShare(int64_t count) {
-    return {arith::DivUIOp::create(b, loc, muli(tid, count), nth),
-            arith::DivUIOp::create(b, loc, muli(addi(tid, idx(1)), count), nth)};
-  }
-  /// This thread's share [lo, hi) of a dynamic count of work items.
+  std::pair<Value, Value> threadShare(int64_t count) { return threadShare(idx(count)); }
+  /// The same for a count known at run time only.
   std::pair<Value, Value> threadShare(Value count) {
     return {arith::DivUIOp::create(b, loc, muli(tid, count), nth),
             arith::DivUIOp::create(b, loc, muli(addi(tid, idx(1)), count), nth)};

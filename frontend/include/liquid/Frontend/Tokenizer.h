@@ -45,12 +45,10 @@ struct TokenizerSpec {
 /// The chat template choice of the command line.
 enum class ChatTemplateChoice { Auto, ChatML, None };
 
-/// True if the folder/file has a tokenizer at all (tokenizer.json in a
-/// folder; tokenizer.ggml.model in a GGUF).
-bool hasTokenizer(const std::string &checkpoint);
 /// Reads the tokenizer of an HF folder (or of the folder of its config.json)
-/// or of a .gguf file. False with a one-line error naming the file and the
-/// key at fault.
+/// or of a .gguf file. A checkpoint without one (no tokenizer.json; no
+/// tokenizer.ggml.model) leaves `spec.tokens` empty. False with a one-line
+/// error naming the file and the key at fault.
 bool loadTokenizer(const std::string &checkpoint, TokenizerSpec &spec, std::string &err);
 bool loadTokenizerFromGguf(const GgufFile &f, TokenizerSpec &spec, std::string &err);
 
