@@ -66,6 +66,24 @@ int64_t preferredVectorWidth(const MachineOptions &in) {
   return sti->checkFeatures("+avx512f") ? 16 : 8;
 }
 
+std::string int8DotIntrinsic(const MachineOptions &in, int64_t lanes) {
+  initializeTargets();
+  MachineOptions o = resolveMachine(in);
+  llvm::Triple triple(o.triple);
+  std::string err;
+  const llvm::Target *target = triple.isX86() ? llvm::TargetRegistry::lookupTarget(triple, err)
+                                              : nullptr;
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target ? target->createMCSubtargetInfo(triple, o.cpu, o.features) : nullptr);
+  if (!sti)
+    return "";
+  if (lanes == 16 && sti->checkFeatures("+avx512vnni"))
+    return "llvm.x86.avx512.vpdpbusd.512";
+  if (lanes == 8 && (sti->checkFeatures("+avx512vnni,+avx512vl") || sti->checkFeatures("+avxvnni")))
+    return "llvm.x86.avx512.vpdpbusd.256";
+  return "";
+}
+
 /// LLVM 22's Hexagon back end spends minutes on a forward kernel (one large
 /// function) in four passes whose cost grows faster than the code: the
 /// software pipeliner, "insert" generation, store widening and bit

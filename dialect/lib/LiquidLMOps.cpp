@@ -92,10 +92,24 @@ LogicalResult LinearOp::verify() {
   if (y.getDimSize(1) != w.getDimSize(0) || !compatible(y.getDimSize(0), x.getDimSize(0)))
     return emitOpError() << "result must be [" << x.getDimSize(0) << ", " << w.getDimSize(0)
                          << "]";
-  if (getWeightType() == WeightStorage::Q8 && w.getDimSize(1) % 32)
-    return emitOpError() << "q8 weights need inputs in whole blocks of 32, got "
-                         << w.getDimSize(1);
+  WeightStorage st = getWeightType();
+  if (st == WeightStorage::Q8I)
+    return emitOpError("q8i is how q8 weights are packed for int8_inputs, not a weight type");
+  if (isBlockStorage(st) && w.getDimSize(1) % 32)
+    return emitOpError() << stringifyWeightStorage(st)
+                         << " weights need inputs in whole blocks of 32, got " << w.getDimSize(1);
+  if (getInt8Inputs() && !isBlockStorage(st))
+    return emitOpError() << "int8_inputs needs integer-block weights (q8, q4, ...), not "
+                         << stringifyWeightStorage(st);
   return success();
+}
+
+int64_t LinearOp::getScratchFloats(int64_t maxRows) {
+  if (!getInt8Inputs())
+    return 0;
+  // per row: the int8 inputs (k bytes), a scale per 32 and an int32 sum per 16
+  int64_t k = rt(getInput()).getDimSize(1);
+  return slotFloats(maxRows * int8RowFloats(k));
 }
 
 LogicalResult ShortConvMixOp::verify() {
@@ -240,7 +254,11 @@ LogicalResult MoEExpertsOp::verify() {
     return emitOpError("experts must have the input's rows");
   if (y.getDimSize(1) != h || !compatible(y.getDimSize(0), x.getDimSize(0)))
     return emitOpError() << "result must be [T, " << h << "]";
-  if (getWeightType() == WeightStorage::Q8 && (h % 32 || i % 32))
+  WeightStorage st = getWeightType();
+  if (st != WeightStorage::F32 && st != WeightStorage::F16 && st != WeightStorage::Q8)
+    return emitOpError() << "experts are stored f32, f16 or q8, not "
+                         << stringifyWeightStorage(st);
+  if (st == WeightStorage::Q8 && (h % 32 || i % 32))
     return emitOpError() << "q8 experts need inputs in whole blocks of 32, got " << h
                          << " (gate_up) and " << i << " (down)";
   return success();
@@ -258,7 +276,10 @@ void RMSNormOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
   uses.push_back({getWeightMutable().getOperandNumber(), WeightLayout::Vector});
 }
 void LinearOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
-  uses.push_back({getWeightMutable().getOperandNumber(), WeightLayout::Transposed, getWeightType()});
+  WeightStorage st = getWeightType();
+  if (st == WeightStorage::Q8 && getInt8Inputs())
+    st = WeightStorage::Q8I;
+  uses.push_back({getWeightMutable().getOperandNumber(), WeightLayout::Transposed, st});
 }
 void ShortConvMixOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
   uses.push_back({getKernelMutable().getOperandNumber(), WeightLayout::Transposed});

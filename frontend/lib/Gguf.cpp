@@ -298,6 +298,26 @@ void quantizeQ8_0(const float *src, size_t n, uint8_t *dst) {
   }
 }
 
+void quantizeQ4Blocks(const float *src, size_t n, IntBlocks &out) {
+  out = IntBlocks();
+  out.bits = 4, out.zero = 8;
+  out.q.resize(n);
+  out.scale.resize(n / 32);
+  for (size_t b = 0; b < n / 32; ++b) {
+    const float *x = src + 32 * b;
+    float m = 0.0f;
+    for (int i = 0; i < 32; ++i)
+      if (std::fabs(x[i]) > std::fabs(m))
+        m = x[i];
+    const float d = halfToFloat(floatToHalf(m / -8.0f));
+    out.scale[b] = d;
+    for (int i = 0; i < 32; ++i) {
+      float r = d != 0.0f ? std::nearbyint(x[i] / d) + 8.0f : 8.0f;
+      out.q[32 * b + i] = static_cast<uint8_t>(std::min(15.0f, std::max(0.0f, r)));
+    }
+  }
+}
+
 void unpackQ8_0(const void *src, size_t n, int8_t *q, float *d) {
   const uint8_t *blk = static_cast<const uint8_t *>(src);
   for (size_t b = 0; b < n / kQ8_0Block; ++b, blk += kQ8_0BlockBytes) {
@@ -309,27 +329,30 @@ void unpackQ8_0(const void *src, size_t n, int8_t *q, float *d) {
 namespace {
 
 /// Q4_0 / Q4_1 / Q5_0 / Q5_1: 32 values, nibbles j and j + 16 share byte j;
-/// Q5 types add bit j (and j + 16) of the 32-bit `qh`.
-void decodeBlock32(GgmlType t, const uint8_t *blk, float *y) {
+/// Q5 types add bit j (and j + 16) of the 32-bit `qh`. The symmetric types
+/// (no min) give signed q - 16 (Q5_0) or unsigned q with zero 8 (Q4_0).
+void splitBlock32(GgmlType t, const uint8_t *blk, uint8_t *q, float *scale, float *min) {
   const bool hasMin = t == GgmlType::Q4_1 || t == GgmlType::Q5_1;
   const bool five = t == GgmlType::Q5_0 || t == GgmlType::Q5_1;
-  const float d = halfToFloat(loadLE16(blk));
-  const float m = hasMin ? halfToFloat(loadLE16(blk + 2)) : 0.f;
-  const uint8_t *q = blk + (hasMin ? 4 : 2);
+  *scale = halfToFloat(loadLE16(blk));
+  if (hasMin)
+    *min = halfToFloat(loadLE16(blk + 2));
+  const uint8_t *p = blk + (hasMin ? 4 : 2);
   uint32_t qh = 0;
   if (five) {
-    qh = loadLE32(q);
-    q += 4;
+    qh = loadLE32(p);
+    p += 4;
   }
-  const int offset = hasMin ? 0 : five ? 16 : 8;
   for (int j = 0; j < 16; ++j) {
-    int lo = q[j] & 0xF, hi = q[j] >> 4;
+    int lo = p[j] & 0xF, hi = p[j] >> 4;
     if (five) {
       lo |= static_cast<int>((qh >> j) & 1u) << 4;
       hi |= static_cast<int>((qh >> (j + 16)) & 1u) << 4;
     }
-    y[j] = static_cast<float>(lo - offset) * d + m;
-    y[j + 16] = static_cast<float>(hi - offset) * d + m;
+    if (t == GgmlType::Q5_0)
+      lo -= 16, hi -= 16; // int8
+    q[j] = static_cast<uint8_t>(lo);
+    q[j + 16] = static_cast<uint8_t>(hi);
   }
 }
 
@@ -345,67 +368,90 @@ void scaleMinK4(int j, const uint8_t *s, int &sc, int &mn) {
 }
 
 /// Q4_K / Q5_K: 256 values in 8 sub-blocks of 32, each with its own 6-bit
-/// scale and min (times the block's d and dmin); value = d*sc*q - dmin*mn.
-void decodeBlockK45(bool five, const uint8_t *blk, float *y) {
+/// scale and min (times the block's d and dmin); value = d*sc*q - dmin*mn,
+/// so scale d*sc and min -dmin*mn (both exact in float).
+void splitBlockK45(bool five, const uint8_t *blk, uint8_t *q, float *scale, float *min) {
   const float d = halfToFloat(loadLE16(blk)), dmin = halfToFloat(loadLE16(blk + 2));
-  const uint8_t *scales = blk + 4, *qh = blk + 16, *q = blk + (five ? 48 : 16);
+  const uint8_t *scales = blk + 4, *qh = blk + 16, *p = blk + (five ? 48 : 16);
   for (int j = 0; j < 4; ++j) { // 64 values: low nibbles, then high nibbles
-    int sc0, m0, sc1, m1;
-    scaleMinK4(2 * j, scales, sc0, m0);
-    scaleMinK4(2 * j + 1, scales, sc1, m1);
-    const float d0 = d * sc0, min0 = dmin * m0, d1 = d * sc1, min1 = dmin * m1;
+    for (int h = 0; h < 2; ++h) {
+      int sc, mn;
+      scaleMinK4(2 * j + h, scales, sc, mn);
+      scale[2 * j + h] = d * static_cast<float>(sc);
+      min[2 * j + h] = -(dmin * static_cast<float>(mn));
+    }
     for (int l = 0; l < 32; ++l) {
-      int lo = q[l] & 0xF, hi = q[l] >> 4;
+      int lo = p[l] & 0xF, hi = p[l] >> 4;
       if (five) {
         lo += ((qh[l] >> (2 * j)) & 1) << 4;
         hi += ((qh[l] >> (2 * j + 1)) & 1) << 4;
       }
-      y[64 * j + l] = d0 * static_cast<float>(lo) - min0;
-      y[64 * j + 32 + l] = d1 * static_cast<float>(hi) - min1;
+      q[64 * j + l] = static_cast<uint8_t>(lo);
+      q[64 * j + 32 + l] = static_cast<uint8_t>(hi);
     }
-    q += 32;
+    p += 32;
   }
 }
 
 /// Q6_K: 256 values in 16 sub-blocks of 16 with int8 scales; 4 low bits in
-/// `ql`, 2 high bits in `qh`, minus 32.
-void decodeBlockQ6K(const uint8_t *blk, float *y) {
+/// `ql`, 2 high bits in `qh`, minus 32: int8 q, scale d*sc per 16.
+void splitBlockQ6K(const uint8_t *blk, uint8_t *q, float *scale) {
   const uint8_t *ql = blk, *qh = blk + 128;
   const int8_t *sc = reinterpret_cast<const int8_t *>(blk + 192);
   const float d = halfToFloat(loadLE16(blk + 208));
+  for (int i = 0; i < 16; ++i)
+    scale[i] = d * static_cast<float>(sc[i]);
   for (int half = 0; half < 2; ++half) { // 128 values each
     for (int l = 0; l < 32; ++l) {
-      int is = l / 16;
-      int q1 = ((ql[l] & 0xF) | ((qh[l] & 3) << 4)) - 32;
-      int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-      int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-      int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-      y[l] = d * sc[is] * static_cast<float>(q1);
-      y[l + 32] = d * sc[is + 2] * static_cast<float>(q2);
-      y[l + 64] = d * sc[is + 4] * static_cast<float>(q3);
-      y[l + 96] = d * sc[is + 6] * static_cast<float>(q4);
+      q[l] = static_cast<uint8_t>(((ql[l] & 0xF) | ((qh[l] & 3) << 4)) - 32);
+      q[l + 32] = static_cast<uint8_t>(((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32);
+      q[l + 64] = static_cast<uint8_t>(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+      q[l + 96] = static_cast<uint8_t>(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
     }
-    y += 128;
+    q += 128;
     ql += 64;
     qh += 32;
-    sc += 8;
-  }
-}
-
-/// The 4-, 5- and 6-bit block formats, `n` a multiple of the block size.
-void decodeBlocks(GgmlType t, const uint8_t *p, size_t n, float *dst) {
-  const size_t bs = static_cast<size_t>(ggmlBlockSize(t)), bb = ggmlBlockBytes(t);
-  for (size_t b = 0; b < n / bs; ++b, p += bb, dst += bs) {
-    if (t == GgmlType::Q6_K)
-      decodeBlockQ6K(p, dst);
-    else if (t == GgmlType::Q4_K || t == GgmlType::Q5_K)
-      decodeBlockK45(t == GgmlType::Q5_K, p, dst);
-    else
-      decodeBlock32(t, p, dst);
   }
 }
 
 } // namespace
+
+bool decomposeBlocks(GgmlType t, const void *srcv, size_t n, IntBlocks &out) {
+  const uint8_t *p = static_cast<const uint8_t *>(srcv);
+  out = IntBlocks();
+  switch (t) {
+  case GgmlType::Q4_0: out.bits = 4, out.zero = 8; break;
+  case GgmlType::Q4_1: case GgmlType::Q4_K: out.bits = 4; break;
+  case GgmlType::Q5_1: case GgmlType::Q5_K: out.bits = 5; break;
+  case GgmlType::Q5_0: out.bits = 5, out.isSigned = true; break;
+  case GgmlType::Q8_0: out.bits = 8, out.isSigned = true; break;
+  case GgmlType::Q6_K: out.bits = 6, out.isSigned = true, out.block = 16; break;
+  default: return false;
+  }
+  const bool hasMin = t == GgmlType::Q4_1 || t == GgmlType::Q5_1 || t == GgmlType::Q4_K ||
+                      t == GgmlType::Q5_K;
+  out.q.resize(n);
+  out.scale.resize(n / out.block);
+  if (hasMin)
+    out.min.resize(n / out.block);
+  const size_t bs = static_cast<size_t>(ggmlBlockSize(t)), bb = ggmlBlockBytes(t);
+  const size_t sub = bs / out.block; // scales a ggml block
+  for (size_t b = 0; b < n / bs; ++b, p += bb) {
+    uint8_t *q = out.q.data() + b * bs;
+    float *sc = out.scale.data() + b * sub, *mn = hasMin ? out.min.data() + b * sub : nullptr;
+    if (t == GgmlType::Q8_0) {
+      *sc = halfToFloat(loadLE16(p));
+      std::memcpy(q, p + 2, kQ8_0Block);
+    } else if (t == GgmlType::Q6_K) {
+      splitBlockQ6K(p, q, sc);
+    } else if (t == GgmlType::Q4_K || t == GgmlType::Q5_K) {
+      splitBlockK45(t == GgmlType::Q5_K, p, q, sc, mn);
+    } else {
+      splitBlock32(t, p, q, sc, mn);
+    }
+  }
+  return true;
+}
 
 void decodeToF32(GgmlType t, const void *srcv, size_t n, float *dst) {
   const uint8_t *p = static_cast<const uint8_t *>(srcv);
@@ -419,17 +465,17 @@ void decodeToF32(GgmlType t, const void *srcv, size_t n, float *dst) {
   case GgmlType::BF16:
     for (size_t i = 0; i < n; ++i) dst[i] = bf16ToFloat(loadLE16(p + 2 * i));
     return;
-  case GgmlType::Q8_0:
-    for (size_t b = 0; b < n / kQ8_0Block; ++b) {
-      const uint8_t *blk = p + b * kQ8_0BlockBytes;
-      const float d = halfToFloat(loadLE16(blk));
-      for (int j = 0; j < kQ8_0Block; ++j)
-        dst[b * kQ8_0Block + j] = d * static_cast<int8_t>(blk[2 + j]);
+  default: {
+    // scale * (q - zero) (+ min): the formats' own arithmetic, in float
+    IntBlocks ib;
+    decomposeBlocks(t, p, n, ib);
+    for (size_t i = 0; i < n; ++i) {
+      int q = ib.isSigned ? static_cast<int8_t>(ib.q[i]) : ib.q[i];
+      float v = static_cast<float>(q - ib.zero) * ib.scale[i / ib.block];
+      dst[i] = ib.min.empty() ? v : v + ib.min[i / ib.block];
     }
     return;
-  default:
-    decodeBlocks(t, p, n, dst);
-    return;
+  }
   }
 }
 

@@ -52,6 +52,8 @@ public:
       return nullptr;
     if (o.weightType == "q8")
       quantizeInPlace(store["model.embed_tokens.weight"]);
+    else if (o.weightType == "q4")
+      quantizeQ4InPlace(store["model.embed_tokens.weight"]);
     Value x = mlir::liquid::EmbeddingOp::create(b, loc, rows(h), entry->getArgument(0), embed);
     for (int64_t i = 0; i < c.layers; ++i) {
       std::string p = "model.layers." + std::to_string(i) + ".";
@@ -134,12 +136,15 @@ private:
     Tensor t;
     t.shape = w->shape;
     t.data = toF32(*w);
-    if (w->type == WeightType::Q8_0) {
-      // keep the int8 values and scales as stored
-      size_t n = static_cast<size_t>(w->numel());
-      t.q8.resize(n);
-      t.q8Scales.resize(n / kQ8_0Block);
-      unpackQ8_0(w->data, n, t.q8.data(), t.q8Scales.data());
+    if (w->type == WeightType::Q8_0 || w->type == WeightType::Q5_0) {
+      // keep the int8 values and scales as stored (Q5_0: q - 16, in int8)
+      IntBlocks ib;
+      if (toIntBlocks(*w, ib)) {
+        t.q8.assign(ib.q.begin(), ib.q.end());
+        t.q8Scales = std::move(ib.scale);
+      }
+    } else if (isWidenOnly(w->type)) {
+      toIntBlocks(*w, t.blocks); // the 4/5/6-bit integers as stored
     }
     return synthetic(name, std::move(t));
   }
@@ -156,6 +161,16 @@ private:
     t.q8.resize(n);
     t.q8Scales.resize(blocks);
     unpackQ8_0(raw.data(), n, t.q8.data(), t.q8Scales.data());
+  }
+
+  /// The same for --weight-type=q4 (4-bit blocks).
+  static void quantizeQ4InPlace(Tensor &t) {
+    bool isQ4 = t.blocks.bits == 4 && t.blocks.zero == 8 && t.blocks.min.empty();
+    if (isQ4 || t.shape.back() % 32)
+      return;
+    quantizeQ4Blocks(t.data.data(), t.data.size(), t.blocks);
+    for (size_t i = 0; i < t.data.size(); ++i)
+      t.data[i] = static_cast<float>(t.blocks.q[i] - 8) * t.blocks.scale[i / 32];
   }
 
   /// Puts `t` into the store as `name` and returns its liquid.weight, created
@@ -244,8 +259,19 @@ private:
       }
       return true;
     };
+    if (o.weightType == "auto")
+      for (const char *w : {"w1", "w3", "w2"}) {
+        const WeightRef *ref = m.find(p + "experts." + w + ".weight");
+        if (ref && isWidenOnly(ref->type) && ref->type != WeightType::Q5_0) {
+          err = m.path + ": tensor '" + ref->name + "' is " + weightTypeName(ref->type) +
+                ": MoE experts compute from f32, f16 or q8 only; --weight-type=f32 (exact), f16 "
+                "or q8 widens them when compiling";
+          return nullptr;
+        }
+      }
     bool blocks = w1t.getDimSize(1) % kQ8_0Block == 0 && w1t.getDimSize(2) % kQ8_0Block == 0;
-    if (blocks && (o.weightType == "q8" || (o.weightType == "auto" && storedAs(WeightType::Q8_0))))
+    if (blocks && (o.weightType == "q8" || (o.weightType == "auto" && (storedAs(WeightType::Q8_0) ||
+                                                                       storedAs(WeightType::Q5_0)))))
       experts.setWeightType(mlir::liquid::WeightStorage::Q8);
     else if (o.weightType == "f16" || (o.weightType == "auto" && storedAs(WeightType::F16)))
       experts.setWeightType(mlir::liquid::WeightStorage::F16);
@@ -267,17 +293,34 @@ private:
     auto l = mlir::liquid::LinearOp::create(b, UnknownLoc::get(&ctx), rows(out), x, w);
     const WeightRef *ref = m.find(weight);
     int64_t in = cast<RankedTensorType>(w.getType()).getDimSize(1);
-    bool half = o.weightType == "f16" ||
-                (o.weightType == "auto" && ref && ref->type == WeightType::F16);
-    // int8 needs whole blocks of 32 inputs; other products stay float32
-    bool q8 = in % kQ8_0Block == 0 &&
-              (o.weightType == "q8" ||
-               (o.weightType == "auto" && ref && ref->type == WeightType::Q8_0));
-    if (q8)
-      l.setWeightType(mlir::liquid::WeightStorage::Q8);
-    else if (half)
-      l.setWeightType(mlir::liquid::WeightStorage::F16);
+    l.setWeightType(storageFor(ref ? ref->type : WeightType::F32, in));
     return l;
+  }
+
+  /// How a product stores a weight of type `t` with `in` inputs: auto keeps
+  /// the checkpoint's type (its integer blocks as they are), --weight-type
+  /// widens or quantizes all of them; blocks need whole blocks of 32 inputs
+  /// (other products stay float32).
+  mlir::liquid::WeightStorage storageFor(WeightType t, int64_t in) const {
+    using mlir::liquid::WeightStorage;
+    bool whole = in % kQ8_0Block == 0;
+    if (o.weightType == "q8" && whole)
+      return WeightStorage::Q8;
+    if (o.weightType == "q4" && whole)
+      return WeightStorage::Q4;
+    if (o.weightType == "f16")
+      return WeightStorage::F16;
+    if (o.weightType != "auto")
+      return WeightStorage::F32;
+    switch (t) {
+    case WeightType::F16: return WeightStorage::F16;
+    case WeightType::Q8_0: case WeightType::Q5_0: return WeightStorage::Q8;
+    case WeightType::Q4_0: return WeightStorage::Q4;
+    case WeightType::Q4_1: case WeightType::Q4_K: return WeightStorage::Q4M;
+    case WeightType::Q5_1: case WeightType::Q5_K: return WeightStorage::Q8M;
+    case WeightType::Q6_K: return WeightStorage::Q8X16;
+    default: return WeightStorage::F32;
+    }
   }
 
   MLIRContext &ctx;
@@ -300,15 +343,6 @@ OwningOpRef<ModuleOp> importLfm2Model(MLIRContext &ctx, const Lfm2Model &model,
     err = model.path + ": architecture '" + model.config.arch + "' is not supported";
     return nullptr;
   }
-  // 4-, 5- and 6-bit blocks are widened only when asked (no kernels yet).
-  if (options.weightType == "auto")
-    for (const auto &kv : model.tensors)
-      if (isWidenOnly(kv.second.type)) {
-        err = model.path + ": tensor '" + kv.first + "' is " + weightTypeName(kv.second.type) +
-              ": liquidc does not compute from 4-, 5- or 6-bit blocks yet; "
-              "--weight-type=f32 (exact), f16 or q8 widens them when compiling";
-        return nullptr;
-      }
   return Lfm2Builder(ctx, model, options, store, err).run();
 }
 

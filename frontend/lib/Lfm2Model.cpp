@@ -121,6 +121,22 @@ std::vector<float> toF32(const WeightRef &w) {
   }
 }
 
+bool toIntBlocks(const WeightRef &w, IntBlocks &out) {
+  try {
+    out = IntBlocks();
+    int64_t n = w.numel();
+    GgmlType gt = ggmlOf(w.type);
+    const int64_t bs = ggmlBlockSize(gt);
+    if (!w.data || n < 0 || n % bs != 0 ||
+        static_cast<size_t>(n / bs) * ggmlBlockBytes(gt) > w.bytes)
+      return false;
+    return decomposeBlocks(gt, w.data, static_cast<size_t>(n), out);
+  } catch (...) {
+    out = IntBlocks();
+    return false;
+  }
+}
+
 namespace {
 
 using json = nlohmann::json;

@@ -85,7 +85,7 @@ struct AssignBackendsPass : mlir::liquid::impl::AssignBackendsBase<AssignBackend
                          << backend << "'";
       return signalPassFailure();
     }
-    if (!halide && kernelsList.empty())
+    if (!halide && kernelsList.empty() && !int8Activations)
       return;
     ::liquid::HalideSchedule schedule;
     std::string err;
@@ -100,7 +100,7 @@ struct AssignBackendsPass : mlir::liquid::impl::AssignBackendsBase<AssignBackend
     std::string list;
     llvm::raw_string_ostream os(list);
     SmallVector<Attribute> requests;
-    int64_t index = 0;
+    int64_t index = 0, int8Products = 0;
     module.walk([&](Operation *op) {
       bool masked = false;
       std::optional<HalideKernel> k = candidate(op, module, masked);
@@ -113,16 +113,27 @@ struct AssignBackendsPass : mlir::liquid::impl::AssignBackendsBase<AssignBackend
         why = whyLLVM(*k, masked);
       if (!why.empty())
         k->schedule = "llvm";
-      if (k->op == "matmul" && k->weight == "q8" && int8Activations)
-        k->acts = k->schedule == "llvm" ? "f32" : "q8";
-      if (k->schedule == "llvm" && int8Activations && k->op == "matmul")
-        why += " (float activations)";
+      if (k->op == "matmul" && int8Activations) {
+        auto l = cast<LinearOp>(op);
+        bool blocks = isBlockStorage(l.getWeightType());
+        k->acts = blocks ? "q8" : "f32";
+        int8Products += blocks;
+        if (blocks && k->schedule == "llvm")
+          l.setInt8Inputs(true);
+        if (!blocks)
+          why += " (float activations)";
+      }
       describe(os, *k, why);
       if (k->schedule == "llvm")
         return;
       writeAttr<HalideKernelAttrHelper>(op, StringAttr::get(op->getContext(), k->name));
       requests.push_back(halideKernelToAttr(op->getContext(), *k));
     });
+    if (int8Activations && !int8Products && !int8Only) { // (NPUs: the driver says why)
+      module.emitError("int8 activations need products with int8 or 4/5/6-bit weights "
+                       "(--quantize=q8 or q4, or a Q8_0/Q4_0/K-quant GGUF)");
+      return signalPassFailure();
+    }
     if (!requests.empty())
       writeAttr<HalideKernelsAttrHelper>(module, ArrayAttr::get(module.getContext(), requests));
     if (!kernelsList.empty()) {
@@ -145,6 +156,8 @@ struct AssignBackendsPass : mlir::liquid::impl::AssignBackendsBase<AssignBackend
       return " (head_dim not a multiple of " + std::to_string(2 * vectorWidth) + ")";
     if (masked)
       return " (masked: packed block-sparse)";
+    if (k.op == "matmul" && k.weight != "f32" && k.weight != "f16" && k.weight != "q8")
+      return " (" + k.weight + " weights: LLVM kernels only)";
     if (int8Only && (k.op != "matmul" || k.weight != "q8"))
       return " (float kernel: no float vectors in Halide's HVX backend)";
     if (gpu && k.op != "matmul")

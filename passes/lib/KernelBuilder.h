@@ -26,17 +26,7 @@ using ::liquid::PackFormat;
 using ::liquid::PackLayout;
 
 /// The packed element type of weights stored as `w` (an op's weight_type).
-inline PackElement packElement(WeightStorage w) {
-  switch (w) {
-  case WeightStorage::Q8:
-    return PackElement::Q8;
-  case WeightStorage::F16:
-    return PackElement::F16;
-  case WeightStorage::F32:
-    return PackElement::F32;
-  }
-  llvm_unreachable("unknown weight storage");
-}
+inline PackElement packElement(WeightStorage w) { return static_cast<PackElement>(w); }
 
 /// The dialect's dense WeightLayouts are PackLayout's values (the block-sparse
 /// ones come after them and have no PackLayout).
@@ -44,7 +34,9 @@ static_assert(static_cast<int>(WeightLayout::TransposedBatchedGLU) ==
                   static_cast<int>(PackLayout::TransposedBatchedGLU),
               "WeightLayout's dense layouts are PackLayout's");
 static_assert(static_cast<int>(WeightStorage::F16) == static_cast<int>(PackElement::F16) &&
-                  static_cast<int>(WeightStorage::Q8) == static_cast<int>(PackElement::Q8),
+                  static_cast<int>(WeightStorage::Q8) == static_cast<int>(PackElement::Q8) &&
+                  static_cast<int>(WeightStorage::Q4) == static_cast<int>(PackElement::Q4) &&
+                  static_cast<int>(WeightStorage::Q8I) == static_cast<int>(PackElement::Q8I),
               "WeightStorage has PackElement's values");
 /// The packed format of a dense layout and element type: what an op asks
 /// for (WeightReaderOpInterface) or a slot records.
@@ -60,7 +52,7 @@ inline PackFormat packFormat(WeightSlotAttr s) { return packFormat(s.getLayout()
 /// for block-sparse ones.
 using PackKey = std::pair<void *, int>;
 inline PackKey packKey(Value v, PackFormat f) {
-  return {v.getAsOpaquePointer(), static_cast<int>(f.layout) * 3 + static_cast<int>(f.element)};
+  return {v.getAsOpaquePointer(), static_cast<int>(f.layout) * 16 + static_cast<int>(f.element)};
 }
 inline PackKey blocksKey(Value v, bool transposed) {
   return {v.getAsOpaquePointer(), 100 + static_cast<int>(transposed)};

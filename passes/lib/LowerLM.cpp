@@ -22,6 +22,8 @@
 //===----------------------------------------------------------------------===//
 #include "Conversion/LMEmitter.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+
 namespace mlir::liquid {
 #define GEN_PASS_DEF_LOWERLM
 #include "liquid/Passes/Passes.h.inc"
@@ -59,7 +61,7 @@ LMCost lmCost(func::FuncOp f) {
 
 /// Lowers one language-model function to @<prefix>_kernel_forward.
 LogicalResult lowerLMFunction(func::FuncOp f, OpBuilder &mb, PackedWeights &packer,
-                              const std::string &prefix) {
+                              const std::string &prefix, const std::string &int8Dot) {
   auto plan = dyn_cast_or_null<ForwardArenaAttr>(readAttr<ArenaAttrHelper>(f));
   if (!plan)
     return f.emitOpError("has no memory plan; run liquid-plan-memory first");
@@ -106,6 +108,7 @@ LogicalResult lowerLMFunction(func::FuncOp f, OpBuilder &mb, PackedWeights &pack
                f->getParentOfType<ModuleOp>());
   em.barrierName = barrierName;
   em.maxRows = maxRows;
+  em.int8Dot = int8Dot;
   for (Operation &op : body) {
     if (isa<func::ReturnOp>(op) || (op.getNumResults() && isWeight(op.getResult(0))))
       continue;
@@ -149,7 +152,7 @@ struct LowerLMPass : mlir::liquid::impl::LowerLMBase<LowerLMPass> {
         funcs.push_back(f);
     auto lower = [&](func::FuncOp f, OpBuilder &b, PackedWeights &packer) {
       std::string prefix = kernelPrefix.empty() ? f.getSymName().str() : kernelPrefix.getValue();
-      return lowerLMFunction(f, b, packer, prefix);
+      return lowerLMFunction(f, b, packer, prefix, int8Dot);
     };
     if (failed(lowerKernelFunctions(module, funcs, vectorWidth, lower)))
       return signalPassFailure();

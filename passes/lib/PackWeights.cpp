@@ -59,6 +59,13 @@ public:
       const ::liquid::Tensor *t = eval(v);
       if (!t)
         return failure();
+      if (!::liquid::canPack(*t, f)) {
+        Operation *def = v.getDefiningOp();
+        (def ? def->emitError() : emitError(v.getLoc()))
+            << "this weight is not stored as the integer blocks its reader asks for ("
+            << ::liquid::formatName(f) << ")";
+        return failure();
+      }
       ::liquid::packTensor(*t, f, lanes, blob);
       blob.resize(size, 0.0f);
     }

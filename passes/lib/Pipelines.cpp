@@ -29,9 +29,6 @@ void mlir::liquid::populateLiquidOptimizationPipeline(OpPassManager &pm) {
 
 void mlir::liquid::populateLiquidToVectorPipeline(OpPassManager &pm, const CompilerOptions &o,
                                                   const ::liquid::WeightStore *checkpoint) {
-  pm.nest<func::FuncOp>().addPass(createPlanMemory());
-  if (o.printMemoryPlan)
-    pm.addPass(createPrintMemoryPlan());
   AssignBackendsOptions backends;
   backends.backend = o.backend;
   backends.scheduleFile = o.halideScheduleFile;
@@ -42,12 +39,16 @@ void mlir::liquid::populateLiquidToVectorPipeline(OpPassManager &pm, const Compi
   backends.int8Activations = o.int8Activations;
   backends.kernelsList = o.kernelsList;
   pm.addPass(createAssignBackends(backends));
+  // after the backends: a product with int8_inputs takes scratch
+  pm.nest<func::FuncOp>().addPass(createPlanMemory());
+  if (o.printMemoryPlan)
+    pm.addPass(createPrintMemoryPlan());
   PackWeightsOptions pack;
   pack.vectorWidth = o.vectorWidth;
   pack.blockSparse = o.blockSparse;
   pm.addPass(createPackWeights(pack, checkpoint));
   pm.addPass(createLowerCells({o.kernelPrefix, o.vectorWidth}));
-  pm.addPass(createLowerLM({o.kernelPrefix, o.vectorWidth}));
+  pm.addPass(createLowerLM({o.kernelPrefix, o.vectorWidth, o.int8Dot}));
   pm.addPass(createApproximateMath());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -93,13 +94,15 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<bool> int8Acts{*this, "int8-activations", llvm::cl::desc("int8 x int8 products"),
                         llvm::cl::init(false)};
   Option<std::string> kernelsList{*this, "kernels-list", llvm::cl::desc("List the kernels here")};
+  Option<std::string> int8Dot{*this, "int8-dot",
+                              llvm::cl::desc("The target's int8 dot-product intrinsic")};
 
   CompilerOptions get() const {
     CompilerOptions o;
     o.kernelPrefix = prefix, o.vectorWidth = vectorWidth, o.blockSparse = blockSparse;
     o.printMemoryPlan = printPlan, o.backend = backend, o.halideScheduleFile = schedule;
     o.gpu = gpu, o.int8Only = int8Only, o.int8Activations = int8Acts;
-    o.kernelsList = kernelsList;
+    o.kernelsList = kernelsList, o.int8Dot = int8Dot;
     return o;
   }
 };

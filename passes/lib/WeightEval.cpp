@@ -34,6 +34,15 @@ int64_t packedFloats(const std::vector<int64_t> &shape, PackFormat f, int64_t la
     }
   case PackElement::F32:
     break;
+  default: { // integer blocks: Transposed only
+    if (f.layout != PackLayout::Transposed)
+      return 0;
+    iblk::Format b = iblk::format(f.element);
+    int64_t np = roundUp(shape[0], lanes), tile = denseTile(lanes), floats = 0;
+    for (int64_t t0 = 0; t0 < np; t0 += tile)
+      floats += iblk::tileFloats(b, shape[1], std::min(tile, np - t0));
+    return floats;
+  }
   }
   switch (f.layout) {
   case PackLayout::Vector: {
@@ -67,6 +76,68 @@ static void packQ8Tiles(int64_t n, int64_t k, const int8_t *q, const float *d, i
       }
     }
   }
+}
+
+/// The integer-block tiles (iblk) of an [n, k] matrix of values `q` (one a
+/// byte) with scales (and minimums) [n, k / block].
+static void packIntTiles(iblk::Format f, int64_t n, int64_t k, const uint8_t *q,
+                         const float *scale, const float *min, int64_t lanes, float *dst) {
+  int64_t np = roundUp(n, lanes), tile = denseTile(lanes), nb = k / f.block;
+  auto *bytes = reinterpret_cast<uint8_t *>(dst);
+  for (int64_t t0 = 0; t0 < np; t0 += tile) {
+    int64_t w = std::min(tile, np - t0);
+    for (int64_t b = 0; b < nb; ++b, bytes += iblk::blockBytes(f, w)) {
+      float *sc = reinterpret_cast<float *>(bytes), *mn = sc + w;
+      uint8_t *vals = bytes + 4 * w * (f.hasMin ? 2 : 1);
+      for (int64_t c = 0; c < w && t0 + c < n; ++c) { // padding columns stay 0
+        int64_t r = t0 + c;
+        sc[c] = scale[r * nb + b];
+        if (f.hasMin)
+          mn[c] = min[r * nb + b];
+        const uint8_t *src = q + r * k + b * f.block;
+        for (int64_t i = 0; i < f.block; ++i) {
+          if (f.bits == 8)
+            vals[(i / 4) * w * 4 + c * 4 + i % 4] = src[i];
+          else
+            vals[(i / 8) * w * 4 + c * 4 + i % 4] |=
+                static_cast<uint8_t>((src[i] & 0xF) << (i % 8 >= 4 ? 4 : 0));
+        }
+      }
+    }
+  }
+}
+
+/// The integer blocks `t` is packed from as element `e`: the checkpoint's
+/// when they have e's format; q4 quantized from the floats; q8i from the
+/// int8 values (quantized when the checkpoint had none). Null if `t` has
+/// no such blocks.
+static const IntBlocks *intBlocksFor(const Tensor &t, PackElement e, IntBlocks &tmp) {
+  iblk::Format f = iblk::format(e);
+  const IntBlocks &b = t.blocks;
+  bool match = !b.empty() && b.block == f.block && !b.min.empty() == f.hasMin &&
+               b.isSigned == f.isSigned && b.zero == f.zero && b.bits <= f.bits;
+  if (match)
+    return &b;
+  if (e == PackElement::Q4 && !t.data.empty() && t.shape.back() % 32 == 0) {
+    quantizeQ4Blocks(t.data.data(), t.data.size(), tmp);
+    return &tmp;
+  }
+  if (e == PackElement::Q8I && t.shape.back() % 32 == 0) {
+    std::vector<int8_t> q;
+    tmp = IntBlocks();
+    tmp.bits = 8, tmp.isSigned = true;
+    quantizeQ8(t, q, tmp.scale);
+    tmp.q.assign(q.begin(), q.end());
+    return &tmp;
+  }
+  return nullptr;
+}
+
+bool canPack(const Tensor &t, PackFormat f) {
+  IntBlocks tmp;
+  return !iblk::isIntBlocks(f.element) ||
+         (f.layout == PackLayout::Transposed && t.shape.size() == 2 &&
+          intBlocksFor(t, f.element, tmp));
 }
 
 /// `t` in layout `l` with Q8 elements (from the checkpoint's int8 values
@@ -121,6 +192,13 @@ void packTensor(const Tensor &t, PackFormat f, int64_t lanes, std::vector<float>
   }
   if (f.element == PackElement::Q8) {
     packQ8(t, f.layout, lanes, dst);
+    return;
+  }
+  if (iblk::isIntBlocks(f.element)) { // checked by canPack
+    IntBlocks tmp;
+    const IntBlocks *b = intBlocksFor(t, f.element, tmp);
+    packIntTiles(iblk::format(f.element), t.shape[0], t.shape[1], b->q.data(), b->scale.data(),
+                 b->min.empty() ? nullptr : b->min.data(), lanes, dst);
     return;
   }
   switch (f.layout) {
@@ -252,8 +330,18 @@ Tensor concatTensors(const std::vector<const Tensor *> &parts, int64_t dim) {
   for (size_t i = dim + 1; i < r.shape.size(); ++i) inner *= r.shape[i];
   r.data.reserve(r.numel());
   bool q8 = dim + 1 < static_cast<int64_t>(r.shape.size());
-  for (const Tensor *p : parts)
+  bool blocks = q8;
+  for (const Tensor *p : parts) {
     q8 = q8 && !p->q8.empty();
+    const IntBlocks &a = p->blocks, &f = parts.front()->blocks;
+    blocks = blocks && !a.empty() && a.bits == f.bits && a.block == f.block && a.zero == f.zero &&
+             a.isSigned == f.isSigned && a.min.empty() == f.min.empty();
+  }
+  if (blocks) {
+    const IntBlocks &f = parts.front()->blocks;
+    r.blocks.bits = f.bits, r.blocks.block = f.block, r.blocks.zero = f.zero;
+    r.blocks.isSigned = f.isSigned;
+  }
   for (int64_t o = 0; o < outer; ++o)
     for (const Tensor *p : parts) {
       int64_t chunk = p->shape[dim] * inner;
@@ -262,6 +350,16 @@ Tensor concatTensors(const std::vector<const Tensor *> &parts, int64_t dim) {
         r.q8.insert(r.q8.end(), p->q8.begin() + o * chunk, p->q8.begin() + (o + 1) * chunk);
         r.q8Scales.insert(r.q8Scales.end(), p->q8Scales.begin() + o * chunk / 32,
                           p->q8Scales.begin() + (o + 1) * chunk / 32);
+      }
+      if (blocks) {
+        const IntBlocks &a = p->blocks;
+        int64_t bc = chunk / a.block;
+        r.blocks.q.insert(r.blocks.q.end(), a.q.begin() + o * chunk, a.q.begin() + (o + 1) * chunk);
+        r.blocks.scale.insert(r.blocks.scale.end(), a.scale.begin() + o * bc,
+                              a.scale.begin() + (o + 1) * bc);
+        if (!a.min.empty())
+          r.blocks.min.insert(r.blocks.min.end(), a.min.begin() + o * bc,
+                              a.min.begin() + (o + 1) * bc);
       }
     }
   return r;

@@ -15,7 +15,10 @@ namespace liquid {
 void quantizeQ8(const Tensor &t, std::vector<int8_t> &q, std::vector<float> &scales);
 /// Floats a tensor of `shape` takes in the blob in format `f`.
 int64_t packedFloats(const std::vector<int64_t> &shape, PackFormat f, int64_t lanes);
-/// Appends `t` in format `f` to `out` (exactly packedFloats floats).
+/// Whether `t` can be packed as `f`: integer-block elements need the
+/// checkpoint's blocks in that format (q4 and q8i can also be quantized).
+bool canPack(const Tensor &t, PackFormat f);
+/// Appends `t` in format `f` to `out` (exactly packedFloats floats; canPack).
 void packTensor(const Tensor &t, PackFormat f, int64_t lanes, std::vector<float> &out);
 
 /// Which lanes-wide blocks of a matrix hold a nonzero: occ[row][chunk]. With

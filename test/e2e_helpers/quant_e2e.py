@@ -28,13 +28,17 @@ def main():
     ap.add_argument("--fixture", required=True, help="fixtures/lfm2-small-quants")
     ap.add_argument("--out", required=True)
     ap.add_argument("--tol", type=float, default=1e-3)
+    ap.add_argument("--weight-type", default="f32",
+                    help="f32 widens exactly; auto keeps the integer blocks")
+    ap.add_argument("--flags", default="", help="more liquidc flags (space separated)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     failed = 0
     for q in ("q4_0", "q5_0", "q4_k_m", "q5_k_m", "q6_k"):
         lm = os.path.join(a.out, q)
         run([a.liquidc, os.path.join(a.fixture, "lfm2-small-%s.gguf" % q), "-o", lm,
-             "--weight-type=f32", "--max-context", "64", "--max-rows", "4"])
+             "--weight-type=" + a.weight_type, "--max-context", "64", "--max-rows", "4"]
+            + a.flags.split())
         g = load_safetensors(os.path.join(a.fixture, "golden_%s.safetensors" % q))
         ids = lambda t: ",".join(str(int(x)) for x in t)
         pre = os.path.join(a.out, q + "-prefill.npy")

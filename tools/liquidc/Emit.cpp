@@ -98,12 +98,10 @@ bool Emitter::readWeightsInfo(std::string &err) {
 }
 
 bool Emitter::run(std::string &err) {
-  if (o.compiler.int8Activations &&
+  if (o.target->kind == "npu" &&
       llvm::none_of(halide, [](const HalideKernel &k) { return k.acts == "q8"; })) {
-    err = o.target->kind == "npu"
-              ? "target '" + o.target->name + "' needs int8 weights (--quantize=q8, or a Q8_0 "
-                "GGUF): its vector unit has no float arithmetic"
-              : std::string("--activations=q8 needs int8 weights (--quantize=q8, or a Q8_0 GGUF)");
+    err = "target '" + o.target->name + "' needs int8 weights (--quantize=q8, or a Q8_0 "
+          "GGUF): its vector unit has no float arithmetic";
     return false;
   }
   Attribute info = kernelInfoAttr(m.module);

@@ -86,7 +86,8 @@ cl::opt<int> maxRows("max-rows",
 cl::opt<std::string> weightType(
     "weight-type",
     cl::desc("Language models: element type of the products' weights: auto (as the checkpoint "
-             "stores them; F16 stays F16, Q8_0 stays int8), f32, f16, q8"),
+             "stores them: F16 stays F16, Q8_0/Q5_0 int8, Q4_0/Q4_1/Q4_K/Q5_1/Q5_K/Q6_K their "
+             "integer blocks), f32, f16, q8, q4 (widening or quantizing every product)"),
     cl::init("auto"), cl::cat(cat));
 cl::opt<std::string> chatTemplate(
     "chat-template",
@@ -95,14 +96,15 @@ cl::opt<std::string> chatTemplate(
     cl::init("auto"), cl::cat(cat));
 cl::opt<std::string> quantize(
     "quantize",
-    cl::desc("Language models: none, or q8 (int8 weights with a scale per block of 32 inputs, "
-             "the layout of GGUF Q8_0; the same as --weight-type=q8)"),
+    cl::desc("Language models: none, q8 (int8 weights with a scale per block of 32 inputs, "
+             "the layout of GGUF Q8_0; the same as --weight-type=q8) or q4 (4-bit weights, "
+             "Q4_0's meaning; the same as --weight-type=q4)"),
     cl::init("none"), cl::cat(cat));
 cl::opt<std::string> activations(
     "activations",
     cl::desc("Language models: f32 (default), or q8: int8 x int8 products, each row's inputs "
-             "quantized per block of 32 as llama.cpp's Q8_0 kernels do (needs q8 weights and "
-             "the Halide backend; implied by the hexagon target)"),
+             "quantized per block of 32 as llama.cpp's Q8_0 kernels do, for the products with "
+             "integer-block weights (q8, q4, the GGUF K-quants); implied by the hexagon target"),
     cl::init("f32"), cl::cat(cat));
 cl::opt<std::string> backendName(
     "backend",
@@ -198,13 +200,15 @@ void applyTargetKind(DriverOptions &o) {
 void checkModelKind(DriverOptions &o) {
   const TargetInfo &t = *o.target;
   bool lm = o.inputKind == InputKind::LanguageModel;
-  if (weightType != "auto" && weightType != "f32" && weightType != "f16" && weightType != "q8")
-    fail("--weight-type must be auto, f32, f16 or q8, not '" + weightType + "'");
-  if (quantize != "none" && quantize != "q8")
-    fail("--quantize must be none or q8, not '" + quantize + "'");
-  if (quantize == "q8" && weightType != "auto" && weightType != "q8")
-    fail("--quantize=q8 contradicts --weight-type=" + weightType);
-  o.weightType = quantize == "q8" ? std::string("q8") : std::string(weightType);
+  if (weightType != "auto" && weightType != "f32" && weightType != "f16" && weightType != "q8" &&
+      weightType != "q4")
+    fail("--weight-type must be auto, f32, f16, q8 or q4, not '" + weightType + "'");
+  if (quantize != "none" && quantize != "q8" && quantize != "q4")
+    fail("--quantize must be none, q8 or q4, not '" + quantize + "'");
+  if (quantize != "none" && weightType != "auto" && weightType != quantize)
+    fail("--quantize=" + quantize + " contradicts --weight-type=" + weightType);
+  o.weightType = quantize != "none" ? std::string(quantize) : std::string(weightType);
+
   if (!lm && t.kind == "gpu")
     fail("target '" + t.name + "' compiles language models; " + o.input +
          " is a cell, too small for a GPU (a step takes about as long as one kernel launch): "
@@ -234,8 +238,9 @@ void checkBackend(DriverOptions &o) {
   if (activations != "f32" && activations != "q8")
     fail("--activations must be f32 or q8, not '" + activations + "'");
   c.int8Activations = activations == "q8";
-  if (c.int8Activations && !halide)
-    fail("--activations=q8 needs --backend=halide (int8 x int8 products are Halide kernels)");
+  if (o.weightType == "q4" && (halide || o.target->kind != "cpu"))
+    fail("q4 weights are computed by the LLVM kernels of CPU targets only (target '" +
+         o.target->name + "'" + (halide ? ", --backend=halide" : "") + "): use q8");
   if (halide && o.target->halideTarget.empty())
     fail("target '" + targetName + "' has no Halide target");
   if (!halideScheduleFile.empty()) { // read now: a bad file fails before the import
@@ -314,6 +319,7 @@ DriverOptions liquid::parseDriverOptions(int argc, char **argv) {
   if (lanes != 8 && lanes != 16)
     fail("--vector-width must be 8 or 16 (or 0 for the target's choice)");
   o.compiler.vectorWidth = lanes;
+  o.compiler.int8Dot = int8DotIntrinsic(o.machine, lanes);
   o.compiler.blockSparse = blockSparse;
   o.compiler.printMemoryPlan = printPlan;
   o.name = modelName;

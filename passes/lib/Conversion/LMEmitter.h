@@ -5,6 +5,7 @@
 // in one file per op family:
 //   LMElementwise.cpp  embedding, RMSNorm, residual add, SwiGLU, columns
 //   LMProducts.cpp     liquid.linear (F32, F16, Q8 tiles; Halide calls)
+//   LMIntBlocks.cpp    liquid.linear from integer blocks (4/5/6-bit, int8 x int8)
 //   LMShortConv.cpp    liquid.short_conv_mix
 //   LMAttention.cpp    liquid.attention (RoPE tables, KV cache, softmax)
 //   LMMoE.cpp          liquid.moe_router, liquid.moe_experts
@@ -160,6 +161,16 @@ private:
   void tileProductQ8(Buf x, function_ref<Value(Value)> xRow, Value nRows, int64_t k,
                      Value tileBase, int64_t width,
                      function_ref<void(Value, int64_t, ArrayRef<Value>)> store);
+  /// Integer-block weights (LMIntBlocks.cpp): the tile at byte `byteBase`
+  /// of the blob; `q` >= 0: int8 x int8 products from the rows quantized at
+  /// arena float `q` (quantizeRows), else float inputs.
+  void tileProductIntBlocks(PackElement e, Buf x, function_ref<Value(Value)> xRow, Value nRows,
+                            int64_t k, Value byteBase, int64_t width, int64_t q,
+                            function_ref<void(Value, int64_t, ArrayRef<Value>)> store);
+  /// Quantizes rows [first, first + nRows) of `x` (k inputs) to int8 per
+  /// block of 32 at arena float `q` (int8RowFloats(k) a row), each thread
+  /// its share of the rows.
+  void quantizeRows(Buf x, int64_t k, Value nRows, Value first, int64_t q);
   /// One row times a Transposed-packed [n, k] matrix at the dynamic float
   /// index `wBase`: `store(offset, vector)` receives each output vector.
   void matvecRow(Buf x, Value xIdx, int64_t k, Value wBase, int64_t n,
@@ -209,6 +220,8 @@ private:
   }
 public:
   int64_t maxRows = 0; ///< the most rows of one call
+  /// The target's u8 x s8 dot-product intrinsic ("" : portable code).
+  std::string int8Dot;
 private:
   Value wHalf; ///< the weights seen as half-precision elements
   Value wByte; ///< the weights seen as int8 elements

@@ -30,13 +30,24 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
   std::pair<Value, Value> share = productRows(op);
   Value nRows = share.first, first = share.second;
   auto xRow = [&](Value r) { return muli(addi(r, first), k); };
+  int64_t q = -1; // int8_inputs: where the quantized rows are
+  if (op.getInt8Inputs()) {
+    q = scratch(op);
+    quantizeRows(x, k, nRows, first, q);
+    barrier(); // every thread reads every row
+  }
   forThreadTiles(n, [&](Value t0, int64_t width) {
     auto store = [&](Value r, int64_t v0, ArrayRef<Value> acc) {
       Value yrow = addi(muli(addi(r, first), n), t0);
       for (auto [j, a] : llvm::enumerate(acc))
         stPart(a, y, yrow, (v0 + j) * lanes, width - (v0 + j) * lanes);
     };
-    if (layout.element == PackElement::Q8) // tiles before t0: q8::tileFloats(k, 1) a column
+    if (::liquid::iblk::isIntBlocks(layout.element)) { // columns before t0: colBytes each
+      ::liquid::iblk::Format f = ::liquid::iblk::format(layout.element);
+      int64_t colBytes = k / f.block * ::liquid::iblk::blockBytes(f, 1);
+      tileProductIntBlocks(layout.element, x, xRow, nRows, k,
+                           addi(muli(t0, colBytes), idx(4 * w.off)), width, q, store);
+    } else if (layout.element == PackElement::Q8) // tiles before t0: q8::tileFloats(k, 1) a column
       tileProductQ8(x, xRow, nRows, k, addi(muli(t0, ::liquid::q8::tileFloats(k, 1)), idx(w.off)),
                     width, store);
     else // (for half-precision weights, ldW rebases the float offset w.off)

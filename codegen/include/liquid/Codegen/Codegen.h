@@ -27,6 +27,10 @@ MachineOptions resolveMachine(const MachineOptions &opts);
 /// Floats per vector the kernels should use on this machine: 16 where
 /// AVX-512F is available, else 8 (AVX2, SSE, NEON).
 int64_t preferredVectorWidth(const MachineOptions &opts);
+/// The LLVM intrinsic of the machine's int8 dot-product instruction for
+/// vectors of `lanes` int32 (u8 x s8, 4 products a lane), or "" when it has
+/// none: x86 AVX512-VNNI (512 bits; 256 with AVX512VL) or AVX-VNNI (256).
+std::string int8DotIntrinsic(const MachineOptions &opts, int64_t lanes);
 
 } // namespace liquid
 

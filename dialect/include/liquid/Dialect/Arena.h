@@ -28,6 +28,11 @@ inline int64_t alignTo(int64_t n, int64_t a) { return (n + a - 1) / a * a; }
 /// up to one vector past the end of any segment they touch.
 inline int64_t slotFloats(int64_t n) { return alignTo(n + kMaxLanes, kSlotAlign); }
 
+/// One row of `k` inputs quantized for int8 x int8 products (a linear with
+/// int8_inputs; k a multiple of 32): k int8 values, then a float scale per
+/// 32 inputs, then an int32 sum of the int8 values per 16.
+inline int64_t int8RowFloats(int64_t k) { return k / 4 + k / 32 + k / 16; }
+
 } // namespace mlir::liquid
 
 #endif

@@ -23,6 +23,13 @@ struct WeightUse {
   WeightLayout layout;
   WeightStorage element = WeightStorage::F32;
 };
+/// Weights stored as integer blocks along the inputs (q8 and the 4/5/6-bit
+/// kinds): the types a product with int8_inputs reads.
+inline bool isBlockStorage(WeightStorage w) {
+  return w != WeightStorage::F32 && w != WeightStorage::F16;
+}
+/// Inputs per block of the block storages (16 for q8x16, else 32).
+inline int64_t storageBlock(WeightStorage w) { return w == WeightStorage::Q8X16 ? 16 : 32; }
 } // namespace mlir::liquid
 
 #include "liquid/Dialect/LiquidInterfaces.h.inc"

@@ -55,7 +55,15 @@ def Liquid_WeightStorage : Liquid_I32Enum<"WeightStorage",
     "the element type a product's weights are stored and read in", [
   I32EnumAttrCase<"F32", 0, "f32">,
   I32EnumAttrCase<"F16", 1, "f16">,
-  I32EnumAttrCase<"Q8", 2, "q8">]>;
+  I32EnumAttrCase<"Q8", 2, "q8">,
+  // Integer blocks along the inputs (liquid/Passes/PackedFormat.h, iblk):
+  // value = scale * (q - zero) [+ min] per block.
+  I32EnumAttrCase<"Q4", 3, "q4">,       // 4-bit, zero point 8, scale per 32 (GGUF Q4_0)
+  I32EnumAttrCase<"Q4M", 4, "q4m">,     // 4-bit, scale and minimum per 32 (Q4_1, Q4_K)
+  I32EnumAttrCase<"Q8M", 5, "q8m">,     // 8-bit unsigned, scale and minimum per 32 (Q5_1, Q5_K)
+  I32EnumAttrCase<"Q8X16", 6, "q8x16">, // int8, scale per 16 (Q6_K)
+  // q8 weights laid out for int8 x int8 products (a linear with int8_inputs)
+  I32EnumAttrCase<"Q8I", 7, "q8i">]>;
 def Liquid_WeightStorageAttr : Liquid_EnumAttr<Liquid_WeightStorage, "weight_storage">;
 
 // How a packed weight is ordered in the blob (liquid/Passes/PackedFormat.h

@@ -65,23 +65,31 @@ def Liquid_RMSNormOp : Liquid_Op<"rms_norm", [Pure, AllTypesMatch<["input", "res
   let hasVerifier = 1;
 }
 
-def Liquid_LinearOp : Liquid_Op<"linear", [Pure, DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>]> {
+def Liquid_LinearOp : Liquid_Op<"linear", [Pure, DeclareOpInterfaceMethods<Liquid_WeightReaderOpInterface>,
+    DeclareOpInterfaceMethods<Liquid_ScratchOpInterface>]> {
   let summary = "rows times a weight: y = x W^T";
   let description = [{
     `x` is `[T, in]`, `W` is `[out, in]` (torch layout), no bias. `weight_type`
     chooses how the artifact stores `W`: `f32` (the default, not printed),
     `f16` half precision, `q8` int8 with one scale per block of 32 inputs
-    (GGUF Q8_0; `in` must be a multiple of 32).
-    Activations and accumulation stay float32.
+    (GGUF Q8_0; `in` must be a multiple of 32), or the integer blocks of the
+    4-, 5- and 6-bit GGUF types kept as stored: `q4` (Q4_0), `q4m` (Q4_1,
+    Q4_K), `q8m` (Q5_1, Q5_K), `q8x16` (Q6_K); `in` a multiple of 32.
+    Activations and accumulation stay float32, unless `int8_inputs`: then
+    each row's inputs are quantized to int8 per block of 32 (scale max|x| /
+    127, as llama.cpp's Q8_0 activations) and each block's products are
+    summed in int32 (block weight types only; the op then takes scratch for
+    the quantized rows).
 
     ```mlir
     %q = liquid.linear %h, %wq stored q8 : tensor<?x256xf32>, tensor<256x256xf32> -> tensor<?x256xf32>
     ```
   }];
   let arguments = (ins Liquid_F32Matrix:$input, Liquid_F32Matrix:$weight,
-                       DefaultValuedAttr<Liquid_WeightStorageAttr, "::mlir::liquid::WeightStorage::F32">:$weight_type);
+                       DefaultValuedAttr<Liquid_WeightStorageAttr, "::mlir::liquid::WeightStorage::F32">:$weight_type,
+                       UnitAttr:$int8_inputs);
   let results = (outs Liquid_F32Matrix:$result);
-  let assemblyFormat = "$input `,` $weight (`stored` $weight_type^)? attr-dict `:` type($input) `,` type($weight) `->` type($result)";
+  let assemblyFormat = "$input `,` $weight (`stored` $weight_type^)? (`int8_inputs` $int8_inputs^)? attr-dict `:` type($input) `,` type($weight) `->` type($result)";
   let hasVerifier = 1;
 }
 

@@ -29,6 +29,8 @@
 #ifndef LIQUID_FRONTEND_GGUF_H
 #define LIQUID_FRONTEND_GGUF_H
 
+#include "liquid/Frontend/NcpsModel.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -74,9 +76,20 @@ uint16_t floatToHalf(float f);
 uint16_t floatToBf16(float f);
 /// Quantizes `n` floats (n a multiple of 32) to Q8_0 blocks (n/32*34 bytes).
 void quantizeQ8_0(const float *src, size_t n, uint8_t *dst);
+/// Quantizes `n` floats (a multiple of 32) to 4-bit blocks with Q4_0's
+/// meaning (value = d * (q - 8), q in 0..15, d an f16 value per 32): d is
+/// the block's value of largest magnitude over -8 (so it maps to q = 0),
+/// q = clamp(round(x / d) + 8, 0, 15).
+void quantizeQ4Blocks(const float *src, size_t n, IntBlocks &out);
 /// Splits `n` values (a multiple of 32) of Q8_0 blocks into their int8
 /// values `q` [n] and scales `d` [n / 32] (the f16 scale, exact in float).
 void unpackQ8_0(const void *src, size_t n, int8_t *q, float *d);
+/// Splits `n` values of a block type (Q4_0 ... Q8_0, the K-quants; n a
+/// multiple of its block size) into the integers, scales and minimums of
+/// IntBlocks, exactly: Q4_0 (4 bits, zero 8), Q4_1 / Q4_K (4 bits + min per
+/// 32), Q5_0 / Q8_0 (int8 q - 16 / q, scale per 32), Q5_1 / Q5_K (5 bits +
+/// min per 32), Q6_K (int8 q - 32, scale per 16). False for F32/F16/BF16.
+bool decomposeBlocks(GgmlType t, const void *src, size_t n, IntBlocks &out);
 /// Decodes `n` values of a supported type from little-endian `src` into
 /// float32 (n a multiple of the type's block size). The block formats follow
 /// ggml's published layouts (ggml-common.h): value = scale x stored integer

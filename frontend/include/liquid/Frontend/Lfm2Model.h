@@ -9,6 +9,8 @@
 #ifndef LIQUID_FRONTEND_LFM2MODEL_H
 #define LIQUID_FRONTEND_LFM2MODEL_H
 
+#include "liquid/Frontend/NcpsModel.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -39,8 +41,8 @@ struct Lfm2Config {
 
 enum class WeightType { F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K };
 const char *weightTypeName(WeightType t);
-/// The 4-, 5- and 6-bit GGUF block formats: read, but computed from only
-/// after widening at compile time (--weight-type).
+/// The 4-, 5- and 6-bit GGUF block formats (kept as integer blocks for the
+/// products; MoE experts compute from them only after widening).
 bool isWidenOnly(WeightType t);
 
 /// One tensor of the checkpoint. `shape` is in torch order ([out, in] for
@@ -62,6 +64,9 @@ struct WeightRef {
 
 /// Decodes a tensor to float32 (Q8_0: per block of 32, int8 * f16 scale).
 std::vector<float> toF32(const WeightRef &w);
+/// The integers, scales and minimums of a block-type weight (Q4_0 ... Q6_K,
+/// Q8_0; see decomposeBlocks); false for the float types or a bad ref.
+bool toIntBlocks(const WeightRef &w, IntBlocks &out);
 
 class MappedFile; // defined in Lfm2Model.cpp
 

@@ -18,6 +18,19 @@ namespace liquid {
 
 /// A dense float32 tensor, row-major. `name` is the state_dict key it came
 /// from (without any "param." prefix), or empty for derived tensors.
+/// Weights as a checkpoint's integer blocks along the last dimension (the
+/// GGUF 4-, 5- and 6-bit types, decomposed by decomposeBlocks in Gguf.h):
+/// value[i] = scale[b] * (q[i] - zero) + min[b], b = i / block (no min: 0).
+/// `q` holds one value a byte: unsigned, or int8 bits when isSigned.
+struct IntBlocks {
+  int bits = 0; ///< 0: none; else q < 2^bits (|q| < 2^(bits-1) when signed)
+  int block = 32, zero = 0;
+  bool isSigned = false;
+  std::vector<uint8_t> q;
+  std::vector<float> scale, min;
+  bool empty() const { return bits == 0; }
+};
+
 struct Tensor {
   std::string name;
   std::vector<int64_t> shape;
@@ -29,6 +42,9 @@ struct Tensor {
   /// decoded.
   std::vector<int8_t> q8;
   std::vector<float> q8Scales;
+  /// The 4-, 5- and 6-bit blocks as stored (Q4_0, Q4_1, Q4_K, Q5_1, Q5_K,
+  /// Q6_K; Q5_0 goes to q8): empty unless the source was one.
+  IntBlocks blocks;
   int64_t numel() const {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;

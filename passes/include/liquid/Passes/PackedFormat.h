@@ -50,6 +50,14 @@ enum class PackElement {
   /// per block b of 32 inputs, the width_j scales (floats) and then [32,
   /// width_j] int8 weights: q8::blockFloats(width_j) floats a block.
   Q8,
+  /// Integer blocks (see iblk below): the GGUF 4-, 5- and 6-bit types as
+  /// stored, and q8 for int8 x int8 products. The same order as the
+  /// dialect's WeightStorage.
+  Q4,
+  Q4M,
+  Q8M,
+  Q8X16,
+  Q8I,
 };
 
 struct PackFormat {
@@ -83,8 +91,48 @@ constexpr int64_t blockFloats(int64_t width) { return blockBytes(width) / 4; }
 constexpr int64_t tileFloats(int64_t k, int64_t width) { return k / kBlock * blockFloats(width); }
 } // namespace q8
 
-/// Bytes of `n` weights stored as `e` (Q8: its scales included).
+/// Integer blocks: a Transposed [N, K] matrix whose values are integers q
+/// in blocks of `block` inputs, value = scale * (q - zero) (+ min, for the
+/// formats that have one), one float scale (and minimum) per block and
+/// column. Column tiles as in Transposed; tile j holds, per block of inputs,
+/// its width_j float scales, then (hasMin) width_j float minimums, then the
+/// values in groups of 4 consecutive inputs per column, so one 32-bit lane
+/// holds 4 inputs of one column (what int8 dot-product instructions take):
+///   8-bit: [block / 4][width][4] bytes: byte t of column c of group g is
+///          input 4g + t;
+///   4-bit: [block / 8][width][4] bytes: byte t of column c of pair p holds
+///          input 8p + t in its low nibble and input 8p + 4 + t in its high.
+namespace iblk {
+struct Format {
+  int bits;      ///< 4 or 8 bits a value
+  int block;     ///< inputs per scale: 16 or 32
+  bool hasMin;   ///< a float minimum per block
+  bool isSigned; ///< int8 values (else unsigned)
+  int zero;      ///< subtracted from each value (4-bit Q4_0: 8)
+};
+constexpr bool isIntBlocks(PackElement e) { return static_cast<int>(e) >= static_cast<int>(PackElement::Q4); }
+constexpr Format format(PackElement e) {
+  switch (e) {
+  case PackElement::Q4: return {4, 32, false, false, 8};
+  case PackElement::Q4M: return {4, 32, true, false, 0};
+  case PackElement::Q8M: return {8, 32, true, false, 0};
+  case PackElement::Q8X16: return {8, 16, false, true, 0};
+  default: return {8, 32, false, true, 0}; // Q8I
+  }
+}
+constexpr int64_t blockBytes(Format f, int64_t width) {
+  return 4 * width * (f.hasMin ? 2 : 1) + f.block * width * f.bits / 8;
+}
+/// Floats of a `width`-wide column tile of a [N, K] matrix.
+constexpr int64_t tileFloats(Format f, int64_t k, int64_t width) {
+  return k / f.block * blockBytes(f, width) / 4;
+}
+} // namespace iblk
+
+/// Bytes of `n` weights stored as `e` (the block formats: scales included).
 constexpr int64_t elementBytes(PackElement e, int64_t n) {
+  if (iblk::isIntBlocks(e))
+    return n / iblk::format(e).block * iblk::blockBytes(iblk::format(e), 1);
   return e == PackElement::F32 ? 4 * n : e == PackElement::F16 ? 2 * n : q8::blockBytes(n) / 32;
 }
 
@@ -93,11 +141,8 @@ inline std::string formatName(PackFormat f) {
   static const char *const layouts[] = {"vector", "rows", "transposed", "transposed-batched",
                                         "transposed-batched-glu"};
   std::string s = layouts[static_cast<int>(f.layout)];
-  if (f.element == PackElement::F16)
-    s += "-f16";
-  if (f.element == PackElement::Q8)
-    s += "-q8";
-  return s;
+  static const char *const elements[] = {"", "-f16", "-q8", "-q4", "-q4m", "-q8m", "-q8x16", "-q8i"};
+  return s + elements[static_cast<int>(f.element)];
 }
 
 } // namespace liquid

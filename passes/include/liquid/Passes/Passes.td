@@ -240,11 +240,15 @@ def LowerLM : Pass<"liquid-lower-lm", "::mlir::ModuleOp"> {
     Option<"kernelPrefix", "prefix", "std::string", /*default=*/"\"\"",
            "Symbol prefix of the kernel (default: the function name)">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
-           "Floats per vector: 8 (AVX2, NEON) or 16 (AVX-512)">
+           "Floats per vector: 8 (AVX2, NEON) or 16 (AVX-512)">,
+    Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"\"",
+           "LLVM intrinsic of the target's u8 x s8 dot product (int8_inputs products); "
+           "empty: portable integer vector code">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
                            "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",
-                           "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"];
+                           "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def ApproximateMath : Pass<"liquid-approximate-math", "::mlir::ModuleOp"> {

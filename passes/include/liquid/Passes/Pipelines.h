@@ -5,7 +5,7 @@
 // test of a pipeline tests what ships.
 //
 //   liquid-optimize        fuse-cfc, fuse-ltc, fuse-projections, canonicalize, cse
-//   liquid-to-vector       plan-memory, [print-memory-plan], assign-backends,
+//   liquid-to-vector       assign-backends, plan-memory, [print-memory-plan],
 //                          pack-weights, lower-cells, lower-lm,
 //                          approximate-math, canonicalize, cse
 //   liquid-vector-to-llvm  scf/vector/math/arith/memref/func -> llvm (bare pointers)
@@ -35,6 +35,8 @@ struct CompilerOptions {
   std::string backend = "llvm";
   std::string halideScheduleFile;
   bool gpu = false, int8Only = false, int8Activations = false;
+  /// The target's int8 dot-product intrinsic (int8DotIntrinsic; "" none).
+  std::string int8Dot;
   std::string kernelsList;
 };
 
