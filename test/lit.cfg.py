@@ -62,6 +62,8 @@ try:
     flags = [l for l in open("/proc/cpuinfo") if l.startswith("flags")][0].split()
     if all(f in flags for f in ("avx512f", "avx512bw", "avx512dq", "avx512vl")):
         config.available_features.add("avx512")
+    if "avx512_vnni" in flags:
+        config.available_features.add("avx512vnni")
 except (OSError, IndexError):
     pass
 if config.sanitizers:

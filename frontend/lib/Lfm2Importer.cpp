@@ -270,7 +270,9 @@ private:
         }
       }
     bool blocks = w1t.getDimSize(1) % kQ8_0Block == 0 && w1t.getDimSize(2) % kQ8_0Block == 0;
-    if (blocks && (o.weightType == "q8" || (o.weightType == "auto" && (storedAs(WeightType::Q8_0) ||
+    // (q4: experts have no 4-bit kernels yet; they take int8)
+    if (blocks && (o.weightType == "q8" || o.weightType == "q4" ||
+                   (o.weightType == "auto" && (storedAs(WeightType::Q8_0) ||
                                                                        storedAs(WeightType::Q5_0)))))
       experts.setWeightType(mlir::liquid::WeightStorage::Q8);
     else if (o.weightType == "f16" || (o.weightType == "auto" && storedAs(WeightType::F16)))

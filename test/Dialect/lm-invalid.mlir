@@ -204,9 +204,46 @@ func.func @experts_same_shape(%f: tensor<?x16xf32>, %e: tensor<?x2xi32>, %w: ten
 
 func.func @weight_type(%x: tensor<?x64xf32>) {
   %w = liquid.weight "w" : tensor<24x64xf32>
-  // expected-error @+2 {{expected ::mlir::liquid::WeightStorage to be one of: f32, f16, q8}}
+  // expected-error @+2 {{expected ::mlir::liquid::WeightStorage to be one of: f32, f16, q8, q4, q4m, q8m, q8x16, q8i}}
   // expected-error @+1 {{failed to parse Liquid_WeightStorageAttr parameter 'value'}}
-  %y = liquid.linear %x, %w stored q4 : tensor<?x64xf32>, tensor<24x64xf32> -> tensor<?x24xf32>
+  %y = liquid.linear %x, %w stored q3 : tensor<?x64xf32>, tensor<24x64xf32> -> tensor<?x24xf32>
+  return
+}
+
+// -----
+
+func.func @q4_blocks(%x: tensor<?x48xf32>) {
+  %w = liquid.weight "w" : tensor<24x48xf32>
+  // expected-error @+1 {{q4m weights need inputs in whole blocks of 32, got 48}}
+  %y = liquid.linear %x, %w stored q4m : tensor<?x48xf32>, tensor<24x48xf32> -> tensor<?x24xf32>
+  return
+}
+
+// -----
+
+func.func @q8i_is_a_layout(%x: tensor<?x64xf32>) {
+  %w = liquid.weight "w" : tensor<24x64xf32>
+  // expected-error @+1 {{q8i is how q8 weights are packed for int8_inputs, not a weight type}}
+  %y = liquid.linear %x, %w stored q8i : tensor<?x64xf32>, tensor<24x64xf32> -> tensor<?x24xf32>
+  return
+}
+
+// -----
+
+func.func @int8_inputs_float_weights(%x: tensor<?x64xf32>) {
+  %w = liquid.weight "w" : tensor<24x64xf32>
+  // expected-error @+1 {{int8_inputs needs integer-block weights (q8, q4, ...), not f16}}
+  %y = liquid.linear %x, %w stored f16 int8_inputs : tensor<?x64xf32>, tensor<24x64xf32> -> tensor<?x24xf32>
+  return
+}
+
+// -----
+
+func.func @moe_q4(%x: tensor<?x64xf32>, %e: tensor<?x2xi32>, %w: tensor<?x2xf32>) {
+  %gu = liquid.weight "gate_up" : tensor<4x64x64xf32>
+  %d = liquid.weight "down" : tensor<4x64x32xf32>
+  // expected-error @+1 {{experts are stored f32, f16 or q8, not q4}}
+  %y = liquid.moe_experts %x, %e, %w, %gu, %d stored q4 : tensor<?x64xf32>, tensor<?x2xi32>, tensor<?x2xf32>, tensor<4x64x64xf32>, tensor<4x64x32xf32> -> tensor<?x64xf32>
   return
 }
 

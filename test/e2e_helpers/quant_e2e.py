@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """lfm2-small from llama.cpp's quantized GGUFs (Q4_0, Q5_0, Q4_K_M, Q5_K_M,
-Q6_K: 4-, 5- and 6-bit blocks, mixed per tensor) compiled with
---weight-type=f32, which widens every block exactly at compile time, against
-the fixtures' goldens (the float64 reference on the exactly dequantized
-weights): prefill logits of every position and the greedy decode (ids and
-per-step logits) within --tol. One PASS/FAIL line per file."""
+Q6_K: 4-, 5- and 6-bit blocks, mixed per tensor) compiled with --weight-type
+(f32 widens every block exactly at compile time; auto keeps the integer
+blocks and computes from them) against the fixtures' goldens (the float64
+reference on the exactly dequantized weights): prefill logits of every
+position and the greedy decode (ids and per-step logits) within --tol; with
+--flags=--activations=q8 the prefill only. One PASS/FAIL line per file."""
 import argparse
 import os
 import subprocess
@@ -50,6 +51,10 @@ def main():
         got = [int(x) for x in out.strip().split(",")]
         e_dec = float(np.abs(np.load(dec) - g["decode_logits"]).max())
         ok = e_pre <= a.tol and e_dec <= a.tol and got == [int(x) for x in g["decode_ids"]]
+        if "--activations=q8" in a.flags:
+            # int8 inputs move logits by ~0.2 (their rounding): the greedy path of
+            # a random model may leave the golden's, so only the prefill is held
+            ok = e_pre <= a.tol
         failed += not ok
         print("%s %s: prefill max |diff| %.2e, decode %d/%d ids equal, max |diff| %.2e (tol %g)" % (
             "PASS" if ok else "FAIL", q, e_pre, sum(x == int(y) for x, y in zip(got, g["decode_ids"])),
