@@ -88,10 +88,13 @@ static void packIntTiles(iblk::Format f, int64_t n, int64_t k, const uint8_t *q,
     int64_t w = std::min(tile, np - t0);
     for (int64_t b = 0; b < nb; ++b, bytes += iblk::blockBytes(f, w)) {
       float *sc = reinterpret_cast<float *>(bytes), *mn = sc + w;
-      uint8_t *vals = bytes + 4 * w * (f.hasMin ? 2 : 1);
+      uint8_t *vals = bytes + iblk::scaleBytes(f, w);
       for (int64_t c = 0; c < w && t0 + c < n; ++c) { // padding columns stay 0
         int64_t r = t0 + c;
-        sc[c] = scale[r * nb + b];
+        if (f.halfScale)
+          reinterpret_cast<uint16_t *>(bytes)[c] = floatToHalf(scale[r * nb + b]);
+        else
+          sc[c] = scale[r * nb + b];
         if (f.hasMin)
           mn[c] = min[r * nb + b];
         const uint8_t *src = q + r * k + b * f.block;
@@ -134,10 +137,19 @@ static const IntBlocks *intBlocksFor(const Tensor &t, PackElement e, IntBlocks &
 }
 
 bool canPack(const Tensor &t, PackFormat f) {
+  if (!iblk::isIntBlocks(f.element))
+    return true;
   IntBlocks tmp;
-  return !iblk::isIntBlocks(f.element) ||
-         (f.layout == PackLayout::Transposed && t.shape.size() == 2 &&
-          intBlocksFor(t, f.element, tmp));
+  const IntBlocks *b = f.layout == PackLayout::Transposed && t.shape.size() == 2
+                           ? intBlocksFor(t, f.element, tmp)
+                           : nullptr;
+  if (!b)
+    return false;
+  if (iblk::format(f.element).halfScale) // half scales only where they are exact
+    for (float s : b->scale)
+      if (halfToFloat(floatToHalf(s)) != s)
+        return false;
+  return true;
 }
 
 /// `t` in layout `l` with Q8 elements (from the checkpoint's int8 values

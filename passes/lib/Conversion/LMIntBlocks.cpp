@@ -121,7 +121,7 @@ void LMEmitter::tileProductIntBlocks(PackElement e, Buf x, function_ref<Value(Va
   const bool ints = q >= 0;
   IntVec iv(*this);
   int64_t pw = ::liquid::roundUp(width, lanes), tn = pw / lanes, nb = k / f.block;
-  int64_t blockBytes = iblk::blockBytes(f, pw), valOff = 4 * pw * (f.hasMin ? 2 : 1);
+  int64_t blockBytes = iblk::blockBytes(f, pw), valOff = iblk::scaleBytes(f, pw);
   int64_t rowFloats = int8RowFloats(k);
   // the weight bits of vector j of group-load g (4 inputs, or 8 for 4-bit)
   auto ldGroup = [&](Value blkBase, int64_t g, int64_t j) {
@@ -131,6 +131,14 @@ void LMEmitter::tileProductIntBlocks(PackElement e, Buf x, function_ref<Value(Va
   auto ldF32 = [&](Value byteAt) { // a vector of floats at a byte offset of the blob
     Value fi = arith::DivUIOp::create(b, loc, byteAt, idx(4));
     return vector::LoadOp::create(b, loc, v8, wMem, ValueRange{fi}).getResult();
+  };
+  auto ldScale = [&](Value blkBase, int64_t j) -> Value { // vector j of the block's scales
+    if (!f.halfScale)
+      return ldF32(addi(blkBase, idx(j * lanes * 4)));
+    Value hi = arith::DivUIOp::create(b, loc, addi(blkBase, idx(j * lanes * 2)), idx(2));
+    Value h = vector::LoadOp::create(b, loc, VectorType::get({lanes}, b.getF16Type()), wHalf,
+                                     ValueRange{hi});
+    return arith::ExtFOp::create(b, loc, v8, h).getResult();
   };
   // rows [r0, r0 + nr) x tile vectors [j0, j0 + sn)
   auto block = [&](Value r0, int64_t nr, int64_t j0, int64_t sn) {
@@ -229,7 +237,7 @@ void LMEmitter::tileProductIntBlocks(PackElement e, Buf x, function_ref<Value(Va
       }
       SmallVector<Value> next(a.begin(), a.end());
       for (int64_t j = 0; j < sn; ++j) {
-        Value scale = ldF32(addi(blkBase, idx((j0 + j) * lanes * 4)));
+        Value scale = ldScale(blkBase, j0 + j);
         Value mn = f.hasMin ? ldF32(addi(blkBase, idx(4 * pw + (j0 + j) * lanes * 4))) : Value();
         for (int64_t r = 0; r < nr; ++r) {
           Value s = ints ? mul(scale, bcast(dx[r])) : scale;

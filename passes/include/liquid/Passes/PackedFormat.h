@@ -95,7 +95,8 @@ constexpr int64_t tileFloats(int64_t k, int64_t width) { return k / kBlock * blo
 /// in blocks of `block` inputs, value = scale * (q - zero) (+ min, for the
 /// formats that have one), one float scale (and minimum) per block and
 /// column. Column tiles as in Transposed; tile j holds, per block of inputs,
-/// its width_j float scales, then (hasMin) width_j float minimums, then the
+/// its width_j scales (float, or half where that is exact: halfScale), then
+/// (hasMin) width_j float minimums, then the
 /// values in groups of 4 consecutive inputs per column, so one 32-bit lane
 /// holds 4 inputs of one column (what int8 dot-product instructions take):
 ///   8-bit: [block / 4][width][4] bytes: byte t of column c of group g is
@@ -109,19 +110,24 @@ struct Format {
   bool hasMin;   ///< a float minimum per block
   bool isSigned; ///< int8 values (else unsigned)
   int zero;      ///< subtracted from each value (4-bit Q4_0: 8)
+  bool halfScale; ///< scales in half precision (exact for Q4_0, Q8_0, Q5_0)
 };
 constexpr bool isIntBlocks(PackElement e) { return static_cast<int>(e) >= static_cast<int>(PackElement::Q4); }
 constexpr Format format(PackElement e) {
   switch (e) {
-  case PackElement::Q4: return {4, 32, false, false, 8};
-  case PackElement::Q4M: return {4, 32, true, false, 0};
-  case PackElement::Q8M: return {8, 32, true, false, 0};
-  case PackElement::Q8X16: return {8, 16, false, true, 0};
-  default: return {8, 32, false, true, 0}; // Q8I
+  case PackElement::Q4: return {4, 32, false, false, 8, true};
+  case PackElement::Q4M: return {4, 32, true, false, 0, false};
+  case PackElement::Q8M: return {8, 32, true, false, 0, false};
+  case PackElement::Q8X16: return {8, 16, false, true, 0, false};
+  default: return {8, 32, false, true, 0, true}; // Q8I
   }
 }
+/// Bytes of a block's scales (and minimums) for `width` columns.
+constexpr int64_t scaleBytes(Format f, int64_t width) {
+  return (f.halfScale ? 2 : 4) * width * (f.hasMin ? 2 : 1);
+}
 constexpr int64_t blockBytes(Format f, int64_t width) {
-  return 4 * width * (f.hasMin ? 2 : 1) + f.block * width * f.bits / 8;
+  return scaleBytes(f, width) + f.block * width * f.bits / 8;
 }
 /// Floats of a `width`-wide column tile of a [N, K] matrix.
 constexpr int64_t tileFloats(Format f, int64_t k, int64_t width) {
