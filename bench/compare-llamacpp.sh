@@ -11,7 +11,8 @@
 # A random checkpoint of the preset's shape (liquid-lfm2-gen, seed 1) is
 # written as F16 and Q8_0 GGUFs; q4_0 / q4_k_m / ... files are made from the
 # F16 one by llama-quantize. liquidc compiles each file as it is stored (auto)
-# with the extra flags. Per round and file: llama-bench -p 128 -n 64 -r 1,
+# with the extra flags (--activations=q8 only for the files with integer
+# blocks). Per round and file: llama-bench -p 128 -n 64 -r 1,
 # then the liquidc program (--bench, the same 128-token prompt, 64 decoded
 # tokens). Prints a markdown table: tokens/s min-max over the rounds for
 # prefill (pp128) and decode (tg64), and the median of the per-round ratios.
@@ -51,8 +52,10 @@ for t in $types; do
          "$llama_quantize" "$ck/model-f16.gguf" "$f" "$(echo "$t" | tr a-z A-Z)" > "$work/quantize-$t.log" 2>&1 ;;
     esac
   fi
+  tflags="$flags"
+  case "$t" in f16|f32|bf16) tflags="${flags//--activations=q8/}" ;; esac # (float weights)
   # shellcheck disable=SC2086
-  "$bin/liquidc" "$f" -o "$work/lm-$preset-$t" --max-context 512 --max-rows 128 $flags
+  "$bin/liquidc" "$f" -o "$work/lm-$preset-$t" --max-context 512 --max-rows 128 $tflags
 done
 results="$work/results.txt"
 : > "$results"
