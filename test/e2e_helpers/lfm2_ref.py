@@ -17,6 +17,20 @@ import numpy as np
 from fixtures import load_safetensors
 
 
+def quantize_rows_q8(x):
+    """ggml's Q8_0 activation rule on the rows of x (last dimension a multiple
+    of 32): per block d = max|x| / 127 in float32, q = round(x / d) ties away
+    from zero, kept as q * d with d in half precision. Returns (the quantized
+    x in float64, x / d per block [blocks, 32], d [blocks, 1])."""
+    b = np.asarray(x, np.float32).reshape(-1, 32)
+    d = np.abs(b).max(1, keepdims=True) / np.float32(127)
+    inv = np.where(d != 0, np.float32(1) / np.where(d != 0, d, 1), 0).astype(np.float32)
+    v = b * inv
+    t = np.trunc(v)
+    q = np.where(np.abs(v - t) >= 0.5, t + np.sign(v), t)
+    return (q * d.astype(np.float16).astype(np.float64)).reshape(np.shape(x)), v, d
+
+
 class Lfm2Ref:
     def __init__(self, folder, weights=None, config=None):
         self.c = config or json.load(open(os.path.join(folder, "config.json")))
@@ -38,13 +52,7 @@ class Lfm2Ref:
         (d = max|x| / 127 in float32, kept in half precision; q = roundf(x / d),
         ties away from zero), as llama.cpp does before its Q8_0 dot products."""
         if self.act_q8 and x.shape[-1] % 32 == 0:
-            b = np.asarray(x, np.float32).reshape(-1, 32)
-            d = np.abs(b).max(1, keepdims=True) / np.float32(127)
-            inv = np.where(d != 0, np.float32(1) / np.where(d != 0, d, 1), 0).astype(np.float32)
-            v = b * inv
-            t = np.trunc(v)
-            q = np.where(np.abs(v - t) >= 0.5, t + np.sign(v), t)
-            x = (q * d.astype(np.float16).astype(np.float64)).reshape(x.shape)
+            x = quantize_rows_q8(x)[0]
         return x @ w.T
 
     def rms(self, x, g):

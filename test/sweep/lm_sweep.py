@@ -55,6 +55,7 @@ sys.dont_write_bytecode = True
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "test", "e2e_helpers"))
 from fixtures import write_safetensors  # noqa: E402
+from lfm2_ref import quantize_rows_q8  # noqa: E402  (ggml's Q8_0 activation rule)
 from q8_e2e import q8 as q8_round  # noqa: E402  (ggml's Q8_0 quantize + dequantize)
 from sweep_common import TARGET_PATHS, known_runner_bug, last_line, run, unavailable  # noqa: E402
 
@@ -161,10 +162,7 @@ class ActQ8(np.ndarray):
     NEAR_TIE = 1e-3
 
     def __rmatmul__(self, x):
-        b = np.asarray(x, np.float32).reshape(-1, 32)
-        d = np.abs(b).max(1, keepdims=True) / np.float32(127)
-        inv = np.where(d != 0, np.float32(1) / np.where(d != 0, d, 1), 0).astype(np.float32)
-        v = b * inv
+        xq, v, d = quantize_rows_q8(x)
         t = np.trunc(v)
         ActQ8.near_ties += int((np.abs(np.abs(v - t) - 0.5) < ActQ8.NEAR_TIE).sum())
         h = d.astype(np.float16).astype(np.float32)
@@ -173,8 +171,6 @@ class ActQ8(np.ndarray):
         dn = np.nextafter(d.astype(np.float16), np.float16(-np.inf)).astype(np.float32)
         close = np.minimum(np.abs(d - mid), np.abs(d - (h + dn) / 2)) < 1e-5 * np.abs(d)
         ActQ8.near_ties += int(close.sum())
-        q = np.where(np.abs(v - t) >= 0.5, t + np.sign(v), t)
-        xq = (q * d.astype(np.float16).astype(np.float64)).reshape(np.shape(x))
         return xq @ np.asarray(self)
 
 
