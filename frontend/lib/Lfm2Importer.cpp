@@ -50,10 +50,13 @@ public:
     Value embed = W("model.embed_tokens.weight");
     if (!embed)
       return nullptr;
-    if (o.weightType == "q8")
-      quantizeInPlace(store["model.embed_tokens.weight"]);
-    else if (o.weightType == "q4")
-      quantizeQ4InPlace(store["model.embed_tokens.weight"]);
+    if (o.weightType == "q8" || o.weightType == "q4") {
+      Tensor &e = store["model.embed_tokens.weight"];
+      e.load = [read = std::move(e.load), q4 = o.weightType == "q4"](Tensor &t) {
+        read(t);
+        q4 ? quantizeQ4InPlace(t) : quantizeInPlace(t);
+      };
+    }
     Value x = mlir::liquid::EmbeddingOp::create(b, loc, rows(h), entry->getArgument(0), embed);
     for (int64_t i = 0; i < c.layers; ++i) {
       std::string p = "model.layers." + std::to_string(i) + ".";
@@ -123,8 +126,8 @@ private:
   }
   RankedTensorType rows(int64_t n) { return tensor({ShapedType::kDynamic, n}); }
 
-  /// The liquid.weight of a checkpoint tensor (decoded to float32 into the
-  /// store once), created at the top of the function.
+  /// The liquid.weight of a checkpoint tensor (decoded to float32 when the
+  /// weights are packed: Tensor::load), created at the top of the function.
   Value W(const std::string &name) {
     if (auto it = weights.find(name); it != weights.end())
       return it->second;
@@ -135,18 +138,24 @@ private:
     }
     Tensor t;
     t.shape = w->shape;
-    t.data = toF32(*w);
-    if (w->type == WeightType::Q8_0 || w->type == WeightType::Q5_0) {
+    t.load = [w](Tensor &t) { decode(*w, t); };
+    return synthetic(name, std::move(t));
+  }
+
+  /// Reads `w` into `t`: float32 values, and integer blocks as stored.
+  static void decode(const WeightRef &w, Tensor &t) {
+    t.data = toF32(w);
+    if (w.type == WeightType::Q8_0 || w.type == WeightType::Q5_0) {
       // keep the int8 values and scales as stored (Q5_0: q - 16, in int8)
       IntBlocks ib;
-      if (toIntBlocks(*w, ib)) {
+      if (toIntBlocks(w, ib)) {
         t.q8.assign(ib.q.begin(), ib.q.end());
         t.q8Scales = std::move(ib.scale);
       }
-    } else if (isWidenOnly(w->type)) {
-      toIntBlocks(*w, t.blocks); // the 4/5/6-bit integers as stored
+    } else if (isWidenOnly(w.type)) {
+      toIntBlocks(w, t.blocks); // the 4/5/6-bit integers as stored
     }
-    return synthetic(name, std::move(t));
+    dropPages(w);
   }
 
   /// With --quantize=q8 the embedding table is quantized like the products
@@ -199,6 +208,7 @@ private:
     if (auto it = weights.find(name); it != weights.end())
       return it->second;
     Tensor t;
+    std::vector<const WeightRef *> parts;
     for (int64_t e = 0; e < c.experts; ++e) {
       std::string part = p + "experts." + std::to_string(e) + "." + w + ".weight";
       const WeightRef *r = m.find(part);
@@ -208,9 +218,16 @@ private:
       }
       if (e == 0)
         t.shape = {c.experts, r->shape[0], r->shape[1]};
-      std::vector<float> d = toF32(*r);
-      t.data.insert(t.data.end(), d.begin(), d.end());
+      parts.push_back(r);
     }
+    t.load = [parts](Tensor &t) {
+      t.data.reserve(t.numel());
+      for (const WeightRef *r : parts) {
+        std::vector<float> d = toF32(*r);
+        t.data.insert(t.data.end(), d.begin(), d.end());
+        dropPages(*r);
+      }
+    };
     return synthetic(name, std::move(t));
   }
 

@@ -49,7 +49,9 @@
 #include <set>
 #include <sstream>
 
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace liquid {
 
@@ -119,6 +121,16 @@ std::vector<float> toF32(const WeightRef &w) {
   } catch (...) {
     return {};
   }
+}
+
+void dropPages(const WeightRef &w) {
+  // Every checkpoint is mapped read-only (FileUtil.h's ReadOnlyMapping), so
+  // dropped pages are read from the file again when touched: no data is lost.
+  static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  if (!w.data || w.bytes == 0) return;
+  uintptr_t begin = reinterpret_cast<uintptr_t>(w.data) & ~(page - 1);
+  uintptr_t end = reinterpret_cast<uintptr_t>(w.data) + w.bytes;
+  madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
 }
 
 bool toIntBlocks(const WeightRef &w, IntBlocks &out) {

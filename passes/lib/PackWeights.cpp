@@ -3,11 +3,12 @@
 // Gives every (weight, layout, element) an op reads one slot of the packed
 // blob, records the slots on the ops (`liquid.packed`) and the blob's layout
 // on the module (`liquid.weights`), and, with the tensors at hand, packs the
-// data into the module's `liquid.weight_data` resource. The lowerings only
-// read these attributes.
+// data into the module's `liquid.weight_data` resource or, slot by slot, to
+// a WeightSink (liquidc's .lqw file). The lowerings only read the attributes.
 //
 //===----------------------------------------------------------------------===//
 #include "KernelBuilder.h"
+#include "liquid/Passes/WeightSink.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -44,8 +45,9 @@ static_assert(static_cast<int>(WeightFn::Neg) == static_cast<int>(::liquid::MapF
 /// liquid.weight ops carry) and lays out the blob.
 class Packer {
 public:
-  Packer(MLIRContext *ctx, const ::liquid::WeightStore *checkpoint, bool withData, int64_t lanes)
-      : ctx(ctx), checkpoint(checkpoint), withData(withData), lanes(lanes) {}
+  Packer(MLIRContext *ctx, const ::liquid::WeightStore *checkpoint, bool withData, int64_t lanes,
+         ::liquid::WeightSink *sink)
+      : ctx(ctx), checkpoint(checkpoint), withData(withData), lanes(lanes), sink(sink) {}
 
   /// The slot of `v` in format `f` (packed on first use).
   FailureOr<WeightSlotAttr> add(Value v, PackFormat f) {
@@ -66,8 +68,9 @@ public:
             << ::liquid::formatName(f) << ")";
         return failure();
       }
-      ::liquid::packTensor(*t, f, lanes, blob);
-      blob.resize(size, 0.0f);
+      if (failed(put(slot, v.getLoc(),
+                     [&](std::vector<float> &out) { ::liquid::packTensor(*t, f, lanes, out); })))
+        return failure();
     }
     return index[key] = slot;
   }
@@ -96,22 +99,29 @@ public:
     const ::liquid::Tensor *t = eval(v);
     if (!t)
       return failure();
-    ::liquid::packBlocks(*t, transposed, occ, tileChunks, lanes, blob);
-    blob.resize(size, 0.0f);
+    if (failed(put(slot, v.getLoc(), [&](std::vector<float> &out) {
+          ::liquid::packBlocks(*t, transposed, occ, tileChunks, lanes, out);
+        })))
+      return failure();
     return index[key] = slot;
   }
 
   /// A table the compiler derives (RoPE's), keyed by its description.
-  WeightSlotAttr addTable(const std::string &desc, const ::liquid::Tensor &t, PackFormat f) {
+  FailureOr<WeightSlotAttr> addTable(const std::string &desc, const ::liquid::Tensor &t,
+                                     PackFormat f, Location loc) {
     if (auto it = tables.find(desc); it != tables.end())
       return it->second;
     WeightSlotAttr slot = append(desc, f, ::liquid::packedFloats(t.shape, f, lanes));
-    if (withData) {
-      ::liquid::packTensor(t, f, lanes, blob);
-      blob.resize(size, 0.0f);
-    }
+    if (withData && failed(put(slot, loc, [&](std::vector<float> &out) {
+          ::liquid::packTensor(t, f, lanes, out);
+        })))
+      return failure();
     return tables[desc] = slot;
   }
+
+  /// Forgets the values evaluated so far (call between ops): the tensors
+  /// read on demand are decoded again if another op reads them.
+  void release() { cache.clear(); }
 
   /// The value of a weight when the tensors are at hand, else nullptr.
   const ::liquid::Tensor *tensor(Value v) { return withData ? eval(v) : nullptr; }
@@ -147,8 +157,6 @@ private:
     auto slot = WeightSlotAttr::get(ctx, StringAttr::get(ctx, desc), layout, element, off, floats,
                                     blocks);
     slots.push_back(slot);
-    if (withData)
-      blob.resize(off);
     return slot;
   }
 
@@ -175,6 +183,24 @@ private:
     return s;
   }
 
+  /// The data of `slot`, which `pack` appends to a vector: into the blob
+  /// (zero-padded to the slot's aligned end), or to the sink.
+  LogicalResult put(WeightSlotAttr slot, Location loc,
+                    llvm::function_ref<void(std::vector<float> &)> pack) {
+    if (!sink) {
+      blob.resize(slot.getOffset());
+      pack(blob);
+      blob.resize(size, 0.0f);
+      return success();
+    }
+    std::vector<float> data;
+    pack(data);
+    std::string err;
+    if (!sink->write(slot.getOffset(), data.data(), data.size(), err))
+      return emitError(loc) << "cannot write the packed weights: " << err;
+    return success();
+  }
+
   const ::liquid::Tensor *eval(Value v);
   const ::liquid::Tensor *leaf(WeightOp w);
 
@@ -182,6 +208,7 @@ private:
   const ::liquid::WeightStore *checkpoint;
   bool withData;
   int64_t lanes, size = 0;
+  ::liquid::WeightSink *sink;
   SmallVector<Attribute> slots;
   std::map<PackKey, WeightSlotAttr> index;
   std::map<std::string, WeightSlotAttr> tables;
@@ -202,12 +229,24 @@ const ::liquid::Tensor *Packer::leaf(WeightOp w) {
     w.emitError() << "the checkpoint has no tensor named '" << w.getName() << "'";
     return nullptr;
   }
-  if (std::vector<int64_t>(shape.begin(), shape.end()) != it->second.shape ||
-      it->second.numel() != static_cast<int64_t>(it->second.data.size())) {
+  const ::liquid::Tensor &src = it->second;
+  auto misfit = [&](const ::liquid::Tensor &t) {
+    if (std::vector<int64_t>(shape.begin(), shape.end()) == t.shape &&
+        t.numel() == static_cast<int64_t>(t.data.size()))
+      return false;
     w.emitError() << "tensor '" << w.getName() << "' does not have the shape the IR expects";
+    return true;
+  };
+  if (!src.load)
+    return misfit(src) ? nullptr : &src; // not copied: the checkpoint outlives the pass
+  // read on demand, kept until release()
+  ::liquid::Tensor read;
+  read.name = src.name;
+  read.shape = src.shape;
+  src.load(read);
+  if (misfit(read))
     return nullptr;
-  }
-  return &it->second; // not copied: the checkpoint outlives the pass
+  return &(cache[w.getResult().getAsOpaquePointer()] = std::move(read));
 }
 
 const ::liquid::Tensor *Packer::eval(Value v) {
@@ -295,8 +334,9 @@ std::pair<std::string, ::liquid::Tensor> ropeTable(AttentionOp op, bool sine) {
 
 struct PackWeightsPass : mlir::liquid::impl::PackWeightsBase<PackWeightsPass> {
   using Base::Base;
-  PackWeightsPass(const PackWeightsOptions &o, const ::liquid::WeightStore *checkpoint)
-      : Base(o), checkpoint(checkpoint) {}
+  PackWeightsPass(const PackWeightsOptions &o, const ::liquid::WeightStore *checkpoint,
+                  ::liquid::WeightSink *sink)
+      : Base(o), checkpoint(checkpoint), sink(sink) {}
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -314,17 +354,19 @@ struct PackWeightsPass : mlir::liquid::impl::PackWeightsBase<PackWeightsPass> {
       });
       withData = any && all;
     }
-    Packer packer(&getContext(), checkpoint, withData, vectorWidth);
+    Packer packer(&getContext(), checkpoint, withData, vectorWidth, withData ? sink : nullptr);
     for (auto f : module.getOps<func::FuncOp>()) {
       Block *body = loweredBlock(f);
       if (!body)
         continue;
-      for (Operation &op : *body)
+      for (Operation &op : *body) {
         if (failed(packOp(op, packer)))
           return signalPassFailure();
+        packer.release();
+      }
     }
     writeAttr<WeightsAttrHelper>(module, packer.layout());
-    if (withData)
+    if (withData && !sink)
       writeAttr<WeightDataAttrHelper>(module, dataAttr(std::move(packer.blob)));
   }
 
@@ -373,7 +415,10 @@ struct PackWeightsPass : mlir::liquid::impl::PackWeightsBase<PackWeightsPass> {
     if (auto a = dyn_cast<AttentionOp>(op))
       for (bool sine : {false, true}) {
         auto [desc, table] = ropeTable(a, sine);
-        slots.push_back(packer.addTable(desc, table, PackLayout::Rows));
+        FailureOr<WeightSlotAttr> slot = packer.addTable(desc, table, PackLayout::Rows, a.getLoc());
+        if (failed(slot))
+          return failure();
+        slots.push_back(*slot);
       }
     if (!slots.empty())
       writeAttr<PackedAttrHelper>(&op, ArrayAttr::get(&getContext(), slots));
@@ -393,13 +438,15 @@ struct PackWeightsPass : mlir::liquid::impl::PackWeightsBase<PackWeightsPass> {
   }
 
   const ::liquid::WeightStore *checkpoint = nullptr;
+  ::liquid::WeightSink *sink = nullptr;
 };
 
 } // namespace
 
 std::unique_ptr<Pass> mlir::liquid::createPackWeights(const PackWeightsOptions &options,
-                                                      const ::liquid::WeightStore *checkpoint) {
-  return std::make_unique<PackWeightsPass>(options, checkpoint);
+                                                      const ::liquid::WeightStore *checkpoint,
+                                                      ::liquid::WeightSink *sink) {
+  return std::make_unique<PackWeightsPass>(options, checkpoint, sink);
 }
 
 std::optional<ArrayRef<float>> mlir::liquid::packedWeightData(ModuleOp module) {

@@ -28,7 +28,8 @@ void mlir::liquid::populateLiquidOptimizationPipeline(OpPassManager &pm) {
 }
 
 void mlir::liquid::populateLiquidToVectorPipeline(OpPassManager &pm, const CompilerOptions &o,
-                                                  const ::liquid::WeightStore *checkpoint) {
+                                                  const ::liquid::WeightStore *checkpoint,
+                                                  ::liquid::WeightSink *sink) {
   AssignBackendsOptions backends;
   backends.backend = o.backend;
   backends.scheduleFile = o.halideScheduleFile;
@@ -46,7 +47,7 @@ void mlir::liquid::populateLiquidToVectorPipeline(OpPassManager &pm, const Compi
   PackWeightsOptions pack;
   pack.vectorWidth = o.vectorWidth;
   pack.blockSparse = o.blockSparse;
-  pm.addPass(createPackWeights(pack, checkpoint));
+  pm.addPass(createPackWeights(pack, checkpoint, sink));
   pm.addPass(createLowerCells({o.kernelPrefix, o.vectorWidth}));
   pm.addPass(createLowerLM({o.kernelPrefix, o.vectorWidth, o.int8Dot}));
   pm.addPass(createApproximateMath());
@@ -69,9 +70,10 @@ void mlir::liquid::populateLowerToLLVMPipeline(OpPassManager &pm) {
 }
 
 void mlir::liquid::populateLiquidCompilerPipeline(OpPassManager &pm, const CompilerOptions &o,
-                                                  const ::liquid::WeightStore *checkpoint) {
+                                                  const ::liquid::WeightStore *checkpoint,
+                                                  ::liquid::WeightSink *sink) {
   populateLiquidOptimizationPipeline(pm);
-  populateLiquidToVectorPipeline(pm, o, checkpoint);
+  populateLiquidToVectorPipeline(pm, o, checkpoint, sink);
   populateLowerToLLVMPipeline(pm);
 }
 

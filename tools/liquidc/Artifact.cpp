@@ -10,8 +10,10 @@
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cerrno>
 #include <cstring>
 #include <map>
+#include <unistd.h>
 
 #include "liquid_lqw.h"
 
@@ -48,27 +50,105 @@ static bool writeAtomically(const std::string &path, llvm::StringRef data, std::
   return true;
 }
 
-bool writeWeightsFile(const std::string &path, llvm::ArrayRef<float> w, const std::string &hash,
-                      llvm::ArrayRef<uint8_t> tokenizer, std::string &err) {
-  // The layout is runtime/liquid_lqw.h's, which the runtime checks.
+/// The .lqw header of `n` floats (runtime/liquid_lqw.h's layout, which the
+/// runtime checks).
+static std::string lqwHeader(uint64_t n, const std::string &hash, uint64_t tokBytes) {
   std::string buf(LQ_LQW_HEADER_BYTES, '\0');
   std::memcpy(&buf[0], "LQWEIGHT", 8);
-  uint32_t version = tokenizer.empty() ? 1 : LQ_LQW_VERSION;
+  uint32_t version = tokBytes == 0 ? 1 : LQ_LQW_VERSION;
   std::memcpy(&buf[8], &version, 4);
-  uint64_t h = std::stoull(hash, nullptr, 16), n = w.size();
+  uint64_t h = std::stoull(hash, nullptr, 16);
   std::memcpy(&buf[16], &h, 8);
   std::memcpy(&buf[24], &n, 8);
-  uint64_t tokOff = lq_lqw_tokenizer_offset(n), tokBytes = tokenizer.size();
-  if (!tokenizer.empty()) {
+  uint64_t tokOff = lq_lqw_tokenizer_offset(n);
+  if (tokBytes != 0) {
     std::memcpy(&buf[32], &tokOff, 8);
     std::memcpy(&buf[40], &tokBytes, 8);
   }
+  return buf;
+}
+
+bool writeWeightsFile(const std::string &path, llvm::ArrayRef<float> w, const std::string &hash,
+                      llvm::ArrayRef<uint8_t> tokenizer, std::string &err) {
+  std::string buf = lqwHeader(w.size(), hash, tokenizer.size());
+  uint64_t tokOff = lq_lqw_tokenizer_offset(w.size());
   buf.append(reinterpret_cast<const char *>(w.data()), w.size() * sizeof(float));
   if (!tokenizer.empty()) {
     buf.resize(tokOff, '\0');
     buf.append(reinterpret_cast<const char *>(tokenizer.data()), tokenizer.size());
   }
   return writeAtomically(path, buf, err);
+}
+
+LqwStream::~LqwStream() {
+  if (fd >= 0)
+    ::close(fd);
+  if (!tmp.empty())
+    llvm::sys::fs::remove(tmp);
+}
+
+bool LqwStream::open(const std::string &path, std::string &err) {
+  llvm::SmallString<256> model(path + "-%%%%%%.tmp");
+  if (std::error_code ec = llvm::sys::fs::createUniqueFile(model, fd, model)) {
+    err = path + ": cannot create a temporary file beside it: " + ec.message();
+    return false;
+  }
+  tmp = std::string(model);
+  return true;
+}
+
+bool LqwStream::put(uint64_t at, const void *data, size_t bytes, std::string &err) {
+  const char *p = static_cast<const char *>(data);
+  while (bytes > 0) {
+    ssize_t k = ::pwrite(fd, p, bytes, static_cast<off_t>(at));
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0) {
+      err = tmp + ": " + (k < 0 ? std::strerror(errno) : "nothing written");
+      return false;
+    }
+    p += k, at += k, bytes -= static_cast<size_t>(k);
+  }
+  return true;
+}
+
+bool LqwStream::write(int64_t offset, const float *data, size_t n, std::string &err) {
+  return put(LQ_LQW_HEADER_BYTES + 4 * static_cast<uint64_t>(offset), data, 4 * n, err);
+}
+
+bool LqwStream::commit(const std::string &path, uint64_t floats, const std::string &hash,
+                       llvm::ArrayRef<uint8_t> tokenizer, std::string &err) {
+  if (!committed.empty()) {
+    // a second copy (--weights-out and the program's OUT.lqw)
+    std::string copy = path + ".tmp";
+    std::error_code ec = llvm::sys::fs::copy_file(committed, copy);
+    if (!ec && (ec = llvm::sys::fs::rename(copy, path)))
+      llvm::sys::fs::remove(copy);
+    if (ec)
+      err = path + ": " + ec.message();
+    return !ec;
+  }
+  // the slots' padding and the gap before the tokenizer are holes: zeros
+  uint64_t end = tokenizer.empty() ? LQ_LQW_HEADER_BYTES + 4 * floats
+                                   : lq_lqw_tokenizer_offset(floats) + tokenizer.size();
+  std::string header = lqwHeader(floats, hash, tokenizer.size());
+  if (!put(0, header.data(), header.size(), err) ||
+      (!tokenizer.empty() &&
+       !put(lq_lqw_tokenizer_offset(floats), tokenizer.data(), tokenizer.size(), err)))
+    return false;
+  if (::ftruncate(fd, static_cast<off_t>(end)) != 0 || ::close(fd) != 0) {
+    fd = -1;
+    err = tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  fd = -1;
+  if (std::error_code ec = llvm::sys::fs::rename(tmp, path)) {
+    err = path + ": " + ec.message();
+    return false;
+  }
+  tmp.clear();
+  committed = path;
+  return true;
 }
 
 static bool run(const std::vector<std::string> &argv, const std::string &what, std::string &err) {

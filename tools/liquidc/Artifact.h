@@ -2,6 +2,8 @@
 #ifndef LIQUIDC_ARTIFACT_H
 #define LIQUIDC_ARTIFACT_H
 
+#include "liquid/Passes/WeightSink.h"
+
 #include "llvm/ADT/ArrayRef.h"
 
 #include <cstdint>
@@ -76,6 +78,28 @@ bool linkRelocatable(const ArtifactRequest &req, std::string &err);
 /// image], runtime/liquid_lqw.h) atomically.
 bool writeWeightsFile(const std::string &path, llvm::ArrayRef<float> w, const std::string &hash,
                       llvm::ArrayRef<uint8_t> tokenizer, std::string &err);
+
+/// A .lqw file written while the weights are packed: the slots go to a
+/// temporary file beside the final path, commit() adds the header and the
+/// tokenizer and renames it into place (a second commit copies it). Destroyed
+/// uncommitted, it removes the temporary file: nothing half-written remains.
+class LqwStream : public WeightSink {
+public:
+  LqwStream() = default;
+  LqwStream(const LqwStream &) = delete;
+  LqwStream &operator=(const LqwStream &) = delete;
+  ~LqwStream() override;
+  /// Creates the temporary file for `path`.
+  bool open(const std::string &path, std::string &err);
+  bool write(int64_t offset, const float *data, size_t n, std::string &err) override;
+  bool commit(const std::string &path, uint64_t floats, const std::string &hash,
+              llvm::ArrayRef<uint8_t> tokenizer, std::string &err);
+
+private:
+  bool put(uint64_t at, const void *data, size_t bytes, std::string &err);
+  int fd = -1;
+  std::string tmp, committed;
+};
 
 /// Builds the artifact: Exe links the model's runtime, its main, the kernel
 /// and the extra objects; Lib archives all but the main and writes the header

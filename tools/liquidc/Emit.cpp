@@ -61,6 +61,7 @@ public:
 
 private:
   bool readWeightsInfo(std::string &err);
+  bool writeWeights(const std::string &path, std::string &err);
   bool emitMachineCode(std::string &err);
   bool emitCode(int64_t rowsEstimate, std::string &err);
   bool addHalideKernels(ArtifactRequest &req, const std::string &dir, int64_t rowsEstimate,
@@ -114,6 +115,15 @@ bool Emitter::run(std::string &err) {
   if (auto lm = dyn_cast<mlir::liquid::ForwardKernelAttr>(info))
     return emitLanguageModel(lm, err);
   return emitCell(cast<mlir::liquid::StepKernelAttr>(info), err);
+}
+
+/// The .lqw file at `path`: the packed weights, with the tokenizer.
+bool Emitter::writeWeights(const std::string &path, std::string &err) {
+  if (m.streamed)
+    return m.streamed->commit(path, weightsFloats, weightsHash, m.tokenizer, err);
+  if (!m.weights)
+    return err = path + ": no weights to write (the input has no checkpoint)", false;
+  return writeWeightsFile(path, *m.weights, weightsHash, m.tokenizer, err);
 }
 
 /// --emit=obj|asm|llvm: the lowered module to -o (stdout without it).
@@ -218,8 +228,7 @@ bool Emitter::emitCell(mlir::liquid::StepKernelAttr info, std::string &err) {
   k.stateSizes.assign(ss.begin(), ss.end());
   k.weightsFloats = weightsFloats;
   k.weightsHash = weightsHash;
-  if (m.weights && !o.weightsOut.empty() &&
-      !writeWeightsFile(o.weightsOut, *m.weights, k.weightsHash, {}, err))
+  if (m.weights && !o.weightsOut.empty() && !writeWeights(o.weightsOut, err))
     return false;
   if (o.emit != Emit::Exe && o.emit != Emit::Lib)
     return emitCode(1, err);
@@ -243,7 +252,7 @@ bool Emitter::buildWithRuntime(const ModelRuntime &rt, bool embed, bool writeLqw
   if (!addHalideKernels(req, work.path, rowsEstimate, err))
     return false;
   std::string lqw = o.output + ".lqw";
-  if (writeLqw && !writeWeightsFile(lqw, *m.weights, weightsHash, m.tokenizer, err))
+  if (writeLqw && !writeWeights(lqw, err))
     return false;
   if (!buildArtifact(rt, req, err)) {
     if (writeLqw)
@@ -275,8 +284,7 @@ bool Emitter::emitLanguageModel(mlir::liquid::ForwardKernelAttr info, std::strin
     k.convCaches.push_back({conv[i], conv[i + 1]});
   for (size_t i = 0; i + 1 < kv.size(); i += 2)
     k.kvCaches.push_back({kv[i], kv[i + 1]});
-  if (!o.weightsOut.empty() &&
-      !writeWeightsFile(o.weightsOut, *m.weights, k.weightsHash, m.tokenizer, err))
+  if (!o.weightsOut.empty() && !writeWeights(o.weightsOut, err))
     return false;
   if (o.emit != Emit::Exe && o.emit != Emit::Lib)
     return emitCode(o.maxRows, err);

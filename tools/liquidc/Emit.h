@@ -11,6 +11,8 @@
 
 namespace liquid {
 
+class LqwStream;
+
 /// The compiled program: the module in the LLVM dialect, its names and its
 /// packed weights.
 struct CompiledModel {
@@ -20,6 +22,9 @@ struct CompiledModel {
   std::optional<llvm::ArrayRef<float>> weights; ///< none: no checkpoint (IR input)
   int64_t bos = 1, eos = 2; ///< language models: the tokenizer's special ids
   llvm::ArrayRef<uint8_t> tokenizer; ///< language models: the tokenizer image, or empty
+  /// Language models: the weights, written while they were packed (then
+  /// `weights` is none); emitting commits the file to its place.
+  LqwStream *streamed = nullptr;
 };
 
 /// Writes what --emit asks for (exe, lib, obj, llvm, asm), plus the .lqw

@@ -6,6 +6,7 @@
 // of liquid/Passes/Pipelines.h (the ones liquid-opt runs), emit.
 //
 //===----------------------------------------------------------------------===//
+#include "Artifact.h"
 #include "Emit.h"
 #include "Options.h"
 
@@ -37,6 +38,10 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
+
+#include <chrono>
+#include <malloc.h>
+#include <sys/resource.h>
 
 using namespace mlir;
 using namespace ::liquid;
@@ -137,11 +142,28 @@ void importInput(MLIRContext &ctx, const DriverOptions &o, Input &in) {
 /// ...) apply to every one.
 class Stages {
 public:
-  Stages(MLIRContext &ctx, const DriverOptions &o, ModuleOp module)
-      : ctx(ctx), o(o), module(module) {
+  Stages(MLIRContext &ctx, const DriverOptions &o) : ctx(ctx), o(o) {
     timing.setEnabled(false);
     applyDefaultTimingManagerCLOptions(timing);
     root = timing.getRootScope();
+  }
+
+  void setModule(ModuleOp m) { module = m; }
+
+  /// Runs `fn` as stage `name`: timed under --mlir-timing, which also prints
+  /// the stage's wall time and the peak memory (resident set) so far.
+  void timed(llvm::StringRef name, llvm::function_ref<void(TimingScope &)> fn) {
+    TimingScope scope = root.nest(name);
+    auto start = std::chrono::steady_clock::now();
+    fn(scope);
+    scope.stop();
+    if (!timing.isEnabled())
+      return;
+    std::chrono::duration<double> s = std::chrono::steady_clock::now() - start;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    llvm::errs() << llvm::format("liquidc: stage %-8s %8.2f s   peak RSS %7.0f MB\n",
+                                 name.str().c_str(), s.count(), ru.ru_maxrss / 1024.0);
   }
 
   void dump(llvm::StringRef stage) {
@@ -157,11 +179,16 @@ public:
   }
 
   void run(llvm::StringRef stage, llvm::function_ref<void(OpPassManager &)> populate) {
+    timed(stage, [&](TimingScope &scope) { runPasses(stage, populate, scope); });
+  }
+
+  void runPasses(llvm::StringRef stage, llvm::function_ref<void(OpPassManager &)> populate,
+                 TimingScope &scope) {
     PassManager pm(&ctx);
     populate(pm);
     if (failed(applyPassManagerCLOptions(pm)))
       fail("bad MLIR pass-manager options");
-    pm.enableTiming(root);
+    pm.enableTiming(scope);
     // The first error is the one to report, as INPUT: MESSAGE.
     std::string first;
     ScopedDiagnosticHandler capture(&ctx, [&](Diagnostic &d) {
@@ -199,6 +226,41 @@ private:
   int index = 0;
 };
 
+/// Where a language model's packed weights go while they are packed, so the
+/// compiler holds one tensor at a time: the .lqw file the artifact needs
+/// (--weights-out, else OUT.lqw), or nowhere when nothing needs them (obj,
+/// asm, llvm and IR output). Cells and --embed-weights keep them in the
+/// module; so does IR input.
+class WeightDestination {
+public:
+  WeightDestination(const DriverOptions &o, const Input &in) {
+    bool embed = o.embedWeightsGiven && o.embedWeights;
+    if (o.inputKind != InputKind::LanguageModel || embed)
+      return;
+    std::string path = !o.weightsOut.empty()                      ? o.weightsOut
+                       : o.emit == Emit::Exe || o.emit == Emit::Lib ? o.output + ".lqw"
+                                                                  : "";
+    if (path.empty()) {
+      sink = &discard;
+      return;
+    }
+    std::string err;
+    if (!file.open(path, err))
+      fail(err);
+    sink = &file;
+    streamed = &file;
+  }
+
+  WeightSink *sink = nullptr;
+  LqwStream *streamed = nullptr;
+
+private:
+  struct Discard : WeightSink {
+    bool write(int64_t, const float *, size_t, std::string &) override { return true; }
+  } discard;
+  LqwStream file;
+};
+
 void printWeightsLine(ModuleOp module) {
   auto w = cast<mlir::liquid::WeightBlobAttr>(
       mlir::liquid::readAttr<mlir::liquid::WeightsAttrHelper>(module));
@@ -210,6 +272,10 @@ void printWeightsLine(ModuleOp module) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // Packing decodes one large tensor after another: keep freed memory for
+  // the next one instead of mapping (and zeroing) fresh pages each time.
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   DriverOptions o = parseDriverOptions(argc, argv);
 
   DialectRegistry registry;
@@ -221,19 +287,21 @@ int main(int argc, char **argv) {
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
 
+  Stages stages(ctx, o);
   Input in;
-  importInput(ctx, o, in);
+  stages.timed("import", [&](TimingScope &) { importInput(ctx, o, in); });
   std::string prefix = o.name.empty() ? in.name : sanitize(o.name);
   o.compiler.kernelPrefix = prefix;
 
-  Stages stages(ctx, o, *in.module);
+  stages.setModule(*in.module);
   stages.dump("import");
   stages.run("optimize", mlir::liquid::populateLiquidOptimizationPipeline);
   if (o.emit == Emit::MLIR)
     return stages.print(), 0;
 
+  WeightDestination weights(o, in);
   stages.run("vector", [&](OpPassManager &pm) {
-    mlir::liquid::populateLiquidToVectorPipeline(pm, o.compiler, in.weights);
+    mlir::liquid::populateLiquidToVectorPipeline(pm, o.compiler, in.weights, weights.sink);
   });
   if (o.compiler.printMemoryPlan)
     printWeightsLine(*in.module);
@@ -247,9 +315,11 @@ int main(int argc, char **argv) {
   CompiledModel m{*in.module,          prefix,
                   in.name,             mlir::liquid::packedWeightData(*in.module),
                   in.lm.config.bos,    in.lm.config.eos,
-                  in.tokenizer};
+                  in.tokenizer,        weights.streamed};
   std::string err;
-  if (!emitArtifact(o, m, err))
+  bool ok = true;
+  stages.timed("emit", [&](TimingScope &) { ok = emitArtifact(o, m, err); });
+  if (!ok)
     fail(err);
   return 0;
 }

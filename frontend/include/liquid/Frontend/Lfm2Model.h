@@ -68,6 +68,11 @@ std::vector<float> toF32(const WeightRef &w);
 /// Q8_0; see decomposeBlocks); false for the float types or a bad ref.
 bool toIntBlocks(const WeightRef &w, IntBlocks &out);
 
+/// Lets the operating system take back the memory of w's pages (read from
+/// the file again if used again): the compiler calls it once it has decoded
+/// a tensor, so its memory does not grow with the checkpoint's size.
+void dropPages(const WeightRef &w);
+
 class MappedFile; // defined in Lfm2Model.cpp
 
 struct Lfm2Model {

@@ -9,6 +9,7 @@
 #define LIQUID_FRONTEND_NCPSMODEL_H
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -45,6 +46,11 @@ struct Tensor {
   /// The 4-, 5- and 6-bit blocks as stored (Q4_0, Q4_1, Q4_K, Q5_1, Q5_K,
   /// Q6_K; Q5_0 goes to q8): empty unless the source was one.
   IntBlocks blocks;
+  /// Set for a tensor read on demand (a language model's, decoded from the
+  /// memory-mapped checkpoint only when its weights are packed): fills
+  /// `data` (and q8/q8Scales or blocks) of a copy of this tensor, so memory
+  /// holds one tensor at a time, not the checkpoint. Empty: the data is here.
+  std::function<void(Tensor &)> load;
   int64_t numel() const {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;

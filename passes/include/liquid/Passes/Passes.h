@@ -19,6 +19,7 @@
 namespace liquid {
 struct Tensor;
 using WeightStore = std::map<std::string, Tensor>;
+class WeightSink;
 } // namespace liquid
 
 namespace mlir::liquid {
@@ -28,9 +29,12 @@ namespace mlir::liquid {
 
 /// liquid-pack-weights over the checkpoint the compiler read (the tensors the
 /// `liquid.weight` ops name; it must outlive the pass). With none, the data
-/// is packed only if every `liquid.weight` carries its values.
+/// is packed only if every `liquid.weight` carries its values. With a `sink`
+/// the data goes there (liquid/Passes/WeightSink.h) and the module carries
+/// only the layout.
 std::unique_ptr<Pass> createPackWeights(const PackWeightsOptions &options,
-                                        const ::liquid::WeightStore *checkpoint);
+                                        const ::liquid::WeightStore *checkpoint,
+                                        ::liquid::WeightSink *sink = nullptr);
 /// The packed weight blob a module carries (`liquid.weight_data`), if any.
 std::optional<ArrayRef<float>> packedWeightData(ModuleOp module);
 

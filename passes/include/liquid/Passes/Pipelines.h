@@ -45,15 +45,17 @@ void populateLiquidOptimizationPipeline(OpPassManager &pm);
 /// Memory planning, backend assignment, weight packing and lowering of
 /// `liquid` to scf/vector/memref/math kernels. `checkpoint` holds the
 /// tensors the `liquid.weight` ops name (it must outlive the run): the packed
-/// blob becomes the module's `liquid.weight_data`. Without it only the
-/// layout is planned (unless every weight carries its values).
+/// blob becomes the module's `liquid.weight_data`, or goes to `sink`. Without
+/// it only the layout is planned (unless every weight carries its values).
 void populateLiquidToVectorPipeline(OpPassManager &pm, const CompilerOptions &options,
-                                    const ::liquid::WeightStore *checkpoint = nullptr);
+                                    const ::liquid::WeightStore *checkpoint = nullptr,
+                                    ::liquid::WeightSink *sink = nullptr);
 /// scf/vector/memref/math/arith -> LLVM dialect (bare-pointer calling convention).
 void populateLowerToLLVMPipeline(OpPassManager &pm);
 /// All three, in order.
 void populateLiquidCompilerPipeline(OpPassManager &pm, const CompilerOptions &options,
-                                    const ::liquid::WeightStore *checkpoint = nullptr);
+                                    const ::liquid::WeightStore *checkpoint = nullptr,
+                                    ::liquid::WeightSink *sink = nullptr);
 /// Registers the pipelines with the pass registry (for liquid-opt).
 void registerLiquidPipelines();
 
