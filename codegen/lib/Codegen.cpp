@@ -104,7 +104,9 @@ static void tameHexagonBackend() {
 }
 
 bool emitModule(mlir::ModuleOp module, const MachineOptions &in, OutputKind kind,
-                const std::string &path, std::string &err) {
+                const std::string &path, std::string &err, mlir::TimingScope *timing) {
+  mlir::TimingScope none;
+  mlir::TimingScope &parent = timing ? *timing : none;
   initializeTargets();
   MachineOptions o = resolveMachine(in);
   llvm::Triple triple(o.triple);
@@ -128,7 +130,9 @@ bool emitModule(mlir::ModuleOp module, const MachineOptions &in, OutputKind kind
   mlir::registerBuiltinDialectTranslation(*module.getContext());
   mlir::registerLLVMDialectTranslation(*module.getContext());
   llvm::LLVMContext llvmCtx;
+  mlir::TimingScope step = parent.nest("translate to LLVM IR");
   std::unique_ptr<llvm::Module> llvmModule = mlir::translateModuleToLLVMIR(module, llvmCtx);
+  step.stop();
   if (!llvmModule) {
     err = "translation of the LLVM dialect to LLVM IR failed";
     return false;
@@ -144,11 +148,13 @@ bool emitModule(mlir::ModuleOp module, const MachineOptions &in, OutputKind kind
     f.addFnAttr(llvm::Attribute::NoUnwind);
   }
   auto transformer = mlir::makeOptimizingTransformer(o.optLevel, /*sizeLevel=*/0, tm.get());
+  step = parent.nest("LLVM optimization");
   if (llvm::Error e = transformer(llvmModule.get())) {
     err = "LLVM optimization failed: " + llvm::toString(std::move(e));
     return false;
   }
 
+  step = parent.nest("LLVM code generation");
   std::error_code ec;
   llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
   if (ec) {

@@ -101,6 +101,9 @@ inline std::string exceptionMessage(const std::string &prefix) {
 // Little-endian loads
 //===----------------------------------------------------------------------===//
 
+/// Whether the host stores integers little-endian (as the files do).
+constexpr bool kLittleEndianHost = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__;
+
 inline uint16_t loadLE16(const uint8_t *p) {
   return static_cast<uint16_t>(p[0] | (p[1] << 8));
 }

@@ -460,6 +460,10 @@ void decodeToF32(GgmlType t, const void *srcv, size_t n, float *dst) {
     for (size_t i = 0; i < n; ++i) dst[i] = bitsToFloat(loadLE32(p + 4 * i));
     return;
   case GgmlType::F16:
+    if (detail::kLittleEndianHost && reinterpret_cast<uintptr_t>(p) % 2 == 0) {
+      halvesToFloats(reinterpret_cast<const uint16_t *>(p), n, dst);
+      return;
+    }
     for (size_t i = 0; i < n; ++i) dst[i] = halfToFloat(loadLE16(p + 2 * i));
     return;
   case GgmlType::BF16:

@@ -11,10 +11,12 @@
 #include "liquid/Passes/WeightSink.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Threading.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <functional>
 #include <map>
 
 namespace mlir::liquid {
@@ -41,8 +43,10 @@ static_assert(static_cast<int>(WeightFn::Neg) == static_cast<int>(::liquid::MapF
                   static_cast<int>(WeightFn::Softplus) == static_cast<int>(::liquid::MapFn::Softplus),
               "WeightFn is MapFn");
 
-/// Evaluates weight expressions over the checkpoint (or the values the
-/// liquid.weight ops carry) and lays out the blob.
+/// Lays out the blob and packs it: add() and addTable() give each slot its
+/// place at once and queue the work of filling it, which finish() runs on
+/// the context's threads, each job evaluating its weight expression over the
+/// checkpoint (or the values the liquid.weight ops carry) by itself.
 class Packer {
 public:
   Packer(MLIRContext *ctx, const ::liquid::WeightStore *checkpoint, bool withData, int64_t lanes,
@@ -57,21 +61,21 @@ public:
     auto shape = cast<RankedTensorType>(v.getType()).getShape();
     int64_t floats = ::liquid::packedFloats({shape.begin(), shape.end()}, f, lanes);
     WeightSlotAttr slot = append(describe(v), f, floats);
-    if (withData) {
-      const ::liquid::Tensor *t = eval(v);
-      if (!t)
-        return failure();
-      if (!::liquid::canPack(*t, f)) {
-        Operation *def = v.getDefiningOp();
-        (def ? def->emitError() : emitError(v.getLoc()))
-            << "this weight is not stored as the integer blocks its reader asks for ("
-            << ::liquid::formatName(f) << ")";
-        return failure();
-      }
-      if (failed(put(slot, v.getLoc(),
-                     [&](std::vector<float> &out) { ::liquid::packTensor(*t, f, lanes, out); })))
-        return failure();
-    }
+    if (withData)
+      jobs.push_back({slot, v.getLoc(), [this, v, f](Cache &cache, std::vector<float> &out) -> LogicalResult {
+                        const ::liquid::Tensor *t = eval(v, cache);
+                        if (!t)
+                          return failure();
+                        if (!::liquid::canPack(*t, f)) {
+                          Operation *def = v.getDefiningOp();
+                          return (def ? def->emitError() : emitError(v.getLoc()))
+                                 << "this weight is not stored as the integer blocks its reader "
+                                    "asks for ("
+                                 << ::liquid::formatName(f) << ")";
+                        }
+                        ::liquid::packTensor(*t, f, lanes, out);
+                        return success();
+                      }});
     return index[key] = slot;
   }
 
@@ -96,35 +100,59 @@ public:
                                                   : WeightLayout::BlocksRows,
                                  WeightStorage::F32, lanes * ::liquid::countBlocks(occ),
                                  ArrayAttr::get(ctx, rows));
-    const ::liquid::Tensor *t = eval(v);
-    if (!t)
-      return failure();
-    if (failed(put(slot, v.getLoc(), [&](std::vector<float> &out) {
-          ::liquid::packBlocks(*t, transposed, occ, tileChunks, lanes, out);
-        })))
-      return failure();
+    jobs.push_back({slot, v.getLoc(),
+                    [this, v, transposed, occ, tileChunks](Cache &cache, std::vector<float> &out) -> LogicalResult {
+                      const ::liquid::Tensor *t = eval(v, cache);
+                      if (!t)
+                        return failure();
+                      ::liquid::packBlocks(*t, transposed, occ, tileChunks, lanes, out);
+                      return success();
+                    }});
     return index[key] = slot;
   }
 
   /// A table the compiler derives (RoPE's), keyed by its description.
-  FailureOr<WeightSlotAttr> addTable(const std::string &desc, const ::liquid::Tensor &t,
-                                     PackFormat f, Location loc) {
+  WeightSlotAttr addTable(const std::string &desc, ::liquid::Tensor t, PackFormat f,
+                          Location loc) {
     if (auto it = tables.find(desc); it != tables.end())
       return it->second;
     WeightSlotAttr slot = append(desc, f, ::liquid::packedFloats(t.shape, f, lanes));
-    if (withData && failed(put(slot, loc, [&](std::vector<float> &out) {
-          ::liquid::packTensor(t, f, lanes, out);
-        })))
-      return failure();
+    if (withData)
+      jobs.push_back({slot, loc, [this, t = std::move(t), f](Cache &, std::vector<float> &out) -> LogicalResult {
+                        ::liquid::packTensor(t, f, lanes, out);
+                        return success();
+                      }});
     return tables[desc] = slot;
   }
 
-  /// Forgets the values evaluated so far (call between ops): the tensors
-  /// read on demand are decoded again if another op reads them.
+  /// Forgets the values tensor() evaluated (call between ops): the tensors
+  /// read on demand are decoded again if a job reads them.
   void release() { cache.clear(); }
 
+  /// Fills the slots: the blob, zero-padded, or the sink. Each job holds the
+  /// tensors it reads until it is done, so memory holds about one tensor
+  /// per thread.
+  LogicalResult finish() {
+    if (!sink)
+      blob.assign(size, 0.0f);
+    return failableParallelForEach(ctx, jobs, [&](const Job &j) -> LogicalResult {
+      Cache cache;
+      std::vector<float> data;
+      if (failed(j.pack(cache, data)))
+        return failure();
+      if (!sink) {
+        std::copy(data.begin(), data.end(), blob.begin() + j.slot.getOffset());
+        return success();
+      }
+      std::string err;
+      if (!sink->write(j.slot.getOffset(), data.data(), data.size(), err))
+        return emitError(j.loc) << "cannot write the packed weights: " << err;
+      return success();
+    });
+  }
+
   /// The value of a weight when the tensors are at hand, else nullptr.
-  const ::liquid::Tensor *tensor(Value v) { return withData ? eval(v) : nullptr; }
+  const ::liquid::Tensor *tensor(Value v) { return withData ? eval(v, cache) : nullptr; }
 
   /// The blob's layout: size, lanes, and a hash of every slot, which the
   /// runtime checks against the weights file.
@@ -183,26 +211,17 @@ private:
     return s;
   }
 
-  /// The data of `slot`, which `pack` appends to a vector: into the blob
-  /// (zero-padded to the slot's aligned end), or to the sink.
-  LogicalResult put(WeightSlotAttr slot, Location loc,
-                    llvm::function_ref<void(std::vector<float> &)> pack) {
-    if (!sink) {
-      blob.resize(slot.getOffset());
-      pack(blob);
-      blob.resize(size, 0.0f);
-      return success();
-    }
-    std::vector<float> data;
-    pack(data);
-    std::string err;
-    if (!sink->write(slot.getOffset(), data.data(), data.size(), err))
-      return emitError(loc) << "cannot write the packed weights: " << err;
-    return success();
-  }
+  /// Values evaluated, by the opaque pointer of their Value.
+  using Cache = std::map<void *, ::liquid::Tensor>;
+  /// The work of filling one slot: appends its data to the vector.
+  struct Job {
+    WeightSlotAttr slot;
+    Location loc;
+    std::function<LogicalResult(Cache &, std::vector<float> &)> pack;
+  };
 
-  const ::liquid::Tensor *eval(Value v);
-  const ::liquid::Tensor *leaf(WeightOp w);
+  const ::liquid::Tensor *eval(Value v, Cache &cache) const;
+  const ::liquid::Tensor *leaf(WeightOp w, Cache &cache) const;
 
   MLIRContext *ctx;
   const ::liquid::WeightStore *checkpoint;
@@ -212,10 +231,11 @@ private:
   SmallVector<Attribute> slots;
   std::map<PackKey, WeightSlotAttr> index;
   std::map<std::string, WeightSlotAttr> tables;
-  std::map<void *, ::liquid::Tensor> cache;
+  Cache cache;
+  std::vector<Job> jobs;
 };
 
-const ::liquid::Tensor *Packer::leaf(WeightOp w) {
+const ::liquid::Tensor *Packer::leaf(WeightOp w, Cache &cache) const {
   auto shape = cast<RankedTensorType>(w.getType()).getShape();
   ::liquid::Tensor t;
   if (DenseElementsAttr value = w.getValueAttr()) {
@@ -249,29 +269,29 @@ const ::liquid::Tensor *Packer::leaf(WeightOp w) {
   return &(cache[w.getResult().getAsOpaquePointer()] = std::move(read));
 }
 
-const ::liquid::Tensor *Packer::eval(Value v) {
+const ::liquid::Tensor *Packer::eval(Value v, Cache &cache) const {
   if (auto it = cache.find(v.getAsOpaquePointer()); it != cache.end())
     return &it->second;
   Operation *def = v.getDefiningOp();
   ::liquid::Tensor t;
   if (auto w = dyn_cast_or_null<WeightOp>(def)) {
-    return leaf(w);
+    return leaf(w, cache);
   } else if (auto c = dyn_cast_or_null<WeightConcatOp>(def)) {
     std::vector<const ::liquid::Tensor *> parts;
     for (Value in : c.getInputs()) {
-      const ::liquid::Tensor *p = eval(in);
+      const ::liquid::Tensor *p = eval(in, cache);
       if (!p)
         return nullptr;
       parts.push_back(p);
     }
     t = ::liquid::concatTensors(parts, c.getDim());
   } else if (auto m = dyn_cast_or_null<WeightMulOp>(def)) {
-    const ::liquid::Tensor *a = eval(m.getLhs()), *b = eval(m.getRhs());
+    const ::liquid::Tensor *a = eval(m.getLhs(), cache), *b = eval(m.getRhs(), cache);
     if (!a || !b)
       return nullptr;
     t = ::liquid::mulTensors(*a, *b);
   } else if (auto m = dyn_cast_or_null<WeightMapOp>(def)) {
-    const ::liquid::Tensor *a = eval(m.getInput());
+    const ::liquid::Tensor *a = eval(m.getInput(), cache);
     if (!a)
       return nullptr;
     t = ::liquid::mapTensor(*a, static_cast<::liquid::MapFn>(m.getFn()));
@@ -365,6 +385,8 @@ struct PackWeightsPass : mlir::liquid::impl::PackWeightsBase<PackWeightsPass> {
         packer.release();
       }
     }
+    if (withData && failed(packer.finish()))
+      return signalPassFailure();
     writeAttr<WeightsAttrHelper>(module, packer.layout());
     if (withData && !sink)
       writeAttr<WeightDataAttrHelper>(module, dataAttr(std::move(packer.blob)));
@@ -415,10 +437,7 @@ struct PackWeightsPass : mlir::liquid::impl::PackWeightsBase<PackWeightsPass> {
     if (auto a = dyn_cast<AttentionOp>(op))
       for (bool sine : {false, true}) {
         auto [desc, table] = ropeTable(a, sine);
-        FailureOr<WeightSlotAttr> slot = packer.addTable(desc, table, PackLayout::Rows, a.getLoc());
-        if (failed(slot))
-          return failure();
-        slots.push_back(*slot);
+        slots.push_back(packer.addTable(desc, std::move(table), PackLayout::Rows, a.getLoc()));
       }
     if (!slots.empty())
       writeAttr<PackedAttrHelper>(&op, ArrayAttr::get(&getContext(), slots));

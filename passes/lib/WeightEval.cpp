@@ -189,17 +189,89 @@ static void packQ8(const Tensor &t, PackLayout l, int64_t lanes, float *dst) {
   }
 }
 
+/// The Transposed layout of the [n, k] matrix at `src` (n padded to lanes
+/// with zeros): column tiles of denseTile(lanes) outputs, each k rows of the
+/// tile's width. `store(at, values, count)` puts float32 values at element
+/// `at` of the packed order. A few columns at a time, so that the reads and
+/// the writes both stay in cache.
+template <typename Store>
+static void transposeTiles(const float *src, int64_t n, int64_t k, int64_t lanes, Store store) {
+  constexpr int64_t kCols = 32;
+  int64_t np = roundUp(n, lanes), tile = denseTile(lanes);
+  std::vector<float> buf(kCols * tile);
+  for (int64_t t0 = 0; t0 < np; t0 += tile) {
+    int64_t w = std::min(tile, np - t0), live = std::min(n, t0 + w) - t0;
+    for (int64_t j0 = 0; j0 < k; j0 += kCols) {
+      int64_t jb = std::min(kCols, k - j0);
+      if (live < w)
+        std::fill(buf.begin(), buf.begin() + jb * w, 0.0f);
+      for (int64_t i = 0; i < live; ++i) {
+        const float *row = src + (t0 + i) * k + j0;
+        for (int64_t j = 0; j < jb; ++j)
+          buf[j * w + i] = row[j];
+      }
+      store(t0 * k + j0 * w, buf.data(), jb * w);
+    }
+  }
+}
+
+/// `t` in float layout `l`, its values put by `store` (as transposeTiles);
+/// what it never stores is padding, zero.
+template <typename Store>
+static void packFloatLayout(const Tensor &t, PackLayout l, int64_t lanes, Store store) {
+  switch (l) {
+  case PackLayout::Vector:
+    store(0, t.data.data(), static_cast<int64_t>(t.data.size()));
+    break;
+  case PackLayout::Rows: {
+    int64_t r = t.shape[0], c = t.shape[1], cp = roundUp(c, lanes);
+    for (int64_t i = 0; i < r; ++i)
+      store(i * cp, t.data.data() + i * c, c);
+    break;
+  }
+  case PackLayout::Transposed:
+    transposeTiles(t.data.data(), t.shape[0], t.shape[1], lanes, store);
+    break;
+  case PackLayout::TransposedBatched: {
+    int64_t n = t.shape[1], k = t.shape[2];
+    int64_t per = packedFloats({n, k}, PackLayout::Transposed, lanes);
+    for (int64_t e = 0; e < t.shape[0]; ++e)
+      transposeTiles(t.data.data() + e * n * k, n, k, lanes,
+                     [&](int64_t at, const float *v, int64_t cnt) { store(e * per + at, v, cnt); });
+    break;
+  }
+  case PackLayout::TransposedBatchedGLU: {
+    // gate and up rows interleaved a vector at a time
+    int64_t i = t.shape[1] / 2, k = t.shape[2], ip = roundUp(i, lanes);
+    int64_t per = packedFloats({2 * ip, k}, PackLayout::Transposed, lanes);
+    std::vector<float> inter(2 * ip * k);
+    for (int64_t e = 0; e < t.shape[0]; ++e) {
+      std::fill(inter.begin(), inter.end(), 0.0f);
+      const float *src = t.data.data() + e * 2 * i * k;
+      for (int64_t half = 0; half < 2; ++half)
+        for (int64_t r = 0; r < i; ++r) {
+          int64_t dstRow = (r / lanes * 2 + half) * lanes + r % lanes;
+          std::copy(src + (half * i + r) * k, src + (half * i + r + 1) * k,
+                    inter.begin() + dstRow * k);
+        }
+      transposeTiles(inter.data(), 2 * ip, k, lanes,
+                     [&](int64_t at, const float *v, int64_t cnt) { store(e * per + at, v, cnt); });
+    }
+    break;
+  }
+  }
+}
+
 void packTensor(const Tensor &t, PackFormat f, int64_t lanes, std::vector<float> &out) {
   size_t start = out.size();
   out.resize(start + packedFloats(t.shape, f, lanes), 0.0f);
   float *dst = out.data() + start;
   if (f.element == PackElement::F16) {
-    // Pack as float32 first, then round each element to half precision.
-    std::vector<float> tmp;
-    packTensor(t, f.layout, lanes, tmp);
+    // the float32 order, each element rounded to half precision
     auto *h = reinterpret_cast<uint16_t *>(dst);
-    for (size_t i = 0; i < tmp.size(); ++i)
-      h[i] = floatToHalf(tmp[i]);
+    packFloatLayout(t, f.layout, lanes, [h](int64_t at, const float *v, int64_t n) {
+      floatsToHalves(v, static_cast<size_t>(n), h + at);
+    });
     return;
   }
   if (f.element == PackElement::Q8) {
@@ -213,61 +285,8 @@ void packTensor(const Tensor &t, PackFormat f, int64_t lanes, std::vector<float>
                  b->min.empty() ? nullptr : b->min.data(), lanes, dst);
     return;
   }
-  switch (f.layout) {
-  case PackLayout::Vector:
-    std::copy(t.data.begin(), t.data.end(), dst);
-    break;
-  case PackLayout::Rows: {
-    int64_t r = t.shape[0], c = t.shape[1], cp = roundUp(c, lanes);
-    for (int64_t i = 0; i < r; ++i)
-      std::copy(t.data.begin() + i * c, t.data.begin() + (i + 1) * c, dst + i * cp);
-    break;
-  }
-  case PackLayout::TransposedBatched: {
-    int64_t n = t.shape[1], k = t.shape[2];
-    std::vector<float> tmp;
-    for (int64_t i = 0; i < t.shape[0]; ++i) {
-      Tensor slice;
-      slice.shape = {n, k};
-      slice.data.assign(t.data.begin() + i * n * k, t.data.begin() + (i + 1) * n * k);
-      tmp.clear();
-      packTensor(slice, PackLayout::Transposed, lanes, tmp);
-      std::copy(tmp.begin(), tmp.end(), dst + i * tmp.size());
-    }
-    break;
-  }
-  case PackLayout::TransposedBatchedGLU: {
-    int64_t i = t.shape[1] / 2, k = t.shape[2], ip = roundUp(i, lanes);
-    std::vector<float> tmp;
-    for (int64_t e = 0; e < t.shape[0]; ++e) {
-      Tensor inter;
-      inter.shape = {2 * ip, k};
-      inter.data.assign(2 * ip * k, 0.0f);
-      const float *src = t.data.data() + e * 2 * i * k;
-      for (int64_t half = 0; half < 2; ++half)
-        for (int64_t r = 0; r < i; ++r) {
-          int64_t dstRow = (r / lanes * 2 + half) * lanes + r % lanes;
-          std::copy(src + (half * i + r) * k, src + (half * i + r + 1) * k,
-                    inter.data.begin() + dstRow * k);
-        }
-      tmp.clear();
-      packTensor(inter, PackLayout::Transposed, lanes, tmp);
-      std::copy(tmp.begin(), tmp.end(), dst + e * tmp.size());
-    }
-    break;
-  }
-  case PackLayout::Transposed: {
-    int64_t n = t.shape[0], k = t.shape[1], np = roundUp(n, lanes), tile = denseTile(lanes);
-    for (int64_t t0 = 0; t0 < np; t0 += tile) {
-      int64_t w = std::min(tile, np - t0);
-      float *block = dst + t0 * k;
-      for (int64_t i = t0; i < std::min(n, t0 + w); ++i)
-        for (int64_t j = 0; j < k; ++j)
-          block[j * w + (i - t0)] = t.data[i * k + j];
-    }
-    break;
-  }
-  }
+  packFloatLayout(t, f.layout, lanes,
+                  [dst](int64_t at, const float *v, int64_t n) { std::copy(v, v + n, dst + at); });
 }
 
 // Element (row, col) of `t` viewed as rows x cols (transposed: W^T).

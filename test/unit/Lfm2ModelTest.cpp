@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -531,6 +532,46 @@ TEST(Gguf, HalfAndBf16RoundTripEveryValue) {
   EXPECT_EQ(floatToHalf(0x1.8p-25f), 1);
   EXPECT_EQ(floatToHalf(-0.0f), 0x8000);
   EXPECT_EQ(floatToBf16(1.0f + 0x1.0p-8f), floatToBf16(1.0f)); // tie -> even
+}
+
+// The bulk conversions (F16C where the host has it) give the scalar
+// functions' bits: every half, and floats at every rounding case (halves'
+// neighbours and midpoints, subnormals, overflow, inf, NaN), in lengths that
+// leave tails.
+TEST(Gguf, BulkHalfConversionsMatchScalar) {
+  std::vector<uint16_t> halves(0x10000);
+  for (uint32_t h = 0; h < 0x10000; ++h)
+    halves[h] = static_cast<uint16_t>(h);
+  std::vector<float> f(halves.size());
+  halvesToFloats(halves.data(), halves.size(), f.data());
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    uint32_t got, want;
+    float w = halfToFloat(static_cast<uint16_t>(h));
+    std::memcpy(&got, &f[h], 4);
+    std::memcpy(&want, &w, 4);
+    ASSERT_EQ(got, want) << "half 0x" << std::hex << h;
+  }
+  std::vector<float> probes;
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    uint32_t bits;
+    float x = halfToFloat(static_cast<uint16_t>(h));
+    std::memcpy(&bits, &x, 4);
+    for (int32_t d : {-4097, -4096, -4095, -1, 0, 1, 4095, 4096, 4097}) {
+      uint32_t b = bits + static_cast<uint32_t>(d);
+      float y;
+      std::memcpy(&y, &b, 4);
+      probes.push_back(y);
+    }
+  }
+  for (float x : {65504.f, 65519.f, 65520.f, 1e30f, 0x1.0p-25f, 0x1.8p-25f, 1e-40f,
+                  std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()})
+    probes.insert(probes.end(), {x, -x});
+  for (size_t len : {probes.size(), probes.size() - 3}) {
+    std::vector<uint16_t> got(len);
+    floatsToHalves(probes.data(), len, got.data());
+    for (size_t i = 0; i < len; ++i)
+      ASSERT_EQ(got[i], floatToHalf(probes[i])) << "float " << probes[i] << " at " << i;
+  }
 }
 
 TEST(Gguf, WriterReaderRoundTrip) {

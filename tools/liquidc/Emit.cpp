@@ -54,8 +54,9 @@ Attribute kernelInfoAttr(ModuleOp module) {
 
 class Emitter {
 public:
-  Emitter(const DriverOptions &o, const CompiledModel &m)
-      : o(o), m(m), halide(mlir::liquid::readHalideKernels(m.module)) {}
+  Emitter(const DriverOptions &o, const CompiledModel &m, mlir::TimingScope *timing)
+      : o(o), m(m), halide(mlir::liquid::readHalideKernels(m.module)),
+        timing(timing ? *timing : none) {}
 
   bool run(std::string &err);
 
@@ -77,6 +78,8 @@ private:
   const DriverOptions &o;
   const CompiledModel &m;
   std::vector<HalideKernel> halide;
+  mlir::TimingScope none;
+  mlir::TimingScope &timing;
   int64_t weightsFloats = 0, decodeBytes = 0;
   std::string weightsHash;
 };
@@ -119,6 +122,7 @@ bool Emitter::run(std::string &err) {
 
 /// The .lqw file at `path`: the packed weights, with the tokenizer.
 bool Emitter::writeWeights(const std::string &path, std::string &err) {
+  mlir::TimingScope scope = timing.nest("weights file");
   if (m.streamed)
     return m.streamed->commit(path, weightsFloats, weightsHash, m.tokenizer, err);
   if (!m.weights)
@@ -131,7 +135,7 @@ bool Emitter::emitMachineCode(std::string &err) {
   auto kind = o.emit == Emit::LLVM  ? OutputKind::LLVMIR
               : o.emit == Emit::Asm ? OutputKind::Assembly
                                     : OutputKind::Object;
-  return emitModule(m.module, o.machine, kind, o.output.empty() ? "-" : o.output, err);
+  return emitModule(m.module, o.machine, kind, o.output.empty() ? "-" : o.output, err, &timing);
 }
 
 bool Emitter::kernelObject(const WorkDir &work, const std::string &prefix, std::string &obj,
@@ -139,7 +143,7 @@ bool Emitter::kernelObject(const WorkDir &work, const std::string &prefix, std::
   llvm::SmallString<256> p(work.path);
   llvm::sys::path::append(p, prefix + "_kernel.o");
   obj = std::string(p);
-  return emitModule(m.module, o.machine, OutputKind::Object, obj, err);
+  return emitModule(m.module, o.machine, OutputKind::Object, obj, err, &timing);
 }
 
 /// The parts of an artifact request every kind shares.
@@ -165,6 +169,7 @@ bool Emitter::addHalideKernels(ArtifactRequest &req, const std::string &dir,
                                std::vector<std::string> *ptx) {
   if (halide.empty())
     return true;
+  mlir::TimingScope scope = timing.nest("Halide kernels");
   HalideBuild hb;
   std::string halideTarget = halideTargetFor(*o.target);
   if (o.halideProfile)
@@ -254,6 +259,7 @@ bool Emitter::buildWithRuntime(const ModelRuntime &rt, bool embed, bool writeLqw
   std::string lqw = o.output + ".lqw";
   if (writeLqw && !writeWeights(lqw, err))
     return false;
+  mlir::TimingScope scope = timing.nest("runtime and link");
   if (!buildArtifact(rt, req, err)) {
     if (writeLqw)
       llvm::sys::fs::remove(lqw);
@@ -295,6 +301,7 @@ bool Emitter::emitLanguageModel(mlir::liquid::ForwardKernelAttr info, std::strin
 
 } // namespace
 
-bool ::liquid::emitArtifact(const DriverOptions &o, const CompiledModel &m, std::string &err) {
-  return Emitter(o, m).run(err);
+bool ::liquid::emitArtifact(const DriverOptions &o, const CompiledModel &m, std::string &err,
+                            mlir::TimingScope *timing) {
+  return Emitter(o, m, timing).run(err);
 }

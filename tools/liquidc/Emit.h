@@ -5,6 +5,7 @@
 #include "Options.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/Timing.h"
 
 #include <string>
 #include <vector>
@@ -29,7 +30,9 @@ struct CompiledModel {
 
 /// Writes what --emit asks for (exe, lib, obj, llvm, asm), plus the .lqw
 /// files; on failure `err` says why and nothing is left at the output paths.
-bool emitArtifact(const DriverOptions &o, const CompiledModel &m, std::string &err);
+/// With `timing`, the steps are timed under it.
+bool emitArtifact(const DriverOptions &o, const CompiledModel &m, std::string &err,
+                  mlir::TimingScope *timing = nullptr);
 
 } // namespace liquid
 

@@ -3,6 +3,7 @@
 #define LIQUID_CODEGEN_CODEGEN_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/Timing.h"
 
 #include <string>
 
@@ -17,9 +18,11 @@ enum class OutputKind { Object, Assembly, LLVMIR };
 
 /// Translates `module` (LLVM dialect) to LLVM IR, optimizes it at `optLevel`
 /// for the target machine (loop and SLP vectorizers included) and writes the
-/// requested output to `path`. Returns false with a one-line `err`.
+/// requested output to `path`. Returns false with a one-line `err`. With
+/// `timing`, its three steps are timed under it (liquidc --mlir-timing).
 bool emitModule(mlir::ModuleOp module, const MachineOptions &opts, OutputKind kind,
-                const std::string &path, std::string &err);
+                const std::string &path, std::string &err,
+                mlir::TimingScope *timing = nullptr);
 
 /// The resolved triple/CPU/features of `opts` (for messages and --list-targets).
 MachineOptions resolveMachine(const MachineOptions &opts);

@@ -74,6 +74,10 @@ constexpr size_t kQ8_0BlockBytes = 34;
 /// float32 -> IEEE binary16 / bfloat16, round to nearest even (inf/NaN kept).
 uint16_t floatToHalf(float f);
 uint16_t floatToBf16(float f);
+/// The same for `n` values at a time (fast; the results of floatToHalf and
+/// halfToFloat bit for bit). `src` holds little-endian halves.
+void floatsToHalves(const float *src, size_t n, uint16_t *dst);
+void halvesToFloats(const uint16_t *src, size_t n, float *dst);
 /// Quantizes `n` floats (n a multiple of 32) to Q8_0 blocks (n/32*34 bytes).
 void quantizeQ8_0(const float *src, size_t n, uint8_t *dst);
 /// Quantizes `n` floats (a multiple of 32) to 4-bit blocks with Q4_0's
