@@ -276,7 +276,7 @@ int main(int argc, char **argv) {
   // the next one instead of mapping (and zeroing) fresh pages each time.
   // One arena: the threads' freed tensors are reused across threads too.
   mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, -1);
   mallopt(M_ARENA_MAX, 1);
   DriverOptions o = parseDriverOptions(argc, argv);
 
