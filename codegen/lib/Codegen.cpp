@@ -6,6 +6,8 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/Bitcode/BitcodeWriter.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -19,6 +21,9 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/TargetParser/Triple.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
+
+#include <thread>
 
 namespace liquid {
 
@@ -103,8 +108,99 @@ static void tameHexagonBackend() {
   (void)done;
 }
 
+namespace {
+
+/// A target machine for `o` (one per thread: they are not shared).
+std::unique_ptr<llvm::TargetMachine> targetMachine(const llvm::Target *target,
+                                                   const MachineOptions &o) {
+  llvm::TargetOptions topts;
+  return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
+      llvm::Triple(o.triple), o.cpu, o.features, topts, llvm::Reloc::PIC_, std::nullopt,
+      o.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive : llvm::CodeGenOptLevel::Default));
+}
+
+/// Optimizes `m` at o.optLevel and writes `kind` to `path`; each step timed
+/// under `parent`.
+bool optimizeAndWrite(llvm::Module &m, llvm::TargetMachine &tm, const MachineOptions &o,
+                      OutputKind kind, const std::string &path, std::string &err,
+                      mlir::TimingScope &parent) {
+  auto transformer = mlir::makeOptimizingTransformer(o.optLevel, /*sizeLevel=*/0, &tm);
+  mlir::TimingScope step = parent.nest("LLVM optimization");
+  if (llvm::Error e = transformer(&m)) {
+    err = "LLVM optimization failed: " + llvm::toString(std::move(e));
+    return false;
+  }
+  step = parent.nest("LLVM code generation");
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
+  if (ec) {
+    err = path + ": " + ec.message();
+    return false;
+  }
+  if (kind == OutputKind::LLVMIR) {
+    m.print(out.os(), nullptr);
+  } else {
+    llvm::legacy::PassManager pm;
+    auto fileType = kind == OutputKind::Object ? llvm::CodeGenFileType::ObjectFile
+                                               : llvm::CodeGenFileType::AssemblyFile;
+    if (tm.addPassesToEmitFile(pm, out.os(), nullptr, fileType)) {
+      err = "the target cannot emit this file type";
+      return false;
+    }
+    pm.run(m);
+  }
+  out.keep();
+  return true;
+}
+
+/// Splits `m` (whole functions, round robin) into `n` parts and optimizes
+/// and compiles them to objects on `n` threads: `path`, then `path`.1.o ...
+/// appended to `more`.
+bool emitInParts(llvm::Module &m, unsigned n, const llvm::Target *target, const MachineOptions &o,
+                 const std::string &path, std::vector<std::string> &more, std::string &err) {
+  std::vector<llvm::SmallVector<char, 0>> bitcode;
+  llvm::SplitModule(
+      m, n,
+      [&](std::unique_ptr<llvm::Module> part) {
+        llvm::raw_svector_ostream os(bitcode.emplace_back());
+        llvm::WriteBitcodeToFile(*part, os);
+      },
+      /*PreserveLocals=*/false, /*RoundRobin=*/true);
+  size_t parts = bitcode.size();
+  std::vector<std::string> paths(parts), errs(parts);
+  std::vector<char> ok(parts, 0);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < parts; ++i) {
+    paths[i] = i == 0 ? path : path + "." + std::to_string(i) + ".o";
+    threads.emplace_back([&, i] {
+      llvm::LLVMContext ctx;
+      llvm::MemoryBufferRef buf(llvm::StringRef(bitcode[i].data(), bitcode[i].size()), "part");
+      llvm::Expected<std::unique_ptr<llvm::Module>> part = llvm::parseBitcodeFile(buf, ctx);
+      if (!part) {
+        errs[i] = "cannot read back a part of the kernel: " + llvm::toString(part.takeError());
+        return;
+      }
+      std::unique_ptr<llvm::TargetMachine> tm = targetMachine(target, o);
+      mlir::TimingScope none;
+      ok[i] = tm && optimizeAndWrite(**part, *tm, o, OutputKind::Object, paths[i], errs[i], none);
+    });
+  }
+  for (std::thread &t : threads)
+    t.join();
+  for (size_t i = 0; i < parts; ++i)
+    if (!ok[i]) {
+      err = errs[i].empty() ? "cannot create a target machine for '" + o.triple + "'" : errs[i];
+      return false;
+    }
+  more.insert(more.end(), paths.begin() + 1, paths.end());
+  return true;
+}
+
+} // namespace
+
 bool emitModule(mlir::ModuleOp module, const MachineOptions &in, OutputKind kind,
-                const std::string &path, std::string &err, mlir::TimingScope *timing) {
+                const std::string &path, std::string &err, mlir::TimingScope *timing,
+                std::vector<std::string> *moreObjects) {
   mlir::TimingScope none;
   mlir::TimingScope &parent = timing ? *timing : none;
   initializeTargets();
@@ -118,10 +214,7 @@ bool emitModule(mlir::ModuleOp module, const MachineOptions &in, OutputKind kind
     err = "no LLVM target for triple '" + o.triple + "': " + lookupErr;
     return false;
   }
-  llvm::TargetOptions topts;
-  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, o.cpu, o.features, topts, llvm::Reloc::PIC_, std::nullopt,
-      o.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive : llvm::CodeGenOptLevel::Default));
+  std::unique_ptr<llvm::TargetMachine> tm = targetMachine(target, o);
   if (!tm) {
     err = "cannot create a target machine for '" + o.triple + "' (cpu '" + o.cpu + "')";
     return false;
@@ -139,42 +232,23 @@ bool emitModule(mlir::ModuleOp module, const MachineOptions &in, OutputKind kind
   }
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(tm->createDataLayout());
+  unsigned defined = 0;
   for (llvm::Function &f : *llvmModule) {
     if (f.isDeclaration())
       continue;
+    ++defined;
     f.addFnAttr("target-cpu", o.cpu);
     if (!o.features.empty())
       f.addFnAttr("target-features", o.features);
     f.addFnAttr(llvm::Attribute::NoUnwind);
   }
-  auto transformer = mlir::makeOptimizingTransformer(o.optLevel, /*sizeLevel=*/0, tm.get());
-  step = parent.nest("LLVM optimization");
-  if (llvm::Error e = transformer(llvmModule.get())) {
-    err = "LLVM optimization failed: " + llvm::toString(std::move(e));
-    return false;
+  unsigned threads = std::min({std::max(1u, std::thread::hardware_concurrency()), 8u, defined});
+  if (moreObjects && kind == OutputKind::Object && threads > 1) {
+    step = parent.nest("LLVM optimization and code generation, " + std::to_string(threads) +
+                       " parts in parallel");
+    return emitInParts(*llvmModule, threads, target, o, path, *moreObjects, err);
   }
-
-  step = parent.nest("LLVM code generation");
-  std::error_code ec;
-  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
-  if (ec) {
-    err = path + ": " + ec.message();
-    return false;
-  }
-  if (kind == OutputKind::LLVMIR) {
-    llvmModule->print(out.os(), nullptr);
-  } else {
-    llvm::legacy::PassManager pm;
-    auto fileType = kind == OutputKind::Object ? llvm::CodeGenFileType::ObjectFile
-                                               : llvm::CodeGenFileType::AssemblyFile;
-    if (tm->addPassesToEmitFile(pm, out.os(), nullptr, fileType)) {
-      err = "the target cannot emit this file type";
-      return false;
-    }
-    pm.run(*llvmModule);
-  }
-  out.keep();
-  return true;
+  return optimizeAndWrite(*llvmModule, *tm, o, kind, path, err, parent);
 }
 
 } // namespace liquid

@@ -104,17 +104,31 @@ LogicalResult lowerLMFunction(func::FuncOp f, OpBuilder &mb, PackedWeights &pack
   auto kernel = func::FuncOp::create(mb, f.getLoc(), prefix + "_kernel_forward", fnType);
   Block *entry = kernel.addEntryBlock();
   OpBuilder kb = OpBuilder::atBlockBegin(entry);
-  LMEmitter em(kb, f.getLoc(), packer, kernel, plan.getCaches(),
-               f->getParentOfType<ModuleOp>());
-  em.barrierName = barrierName;
-  em.maxRows = maxRows;
-  em.int8Dot = int8Dot;
+  // Each op is a function of its own (never inlined) that the kernel calls,
+  // then the barrier: LLVM optimizes and generates code for one op at a
+  // time, and liquidc can do that for several at once (Codegen.h).
+  int64_t index = 0;
   for (Operation &op : body) {
     if (isa<func::ReturnOp>(op) || (op.getNumResults() && isWeight(op.getResult(0))))
       continue;
+    auto fn = func::FuncOp::create(mb, op.getLoc(),
+                                   prefix + "_op" + std::to_string(index++) + "_" +
+                                       op.getName().stripDialect().str(),
+                                   fnType);
+    fn.setPrivate();
+    fn->setAttr("llvm.linkage", LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal));
+    fn->setAttr("passthrough", ArrayAttr::get(ctx, {StringAttr::get(ctx, "noinline")}));
+    OpBuilder ob = OpBuilder::atBlockBegin(fn.addEntryBlock());
+    LMEmitter em(ob, f.getLoc(), packer, fn, plan.getCaches(), f->getParentOfType<ModuleOp>());
+    em.barrierName = barrierName;
+    em.maxRows = maxRows;
+    em.int8Dot = int8Dot;
     if (failed(em.emit(op)))
       return failure();
-    em.barrier();
+    func::ReturnOp::create(ob, f.getLoc());
+    func::CallOp::create(kb, f.getLoc(), fn, entry->getArguments());
+    func::CallOp::create(kb, f.getLoc(), barrierName, TypeRange{},
+                         ValueRange{entry->getArgument(8)});
   }
   func::ReturnOp::create(kb, f.getLoc());
   auto maxContext = readAttr<MaxContextAttrHelper>(f);

@@ -68,8 +68,10 @@ private:
   bool addHalideKernels(ArtifactRequest &req, const std::string &dir, int64_t rowsEstimate,
                         std::string &err, std::vector<std::string> *ptx = nullptr);
   ArtifactRequest request(const WorkDir &work, const std::string &kernelObj, bool embed);
+  /// With `parts`, the kernel may come in several objects (compiled in
+  /// parallel): `obj` and `parts`.
   bool kernelObject(const WorkDir &work, const std::string &prefix, std::string &obj,
-                    std::string &err);
+                    std::string &err, std::vector<std::string> *parts = nullptr);
   bool emitCell(mlir::liquid::StepKernelAttr info, std::string &err);
   bool buildWithRuntime(const ModelRuntime &rt, bool embed, bool writeLqw, int64_t rowsEstimate,
                         std::string &err);
@@ -139,11 +141,11 @@ bool Emitter::emitMachineCode(std::string &err) {
 }
 
 bool Emitter::kernelObject(const WorkDir &work, const std::string &prefix, std::string &obj,
-                           std::string &err) {
+                           std::string &err, std::vector<std::string> *parts) {
   llvm::SmallString<256> p(work.path);
   llvm::sys::path::append(p, prefix + "_kernel.o");
   obj = std::string(p);
-  return emitModule(m.module, o.machine, OutputKind::Object, obj, err, &timing);
+  return emitModule(m.module, o.machine, OutputKind::Object, obj, err, &timing, parts);
 }
 
 /// The parts of an artifact request every kind shares.
@@ -248,14 +250,16 @@ bool Emitter::buildWithRuntime(const ModelRuntime &rt, bool embed, bool writeLqw
                                int64_t rowsEstimate, std::string &err) {
   WorkDir work;
   std::string obj;
+  std::vector<std::string> parts;
   if (!work.error.empty())
     return err = work.error, false;
-  if (!kernelObject(work, m.prefix, obj, err))
+  if (!kernelObject(work, m.prefix, obj, err, &parts))
     return false;
   ArtifactRequest req = request(work, obj, embed);
   req.kind = o.emit == Emit::Exe ? ArtifactRequest::Exe : ArtifactRequest::Lib;
   if (!addHalideKernels(req, work.path, rowsEstimate, err))
     return false;
+  req.extraObjects.insert(req.extraObjects.end(), parts.begin(), parts.end());
   std::string lqw = o.output + ".lqw";
   if (writeLqw && !writeWeights(lqw, err))
     return false;

@@ -6,6 +6,7 @@
 #include "mlir/Support/Timing.h"
 
 #include <string>
+#include <vector>
 
 namespace liquid {
 
@@ -19,10 +20,13 @@ enum class OutputKind { Object, Assembly, LLVMIR };
 /// Translates `module` (LLVM dialect) to LLVM IR, optimizes it at `optLevel`
 /// for the target machine (loop and SLP vectorizers included) and writes the
 /// requested output to `path`. Returns false with a one-line `err`. With
-/// `timing`, its three steps are timed under it (liquidc --mlir-timing).
+/// `timing`, its steps are timed under it (liquidc --mlir-timing). Objects
+/// with `moreObjects`: a module of several functions is split into parts
+/// (whole functions) optimized and compiled on as many threads; `path` holds
+/// the first, the others are appended to `moreObjects` (to link with it).
 bool emitModule(mlir::ModuleOp module, const MachineOptions &opts, OutputKind kind,
-                const std::string &path, std::string &err,
-                mlir::TimingScope *timing = nullptr);
+                const std::string &path, std::string &err, mlir::TimingScope *timing = nullptr,
+                std::vector<std::string> *moreObjects = nullptr);
 
 /// The resolved triple/CPU/features of `opts` (for messages and --list-targets).
 MachineOptions resolveMachine(const MachineOptions &opts);
