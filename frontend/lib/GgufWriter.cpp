@@ -119,9 +119,9 @@ bool GgufWriter::addTensor(const std::string &name,
     return false;
   }
   if (type != GgmlType::F32 && type != GgmlType::F16 && type != GgmlType::BF16 &&
-      type != GgmlType::Q8_0) {
+      type != GgmlType::Q8_0 && type != GgmlType::Q4_K && type != GgmlType::Q6_K) {
     err = "GGUF writer: cannot write " + std::string(ggmlTypeName(uint32_t(type))) +
-          " tensors (F32, F16, BF16, Q8_0 only)" + sfx;
+          " tensors (F32, F16, BF16, Q8_0, Q4_K, Q6_K only)" + sfx;
     return false;
   }
   for (const auto &t : tensors_)
@@ -243,7 +243,8 @@ bool GgufWriter::write(const float *data, size_t n, std::string &err) {
       const uint64_t leftElems = (t.bytes - curDone_) / bb * blk;
       size_t take = static_cast<size_t>(std::min<uint64_t>(n, leftElems));
       if (take % blk != 0) {
-        err = path_ + ": Q8_0 data must be written in whole blocks of 32" +
+        err = path_ + ": " + ggmlTypeName(uint32_t(t.type)) +
+              " data must be written in whole blocks of " + std::to_string(blk) +
               tensorSuffix(t.name, kShown);
         return false;
       }
@@ -268,6 +269,10 @@ bool GgufWriter::write(const float *data, size_t n, std::string &err) {
         break;
       case GgmlType::Q8_0:
         quantizeQ8_0(data, take, buf_.data());
+        break;
+      case GgmlType::Q4_K:
+      case GgmlType::Q6_K:
+        quantizeKBlocks(t.type, data, take, buf_.data());
         break;
       default: // refused by addTensor
         err = path_ + ": cannot write this tensor type" + tensorSuffix(t.name, kShown);

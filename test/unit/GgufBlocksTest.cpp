@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 using namespace liquid;
@@ -112,6 +114,58 @@ TEST(GgufBlocks, Q6_KLowNibblesHighPairsInt8Scales) {
   EXPECT_EQ(y[0], -1.f);   // 0.5 * 2 * ((15 | 16) - 32)
   EXPECT_EQ(y[64], -15.f); // 0.5 * 1 * (2 - 32)
   EXPECT_EQ(y[32], 16.f);  // 0.5 * -1 * (0 - 32)
+}
+
+// liquidc's own Q4_K / Q6_K encoders (liquid-lfm2-gen --gguf q4_k_m), read
+// back by the decoder above: every value within half a step of its
+// sub-block's scale (plus Q4_K's rounded minimum), on data of several
+// shapes: centred, all positive, all negative, constant, zero, outliers.
+TEST(GgufBlocks, KQuantizersRoundTripWithinHalfAStep) {
+  std::vector<std::vector<float>> cases;
+  uint32_t seed = 7;
+  auto rnd = [&] { seed = seed * 1664525u + 1013904223u; return (seed >> 8) / 16777216.f; };
+  for (int kind = 0; kind < 6; ++kind) {
+    std::vector<float> x(512);
+    for (size_t i = 0; i < x.size(); ++i) {
+      float u = rnd() - 0.5f;
+      x[i] = kind == 0 ? u : kind == 1 ? u + 0.6f : kind == 2 ? u - 3.f
+           : kind == 3 ? 0.25f : kind == 4 ? 0.f : (i % 97 == 0 ? 40.f * u : u * 0.01f);
+    }
+    cases.push_back(x);
+  }
+  for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q6_K}) {
+    int sub = t == GgmlType::Q4_K ? 32 : 16;
+    for (const auto &x : cases) {
+      std::vector<uint8_t> raw(x.size() / 256 * ggmlBlockBytes(t));
+      quantizeKBlocks(t, x.data(), x.size(), raw.data());
+      std::vector<float> y(x.size());
+      decodeToF32(t, raw.data(), y.size(), y.data());
+      for (size_t b = 0; b < x.size(); b += 256) {
+        // the block's d and dmin before rounding to half precision
+        float dMax = 0.f, minMax = 0.f;
+        std::vector<float> step(256 / sub);
+        for (int j = 0; j < 256 / sub; ++j) {
+          float lo = 0.f, hi = 0.f, amax = 0.f;
+          for (int l = 0; l < sub; ++l) {
+            float v = x[b + j * sub + l];
+            lo = std::min(lo, v), hi = std::max(hi, v), amax = std::max(amax, std::fabs(v));
+          }
+          step[j] = t == GgmlType::Q4_K ? (hi - lo) / 15.f : amax / 31.f;
+          dMax = std::max(dMax, step[j]);
+          minMax = std::max(minMax, -lo);
+        }
+        float d = dMax / (t == GgmlType::Q4_K ? 63.f : 127.f), dmin = minMax / 63.f;
+        for (size_t i = b; i < b + 256; ++i) {
+          int j = static_cast<int>(i - b) / sub;
+          float bound = 0.5f * (step[j] + d) + (t == GgmlType::Q4_K ? 0.5f * dmin : 0.f) +
+                        1e-3f * dMax + 1e-7f;
+          ASSERT_LE(std::fabs(y[i] - x[i]), bound)
+              << ggmlTypeName(uint32_t(t)) << " value " << i << ": " << x[i] << " read back as "
+              << y[i];
+        }
+      }
+    }
+  }
 }
 
 TEST(GgufBlocks, SizesFollowTheLayouts) {

@@ -118,7 +118,7 @@ void usage(std::FILE *to) {
 "options:\n"
 "  --out DIR            output folder (created if needed)        [required]\n"
 "  --seed N             random seed                               [0]\n"
-"  --gguf TYPE          f32 | f16 | q8_0 | none                   [f32]\n"
+"  --gguf TYPE          f32 | f16 | q8_0 | q4_k_m | none          [f32]\n"
 "  --hf-dtype TYPE      f32 | f16 | bf16 | none                   [f32]\n"
 "  --vocab N  --hidden N  --layers N  --heads N  --kv-heads N  --ffn N\n"
 "  --conv-l N  --context N  --rope-theta X  --norm-eps X\n"
@@ -129,8 +129,11 @@ void usage(std::FILE *to) {
 "  --quiet              no progress summary\n"
 "  --help               this text\n"
 "\n"
-"F16 / Q8_0 GGUFs keep 1-D tensors, the conv kernel and the router in F32\n"
-"(Q8_0 falls back to F16 for rows that are not a multiple of 32).\n"
+"F16 / Q8_0 / Q4_K_M GGUFs keep 1-D tensors, the conv kernel and the router\n"
+"in F32 (Q8_0 falls back to F16 for rows that are not a multiple of 32).\n"
+"Q4_K_M (liquidc's own quantizer, llama-quantize's mix): Q6_K for the head\n"
+"and for attn_v / ffn_down in the first and last eighth of the layers and\n"
+"every third between, Q4_K for the rest; rows not a multiple of 256 Q8_0.\n"
 "exit status: 0 ok, 1 write error, 2 bad usage\n",
                kTool);
 }
@@ -236,12 +239,30 @@ struct Plan {
   std::vector<GgufTensor> g;
 };
 
+/// Q4_K_M's tensors of 6 bits (as llama-quantize's mix): the head (the
+/// tied embedding), and attn_v / ffn_down in the first and last eighth of
+/// the layers and every third one between.
+bool moreBits(const GenConfig &c, const std::string &name) {
+  if (name == "output.weight" || (name == "token_embd.weight" && c.tied))
+    return true;
+  int64_t layer = -1;
+  if (std::sscanf(name.c_str(), "blk.%lld.", reinterpret_cast<long long *>(&layer)) != 1)
+    return false;
+  bool v = name.find(".attn_v.") != std::string::npos,
+       down = name.find(".ffn_down") != std::string::npos;
+  int64_t n = c.layers;
+  return (v || down) && (layer < n / 8 || layer >= 7 * n / 8 || (layer - n / 8) % 3 == 2);
+}
+
 Plan makePlan(const GenConfig &c, const std::string &ggufType) {
   Plan p;
   const int64_t H = c.hidden, hd = c.hidden / c.heads;
-  auto ggufTypeFor = [&](const std::vector<int64_t> &ne, bool keepF32) {
+  auto ggufTypeFor = [&](const std::string &name, const std::vector<int64_t> &ne,
+                         bool keepF32) {
     if (ggufType == "f32" || keepF32 || ne.size() < 2) return GgmlType::F32;
-    if (ggufType == "q8_0" && ne[0] % 32 == 0) return GgmlType::Q8_0;
+    if (ggufType == "q4_k_m" && ne[0] % 256 == 0)
+      return moreBits(c, name) ? GgmlType::Q6_K : GgmlType::Q4_K;
+    if ((ggufType == "q8_0" || ggufType == "q4_k_m") && ne[0] % 32 == 0) return GgmlType::Q8_0;
     return GgmlType::F16;
   };
   // Adds an HF tensor; a new GGUF tensor unless `ggufName` is the last one
@@ -259,7 +280,7 @@ Plan makePlan(const GenConfig &c, const std::string &ggufType) {
     if (p.g.empty() || p.g.back().name != ggufName) {
       if (ggufTorchShape.empty()) ggufTorchShape = shape;
       std::vector<int64_t> ne(ggufTorchShape.rbegin(), ggufTorchShape.rend());
-      p.g.push_back({ggufName, ne, ggufTypeFor(ne, ggufF32)});
+      p.g.push_back({ggufName, ne, ggufTypeFor(ggufName, ne, ggufF32)});
     }
     t.gguf = static_cast<int>(p.g.size()) - 1;
     p.t.push_back(std::move(t));
@@ -394,8 +415,9 @@ void ggufMetadata(GgufWriter &w, const GenConfig &c, uint64_t seed,
   }
   w.set(k("vocab_size"), u32(c.vocab));
   w.set(k("shortconv.l_cache"), u32(c.convL));
-  w.set("general.file_type", u32(type == "f32" ? 0 : type == "f16" ? 1 : 7));
-  if (type == "q8_0") w.set("general.quantization_version", u32(2));
+  w.set("general.file_type",
+        u32(type == "f32" ? 0 : type == "f16" ? 1 : type == "q8_0" ? 7 : 15 /* Q4_K_M */));
+  if (type == "q8_0" || type == "q4_k_m") w.set("general.quantization_version", u32(2));
 
   // Synthetic SentencePiece-style vocabulary (as the fixtures): specials,
   // byte tokens, then filler pieces.
@@ -580,8 +602,9 @@ int run(int argc, char **argv) {
     else die(2, "unknown option '" + a + "' (see --help)");
   }
   if (out.empty()) die(2, "missing --out DIR (see --help)");
-  if (ggufType != "f32" && ggufType != "f16" && ggufType != "q8_0" && ggufType != "none")
-    die(2, "--gguf: expected f32, f16, q8_0 or none, got '" + ggufType + "'");
+  if (ggufType != "f32" && ggufType != "f16" && ggufType != "q8_0" && ggufType != "q4_k_m" &&
+      ggufType != "none")
+    die(2, "--gguf: expected f32, f16, q8_0, q4_k_m or none, got '" + ggufType + "'");
   if (hfDtype != "f32" && hfDtype != "f16" && hfDtype != "bf16" && hfDtype != "none")
     die(2, "--hf-dtype: expected f32, f16, bf16 or none, got '" + hfDtype + "'");
   if (moeOpt && !c.moe)

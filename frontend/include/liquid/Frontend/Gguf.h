@@ -85,6 +85,10 @@ void quantizeQ8_0(const float *src, size_t n, uint8_t *dst);
 /// the block's value of largest magnitude over -8 (so it maps to q = 0),
 /// q = clamp(round(x / d) + 8, 0, 15).
 void quantizeQ4Blocks(const float *src, size_t n, IntBlocks &out);
+/// Quantizes `n` floats (a multiple of 256) to Q4_K or Q6_K blocks
+/// (KQuantize.cpp): per 32 (Q4_K) or 16 (Q6_K) values a scale covering their
+/// range, every value within half a step of it.
+void quantizeKBlocks(GgmlType t, const float *src, size_t n, uint8_t *dst);
 /// Splits `n` values (a multiple of 32) of Q8_0 blocks into their int8
 /// values `q` [n] and scales `d` [n / 32] (the f16 scale, exact in float).
 void unpackQ8_0(const void *src, size_t n, int8_t *q, float *d);
