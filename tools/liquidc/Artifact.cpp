@@ -8,11 +8,14 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
+#include <set>
 #include <unistd.h>
 
 #include "liquid_lqw.h"
@@ -80,20 +83,39 @@ bool writeWeightsFile(const std::string &path, llvm::ArrayRef<float> w, const st
   return writeAtomically(path, buf, err);
 }
 
+/// The temporary .lqw files not yet committed: removed when liquidc exits
+/// after an error (fail() calls exit, which runs no destructors) or is killed.
+static std::set<std::string> &pendingWeights() {
+  static auto *files = new std::set<std::string>;
+  return *files;
+}
+
+static void removePendingWeights() {
+  for (const std::string &f : pendingWeights())
+    ::unlink(f.c_str());
+}
+
 LqwStream::~LqwStream() {
   if (fd >= 0)
     ::close(fd);
-  if (!tmp.empty())
+  if (!tmp.empty()) {
     llvm::sys::fs::remove(tmp);
+    llvm::sys::DontRemoveFileOnSignal(tmp);
+    pendingWeights().erase(tmp);
+  }
 }
 
 bool LqwStream::open(const std::string &path, std::string &err) {
+  static const bool cleanup = std::atexit(removePendingWeights) == 0;
+  (void)cleanup;
   llvm::SmallString<256> model(path + "-%%%%%%.tmp");
   if (std::error_code ec = llvm::sys::fs::createUniqueFile(model, fd, model)) {
     err = path + ": cannot create a temporary file beside it: " + ec.message();
     return false;
   }
   tmp = std::string(model);
+  pendingWeights().insert(tmp);
+  llvm::sys::RemoveFileOnSignal(tmp);
   return true;
 }
 
@@ -146,6 +168,8 @@ bool LqwStream::commit(const std::string &path, uint64_t floats, const std::stri
     err = path + ": " + ec.message();
     return false;
   }
+  llvm::sys::DontRemoveFileOnSignal(tmp);
+  pendingWeights().erase(tmp);
   tmp.clear();
   committed = path;
   return true;

@@ -40,6 +40,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 
 #include <chrono>
+#include <csignal>
 #include <malloc.h>
 #include <sys/resource.h>
 
@@ -274,6 +275,8 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   // Packing decodes one large tensor after another: keep freed memory for
   // the next one instead of mapping (and zeroing) fresh pages each time.
+  // A write past the file-size limit is an error to report, not a kill.
+  signal(SIGXFSZ, SIG_IGN);
   // One arena: the threads' freed tensors are reused across threads too.
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, -1);
