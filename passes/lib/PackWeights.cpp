@@ -222,6 +222,9 @@ private:
 
   const ::liquid::Tensor *eval(Value v, Cache &cache) const;
   const ::liquid::Tensor *leaf(WeightOp w, Cache &cache) const;
+  /// Drops `v`'s value from `cache` if it is a checkpoint tensor read on
+  /// demand (decoded again if needed): an expression's inputs, once used.
+  void forgetIfReadOnDemand(Value v, Cache &cache) const;
 
   MLIRContext *ctx;
   const ::liquid::WeightStore *checkpoint;
@@ -269,6 +272,15 @@ const ::liquid::Tensor *Packer::leaf(WeightOp w, Cache &cache) const {
   return &(cache[w.getResult().getAsOpaquePointer()] = std::move(read));
 }
 
+void Packer::forgetIfReadOnDemand(Value v, Cache &cache) const {
+  auto w = v.getDefiningOp<WeightOp>();
+  if (!w || !checkpoint)
+    return;
+  auto it = checkpoint->find(w.getName().str());
+  if (it != checkpoint->end() && it->second.load)
+    cache.erase(v.getAsOpaquePointer());
+}
+
 const ::liquid::Tensor *Packer::eval(Value v, Cache &cache) const {
   if (auto it = cache.find(v.getAsOpaquePointer()); it != cache.end())
     return &it->second;
@@ -285,6 +297,8 @@ const ::liquid::Tensor *Packer::eval(Value v, Cache &cache) const {
       parts.push_back(p);
     }
     t = ::liquid::concatTensors(parts, c.getDim());
+    for (Value in : c.getInputs())
+      forgetIfReadOnDemand(in, cache); // MoE: the stacked experts, before packing
   } else if (auto m = dyn_cast_or_null<WeightMulOp>(def)) {
     const ::liquid::Tensor *a = eval(m.getLhs(), cache), *b = eval(m.getRhs(), cache);
     if (!a || !b)
