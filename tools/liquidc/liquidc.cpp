@@ -234,7 +234,7 @@ private:
 /// module; so does IR input.
 class WeightDestination {
 public:
-  WeightDestination(const DriverOptions &o, const Input &in) {
+  explicit WeightDestination(const DriverOptions &o) {
     bool embed = o.embedWeightsGiven && o.embedWeights;
     if (o.inputKind != InputKind::LanguageModel || embed)
       return;
@@ -273,14 +273,16 @@ void printWeightsLine(ModuleOp module) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  // Packing decodes one large tensor after another: keep freed memory for
-  // the next one instead of mapping (and zeroing) fresh pages each time.
   // A write past the file-size limit is an error to report, not a kill.
   signal(SIGXFSZ, SIG_IGN);
-  // One arena: the threads' freed tensors are reused across threads too.
+#ifdef __GLIBC__
+  // Packing decodes one large tensor after another, on several threads:
+  // one arena that keeps freed memory for the next tensor instead of mapping
+  // (and zeroing) fresh pages each time.
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, -1);
   mallopt(M_ARENA_MAX, 1);
+#endif
   DriverOptions o = parseDriverOptions(argc, argv);
 
   DialectRegistry registry;
@@ -304,7 +306,7 @@ int main(int argc, char **argv) {
   if (o.emit == Emit::MLIR)
     return stages.print(), 0;
 
-  WeightDestination weights(o, in);
+  WeightDestination weights(o);
   stages.run("vector", [&](OpPassManager &pm) {
     mlir::liquid::populateLiquidToVectorPipeline(pm, o.compiler, in.weights, weights.sink);
   });
