@@ -104,6 +104,14 @@ LogicalResult lowerLMFunction(func::FuncOp f, OpBuilder &mb, PackedWeights &pack
   auto kernel = func::FuncOp::create(mb, f.getLoc(), prefix + "_kernel_forward", fnType);
   Block *entry = kernel.addEntryBlock();
   OpBuilder kb = OpBuilder::atBlockBegin(entry);
+  auto emitter = [&](OpBuilder &b, func::FuncOp fn) {
+    LMEmitter em(b, f.getLoc(), packer, fn, plan.getCaches(), f->getParentOfType<ModuleOp>());
+    em.barrierName = barrierName;
+    em.maxRows = maxRows;
+    em.int8Dot = int8Dot;
+    return em;
+  };
+  LMEmitter kernelEm = emitter(kb, kernel);
   // Each op is a function of its own (never inlined) that the kernel calls,
   // then the barrier: LLVM optimizes and generates code for one op at a
   // time, and liquidc can do that for several at once (Codegen.h).
@@ -119,16 +127,11 @@ LogicalResult lowerLMFunction(func::FuncOp f, OpBuilder &mb, PackedWeights &pack
     fn->setAttr("llvm.linkage", LLVM::LinkageAttr::get(ctx, LLVM::Linkage::Internal));
     fn->setAttr("passthrough", ArrayAttr::get(ctx, {StringAttr::get(ctx, "noinline")}));
     OpBuilder ob = OpBuilder::atBlockBegin(fn.addEntryBlock());
-    LMEmitter em(ob, f.getLoc(), packer, fn, plan.getCaches(), f->getParentOfType<ModuleOp>());
-    em.barrierName = barrierName;
-    em.maxRows = maxRows;
-    em.int8Dot = int8Dot;
-    if (failed(em.emit(op)))
+    if (failed(emitter(ob, fn).emit(op)))
       return failure();
     func::ReturnOp::create(ob, f.getLoc());
     func::CallOp::create(kb, f.getLoc(), fn, entry->getArguments());
-    func::CallOp::create(kb, f.getLoc(), barrierName, TypeRange{},
-                         ValueRange{entry->getArgument(8)});
+    kernelEm.barrier();
   }
   func::ReturnOp::create(kb, f.getLoc());
   auto maxContext = readAttr<MaxContextAttrHelper>(f);

@@ -62,20 +62,18 @@ public:
     int64_t floats = ::liquid::packedFloats({shape.begin(), shape.end()}, f, lanes);
     WeightSlotAttr slot = append(describe(v), f, floats);
     if (withData)
-      jobs.push_back({slot, v.getLoc(), [this, v, f](Cache &cache, std::vector<float> &out) -> LogicalResult {
-                        const ::liquid::Tensor *t = eval(v, cache);
-                        if (!t)
-                          return failure();
-                        if (!::liquid::canPack(*t, f)) {
-                          Operation *def = v.getDefiningOp();
-                          return (def ? def->emitError() : emitError(v.getLoc()))
-                                 << "this weight is not stored as the integer blocks its reader "
-                                    "asks for ("
-                                 << ::liquid::formatName(f) << ")";
-                        }
-                        ::liquid::packTensor(*t, f, lanes, out);
-                        return success();
-                      }});
+      jobs.push_back(
+          {slot, v.getLoc(), v, {}, [=](const ::liquid::Tensor &t, std::vector<float> &out) {
+             if (!::liquid::canPack(t, f)) {
+               Operation *def = v.getDefiningOp();
+               return LogicalResult((def ? def->emitError() : emitError(v.getLoc()))
+                                    << "this weight is not stored as the integer blocks its reader "
+                                       "asks for ("
+                                    << ::liquid::formatName(f) << ")");
+             }
+             ::liquid::packTensor(t, f, lanes, out);
+             return success();
+           }});
     return index[key] = slot;
   }
 
@@ -96,30 +94,26 @@ public:
     }
     std::string desc =
         describe(v) + llvm::formatv(" [blocks {0:x16}]", ::liquid::fnv1a(bits)).str();
-    WeightSlotAttr slot = append(desc, transposed ? WeightLayout::BlocksTransposed
-                                                  : WeightLayout::BlocksRows,
-                                 WeightStorage::F32, lanes * ::liquid::countBlocks(occ),
-                                 ArrayAttr::get(ctx, rows));
-    jobs.push_back({slot, v.getLoc(),
-                    [this, v, transposed, occ, tileChunks](Cache &cache, std::vector<float> &out) -> LogicalResult {
-                      const ::liquid::Tensor *t = eval(v, cache);
-                      if (!t)
-                        return failure();
-                      ::liquid::packBlocks(*t, transposed, occ, tileChunks, lanes, out);
-                      return success();
-                    }});
+    WeightSlotAttr slot =
+        append(desc, transposed ? WeightLayout::BlocksTransposed : WeightLayout::BlocksRows,
+               WeightStorage::F32, lanes * ::liquid::countBlocks(occ), ArrayAttr::get(ctx, rows));
+    jobs.push_back(
+        {slot, v.getLoc(), v, {}, [=](const ::liquid::Tensor &t, std::vector<float> &out) {
+           ::liquid::packBlocks(t, transposed, occ, tileChunks, lanes, out);
+           return success();
+         }});
     return index[key] = slot;
   }
 
   /// A table the compiler derives (RoPE's), keyed by its description.
-  WeightSlotAttr addTable(const std::string &desc, ::liquid::Tensor t, PackFormat f,
-                          Location loc) {
+  WeightSlotAttr addTable(const std::string &desc, ::liquid::Tensor t, PackFormat f, Location loc) {
     if (auto it = tables.find(desc); it != tables.end())
       return it->second;
     WeightSlotAttr slot = append(desc, f, ::liquid::packedFloats(t.shape, f, lanes));
     if (withData)
-      jobs.push_back({slot, loc, [this, t = std::move(t), f](Cache &, std::vector<float> &out) -> LogicalResult {
-                        ::liquid::packTensor(t, f, lanes, out);
+      jobs.push_back({slot, loc, Value(), std::move(t),
+                      [=](const ::liquid::Tensor &table, std::vector<float> &out) {
+                        ::liquid::packTensor(table, f, lanes, out);
                         return success();
                       }});
     return tables[desc] = slot;
@@ -137,8 +131,9 @@ public:
       blob.assign(size, 0.0f);
     return failableParallelForEach(ctx, jobs, [&](const Job &j) -> LogicalResult {
       Cache cache;
+      const ::liquid::Tensor *t = j.weight ? eval(j.weight, cache) : &j.table;
       std::vector<float> data;
-      if (failed(j.pack(cache, data)))
+      if (!t || failed(j.pack(*t, data)))
         return failure();
       if (!sink) {
         std::copy(data.begin(), data.end(), blob.begin() + j.slot.getOffset());
@@ -213,11 +208,14 @@ private:
 
   /// Values evaluated, by the opaque pointer of their Value.
   using Cache = std::map<void *, ::liquid::Tensor>;
-  /// The work of filling one slot: appends its data to the vector.
+  /// The work of filling one slot: the value of `weight` (or `table`, when
+  /// there is none) in `pack`'s format, appended to the vector.
   struct Job {
     WeightSlotAttr slot;
     Location loc;
-    std::function<LogicalResult(Cache &, std::vector<float> &)> pack;
+    Value weight;
+    ::liquid::Tensor table;
+    std::function<LogicalResult(const ::liquid::Tensor &, std::vector<float> &)> pack;
   };
 
   const ::liquid::Tensor *eval(Value v, Cache &cache) const;
@@ -262,7 +260,7 @@ const ::liquid::Tensor *Packer::leaf(WeightOp w, Cache &cache) const {
   };
   if (!src.load)
     return misfit(src) ? nullptr : &src; // not copied: the checkpoint outlives the pass
-  // read on demand, kept until release()
+  // read on demand, kept as long as `cache` (the job, or until release())
   ::liquid::Tensor read;
   read.name = src.name;
   read.shape = src.shape;
