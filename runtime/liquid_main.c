@@ -7,13 +7,15 @@
  * Command line (run `P --help`):
  *     P --input x.npy [--timespans t.npy] [--state h0.npy] [--cell-state c0.npy]
  *       --output y.npy [--state-out h.npy] [--cell-state-out c.npy]
- *       [--weights FILE.lqw] [--bench N] [--help] [--version]
+ *       [--weights FILE.lqw] [--threads N] [--bench N [--batch B]] [--help] [--version]
  *   x  float32 [batch, time, features]   (float64 accepted and converted)
  *   t  float32 [batch, time] or [batch, time, 1]; default 1.0 everywhere
  *   h0, c0, h, c  float32 [batch, units]
  *   y  float32 [batch, time, outputs]
  * Each batch row runs independently from its initial state (zeros unless
- * --state/--cell-state).  Flags accept "--flag value" and "--flag=value".
+ * --state/--cell-state); the rows run together (P_step_batch), up to
+ * LQ_RUN_ROWS at a time, on --threads threads (default: one per CPU, at
+ * most one per 8 rows).  Flags accept "--flag value" and "--flag=value".
  *
  * Errors: one line "error: <file or flag>: <what>" on stderr; exit status 2
  * for usage errors, 1 for bad data (unreadable/malformed files, shape
@@ -21,10 +23,13 @@
  * "<out>.tmp" and renamed into place only when every output has been
  * written, so a failed run leaves no (partial) output file.
  *
- * --bench N: runs N steps (after a warm-up) on zeros, or cycling through
- * batch row 0 of --input/--timespans if given, and prints
- *     steps=N us_per_step=X.XXX
- * (CLOCK_MONOTONIC).  Combined with --output, the normal run follows.
+ * --bench N [--batch B]: runs N steps of B sequences (default 1; after a
+ * warm-up) on zeros, or cycling through batch row 0 of --input/--timespans
+ * if given, and prints
+ *     steps=N batch=B threads=T us_per_step=X.XXX sequence_steps_per_s=Y
+ * (CLOCK_MONOTONIC; us_per_step is the time of one step of all B rows).
+ * B = 1 times the one-sequence call (P_step).  Combined with --output, the
+ * normal run follows.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
@@ -51,7 +56,7 @@
 typedef struct {
     const char *input, *timespans, *state, *cell_state;
     const char *output, *state_out, *cell_state_out;
-    const char *weights, *bench;
+    const char *weights, *bench, *batch, *threads;
     int help, version;
 } options;
 
@@ -60,7 +65,7 @@ static void print_usage(FILE *out, const char *argv0)
     fprintf(out,
             "usage: %s --input x.npy [--timespans t.npy] [--state h0.npy]%s\n"
             "       %*s --output y.npy [--state-out h.npy]%s\n"
-            "       %*s [--weights FILE.lqw] [--bench N] [--help] [--version]\n"
+            "       %*s [--weights FILE.lqw] [--threads N] [--bench N [--batch B]]\n"
             "\n"
             "Runs the liquid neural network %s (compiled by liquidc) over batches of sequences.\n"
             "\n"
@@ -87,8 +92,12 @@ static void print_usage(FILE *out, const char *argv0)
 #endif
     fprintf(out,
             "  --weights FILE.lqw     load the weights from FILE.lqw%s\n"
+            "  --threads N            threads for batches (default 0: one per CPU; at most\n"
+            "                         one per 8 rows)\n"
             "  --bench N              time N steps (on zeros, or row 0 of --input) and print\n"
-            "                         \"steps=N us_per_step=X.XXX\"; --output is then optional\n"
+            "                         \"steps=N batch=B threads=T us_per_step=X\n"
+            "                         sequence_steps_per_s=Y\"; --output is then optional\n"
+            "  --batch B              with --bench: B sequences per step (default 1)\n"
             "  --help                 print this help and exit\n"
             "  --version              print the model and compiler version and exit\n"
             "\n"
@@ -126,6 +135,8 @@ static int parse_args(int argc, char **argv, options *o)
         {"--cell-state-out", &o->cell_state_out, NULL},
         {"--weights", &o->weights, NULL},
         {"--bench", &o->bench, NULL},
+        {"--batch", &o->batch, NULL},
+        {"--threads", &o->threads, NULL},
         {"--help", NULL, &o->help},
         {"-h", NULL, &o->help},
         {"--version", NULL, &o->version},
@@ -228,6 +239,31 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* Rows of a run's batch context: larger batches run in slices of this many. */
+#define LQ_RUN_ROWS 1024
+
+/* dst[r] = src + r * src_stride for r < n, zeros for n <= r < rows (width
+ * floats each): a slice of a batch, padded to the context's rows. */
+static void gather_rows(float *dst, const float *src, uint64_t n, int64_t rows, size_t width,
+                        size_t src_stride)
+{
+    for (int64_t r = 0; r < rows; ++r) {
+        if ((uint64_t)r < n)
+            memcpy(dst + (size_t)r * width, src + (size_t)r * src_stride, width * sizeof(float));
+        else
+            memset(dst + (size_t)r * width, 0, width * sizeof(float));
+    }
+}
+
+static void print_bench(long long n, long long batch, int threads, double seconds)
+{
+    double us = seconds * 1e6 / (double)n;
+    printf("steps=%lld batch=%lld threads=%d us_per_step=%.3f sequence_steps_per_s=%.0f\n", n,
+           batch, threads, us, (double)n * (double)batch / seconds);
+    fflush(stdout);
+}
+
+/* --bench N with one sequence: the latency of P_step. */
 static int run_bench(LQ_CTX *ctx, long long n, const npy_array *x, const npy_array *t)
 {
     static float zeros[LQ_INPUT_SIZE];
@@ -246,17 +282,89 @@ static int run_bench(LQ_CTX *ctx, long long n, const npy_array *x, const npy_arr
             k = 0;
         LQ_STEP(ctx, xi, dt, y);
     }
-    double us = (now_seconds() - t0) * 1e6 / (double)n;
+    double seconds = now_seconds() - t0;
     LQ_RESET(ctx);
-    printf("steps=%lld us_per_step=%.3f\n", n, us);
-    fflush(stdout);
+    print_bench(n, 1, 1, seconds);
     return 0;
 }
 
+/* --bench N --batch B: the throughput of P_step_batch. */
+static int run_bench_batch(const options *o, long long n, long long batch, int threads,
+                           const npy_array *x, const npy_array *t)
+{
+    const uint64_t T = x->data && x->shape[0] > 0 ? x->shape[1] : 0;
+    const long long warm = n < 100 ? n : 100;
+    int rc = EXIT_DATA;
+    float *xs = calloc((size_t)batch * LQ_INPUT_SIZE, sizeof(float));
+    float *dts = malloc((size_t)batch * sizeof(float));
+    float *ys = malloc((size_t)batch * LQ_OUTPUT_SIZE * sizeof(float));
+    LQ_CTX *ctx = LQ_CREATE_BATCH(o->weights, batch, threads);
+    if (!xs || !dts || !ys) {
+        report("--batch", "out of memory for %lld rows", batch);
+        goto done;
+    }
+    if (!ctx) {
+        fprintf(stderr, "error: %s\n", LQ_LAST_ERROR());
+        goto done;
+    }
+    uint64_t k = 0;
+    double t0 = 0.0;
+    for (long long i = 0; i < warm + n; ++i) {
+        if (i == warm)
+            t0 = now_seconds();
+        if (T) {
+            gather_rows(xs, x->data + k * LQ_INPUT_SIZE, (uint64_t)batch, batch, LQ_INPUT_SIZE, 0);
+            for (long long r = 0; r < batch; ++r)
+                dts[r] = t->data ? t->data[k] : 1.0f;
+            if (++k == T)
+                k = 0;
+        } else if (i == 0) {
+            for (long long r = 0; r < batch; ++r)
+                dts[r] = 1.0f;
+        }
+        LQ_STEP_BATCH(ctx, xs, dts, ys);
+    }
+    print_bench(n, batch, LQ_BATCH_THREADS(ctx), now_seconds() - t0);
+    rc = 0;
+done:
+    LQ_DESTROY(ctx);
+    free(xs);
+    free(dts);
+    free(ys);
+    return rc;
+}
+
 /* The options' consistency: 0, or EXIT_USAGE after a report. */
-static int check_usage(const options *po, long long *bench_n, int *run_mode)
+static int check_usage(const options *po, long long *bench_n, long long *batch, int *threads,
+                       int *run_mode)
 {
     const options o = *po;
+    *batch = 1;
+    *threads = 0;
+    if (o.batch) {
+        char *end;
+        errno = 0;
+        *batch = strtoll(o.batch, &end, 10);
+        if (errno || *end || *batch < 1 || *batch > (1LL << 20)) {
+            report("--batch", "expected a number of sequences from 1 to %lld, got '%s'", 1LL << 20,
+                   o.batch);
+            return EXIT_USAGE;
+        }
+        if (!o.bench) {
+            report("--batch", "only with --bench (a run's batch is the rows of --input)");
+            return EXIT_USAGE;
+        }
+    }
+    if (o.threads) {
+        char *end;
+        errno = 0;
+        long v = strtol(o.threads, &end, 10);
+        if (errno || *end || v < 0 || v > 64) {
+            report("--threads", "expected 0 (one per CPU) to 64, got '%s'", o.threads);
+            return EXIT_USAGE;
+        }
+        *threads = (int)v;
+    }
     if (LQ_NUM_STATES == 1 && (o.cell_state || o.cell_state_out)) {
         report(o.cell_state ? "--cell-state" : "--cell-state-out",
                "model %s has no cell state (not a mixed-memory model)", LQ_MODEL_NAME);
@@ -394,32 +502,37 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    long long bench_n = 0;
-    int run_mode = 0;
-    rc = check_usage(&o, &bench_n, &run_mode);
+    long long bench_n = 0, batch = 1;
+    int run_mode = 0, threads = 0;
+    rc = check_usage(&o, &bench_n, &batch, &threads, &run_mode);
     if (rc)
         return rc;
 
     /* ---- model and inputs ---- */
     LQ_CTX *ctx = NULL;
     npy_array x = {0}, t = {0}, h0 = {0}, c0 = {0};
-    float *y = NULL, *h = NULL, *c = NULL;
+    float *y = NULL, *h = NULL, *c = NULL, *xs = NULL, *dts = NULL, *ys = NULL, *st = NULL;
     output_file outs[3];
     int nouts = 0;
     rc = EXIT_DATA;
-
-    ctx = LQ_CREATE(o.weights);
-    if (!ctx) {
-        fprintf(stderr, "error: %s\n", LQ_LAST_ERROR());
-        goto done;
-    }
 
     uint64_t B = 0, T = 0;
     rc = load_inputs(&o, &x, &t, &h0, &c0, &B, &T);
     if (rc)
         goto done;
     rc = EXIT_DATA;
-    if (o.bench && run_bench(ctx, bench_n, &x, &t))
+    if (o.bench && batch == 1) {
+        ctx = LQ_CREATE(o.weights);
+        if (!ctx) {
+            fprintf(stderr, "error: %s\n", LQ_LAST_ERROR());
+            goto done;
+        }
+        if (run_bench(ctx, bench_n, &x, &t))
+            goto done;
+        LQ_DESTROY(ctx);
+        ctx = NULL;
+    }
+    if (o.bench && batch > 1 && run_bench_batch(&o, bench_n, batch, threads, &x, &t))
         goto done;
     if (!run_mode) {
         rc = 0;
@@ -440,20 +553,55 @@ int main(int argc, char **argv)
         report(o.input, "out of memory");
         goto done;
     }
-    for (uint64_t b = 0; b < B; ++b) {
-        LQ_RESET(ctx);
-        if (h0.data)
-            LQ_SET_STATE(ctx, 0, h0.data + b * LQ_STATE0_SIZE);
-        if (c0.data)
-            LQ_SET_STATE(ctx, 1, c0.data + b * LQ_STATE1_SIZE);
-        if (LQ_RUN(ctx, x.data + b * T * LQ_INPUT_SIZE, t.data ? t.data + b * T : NULL,
-                   (int64_t)T, y + b * T * LQ_OUTPUT_SIZE)) {
+    /* The rows run together, LQ_RUN_ROWS at a time (the last slice padded
+     * with zero rows whose results are dropped). */
+    const int64_t rows = B < LQ_RUN_ROWS ? (int64_t)B : LQ_RUN_ROWS;
+    if (rows > 0) {
+        const size_t sw = LQ_STATE0_SIZE > LQ_STATE1_SIZE ? LQ_STATE0_SIZE : LQ_STATE1_SIZE;
+        xs = malloc((size_t)rows * LQ_INPUT_SIZE * sizeof(float));
+        dts = malloc((size_t)rows * sizeof(float));
+        ys = malloc((size_t)rows * LQ_OUTPUT_SIZE * sizeof(float));
+        st = malloc((size_t)rows * sw * sizeof(float));
+        if (!xs || !dts || !ys || !st) {
+            report(o.input, "out of memory");
+            goto done;
+        }
+        ctx = LQ_CREATE_BATCH(o.weights, rows, threads);
+        if (!ctx) {
             fprintf(stderr, "error: %s\n", LQ_LAST_ERROR());
             goto done;
         }
-        LQ_GET_STATE(ctx, 0, h + b * LQ_STATE0_SIZE);
-        if (LQ_NUM_STATES == 2)
-            LQ_GET_STATE(ctx, 1, c + b * LQ_STATE1_SIZE);
+    }
+    for (uint64_t b0 = 0; b0 < B; b0 += (uint64_t)rows) {
+        const uint64_t n = B - b0 < (uint64_t)rows ? B - b0 : (uint64_t)rows;
+        LQ_RESET(ctx);
+        if (h0.data) {
+            gather_rows(st, h0.data + b0 * LQ_STATE0_SIZE, n, rows, LQ_STATE0_SIZE, LQ_STATE0_SIZE);
+            LQ_SET_STATE(ctx, 0, st);
+        }
+        if (c0.data) {
+            gather_rows(st, c0.data + b0 * LQ_STATE1_SIZE, n, rows, LQ_STATE1_SIZE, LQ_STATE1_SIZE);
+            LQ_SET_STATE(ctx, 1, st);
+        }
+        for (uint64_t k = 0; k < T; ++k) {
+            gather_rows(xs, x.data + (b0 * T + k) * LQ_INPUT_SIZE, n, rows, LQ_INPUT_SIZE,
+                        (size_t)T * LQ_INPUT_SIZE);
+            if (t.data)
+                gather_rows(dts, t.data + b0 * T + k, n, rows, 1, (size_t)T);
+            if (LQ_STEP_BATCH(ctx, xs, t.data ? dts : NULL, ys)) {
+                fprintf(stderr, "error: %s\n", LQ_LAST_ERROR());
+                goto done;
+            }
+            for (uint64_t r = 0; r < n; ++r)
+                memcpy(y + ((b0 + r) * T + k) * LQ_OUTPUT_SIZE, ys + r * LQ_OUTPUT_SIZE,
+                       (size_t)LQ_OUTPUT_SIZE * sizeof(float));
+        }
+        LQ_GET_STATE(ctx, 0, st);
+        memcpy(h + b0 * LQ_STATE0_SIZE, st, (size_t)n * LQ_STATE0_SIZE * sizeof(float));
+        if (LQ_NUM_STATES == 2) {
+            LQ_GET_STATE(ctx, 1, st);
+            memcpy(c + b0 * LQ_STATE1_SIZE, st, (size_t)n * LQ_STATE1_SIZE * sizeof(float));
+        }
     }
 
     /* ---- write ---- */
@@ -465,6 +613,10 @@ int main(int argc, char **argv)
     rc = write_outputs(outs, nouts);
 
 done:
+    free(xs);
+    free(dts);
+    free(ys);
+    free(st);
     free(y);
     free(h);
     free(c);

@@ -40,11 +40,18 @@
  * Optional macros:
  *   LQ_COMPILER_VERSION C string literal printed by `--version` (default "unknown")
  *
- * The kernel, produced by liquidc in a separate object file:
+ * The kernels, produced by liquidc in a separate object file:
  *   void P_kernel_step(const float *weights, float *arena, float ts);
  * reads arena[LQ_INPUT_OFFSET..] and the state slot(s), writes
  * arena[LQ_OUTPUT_OFFSET..] and overwrites the state slot(s) with the new
  * state.  It may use the rest of the arena as scratch.
+ *   void P_kernel_step_rows(const float *weights, float *arenas,
+ *                           const float *ts, int64_t rows);
+ * does the same for 1 <= rows <= LQ_KERNEL_MAX_ROWS independent sequences:
+ * row r's arena is arenas[r * LQ_ARENA_FLOATS ..] (LQ_ARENA_FLOATS is a
+ * multiple of 16, so every row's arena keeps the 64-byte alignment of the
+ * first), its time span ts[r].  Each row's results are bit-identical to
+ * P_kernel_step's on that row's arena.
  */
 #ifndef LIQUID_RUNTIME_H
 #define LIQUID_RUNTIME_H
@@ -117,7 +124,12 @@
 
 #define LQ_CTX LQ_SYM(_ctx)
 #define LQ_KERNEL_STEP LQ_SYM(_kernel_step)
+#define LQ_KERNEL_STEP_ROWS LQ_SYM(_kernel_step_rows)
 #define LQ_CREATE LQ_SYM(_create)
+#define LQ_CREATE_BATCH LQ_SYM(_create_batch)
+#define LQ_BATCH_ROWS LQ_SYM(_batch_rows)
+#define LQ_BATCH_THREADS LQ_SYM(_batch_threads)
+#define LQ_STEP_BATCH LQ_SYM(_step_batch)
 #define LQ_LAST_ERROR LQ_SYM(_last_error)
 #define LQ_RESET LQ_SYM(_reset)
 #define LQ_STEP LQ_SYM(_step)
@@ -133,12 +145,23 @@
 #define LQ_API
 #endif
 
-/* The generated kernel (separate object file). */
+/* The generated kernels (separate object file). */
 void LQ_KERNEL_STEP(const float *weights, float *arena, float ts);
+void LQ_KERNEL_STEP_ROWS(const float *weights, float *arenas, const float *ts, int64_t rows);
+/* The most rows P_kernel_step_rows takes in one call (kStepKernelMaxRows in
+ * the compiler's passes/lib/MemoryPlan.h). */
+#define LQ_KERNEL_MAX_ROWS 4096
+#if LQ_ARENA_FLOATS % 16 != 0
+#error "liquid runtime: LQ_ARENA_FLOATS must be a multiple of 16"
+#endif
 
 /* The runtime API; documented in liquid_model.h.in. */
 typedef struct LQ_CTX LQ_CTX;
 LQ_API LQ_CTX *LQ_CREATE(const char *weights_path);
+LQ_API LQ_CTX *LQ_CREATE_BATCH(const char *weights_path, int64_t rows, int threads);
+LQ_API int64_t LQ_BATCH_ROWS(const LQ_CTX *ctx);
+LQ_API int LQ_BATCH_THREADS(const LQ_CTX *ctx);
+LQ_API int LQ_STEP_BATCH(LQ_CTX *ctx, const float *xs, const float *dts, float *ys);
 LQ_API const char *LQ_LAST_ERROR(void);
 LQ_API void LQ_RESET(LQ_CTX *ctx);
 LQ_API int LQ_STEP(LQ_CTX *ctx, const float *x, float dt, float *y);

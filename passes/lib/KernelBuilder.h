@@ -180,7 +180,15 @@ public:
   /// entry points of the Halide kernels take for a pointer).
   Value address(Buf p) {
     Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, p.mem);
-    return arith::AddIOp::create(b, loc, base, idx(p.off * 4)).getResult();
+    Value off = idx(p.off * 4);
+    if (!cast<MemRefType>(p.mem.getType()).getLayout().isIdentity()) {
+      // A view (one row's arena in a batched kernel): its offset is not in
+      // the aligned pointer.
+      Value elems = memref::ExtractStridedMetadataOp::create(b, loc, p.mem).getOffset();
+      off = arith::AddIOp::create(b, loc, off,
+                                  arith::MulIOp::create(b, loc, elems, idx(4)).getResult());
+    }
+    return arith::AddIOp::create(b, loc, base, off).getResult();
   }
   /// Calls the external function `name` of `module`, declaring it (private,
   /// no results, the argument types of `args`) the first time.
@@ -259,8 +267,13 @@ public:
 
   SmallVector<Value> loop(int64_t lb, int64_t ub, int64_t step, ValueRange init,
                           function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    return loop(idx(lb), idx(ub), step, init, body);
+  }
+  /// The same with bounds computed at run time.
+  SmallVector<Value> loop(Value lb, Value ub, int64_t step, ValueRange init,
+                          function_ref<SmallVector<Value>(Value, ValueRange)> body) {
     auto forOp = scf::ForOp::create(
-        b, loc, idx(lb), idx(ub), idx(step), init,
+        b, loc, lb, ub, idx(step), init,
         [&](OpBuilder &nb, Location, Value iv, ValueRange args) {
           OpBuilder::InsertionGuard g(b);
           b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());

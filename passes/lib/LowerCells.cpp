@@ -363,6 +363,135 @@ void KernelEmitter::emitStateCopies(YieldOp yield, ArrayRef<int64_t> stateOffset
 }
 
 //===----------------------------------------------------------------------===//
+// The batched kernel
+//===----------------------------------------------------------------------===//
+
+/// Rows of a batched step whose dense products share each weight load: 4
+/// rows x `groupChunks` vectors of accumulators stay in registers.
+constexpr int64_t kRowGroup = 4;
+
+/// Emits `<prefix>_kernel_step_rows(%weights, %arenas, %ts, %rows: i64)`: one
+/// step of `rows` independent sequences, row r in its own arena at
+/// r * arenaSize with time span ts[r]. A dense product takes the rows in
+/// groups of kRowGroup, each weight vector loaded once per group (the same
+/// operations in the same order per row as the single-step kernel, so the
+/// results are bit-identical); every other op runs row after row on a view
+/// of the row's arena, emitted by KernelEmitter.
+class RowsKernelEmitter : public VecBuilder {
+public:
+  RowsKernelEmitter(OpBuilder &b, Location loc, const PackedWeights &packer, Value wMem,
+                    Value arenas, Value tsMem, Value rows, int64_t arenaSize,
+                    const DenseMap<Value, int64_t> &actOffset,
+                    const DenseMap<Operation *, SparsePlan> &sparse)
+      : VecBuilder(b, loc, packer.lanes), packer(packer), wMem(wMem), arenas(arenas),
+        tsMem(tsMem), rows(rows), arenaSize(arenaSize), actOffset(actOffset), sparse(sparse) {}
+
+  LogicalResult emit(Block &body, ArrayRef<int64_t> stateOffsets) {
+    SmallVector<Operation *> perRow;
+    for (Operation &op : body) {
+      auto d = dyn_cast<DenseOp>(op);
+      if (!d || isWeight(d.getResult()) || isWeight(d.getInput()) || sparse.count(&op) ||
+          readAttr<HalideKernelAttrHelper>(&op)) {
+        perRow.push_back(&op);
+        continue;
+      }
+      if (failed(rowByRow(perRow, stateOffsets)))
+        return failure();
+      perRow.clear();
+      emitDense(d);
+    }
+    return rowByRow(perRow, stateOffsets);
+  }
+
+private:
+  Value imul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value iadd(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+
+  /// `ops` for each row in turn, on a view of the row's arena.
+  LogicalResult rowByRow(ArrayRef<Operation *> ops, ArrayRef<int64_t> stateOffsets) {
+    if (ops.empty())
+      return success();
+    LogicalResult result = success();
+    loop(idx(0), rows, 1, {}, [&](Value r, ValueRange) -> SmallVector<Value> {
+      OpFoldResult off = imul(r, idx(arenaSize));
+      auto viewType = MemRefType::get(
+          {arenaSize}, b.getF32Type(),
+          StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
+      Value view = memref::ReinterpretCastOp::create(
+          b, loc, viewType, arenas, off, ArrayRef<OpFoldResult>{b.getIndexAttr(arenaSize)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+      Value ts = memref::LoadOp::create(b, loc, tsMem, ValueRange{r});
+      KernelEmitter em(b, loc, packer, wMem, view, ts);
+      em.actOffset = actOffset;
+      em.sparse = sparse;
+      for (Operation *op : ops) {
+        if (auto y = dyn_cast<YieldOp>(op))
+          em.emitStateCopies(y, stateOffsets);
+        else if (failed(em.emit(*op)))
+          result = failure();
+      }
+      return {};
+    });
+    return result;
+  }
+
+  void emitDense(DenseOp op) {
+    int64_t k = vecLen(op.getInput()), np = ::liquid::roundUp(vecLen(op.getResult()), lanes);
+    int64_t xOff = actOffset.lookup(op.getInput()), dstOff = readAttr<OffsetAttrHelper>(op)[0];
+    Buf w{wMem, packer.lookup(op.getWeight(), PackLayout::Transposed)};
+    Buf bias{wMem, packer.lookup(op.getBias(), PackLayout::Vector)};
+    Value full = imul(arith::DivUIOp::create(b, loc, rows, idx(kRowGroup)), idx(kRowGroup));
+    // 16-float vectors: 32 registers, 4 x 4 accumulators; 8-float: 4 x 2.
+    int64_t groupChunks = lanes >= 16 ? 4 : 2;
+    for (int64_t t0 = 0; t0 < np; t0 += ::liquid::denseTile(lanes)) {
+      int64_t width = std::min(::liquid::denseTile(lanes), np - t0), tn = width / lanes;
+      Buf block{w.mem, w.off + t0 * k};
+      for (int64_t j0 = 0; j0 < tn; j0 += groupChunks) {
+        int64_t nj = std::min(groupChunks, tn - j0);
+        auto group = [&](Value r, int64_t g) {
+          SmallVector<Value> base, init;
+          for (int64_t i = 0; i < g; ++i) {
+            base.push_back(imul(iadd(r, idx(i)), idx(arenaSize)));
+            for (int64_t j = 0; j < nj; ++j)
+              init.push_back(ld(bias, Value(), t0 + (j0 + j) * lanes));
+          }
+          SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
+            Value row = imul(kv, idx(width));
+            SmallVector<Value> wv, next;
+            for (int64_t j = 0; j < nj; ++j)
+              wv.push_back(ld(block, row, (j0 + j) * lanes));
+            for (int64_t i = 0; i < g; ++i) {
+              Value xb = bcast(ldScalar({arenas, xOff}, iadd(base[i], kv), 0));
+              for (int64_t j = 0; j < nj; ++j)
+                next.push_back(add(mul(wv[j], xb), a[i * nj + j]));
+            }
+            return next;
+          });
+          for (int64_t i = 0; i < g; ++i)
+            for (int64_t j = 0; j < nj; ++j)
+              st(activation(op.getActivation(), acc[i * nj + j]), {arenas, dstOff}, base[i],
+                 t0 + (j0 + j) * lanes);
+        };
+        loop(idx(0), full, kRowGroup, {}, [&](Value r, ValueRange) -> SmallVector<Value> {
+          group(r, kRowGroup);
+          return {};
+        });
+        loop(full, rows, 1, {}, [&](Value r, ValueRange) -> SmallVector<Value> {
+          group(r, 1);
+          return {};
+        });
+      }
+    }
+  }
+
+  const PackedWeights &packer;
+  Value wMem, arenas, tsMem, rows;
+  int64_t arenaSize;
+  const DenseMap<Value, int64_t> &actOffset;
+  const DenseMap<Operation *, SparsePlan> &sparse;
+};
+
+//===----------------------------------------------------------------------===//
 // The pass
 //===----------------------------------------------------------------------===//
 
@@ -418,7 +547,7 @@ struct LowerCellsPass : mlir::liquid::impl::LowerCellsBase<LowerCellsPass> {
     OpBuilder kb = OpBuilder::atBlockBegin(entry);
     KernelEmitter em(kb, scan.getLoc(), packer, entry->getArgument(0), entry->getArgument(1),
                      entry->getArgument(2));
-    em.sparse = std::move(sparse);
+    em.sparse = sparse;
     em.actOffset[body.getArgument(0)] = arena.getInput();
     for (unsigned i = 0; i < stateOffsets.size(); ++i)
       em.actOffset[body.getArgument(2 + i)] = stateOffsets[i];
@@ -438,6 +567,25 @@ struct LowerCellsPass : mlir::liquid::impl::LowerCellsBase<LowerCellsPass> {
         return failure();
     }
     func::ReturnOp::create(kb, scan.getLoc());
+
+    // The batched kernel: rows of arenas, a time span per row.
+    auto rowsMem = [&](int64_t n) { return MemRefType::get({n}, f32); };
+    auto rowsType = FunctionType::get(
+        ctx, {wType, rowsMem(arenaSize * kStepKernelMaxRows), rowsMem(kStepKernelMaxRows),
+              IntegerType::get(ctx, 64)},
+        {});
+    auto rowsKernel =
+        func::FuncOp::create(b, scan.getLoc(), prefix + "_kernel_step_rows", rowsType);
+    Block *rowsEntry = rowsKernel.addEntryBlock();
+    OpBuilder rb = OpBuilder::atBlockBegin(rowsEntry);
+    Value rows = arith::IndexCastOp::create(rb, scan.getLoc(), rb.getIndexType(),
+                                            rowsEntry->getArgument(3));
+    RowsKernelEmitter rowsEm(rb, scan.getLoc(), packer, rowsEntry->getArgument(0),
+                             rowsEntry->getArgument(1), rowsEntry->getArgument(2), rows, arenaSize,
+                             em.actOffset, sparse);
+    if (failed(rowsEm.emit(body, stateOffsets)))
+      return failure();
+    func::ReturnOp::create(rb, scan.getLoc());
 
     auto xs = cast<RankedTensorType>(scan.getInputs().getType());
     auto ys = cast<RankedTensorType>(scan.getOutputs().getType());

@@ -15,6 +15,11 @@ namespace mlir::liquid {
 // dialect's helpers: readAttr<OffsetAttrHelper>(op), writeAttr<...>, hasAttr<...>
 // (liquid/Dialect/Liquid.h).
 
+/// The most rows a batched cell kernel (`<prefix>_kernel_step_rows`) takes in
+/// one call: its memref types' bound. The runtime splits larger batches
+/// (LQ_KERNEL_MAX_ROWS in runtime/liquid_runtime.h is the same number).
+constexpr int64_t kStepKernelMaxRows = 4096;
+
 } // namespace mlir::liquid
 
 #endif

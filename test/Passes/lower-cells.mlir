@@ -14,6 +14,21 @@
 // CHECK-NOT: math.tanh
 // CHECK: vector.store {{.*}}, %[[A]]
 // CHECK-NOT: liquid.
+// The batched kernel: rows of 144-float arenas (at most 4096 rows a call), a
+// time span per row. The concat and slice run row after row on a view of the
+// row's arena; the dense layer takes 4 rows at a time, each weight vector
+// loaded once for the 4 (8 accumulators: 4 rows x 2 vectors), then the
+// remaining rows one by one.
+// CHECK: func.func @m_kernel_step_rows(%[[RW:.*]]: memref<352xf32>, %[[RA:.*]]: memref<589824xf32>, %[[RT:.*]]: memref<4096xf32>, %[[ROWS:.*]]: i64)
+// CHECK: %[[N:.*]] = arith.index_cast %[[ROWS]] : i64 to index
+// CHECK: scf.for %[[R:.*]] = %{{.*}} to %[[N]] step
+// CHECK: memref.reinterpret_cast %[[RA]] to offset: [%{{.*}}], sizes: [144], strides: [1]
+// CHECK: %[[FULL:.*]] = arith.muli %{{.*}}, %[[C4:.*]] : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[FULL]] step %{{.*}} {
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: scf.for %{{.*}} = %[[FULL]] to %[[N]] step %{{.*}} {
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>)
+// CHECK-NOT: liquid.
 
 // The same with 16-float vectors (AVX-512): padding and tiles follow.
 // RUN: liquid-opt %s --pass-pipeline='builtin.module(func.func(liquid-plan-memory), liquid-pack-weights{vector-width=16}, liquid-lower-cells{prefix=m vector-width=16})' | FileCheck %s --check-prefix=W16

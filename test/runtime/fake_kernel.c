@@ -56,3 +56,12 @@ void FK_CAT(LQ_PREFIX, _kernel_step)(const float *w, float *arena, float ts)
     for (int j = 0; j < LQ_OUTPUT_SIZE; ++j)
         arena[LQ_OUTPUT_OFFSET + j] = hn[j] + bias[j];
 }
+
+void FK_CAT(LQ_PREFIX, _kernel_step_rows)(const float *w, float *arenas, const float *ts,
+                                          long long rows);
+void FK_CAT(LQ_PREFIX, _kernel_step_rows)(const float *w, float *arenas, const float *ts,
+                                          long long rows)
+{
+    for (long long r = 0; r < rows; ++r)
+        FK_CAT(LQ_PREFIX, _kernel_step)(w, arenas + r * LQ_ARENA_FLOATS, ts[r]);
+}

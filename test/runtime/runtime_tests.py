@@ -264,9 +264,10 @@ def main():
             r = run_cmd([nm, "-D", "--defined-only", os.path.join(bdir, "libfake.so")])
             syms = {ln.split()[-1] for ln in r.stdout.splitlines() if ln.strip()}
             api = {"fake_" + n for n in ("create", "last_error", "reset", "step", "run",
-                                         "get_state", "set_state", "state_size", "destroy")}
+                                         "get_state", "set_state", "state_size", "destroy",
+                                         "create_batch", "batch_rows", "batch_threads", "step_batch")}
             # the kernel is liquidc's object; its visibility is liquidc's choice
-            check("shared lib exports exactly the API", syms - {"fake_kernel_step"} == api,
+            check("shared lib exports exactly the API", syms - {"fake_kernel_step", "fake_kernel_step_rows"} == api,
                   str(sorted(syms ^ api)))
 
     # ------------------------------------------------------------ exe: fake
@@ -343,20 +344,35 @@ def main():
         # help / version / bench
         r = e.run("--help", weights=False)
         flags = ["--input", "--timespans", "--state", "--output", "--state-out", "--weights",
-                 "--bench", "--help", "--version"]
+                 "--bench", "--batch", "--threads", "--help", "--version"]
         check("--help lists every flag", r.returncode == 0 and all(f in r.stdout for f in flags)
               and "--cell-state" not in r.stdout, r.stdout)
         r = e.run("--version", weights=False)
         check("--version", r.returncode == 0 and "fake" in r.stdout, r.stdout + r.stderr)
         r = e.run("--bench", "2000")
         check("--bench on zeros", r.returncode == 0 and
-              re.fullmatch(r"steps=2000 us_per_step=\d+\.\d{3}\n", r.stdout) is not None,
+              re.fullmatch(r"steps=2000 batch=1 threads=1 us_per_step=\d+\.\d{3} "
+                           r"sequence_steps_per_s=\d+\n", r.stdout) is not None,
               r.stdout + r.stderr)
         clean(f_y)
         r = e.run("--bench", "50", "--input", f_x, "--timespans", f_t)
         check("--bench with --input", r.returncode == 0 and not os.path.exists(f_y) and
-              re.fullmatch(r"steps=50 us_per_step=\d+\.\d{3}\n", r.stdout) is not None,
+              re.fullmatch(r"steps=50 batch=1 threads=1 us_per_step=\d+\.\d{3} "
+                           r"sequence_steps_per_s=\d+\n", r.stdout) is not None,
               r.stdout + r.stderr)
+        r = e.run("--bench", "50", "--batch", "9", "--threads", "2")
+        check("--bench --batch: one step of 9 rows on 2 threads", r.returncode == 0 and
+              re.fullmatch(r"steps=50 batch=9 threads=2 us_per_step=\d+\.\d{3} "
+                           r"sequence_steps_per_s=\d+\n", r.stdout) is not None,
+              r.stdout + r.stderr)
+        for args, what in ((["--bench", "5", "--batch", "0"], "--batch"),
+                           (["--bench", "5", "--batch", "x"], "--batch"),
+                           (["--input", f_x, "--output", f_y, "--batch", "4"], "--batch"),
+                           (["--bench", "5", "--threads", "65"], "--threads")):
+            r = e.run(*args)
+            check(f"bad {' '.join(args[-2:])}: usage error naming the flag", r.returncode == 2 and
+                  r.stderr.startswith("error: " + what) and r.stderr.count("\n") == 1
+                  and not os.path.exists(f_y), r.stderr)
 
         # ---------------------------------------------------- bad inputs
         print("runtime: exe error handling")

@@ -225,6 +225,51 @@ int main(int argc, char **argv)
         fakemm_destroy(mm);
     }
 
+    /* ---- batch contexts: rows step together, each as a one-sequence context ---- */
+    {
+        enum { R = 11 };
+        fake_ctx *bt = fake_create_batch(wf, R, 2);
+        check(bt != NULL && fake_batch_rows(bt) == R && fake_batch_threads(bt) == 2,
+              "create_batch(11 rows, 2 threads)",
+              bt ? NULL : fake_last_error());
+        float bx[R][fake_INPUT_SIZE], bdt[R], by[R][fake_OUTPUT_SIZE], bh[R][fake_STATE_SIZE];
+        float h0[R][fake_STATE_SIZE], rh[R][fake_STATE_SIZE] = {{0}}, ry[R][fake_OUTPUT_SIZE];
+        for (int r = 0; r < R; ++r)
+            for (int i = 0; i < fake_STATE_SIZE; ++i)
+                rh[r][i] = h0[r][i] = 0.1f * (float)(r - i);
+        int ok = bt && fake_set_state(bt, 0, &h0[0][0]) == 0;
+        for (int t = 0; ok && t < T_STEPS; ++t) {
+            for (int r = 0; r < R; ++r) {
+                bdt[r] = dts[t] + 0.1f * (float)r;
+                for (int i = 0; i < fake_INPUT_SIZE; ++i)
+                    bx[r][i] = xs[t][i] * (float)(r + 1);
+                ref_fake(w, rh[r], bx[r], bdt[r], ry[r]);
+            }
+            ok = fake_step_batch(bt, &bx[0][0], bdt, &by[0][0]) == 0 &&
+                 close_to(&by[0][0], &ry[0][0], sizeof by / sizeof(float));
+        }
+        ok = ok && fake_get_state(bt, 0, &bh[0][0]) == 0 &&
+             close_to(&bh[0][0], &rh[0][0], sizeof bh / sizeof(float));
+        check(ok, "step_batch: every row follows its own sequence and time span",
+              fake_last_error());
+        check(bt && fake_step(bt, xs[0], 1.0f, NULL) != 0 && strstr(fake_last_error(), "step_batch"),
+              "step on a batch context is refused", fake_last_error());
+        fake_reset(bt);
+        ok = bt && fake_get_state(bt, 0, &bh[0][0]) == 0 &&
+             all_zero(&bh[0][0], sizeof bh / sizeof(float));
+        check(ok, "reset zeroes every row", NULL);
+        fake_destroy(bt);
+        check(!fake_create_batch(wf, 0, 1) && strstr(fake_last_error(), "0 rows"),
+              "create_batch(0 rows) fails", fake_last_error());
+        check(!fake_create_batch(wf, 4, 65) && strstr(fake_last_error(), "65 threads"),
+              "create_batch(65 threads) fails", fake_last_error());
+        fake_ctx *one = fake_create(wf);
+        check(one && fake_batch_rows(one) == 1 && fake_batch_rows(NULL) == 0 &&
+                  fake_step_batch(one, xs[0], NULL, NULL) == 0,
+              "a one-sequence context is a batch of 1", fake_last_error());
+        fake_destroy(one);
+    }
+
     printf("test_lib: %d failure(s)\n", failures);
     return failures ? 1 : 0;
 }

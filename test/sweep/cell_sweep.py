@@ -34,7 +34,9 @@ Paths: exe (host), lib (static library + header driven by a C program: per
 batch row reset / set_state, then one _run call on even rows and T _step calls
 on odd rows, get_state), halide (--backend=halide), x86-64-v2/-v3/-v4 (skipped
 without AVX2 / AVX-512), aarch64 (aarch64-linux under qemu-aarch64), riscv64
-(riscv64-linux, RV64GC) and riscv64-rvv (qemu-riscv64 -cpu rv64,v=true,vlen=128).
+(riscv64-linux, RV64GC) and riscv64-rvv (qemu-riscv64 -cpu rv64,v=true,vlen=128);
+exe-batch (batch 6..70 on 2 threads) and lib-batch (the library's batch
+context on 3 threads, one cell_step_batch call per step).
 
 Oracle: tools/ncps_reference.py of --shared DIR (default $LIQUID_SHARED, else
 ../shared beside the repo; float64, independent of the compiler), imported and
@@ -77,6 +79,9 @@ PATHS = {   # name -> liquidc options, artifact kind (then the CPU targets, swee
     "lib": dict(args=["--emit=lib"], lib=True),
     "halide": dict(args=["--backend=halide"]),
     **TARGET_PATHS,
+    # batches of 6..70 rows: the batched kernel's row groups and tail, on threads
+    "exe-batch": dict(args=[], batch=True, run_args=["--threads", "2"]),
+    "lib-batch": dict(args=["--emit=lib"], lib=True, batch=True),
 }
 PATH_IDS = {name: i for i, name in enumerate(PATHS)}
 ACTS = ["lecun_tanh", "tanh", "relu", "silu", "gelu"]
@@ -270,18 +275,8 @@ def make_inputs(c, rng, N):
 
 
 # ----------------------------------------------------------------------------- the lib driver
-LIB_MAIN = r"""#include <stdio.h>
-#include <stdlib.h>
-#include "cell.h"
+LIB_MAIN = r"""
 /* prog x.bin t.bin|- h0.bin|- c0.bin|- B T out.bin: writes y [B,T,OUT], h [B,N] (, c [B,N]) */
-static float *rd(const char *p, size_t n) {
-  if (p[0] == '-') return NULL;
-  float *a = malloc(sizeof(float) * (n ? n : 1));
-  FILE *f = fopen(p, "rb");
-  if (!a || !f || fread(a, sizeof(float), n, f) != n) { fprintf(stderr, "cannot read %s\n", p); exit(3); }
-  fclose(f);
-  return a;
-}
 int main(int argc, char **argv) {
   if (argc != 8) return 2;
   size_t B = atoi(argv[5]), T = atoi(argv[6]), N = cell_STATE_SIZE, C = cell_CELL_STATE_SIZE;
@@ -304,11 +299,80 @@ int main(int argc, char **argv) {
     if (bad) { fprintf(stderr, "%s\n", cell_last_error()); return 1; }
   }
   cell_destroy(m);
-  FILE *f = fopen(argv[7], "wb");
+  return write_out(argv[7], y, h, c, B, T, N, C);
+}
+"""
+LIB_OUT = r"""
+static int write_out(const char *path, const float *y, const float *h, const float *c, size_t B,
+                     size_t T, size_t N, size_t C) {
+  FILE *f = fopen(path, "wb");
   return !f || fwrite(y, sizeof(float), B * T * cell_OUTPUT_SIZE, f) + fwrite(h, sizeof(float), B * N, f) +
                     fwrite(c, sizeof(float), B * C, f) != (B * T * cell_OUTPUT_SIZE + B * N + B * C) || fclose(f);
 }
 """
+LIB_HEAD = r"""#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cell.h"
+static int write_out(const char *path, const float *y, const float *h, const float *c, size_t B,
+                     size_t T, size_t N, size_t C);
+static float *rd(const char *p, size_t n) {
+  if (p[0] == '-') return NULL;
+  float *a = malloc(sizeof(float) * (n ? n : 1));
+  FILE *f = fopen(p, "rb");
+  if (!a || !f || fread(a, sizeof(float), n, f) != n) { fprintf(stderr, "cannot read %s\n", p); exit(3); }
+  fclose(f);
+  return a;
+}
+"""
+LIB_MAIN = LIB_HEAD + LIB_MAIN + LIB_OUT
+LIB_BATCH_MAIN = LIB_HEAD + r"""
+/* the same arguments: one batch context of B rows on 3 threads, one step_batch call per step */
+int main(int argc, char **argv) {
+  if (argc != 8) return 2;
+  size_t B = atoi(argv[5]), T = atoi(argv[6]), N = cell_STATE_SIZE, C = cell_CELL_STATE_SIZE;
+  size_t I = cell_INPUT_SIZE, O = cell_OUTPUT_SIZE;
+  float *x = rd(argv[1], B * T * I), *ts = rd(argv[2], B * T);
+  float *h0 = rd(argv[3], B * N), *c0 = rd(argv[4], B * C);
+  float *y = malloc(sizeof(float) * (B * T * O + 1)), *xs = malloc(sizeof(float) * B * I);
+  float *dts = malloc(sizeof(float) * B), *ys = malloc(sizeof(float) * B * O);
+  float *h = malloc(sizeof(float) * B * N), *c = malloc(sizeof(float) * (B * C + 1));
+  cell_ctx *m = cell_create_batch(NULL, (int64_t)B, 3);
+  if (!m) { fprintf(stderr, "%s\n", cell_last_error()); return 1; }
+  int bad = cell_batch_rows(m) != (int64_t)B || cell_step(m, x, 1.0f, NULL) == 0;  /* one-row calls refused */
+  bad |= (h0 && cell_set_state(m, 0, h0)) || (c0 && cell_set_state(m, 1, c0));
+  for (size_t t = 0; t < T; ++t) {
+    for (size_t b = 0; b < B; ++b) {
+      memcpy(xs + b * I, x + (b * T + t) * I, sizeof(float) * I);
+      dts[b] = ts ? ts[b * T + t] : 1.0f;
+    }
+    bad |= cell_step_batch(m, xs, ts ? dts : NULL, ys);
+    for (size_t b = 0; b < B; ++b)
+      memcpy(y + (b * T + t) * O, ys + b * O, sizeof(float) * O);
+  }
+  bad |= cell_get_state(m, 0, h) || (cell_NUM_STATES == 2 && cell_get_state(m, 1, c));
+  if (bad) { fprintf(stderr, "batch driver: %s\n", cell_last_error()); return 1; }
+  cell_destroy(m);
+  /* each row again in a one-sequence context: bit-identical results */
+  cell_ctx *one = cell_create(NULL);
+  float *y1 = malloc(sizeof(float) * (T * O + 1)), *h1 = malloc(sizeof(float) * N), *c1 = malloc(sizeof(float) * (C + 1));
+  for (size_t b = 0; b < B; ++b) {
+    cell_reset(one);
+    if (h0) cell_set_state(one, 0, h0 + b * N);
+    if (c0) cell_set_state(one, 1, c0 + b * C);
+    cell_run(one, x + b * T * I, ts ? ts + b * T : NULL, (int64_t)T, y1);
+    cell_get_state(one, 0, h1);
+    if (cell_NUM_STATES == 2) cell_get_state(one, 1, c1);
+    if (memcmp(y1, y + b * T * O, sizeof(float) * T * O) || memcmp(h1, h + b * N, sizeof(float) * N) ||
+        (C && memcmp(c1, c + b * C, sizeof(float) * C))) {
+      fprintf(stderr, "batch driver: row %zu differs from a one-sequence context\n", b);
+      return 1;
+    }
+  }
+  cell_destroy(one);
+  return write_out(argv[7], y, h, c, B, T, N, C);
+}
+""" + LIB_OUT
 
 
 # ----------------------------------------------------------------------------- one configuration
@@ -330,7 +394,7 @@ def commands(a, path, c, work):
         prog = [j("prog"), j("x.bin")] + [j(k + ".bin") if k in have else "-" for k in ("t", "h0", "c0")] \
             + [str(c["B"]), str(c["T"]), j("out.bin")]
     else:
-        prog = [j("prog")] + inputs + outs("")
+        prog = [j("prog")] + inputs + outs("") + P.get("run_args", [])
     oracle = ["/usr/bin/python3", os.path.join(a.shared, "tools", "ncps_reference.py"), j("cell.json"),
               "--f64"] + inputs + outs("ref_")
     return comp, cc, P.get("runner", []) + prog, oracle
@@ -368,7 +432,7 @@ def check(a, c, rng, cmds, work):
     write_safetensors(os.path.join(work, "cell.safetensors"), tensors)
     if cmds[1]:
         with open(os.path.join(work, "main.c"), "w") as f:
-            f.write(LIB_MAIN)
+            f.write(LIB_BATCH_MAIN if c.get("batch") else LIB_MAIN)
     for name, v in data.items():
         np.save(os.path.join(work, name + ".npy"), v)
         v.tofile(os.path.join(work, name + ".bin"))
@@ -403,6 +467,8 @@ def sweep_one(a, path, k):
     load_oracle(a.shared)
     rng = np.random.default_rng([a.seed, PATH_IDS[path], k])
     c = draw_config(rng)
+    if PATHS[path].get("batch"):
+        c.update(B=int(rng.integers(6, 71)), batch=True)
     c.update(a.overrides)
     work = tempfile.mkdtemp(prefix=f"cellsweep_{path}_{k}_", dir=a.workdir)
     cmds = commands(a, path, c, work)

@@ -232,6 +232,8 @@ ModelRuntime cellRuntime(const KernelInfo &k, bool embed) {
      << "#define LQ_OUTPUT_OFFSET " << k.outputOffset << "\n";
   rt.modelSources = {"liquid_model.c"};
   rt.mainSource = "liquid_main.c";
+  rt.cflags = {"-pthread"}; // batch contexts' worker threads
+  rt.linkFlags = {"-pthread"};
   rt.headerTemplate = "liquid_model.h.in";
   rt.headerVars = {
       {"INPUT_SIZE", std::to_string(k.inputSize)},
