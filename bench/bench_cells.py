@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Per-step latency of compiled CfC / LTC cells (batch 1, one thread).
+"""Compiled CfC / LTC cells: one-sequence latency and batched throughput.
 
 Writes random-weight checkpoints for CfC(8, 64, backbone 128) and
 LTC(8, 64) (fully connected wiring), compiles them with liquidc, runs each
-executable's --bench mode and prints microseconds per step next to the
-step's FLOP count and the fraction of this machine's FMA peak
-(2 FMA units x 8 lanes x 2 FLOP per cycle). Best of 5 runs: the machine is
-a shared VM and single runs vary by up to 15%. Not a test.
+executable's --bench mode at batch 1 (one thread, pinned) and at each
+--batches size on 1 and 2 threads (--bench N --batch B --threads T), and
+prints microseconds per step, sequence steps per second, the ratio to
+batch 1, GFLOP/s and the fraction of this machine's FMA peak as
+bench/machine_peak.c measures it (1 thread or all). Best of --rounds
+alternating runs: the machine is a shared VM and single runs vary by up to
+15%. Not a test.
 """
 import argparse, json, os, re, struct, subprocess, sys
 import numpy as np
@@ -50,12 +53,27 @@ def ltc(rng, inp=8, n=64, unfolds=6):
     return spec, t, flops
 
 
-def cpu_ghz():
-    try:
-        mhz = [float(l.split(":")[1]) for l in open("/proc/cpuinfo") if l.startswith("cpu MHz")]
-        return max(mhz) / 1000.0
-    except Exception:
-        return 3.0
+def machine_peak(out):
+    """(single-core, all-core) FMA GFLOP/s measured by bench/machine_peak.c."""
+    exe = os.path.join(out, "machine_peak")
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "machine_peak.c")
+    subprocess.run(["cc", "-O2", "-march=native", "-pthread", src, "-o", exe], check=True)
+    line = subprocess.run([exe], check=True, stdout=subprocess.PIPE,
+                          universal_newlines=True).stdout
+    v = dict(kv.split("=") for kv in line.split())
+    return float(v["fma_gflops_1"]), float(v["fma_gflops_all"]), line.strip()
+
+
+def bench(exe, steps, batch, threads):
+    """(us per step, sequence steps per second) of one --bench run."""
+    cmd = [exe, "--bench", str(steps)]
+    if batch > 1:
+        cmd += ["--batch", str(batch), "--threads", str(threads)]
+    elif threads == 1:
+        cmd = ["taskset", "-c", "0"] + cmd
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, universal_newlines=True).stdout
+    return (float(re.search(r"us_per_step=([0-9.]+)", out).group(1)),
+            float(re.search(r"sequence_steps_per_s=([0-9.]+)", out).group(1)))
 
 
 def main():
@@ -66,12 +84,14 @@ def main():
     ap.add_argument("--target", default="host")
     ap.add_argument("--backends", default="llvm,halide",
                     help="kernel generators to compare, in one run (liquidc --backend)")
+    ap.add_argument("--batches", default="1,8,64",
+                    help="batch sizes (sequences per step) to time, llvm backend")
+    ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rng = np.random.default_rng(0)
-    ghz = cpu_ghz()
-    peak = ghz * 32.0  # GFLOP/s: 2 FMA x 8 lanes x 2
-    print("machine: %.2f GHz (from /proc/cpuinfo), single-thread AVX2 FMA peak %.0f GFLOP/s" % (ghz, peak))
+    peak1, peak_all, line = machine_peak(args.out)
+    print("machine: " + line)
     for name, (spec, tensors, flops) in (("cfc_8_64", cfc(rng)), ("ltc_8_64", ltc(rng))):
         st = os.path.join(args.out, name + ".safetensors")
         write_safetensors(st, tensors)
@@ -82,17 +102,26 @@ def main():
             exes[be] = os.path.join(args.out, name + "-" + be)
             subprocess.run([args.liquidc, js, "-o", exes[be], "--target=" + args.target,
                             "--backend=" + be], check=True)
+        runs = [(be, 1, 1) for be in exes]
+        for b in (int(x) for x in args.batches.split(",")):
+            if b > 1:
+                runs += [("llvm", b, 1), ("llvm", b, 2)]
         best = {}
-        for _ in range(5):  # alternate the backends, keep each one's best
-            for be, exe in exes.items():
-                out = subprocess.run(["taskset", "-c", "0", exe, "--bench", str(args.steps)], check=True,
-                                     stdout=subprocess.PIPE, universal_newlines=True).stdout
-                us = float(re.search(r"us_per_step=([0-9.]+)", out).group(1))
-                best[be] = min(us, best.get(be, us))
-        for be, us in best.items():
-            gflops = flops / (us * 1e3)
-            print("%-9s %-7s %8.3f us/step  %7d FLOP/step  %6.2f GFLOP/s  %5.1f%% of FMA peak" %
-                  (name, be, us, flops, gflops, 100.0 * gflops / peak))
+        for _ in range(args.rounds):  # alternate, keep each one's best
+            for be, b, th in runs:
+                steps = max(1000, args.steps // b)
+                us, sps = bench(exes[be], steps, b, th)
+                key = (be, b, th)
+                if key not in best or sps > best[key][1]:
+                    best[key] = (us, sps)
+        base = best[("llvm", 1, 1)][1]
+        print("%-9s %-7s %5s %3s %10s %14s %8s %9s %8s" % ("model", "backend", "batch", "thr", "us/step",
+              "seq-steps/s", "x b1", "GFLOP/s", "% peak"))
+        for (be, b, th), (us, sps) in best.items():
+            gflops = flops * sps / 1e9
+            peak = peak1 if th == 1 else peak_all
+            print("%-9s %-7s %5d %3d %10.3f %14.0f %8.2f %9.1f %7.1f%%" %
+                  (name, be, b, th, us, sps, sps / base, gflops, 100.0 * gflops / peak))
 
 
 if __name__ == "__main__":
