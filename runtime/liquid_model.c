@@ -370,6 +370,7 @@ static void lq_step_rows(LQ_CTX *ctx, int64_t r0, int64_t r1, const float *xs, c
     }
 }
 
+#ifndef LQ_NO_THREADS
 /* Thread tid's share of the rows [*r0, *r1). */
 static void lq_share(const LQ_CTX *ctx, int tid, int64_t *r0, int64_t *r1)
 {
@@ -377,7 +378,6 @@ static void lq_share(const LQ_CTX *ctx, int tid, int64_t *r0, int64_t *r1)
     *r1 = *r0 + ctx->share < ctx->rows ? *r0 + ctx->share : ctx->rows;
 }
 
-#ifndef LQ_NO_THREADS
 struct lq_pool {
     LQ_CTX *ctx;
     const float *xs, *dts; /* the step being run */
