@@ -14,6 +14,7 @@
 #define _GNU_SOURCE /* sched_getaffinity */
 #endif
 #include "liquid_cli.h"
+#include "liquid_lm_bench.h"
 #include "liquid_lm_runtime.h"
 #include "liquid_lm_session.h"
 
@@ -30,6 +31,7 @@ static void usage(FILE *f, const char *argv0)
     fprintf(f,
             "usage: %s (-p TEXT | -f FILE | --chat | --prompt-ids LIST | --prompt-file FILE)\n"
             "          [options]\n"
+            "       %s --bench [-p 512] [-n 128] [-d 0] [-r 5] [-o md|json] [-t N]\n"
             "Generates text with the compiled language model " LQ_MODEL_NAME ".\n\n"
             "  -p, --prompt TEXT   prompt text (the checkpoint's tokenizer; special tokens\n"
             "                      such as <|im_start|> are parsed); the generated text is\n"
@@ -61,14 +63,19 @@ static void usage(FILE *f, const char *argv0)
             "                      this program's path + .lqw)\n"
             "  -t, --threads N     threads (default: the physical cores it may use, at most 64)\n"
             "  --bench             with ids: print prefill and decode tokens/s on stderr\n"
-            "                      (after one warm-up token, which is not counted)\n"
+            "                      (after one warm-up token, which is not counted); without:\n"
+            "                      llama-bench's tests on random ids, a table on stdout:\n"
+            "                      -p LIST prompt sizes (pp), -n LIST generation lengths\n"
+            "                      (tg), -d LIST context depths before each test,\n"
+            "                      -r N repetitions (mean +- sd), -o md|json\n"
             "  --help, --version\n"
             "Context: %d tokens.\n",
-            argv0, LQ_MAX_STOPS, LQ_EOS, LQ_VOCAB, LQ_MAX_CONTEXT);
+            argv0, argv0, LQ_MAX_STOPS, LQ_EOS, LQ_VOCAB, LQ_MAX_CONTEXT);
 }
 
 typedef struct {
     const char *prompt_ids, *prompt_file, *dump, *weights;
+    const char *n_raw, *depths, *reps, *format; /* -n as given; --bench's -d, -r, -o */
     const char *prompt, *file, *detokenize, *system, *save_state, *load_state;
     const char *stops[LQ_MAX_STOPS];
     int n_stops;
@@ -333,10 +340,18 @@ static int parse_options(int argc, char **argv, options *po)
         } else if (!strcmp(a, "--weights")) {
             NEED();
             o.weights = v;
-        } else if (!strcmp(a, "--n-predict") || !strcmp(a, "-n")) {
+        } else if (!strcmp(a, "--n-predict") || !strcmp(a, "-n") || !strcmp(a, "--n-gen")) {
             NEED();
-            if (parse_long(a, v, 0, LQ_MAX_CONTEXT, &o.n_predict))
-                return 2;
+            o.n_raw = v; /* a count, or --bench's list */
+        } else if (!strcmp(a, "-d") || !strcmp(a, "--n-depth")) {
+            NEED();
+            o.depths = v;
+        } else if (!strcmp(a, "-r") || !strcmp(a, "--repetitions")) {
+            NEED();
+            o.reps = v;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            NEED();
+            o.format = v;
         } else if (!strcmp(a, "--top-k")) {
             NEED();
             if (parse_long(a, v, 0, LQ_VOCAB, &o.top_k))
@@ -368,8 +383,38 @@ static int parse_options(int argc, char **argv, options *po)
         }
 #undef NEED
     }
+    if (!(o.bench && !o.prompt_ids && !o.prompt_file)) {
+        const char *only = o.depths ? "-d" : o.reps ? "-r" : o.format ? "-o" : NULL;
+        if (only) {
+            report(only, "only with --bench (without --prompt-ids/--prompt-file)");
+            return 2;
+        }
+        if (o.n_raw && parse_long("-n", o.n_raw, 0, LQ_MAX_CONTEXT, &o.n_predict))
+            return 2;
+    }
     *po = o;
     return -1;
+}
+
+/* --bench without ids: llama-bench's tests (liquid_lm_bench.h); the exit code. */
+static int run_llama_bench(LQ_LM *lm, const options *po)
+{
+    const options o = *po;
+    lq_bench b = {.np = 1, .nn = 1, .nd = 1, .reps = 5, .threads = o.threads};
+    b.p[0] = 512;
+    b.n[0] = 128;
+    b.d[0] = 0;
+    if ((o.prompt && lq_bench_list("-p", o.prompt, 0, LQ_MAX_CONTEXT, b.p, &b.np)) ||
+        (o.n_raw && lq_bench_list("-n", o.n_raw, 0, LQ_MAX_CONTEXT, b.n, &b.nn)) ||
+        (o.depths && lq_bench_list("-d", o.depths, 0, LQ_MAX_CONTEXT, b.d, &b.nd)) ||
+        (o.reps && parse_long("-r", o.reps, 1, 1000, &b.reps)))
+        return 2;
+    if (o.format && strcmp(o.format, "md") && strcmp(o.format, "json")) {
+        report("-o", "expected md or json, got '%s'", o.format);
+        return 2;
+    }
+    b.json = o.format && !strcmp(o.format, "json");
+    return lq_bench_run(lm, &b);
 }
 
 /* --bench: speed, throughput and memory of this run, to stderr. */
@@ -437,6 +482,17 @@ static int save_state(LQ_LM *lm, const char *path)
 /* The options ask for one mode; 0, or 2 after a report. */
 static int check_mode(const options *o, const char *argv0)
 {
+    if (o->bench && !o->prompt_ids && !o->prompt_file) { /* llama-bench's tests */
+        const char *other = o->file ? "-f" : o->chat ? "--chat" : o->detokenize ? "--detokenize"
+                            : o->tokenize ? "--tokenize" : o->dump ? "--dump-logits"
+                            : o->prefill_only ? "--prefill-only" : o->load_state ? "--load-state"
+                            : o->save_state ? "--save-state" : NULL;
+        if (other) {
+            report(other, "does not go with --bench without ids (llama-bench's tests)");
+            return 2;
+        }
+        return 0;
+    }
     int texts = !!o->prompt + !!o->file;
     int ids = !!o->prompt_ids + !!o->prompt_file;
     if (texts + ids + !!o->detokenize + o->chat != 1) {
@@ -691,7 +747,9 @@ int main(int argc, char **argv)
         free(text);
         return 1;
     }
-    if (o.tokenize)
+    if (o.bench && !o.prompt_ids && !o.prompt_file)
+        rc = run_llama_bench(lm, &o);
+    else if (o.tokenize)
         rc = run_tokenize(lm, prompt, len, &o);
     else if (o.detokenize)
         rc = run_detokenize(lm, &o);
