@@ -12,6 +12,31 @@ using namespace mlir;
 using namespace mlir::liquid;
 using namespace mlir::liquid::lm;
 
+Value LMEmitter::expScores(Buf scores, Value base, Value end, Value mx) {
+  auto i32 = VectorType::get({lanes}, b.getI32Type());
+  SmallVector<int32_t> iota(lanes);
+  for (int64_t l = 0; l < lanes; ++l)
+    iota[l] = static_cast<int32_t>(l);
+  Value lane = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32, ArrayRef<int32_t>(iota)));
+  auto asI32 = [&](Value ix) {
+    Value s = arith::IndexCastOp::create(b, loc, b.getI32Type(), ix);
+    return vector::BroadcastOp::create(b, loc, i32, s).getResult();
+  };
+  Value endV = asI32(end), mxV = bcast(mx);
+  Value stop = muli(arith::DivUIOp::create(b, loc, addi(end, idx(lanes - 1)), idx(lanes)),
+                    idx(lanes));
+  Value acc = dloop(idx(0), stop, lanes, {splat(0.0f)}, [&](Value j, ValueRange a) {
+    Value at = addi(base, j);
+    Value e = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, ld(scores, at, 0), mxV));
+    Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                        arith::AddIOp::create(b, loc, lane, asI32(j)), endV);
+    e = arith::SelectOp::create(b, loc, valid, e, splat(0.0f));
+    st(e, scores, at, 0);
+    return SmallVector<Value>{add(a[0], e)};
+  })[0];
+  return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
+}
+
 LogicalResult LMEmitter::emitAttention(AttentionOp op, bool threaded) {
   int64_t heads = op.getHeads(), kvh = op.getKvHeads(), hd = op.getHeadDim(), half = hd / 2;
   // (emitSerial narrowed the vectors to divide head_dim / 2)
@@ -111,20 +136,20 @@ LogicalResult LMEmitter::emitAttention(AttentionOp op, bool threaded) {
         memref::StoreOp::create(b, loc, s, aMem, ValueRange{addi(j, sbase)});
         return {arith::MaximumFOp::create(b, loc, a[0], s)};
       })[0];
+      // e_j = exp(s_j - max) a vector of keys at a time, in place (the
+      // scratch has room for a vector past the last key; lanes past it
+      // become 0), and their sum.
+      Value sum = expScores({aMem, 0}, sbase, end, mx);
       SmallVector<Value> init(nc, splat(0.0f));
-      init.push_back(scalar(0.0f));
       SmallVector<Value> res = dloop(idx(0), end, 1, init, [&](Value j, ValueRange a) {
-        Value s = memref::LoadOp::create(b, loc, aMem, ValueRange{addi(j, sbase)});
-        Value e = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, s, mx));
-        Value eb = bcast(e);
+        Value eb = bcast(memref::LoadOp::create(b, loc, aMem, ValueRange{addi(j, sbase)}));
         Value row = addi(muli(j, kvw), gOff);
         SmallVector<Value> next;
         for (int64_t c = 0; c < nc; ++c)
           next.push_back(add(a[c], mul(eb, ld(vc, row, c * lanes))));
-        next.push_back(arith::AddFOp::create(b, loc, a[nc], e));
         return next;
       });
-      Value inv = bcast(arith::DivFOp::create(b, loc, scalar(1.0f), res[nc]));
+      Value inv = bcast(arith::DivFOp::create(b, loc, scalar(1.0f), sum));
       for (int64_t c = 0; c < nc; ++c)
         st(mul(res[c], inv), y, qOff, c * lanes);
     }

@@ -203,6 +203,10 @@ private:
   /// threaded: every thread calls it (the cache append split by rows, a
   /// barrier, the queries split by (row, head)); else thread 0 runs it all.
   LogicalResult emitAttention(AttentionOp op, bool threaded);
+  /// Replaces scores[base + j] by exp(scores[base + j] - mx) for j < end, a
+  /// vector at a time (reading and writing up to a vector past `end`, where
+  /// it writes zeros); returns their sum.
+  Value expScores(Buf scores, Value base, Value end, Value mx);
 
   const PackedWeights &packer;
   DictionaryAttr states;
