@@ -66,6 +66,10 @@ for t in $types; do
 done
 results="$work/results.txt"
 : > "$results"
+# this machine's memory bandwidth (STREAM-style triad), to read decode against
+cc -O2 -march=native -pthread "$root/bench/machine_peak.c" -o "$work/machine_peak"
+peak=$("$work/machine_peak" --threads "$threads")
+echo "machine: $peak"
 for r in $(seq "$rounds"); do
   for t in $types; do
     for who in llama liquid; do
@@ -76,14 +80,15 @@ for r in $(seq "$rounds"); do
       fi | python3 -c 'import json,sys
 for e in json.load(sys.stdin):
     kind = "pp" if e["n_prompt"] else "tg"
-    print("'"$t"'", "'"$who"'", kind, e.get("n_depth", 0), e["avg_ts"])' >> "$results"
+    print("'"$t"'", "'"$who"'", kind, e.get("n_depth", 0), e["avg_ts"], e.get("weights_gbs", 0))' >> "$results"
     done
   done
 done
-python3 - "$results" "$rounds" "$threads" "$preset" "$flags" "$np" "$ng" <<'EOF'
+python3 - "$results" "$rounds" "$threads" "$preset" "$flags" "$np" "$ng" "$peak" <<'EOF'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
 rounds, threads, preset, flags, np_, ng = int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7]
+triad = float(dict(kv.split("=") for kv in sys.argv[8].split())["triad_gbs_all"])
 types = list(dict.fromkeys(r[0] for r in rows))
 depths = list(dict.fromkeys(r[3] for r in rows))
 def vals(t, who, kind, d):
@@ -91,13 +96,18 @@ def vals(t, who, kind, d):
 print(f"{preset} shape, {threads} threads, {rounds} alternating rounds; liquidc {flags or '(defaults)'}")
 for d in depths:
     at = "" if d == "0" else f" @ d{d}"
-    print(f"| file | llama.cpp pp{np_}{at} | liquidc | ratio | llama.cpp tg{ng}{at} | liquidc | ratio |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"| file | llama.cpp pp{np_}{at} | liquidc | ratio | llama.cpp tg{ng}{at} | liquidc | ratio | liquidc GB/s (of triad) |")
+    print("|---|---|---|---|---|---|---|---|")
     for t in types:
         cells = [t]
         for kind in ("pp", "tg"):
             l, q = vals(t, "llama", kind, d), vals(t, "liquid", kind, d)
+            if not l or not q:  # -p 0 or -n 0
+                cells += ["-", "-", "-"]
+                continue
             ratio = statistics.median(b / a for a, b in zip(l, q))
             cells += [f"{min(l):.0f}-{max(l):.0f}", f"{min(q):.0f}-{max(q):.0f}", f"{ratio:.2f}x"]
+        gbs = [float(r[5]) for r in rows if r[0] == t and r[1] == "liquid" and r[2] == "tg" and r[3] == d]
+        cells.append(f"{max(gbs):.1f} ({100 * max(gbs) / triad:.0f}%)" if gbs else "-")
         print("| " + " | ".join(cells) + " |")
 EOF

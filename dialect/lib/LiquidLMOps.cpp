@@ -194,12 +194,10 @@ int64_t MoEExpertsOp::getScratchFloats(int64_t maxRows) {
 }
 
 int64_t AttentionOp::getScratchFloats(int64_t) {
-  // per thread, the attention scores of one query (up to the cache length,
-  // bounded by the state buffer); then room for one head.
-  auto module = (*this)->getParentOfType<ModuleOp>();
-  auto sb = module ? module.lookupSymbol<StateBufferOp>(getStateAttr().getAttr()) : nullptr;
-  int64_t ctx = sb ? cast<RankedTensorType>(sb.getType()).getDimSize(1) : 0;
-  return kMaxThreads * alignTo(ctx + kMaxLanes, kSlotAlign) + alignTo(getHeadDim(), kSlotAlign);
+  // per thread, its block of queries (attnThreadFloats); then room for one head.
+  int64_t group = getHeads() / getKvHeads();
+  return kMaxThreads * attnThreadFloats(group, getHeadDim()) +
+         alignTo(getHeadDim(), kSlotAlign);
 }
 
 LogicalResult SwiGLUOp::verify() {

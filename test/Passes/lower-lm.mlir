@@ -6,8 +6,10 @@
 // Plan: the caches first (conv: 2 x 64, KV: 2 x 128 x 32), then [max_rows, N]
 // activations reused by liveness; the logits go to the caller (-1); the conv
 // mixer's window and the attention scores are scratch.
-// The attention's scratch holds one query's scores per thread (64 x (128 + 16)).
-// PLAN: liquid.arena = #liquid.forward_arena<size = 19360, caches = {conv0 = 0 : i64, kv1 = 128 : i64}>
+// The attention's scratch: per thread, a block of 8 rows x 2 heads, 16 queries x
+// (2 x 32 + 64 + 3) floats (rotated query, accumulator, key tile, max, sum,
+// rescale), then one head: 64 x 2096 + 32.
+// PLAN: liquid.arena = #liquid.forward_arena<size = 144288, caches = {conv0 = 0 : i64, kv1 = 128 : i64}>
 // PLAN: liquid.embedding {{.*}}liquid.offset = array<i64: 8320>
 // PLAN: liquid.short_conv_mix {{.*}}liquid.offset = array<i64: 8832>, liquid.scratch = 10880 : i64, liquid.scratch_floats = 640 : i64
 // PLAN: liquid.attention {{.*}}liquid.offset = array<i64: 9600>, liquid.scratch = 10112 : i64
@@ -22,8 +24,8 @@
 // Every thread calls the kernel with its id; they meet at @lm_barrier after
 // each op.
 // LOWER: func.func private @lm_barrier(memref<1xi8>)
-// LOWER: func.func @lm_kernel_forward(%{{.*}}: memref<39200xf32>, %{{.*}}: memref<19360xf32>, %{{.*}}: memref<8xi32>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<768xf32>, %[[TID:.*]]: index, %[[NTH:.*]]: index, %[[SYNC:.*]]: memref<1xi8>, %{{.*}}: memref<78400xf16>, %{{.*}}: memref<156800xi8>, %[[LROWS:[a-z0-9]+]]: index)
-// LOWER-SAME: liquid.kernel = #liquid.forward_kernel<arena_size = 19360, max_rows = 8, max_context = 128, vocab = 96,
+// LOWER: func.func @lm_kernel_forward(%{{.*}}: memref<39200xf32>, %{{.*}}: memref<144288xf32>, %{{.*}}: memref<8xi32>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<768xf32>, %[[TID:.*]]: index, %[[NTH:.*]]: index, %[[SYNC:.*]]: memref<1xi8>, %{{.*}}: memref<78400xf16>, %{{.*}}: memref<156800xi8>, %[[LROWS:[a-z0-9]+]]: index)
+// LOWER-SAME: liquid.kernel = #liquid.forward_kernel<arena_size = 144288, max_rows = 8, max_context = 128, vocab = 96,
 // The caches a state snapshot saves: @conv0 (128 floats at 0), @kv1 (32 floats
 // a row, keys at 128, values 128 rows later).
 // LOWER-SAME: conv_caches = [0, 128], kv_caches = [128, 32]>

@@ -2,8 +2,8 @@
 //
 // Per-head RMSNorm and RoPE, the KV cache append, causal GQA softmax. On the
 // LLVM path every thread takes a share: the cache rows, then (after a
-// barrier) the (query row, head) pairs, each with its own scores scratch;
-// every pair is computed exactly as one thread would.
+// barrier) the blocks of queries (LMAttentionQueries.cpp), each with its own
+// scratch; every block is computed exactly as one thread would.
 //
 //===----------------------------------------------------------------------===//
 #include "LMEmitter.h"
@@ -11,31 +11,6 @@
 using namespace mlir;
 using namespace mlir::liquid;
 using namespace mlir::liquid::lm;
-
-Value LMEmitter::expScores(Buf scores, Value base, Value end, Value mx) {
-  auto i32 = VectorType::get({lanes}, b.getI32Type());
-  SmallVector<int32_t> iota(lanes);
-  for (int64_t l = 0; l < lanes; ++l)
-    iota[l] = static_cast<int32_t>(l);
-  Value lane = arith::ConstantOp::create(b, loc, DenseElementsAttr::get(i32, ArrayRef<int32_t>(iota)));
-  auto asI32 = [&](Value ix) {
-    Value s = arith::IndexCastOp::create(b, loc, b.getI32Type(), ix);
-    return vector::BroadcastOp::create(b, loc, i32, s).getResult();
-  };
-  Value endV = asI32(end), mxV = bcast(mx);
-  Value stop = muli(arith::DivUIOp::create(b, loc, addi(end, idx(lanes - 1)), idx(lanes)),
-                    idx(lanes));
-  Value acc = dloop(idx(0), stop, lanes, {splat(0.0f)}, [&](Value j, ValueRange a) {
-    Value at = addi(base, j);
-    Value e = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, ld(scores, at, 0), mxV));
-    Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                        arith::AddIOp::create(b, loc, lane, asI32(j)), endV);
-    e = arith::SelectOp::create(b, loc, valid, e, splat(0.0f));
-    st(e, scores, at, 0);
-    return SmallVector<Value>{add(a[0], e)};
-  })[0];
-  return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
-}
 
 LogicalResult LMEmitter::emitAttention(AttentionOp op, bool threaded) {
   int64_t heads = op.getHeads(), kvh = op.getKvHeads(), hd = op.getHeadDim(), half = hd / 2;
@@ -53,7 +28,6 @@ LogicalResult LMEmitter::emitAttention(AttentionOp op, bool threaded) {
   int64_t kOff = stateOffset(op.getStateAttr());
   Buf kc{aMem, kOff}, vc{aMem, kOff + ctx * kvw};
   Buf scores{aMem, scratch(op)};
-  int64_t scoreStride = alignTo(ctx + kMaxLanes, kSlotAlign); // one thread's scores
   int64_t nc = hd / lanes;
   // [0, count), or this thread's share of it.
   auto forShare = [&](Value count, function_ref<void(Value)> body) {
@@ -115,44 +89,29 @@ LogicalResult LMEmitter::emitAttention(AttentionOp op, bool threaded) {
     return success();
   }
   Value scale = splat(static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd))));
-  Value sbase = threaded ? addi(idx(scores.off), muli(tid, scoreStride)) : idx(scores.off);
-  forShare(muli(rows, heads), [&](Value i) {
-    Value t = arith::DivUIOp::create(b, loc, i, idx(heads));
-    Value hq = arith::RemUIOp::create(b, loc, i, idx(heads));
-    Value p = addi(pos, t), end = addi(p, idx(1));
-    {
-      Value g = arith::DivUIOp::create(b, loc, hq, idx(heads / kvh));
-      Value gOff = muli(g, hd), qOff = addi(muli(t, heads * hd), muli(hq, hd));
-      SmallVector<Value> qr = normRope(q, qOff, qn, p);
-      for (Value &x : qr)
+  int64_t group = heads / kvh, perThread = attnThreadFloats(group, hd);
+  Value base = threaded ? addi(idx(scores.off), muli(tid, perThread)) : idx(scores.off);
+  // Blocks of blockRows rows when the call has that many, else one row a block.
+  int64_t blockRows = attnBlockRows(group);
+  auto attend = [&](int64_t r) {
+    AttnBlock blk{r, group, hd, nc, kvw, base, kc, vc, y};
+    attendBlocks(blk, forShare, [&](Value qOff, Value p) {
+      SmallVector<Value> xs = normRope(q, qOff, qn, p);
+      for (Value &x : xs)
         x = mul(x, scale);
-      Value negInf = scalar(-std::numeric_limits<float>::infinity());
-      Value mx = dloop(idx(0), end, 1, {negInf}, [&](Value j, ValueRange a) -> SmallVector<Value> {
-        Value row = addi(muli(j, kvw), gOff);
-        Value acc = splat(0.0f);
-        for (int64_t c = 0; c < nc; ++c)
-          acc = add(acc, mul(qr[c], ld(kc, row, c * lanes)));
-        Value s = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
-        memref::StoreOp::create(b, loc, s, aMem, ValueRange{addi(j, sbase)});
-        return {arith::MaximumFOp::create(b, loc, a[0], s)};
-      })[0];
-      // e_j = exp(s_j - max) a vector of keys at a time, in place (the
-      // scratch has room for a vector past the last key; lanes past it
-      // become 0), and their sum.
-      Value sum = expScores({aMem, 0}, sbase, end, mx);
-      SmallVector<Value> init(nc, splat(0.0f));
-      SmallVector<Value> res = dloop(idx(0), end, 1, init, [&](Value j, ValueRange a) {
-        Value eb = bcast(memref::LoadOp::create(b, loc, aMem, ValueRange{addi(j, sbase)}));
-        Value row = addi(muli(j, kvw), gOff);
-        SmallVector<Value> next;
-        for (int64_t c = 0; c < nc; ++c)
-          next.push_back(add(a[c], mul(eb, ld(vc, row, c * lanes))));
-        return next;
-      });
-      Value inv = bcast(arith::DivFOp::create(b, loc, scalar(1.0f), sum));
-      for (int64_t c = 0; c < nc; ++c)
-        st(mul(res[c], inv), y, qOff, c * lanes);
-    }
-  });
+      return xs;
+    });
+  };
+  if (blockRows == 1) {
+    attend(1);
+  } else {
+    Value many = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge, rows, idx(blockRows));
+    auto ifOp = scf::IfOp::create(b, loc, many, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    attend(blockRows);
+    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+    attend(1);
+  }
   return success();
 }

@@ -7,7 +7,8 @@
 //   LMProducts.cpp     liquid.linear (F32, F16, Q8 tiles; Halide calls)
 //   LMIntBlocks.cpp    liquid.linear from integer blocks (4/5/6-bit, int8 x int8)
 //   LMShortConv.cpp    liquid.short_conv_mix
-//   LMAttention.cpp    liquid.attention (RoPE tables, KV cache, softmax)
+//   LMAttention.cpp    liquid.attention (RoPE tables, KV cache append)
+//   LMAttentionQueries.cpp  its queries: blocked causal GQA online softmax
 //   LMMoE.cpp          liquid.moe_router, liquid.moe_experts
 //
 //===----------------------------------------------------------------------===//
@@ -203,10 +204,21 @@ private:
   /// threaded: every thread calls it (the cache append split by rows, a
   /// barrier, the queries split by (row, head)); else thread 0 runs it all.
   LogicalResult emitAttention(AttentionOp op, bool threaded);
-  /// Replaces scores[base + j] by exp(scores[base + j] - mx) for j < end, a
-  /// vector at a time (reading and writing up to a vector past `end`, where
-  /// it writes zeros); returns their sum.
-  Value expScores(Buf scores, Value base, Value end, Value mx);
+  /// The queries of an attention (LMAttentionQueries.cpp): blocks of
+  /// `rowsPerBlock` rows x the `group` query heads of a KV head; `base` is
+  /// the thread's scratch (attnThreadFloats floats), kc/vc the cache, q/y the
+  /// queries and outputs [rows, heads * hd].
+  struct AttnBlock {
+    int64_t rowsPerBlock, group, hd, nc, kvw;
+    Value base;
+    Buf kc, vc, y;
+  };
+  /// forShare(count, body): body(i) for this thread's share of [0, count).
+  using ShareFn = function_ref<void(Value, function_ref<void(Value)>)>;
+  /// query(offset, position): the normalized, rotated, scaled query at
+  /// `offset` of q (hd / lanes vectors).
+  using QueryFn = function_ref<SmallVector<Value>(Value, Value)>;
+  void attendBlocks(const AttnBlock &a, ShareFn forShare, QueryFn query);
 
   const PackedWeights &packer;
   DictionaryAttr states;

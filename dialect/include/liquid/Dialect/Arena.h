@@ -33,6 +33,21 @@ inline int64_t slotFloats(int64_t n) { return alignTo(n + kMaxLanes, kSlotAlign)
 /// 32 inputs, then an int32 sum of the int8 values per 16.
 inline int64_t int8RowFloats(int64_t k) { return k / 4 + k / 32 + k / 16; }
 
+/// Attention on the LLVM path: a work item is a block of query rows times
+/// the query heads of one KV head (about kAttnQueries queries, so each cached
+/// key and value row is read once for all of them), with an online softmax
+/// over tiles of kAttnKeyTile keys.
+constexpr int64_t kAttnKeyTile = 64;
+constexpr int64_t kAttnQueries = 16;
+/// Query rows of a block when `group` query heads share a KV head.
+inline int64_t attnBlockRows(int64_t group) { return group >= kAttnQueries ? 1 : kAttnQueries / group; }
+/// One thread's attention scratch: per query (padded to 4) its rotated query
+/// and output accumulator (head_dim each), a tile of scores, max, sum, rescale.
+inline int64_t attnThreadFloats(int64_t group, int64_t headDim) {
+  int64_t queries = alignTo(attnBlockRows(group) * group, 4);
+  return alignTo(queries * (2 * headDim + kAttnKeyTile + 3), kSlotAlign);
+}
+
 } // namespace mlir::liquid
 
 #endif
