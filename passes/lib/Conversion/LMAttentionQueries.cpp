@@ -116,7 +116,9 @@ void LMEmitter::attendBlocks(const AttnBlock &a, ShareFn forShare, QueryFn query
             math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, mOld, mNew)));
         Value mNewV = bcast(mNew), sum = splat(0.0f);
         for (int64_t c = 0; c < tv; ++c) {
-          Value e = math::ExpOp::create(b, loc, arith::SubFOp::create(b, loc, sv[c], mNewV));
+          // (the short exp of the sigmoids: arguments <= 0 here, masked lanes
+          // clamped, then zeroed)
+          Value e = expForSigmoid(arith::SubFOp::create(b, loc, sv[c], mNewV));
           e = arith::SelectOp::create(b, loc, ok[c], e, splat(0.0f));
           st(e, sc, a.base, oS + qi * bk + c * lanes);
           sum = add(sum, e);
