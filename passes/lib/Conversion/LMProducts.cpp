@@ -60,34 +60,50 @@ void LMEmitter::tileProduct(Buf x, function_ref<Value(Value)> xRow, Value nRows,
                             Value blockBase, int64_t width,
                             function_ref<Value(Value, int64_t)> ldW,
                             function_ref<void(Value, int64_t, ArrayRef<Value>)> store) {
-  constexpr int64_t kRows = 4;
-  const int64_t kSub = lanes >= 16 ? 4 : 2; // kRows x kSub accumulators
   int64_t pw = ::liquid::roundUp(width, lanes), tn = pw / lanes; // packed width
-  Value full = muli(arith::DivUIOp::create(b, loc, nRows, idx(kRows)), kRows);
-  for (int64_t j0 = 0; j0 < tn; j0 += kSub) {
-    int64_t sn = std::min(kSub, tn - j0);
-    dloop(idx(0), full, kRows, {}, [&](Value r0, ValueRange) -> SmallVector<Value> {
-      SmallVector<Value> xrow;
-      for (int64_t r = 0; r < kRows; ++r)
-        xrow.push_back(xRow(addi(r0, idx(r))));
-      SmallVector<Value> init(kRows * sn, splat(0.0f));
-      SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
-        Value row = addi(blockBase, muli(kv, pw));
-        SmallVector<Value> ws;
-        for (int64_t j = 0; j < sn; ++j)
-          ws.push_back(ldW(row, (j0 + j) * lanes));
-        SmallVector<Value> next(a.begin(), a.end());
-        for (int64_t r = 0; r < kRows; ++r) {
-          Value xb = bcast(ldScalar(x, addi(xrow[r], kv), 0));
+  // Blocks of kRows rows x kSub vectors of accumulators (kSub even: the
+  // store contract), then of 4 rows for what is left: with 32 vector
+  // registers 6 x 4 (24 accumulators; 10 loads and 4 weight conversions per
+  // 24 FMAs), then 4 x 4; else 4 x 2.
+  auto blocks = [&](Value from, Value to, int64_t kRows, int64_t kSub) {
+    for (int64_t j0 = 0; j0 < tn; j0 += kSub) {
+      int64_t sn = std::min(kSub, tn - j0);
+      dloop(from, to, kRows, {}, [&](Value r0, ValueRange) -> SmallVector<Value> {
+        SmallVector<Value> xrow;
+        for (int64_t r = 0; r < kRows; ++r)
+          xrow.push_back(xRow(addi(r0, idx(r))));
+        SmallVector<Value> init(kRows * sn, splat(0.0f));
+        SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
+          Value row = addi(blockBase, muli(kv, pw));
+          SmallVector<Value> ws;
           for (int64_t j = 0; j < sn; ++j)
-            next[r * sn + j] = add(mul(ws[j], xb), next[r * sn + j]);
-        }
-        return next;
+            ws.push_back(ldW(row, (j0 + j) * lanes));
+          SmallVector<Value> next(a.begin(), a.end());
+          for (int64_t r = 0; r < kRows; ++r) {
+            Value xb = bcast(ldScalar(x, addi(xrow[r], kv), 0));
+            for (int64_t j = 0; j < sn; ++j)
+              next[r * sn + j] = add(mul(ws[j], xb), next[r * sn + j]);
+          }
+          return next;
+        });
+        for (int64_t r = 0; r < kRows; ++r)
+          store(addi(r0, idx(r)), j0, ArrayRef<Value>(acc).slice(r * sn, sn));
+        return {};
       });
-      for (int64_t r = 0; r < kRows; ++r)
-        store(addi(r0, idx(r)), j0, ArrayRef<Value>(acc).slice(r * sn, sn));
-      return {};
-    });
+    }
+  };
+  auto roundDown = [&](Value n, int64_t m) {
+    return muli(arith::DivUIOp::create(b, loc, n, idx(m)), m);
+  };
+  Value full;
+  if (lanes >= 16) {
+    Value full6 = roundDown(nRows, 6);
+    full = addi(full6, roundDown(arith::SubIOp::create(b, loc, nRows, full6), 4));
+    blocks(idx(0), full6, 6, 4);
+    blocks(full6, full, 4, 4);
+  } else {
+    full = roundDown(nRows, 4);
+    blocks(idx(0), full, 4, 2);
   }
   dloop(full, nRows, 1, {}, [&](Value r, ValueRange) -> SmallVector<Value> {
     SmallVector<Value> acc = tileMatvec(x, xRow(r), k, blockBase, width, ldW);
