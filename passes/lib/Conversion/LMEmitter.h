@@ -148,8 +148,8 @@ private:
   LogicalResult emitMoEExperts(MoEExpertsOp op);
   /// Rows [0, nRows) times one column tile of `width` outputs of a
   /// Transposed-packed [n, k] matrix whose tile block starts at `blockBase`.
-  /// Row r of the input starts at float index xRow(r) of `x`. Blocks of four
-  /// rows share every weight load (a [k, width] block stays in cache across
+  /// Row r of the input starts at float index xRow(r) of `x`. Blocks of six
+  /// (32 vector registers) or four rows share every weight load (a [k, width] block stays in cache across
   /// the row blocks); leftover rows take the matrix-vector path.
   /// `store(r, v0, accs)` receives the output vectors v0, v0 + 1, ... of the
   /// tile for row r; v0 and the count are even when the tile is.
