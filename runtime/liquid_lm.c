@@ -13,6 +13,7 @@
 #endif
 #include "liquid_lm_runtime.h"
 #include "liquid_lqw.h"
+#include "liquid_spin.h"
 #include "liquid_tokenizer.h"
 
 #if LQ_EMBEDDED_WEIGHTS
@@ -63,15 +64,6 @@ typedef struct {
     atomic_int arrived, generation;
     int threads;
 } lq_barrier;
-
-static void lq_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
 
 /* Called by the kernel after each op; the last thread to arrive releases the others. */
 void LQ_CAT(LQ_PREFIX, _barrier)(void *p)

@@ -27,6 +27,7 @@
 #endif
 #include "liquid_runtime.h"
 #include "liquid_lqw.h"
+#include "liquid_spin.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -394,15 +395,6 @@ struct lq_pool {
     } workers[LQ_MAX_THREADS];
 };
 
-static void lq_pause(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 static void *lq_worker_main(void *arg)
 {
     struct lq_worker *me = arg;
@@ -410,7 +402,7 @@ static void *lq_worker_main(void *arg)
     int seen = 0;
     for (;;) {
         int job;
-        /* Spin for the next step (~0.1 ms), then sleep. */
+        /* Spin for the next step (65,536 pause hints), then sleep. */
         for (unsigned spins = 0; (job = atomic_load_explicit(&p->job, memory_order_acquire)) == seen;
              ++spins) {
             if (spins < 65536) {
