@@ -95,9 +95,9 @@ LogicalResult LinearOp::verify() {
   WeightStorage st = getWeightType();
   if (st == WeightStorage::Q8I)
     return emitOpError("q8i is how q8 weights are packed for int8_inputs, not a weight type");
-  if (isBlockStorage(st) && w.getDimSize(1) % 32)
-    return emitOpError() << stringifyWeightStorage(st)
-                         << " weights need inputs in whole blocks of 32, got " << w.getDimSize(1);
+  if (isBlockStorage(st) && w.getDimSize(1) % storageInputs(st))
+    return emitOpError() << stringifyWeightStorage(st) << " weights need inputs in whole blocks of "
+                         << storageInputs(st) << ", got " << w.getDimSize(1);
   if (getInt8Inputs() && !isBlockStorage(st))
     return emitOpError() << "int8_inputs needs integer-block weights (q8, q4, ...), not "
                          << stringifyWeightStorage(st);

@@ -370,7 +370,8 @@ void scaleMinK4(int j, const uint8_t *s, int &sc, int &mn) {
 /// Q4_K / Q5_K: 256 values in 8 sub-blocks of 32, each with its own 6-bit
 /// scale and min (times the block's d and dmin); value = d*sc*q - dmin*mn,
 /// so scale d*sc and min -dmin*mn (both exact in float).
-void splitBlockK45(bool five, const uint8_t *blk, uint8_t *q, float *scale, float *min) {
+void splitBlockK45(bool five, const uint8_t *blk, uint8_t *q, float *scale, float *min,
+                   uint8_t *subScale, uint8_t *subMin) {
   const float d = halfToFloat(loadLE16(blk)), dmin = halfToFloat(loadLE16(blk + 2));
   const uint8_t *scales = blk + 4, *qh = blk + 16, *p = blk + (five ? 48 : 16);
   for (int j = 0; j < 4; ++j) { // 64 values: low nibbles, then high nibbles
@@ -379,6 +380,8 @@ void splitBlockK45(bool five, const uint8_t *blk, uint8_t *q, float *scale, floa
       scaleMinK4(2 * j + h, scales, sc, mn);
       scale[2 * j + h] = d * static_cast<float>(sc);
       min[2 * j + h] = -(dmin * static_cast<float>(mn));
+      subScale[2 * j + h] = static_cast<uint8_t>(sc);
+      subMin[2 * j + h] = static_cast<uint8_t>(mn);
     }
     for (int l = 0; l < 32; ++l) {
       int lo = p[l] & 0xF, hi = p[l] >> 4;
@@ -395,12 +398,14 @@ void splitBlockK45(bool five, const uint8_t *blk, uint8_t *q, float *scale, floa
 
 /// Q6_K: 256 values in 16 sub-blocks of 16 with int8 scales; 4 low bits in
 /// `ql`, 2 high bits in `qh`, minus 32: int8 q, scale d*sc per 16.
-void splitBlockQ6K(const uint8_t *blk, uint8_t *q, float *scale) {
+void splitBlockQ6K(const uint8_t *blk, uint8_t *q, float *scale, uint8_t *subScale) {
   const uint8_t *ql = blk, *qh = blk + 128;
   const int8_t *sc = reinterpret_cast<const int8_t *>(blk + 192);
   const float d = halfToFloat(loadLE16(blk + 208));
-  for (int i = 0; i < 16; ++i)
+  for (int i = 0; i < 16; ++i) {
     scale[i] = d * static_cast<float>(sc[i]);
+    subScale[i] = static_cast<uint8_t>(sc[i]);
+  }
   for (int half = 0; half < 2; ++half) { // 128 values each
     for (int l = 0; l < 32; ++l) {
       q[l] = static_cast<uint8_t>(((ql[l] & 0xF) | ((qh[l] & 3) << 4)) - 32);
@@ -430,12 +435,23 @@ bool decomposeBlocks(GgmlType t, const void *srcv, size_t n, IntBlocks &out) {
   }
   const bool hasMin = t == GgmlType::Q4_1 || t == GgmlType::Q5_1 || t == GgmlType::Q4_K ||
                       t == GgmlType::Q5_K;
+  const bool kType = t == GgmlType::Q4_K || t == GgmlType::Q5_K || t == GgmlType::Q6_K;
+  const size_t bs = static_cast<size_t>(ggmlBlockSize(t)), bb = ggmlBlockBytes(t);
+  const size_t sub = bs / out.block; // scales a ggml block
   out.q.resize(n);
   out.scale.resize(n / out.block);
   if (hasMin)
     out.min.resize(n / out.block);
-  const size_t bs = static_cast<size_t>(ggmlBlockSize(t)), bb = ggmlBlockBytes(t);
-  const size_t sub = bs / out.block; // scales a ggml block
+  if (kType) {
+    out.super = static_cast<int>(bs);
+    out.subSigned = t == GgmlType::Q6_K;
+    out.superScale.resize(n / bs);
+    out.subScale.resize(n / out.block);
+    if (hasMin) {
+      out.superMin.resize(n / bs);
+      out.subMin.resize(n / out.block);
+    }
+  }
   for (size_t b = 0; b < n / bs; ++b, p += bb) {
     uint8_t *q = out.q.data() + b * bs;
     float *sc = out.scale.data() + b * sub, *mn = hasMin ? out.min.data() + b * sub : nullptr;
@@ -443,9 +459,13 @@ bool decomposeBlocks(GgmlType t, const void *srcv, size_t n, IntBlocks &out) {
       *sc = halfToFloat(loadLE16(p));
       std::memcpy(q, p + 2, kQ8_0Block);
     } else if (t == GgmlType::Q6_K) {
-      splitBlockQ6K(p, q, sc);
+      out.superScale[b] = loadLE16(p + 208);
+      splitBlockQ6K(p, q, sc, out.subScale.data() + b * sub);
     } else if (t == GgmlType::Q4_K || t == GgmlType::Q5_K) {
-      splitBlockK45(t == GgmlType::Q5_K, p, q, sc, mn);
+      out.superScale[b] = loadLE16(p);
+      out.superMin[b] = static_cast<uint16_t>(loadLE16(p + 2) ^ 0x8000u); // -dmin
+      splitBlockK45(t == GgmlType::Q5_K, p, q, sc, mn, out.subScale.data() + b * sub,
+                    out.subMin.data() + b * sub);
     } else {
       splitBlock32(t, p, q, sc, mn);
     }

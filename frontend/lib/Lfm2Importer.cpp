@@ -335,9 +335,11 @@ private:
     case WeightType::F16: return WeightStorage::F16;
     case WeightType::Q8_0: case WeightType::Q5_0: return WeightStorage::Q8;
     case WeightType::Q4_0: return WeightStorage::Q4;
-    case WeightType::Q4_1: case WeightType::Q4_K: return WeightStorage::Q4M;
-    case WeightType::Q5_1: case WeightType::Q5_K: return WeightStorage::Q8M;
-    case WeightType::Q6_K: return WeightStorage::Q8X16;
+    case WeightType::Q4_1: return WeightStorage::Q4M;
+    case WeightType::Q5_1: return WeightStorage::Q8M;
+    case WeightType::Q4_K: return WeightStorage::Q4K; // (K types: in % 256 == 0)
+    case WeightType::Q5_K: return WeightStorage::Q5K;
+    case WeightType::Q6_K: return WeightStorage::Q6K;
     default: return WeightStorage::F32;
     }
   }

@@ -36,7 +36,8 @@ static_assert(static_cast<int>(WeightLayout::TransposedBatchedGLU) ==
 static_assert(static_cast<int>(WeightStorage::F16) == static_cast<int>(PackElement::F16) &&
                   static_cast<int>(WeightStorage::Q8) == static_cast<int>(PackElement::Q8) &&
                   static_cast<int>(WeightStorage::Q4) == static_cast<int>(PackElement::Q4) &&
-                  static_cast<int>(WeightStorage::Q8I) == static_cast<int>(PackElement::Q8I),
+                  static_cast<int>(WeightStorage::Q8I) == static_cast<int>(PackElement::Q8I) &&
+                  static_cast<int>(WeightStorage::Q6K) == static_cast<int>(PackElement::Q6K),
               "WeightStorage has PackElement's values");
 /// The packed format of a dense layout and element type: what an op asks
 /// for (WeightReaderOpInterface) or a slot records.

@@ -37,11 +37,8 @@ int64_t packedFloats(const std::vector<int64_t> &shape, PackFormat f, int64_t la
   default: { // integer blocks: Transposed only
     if (f.layout != PackLayout::Transposed)
       return 0;
-    iblk::Format b = iblk::format(f.element);
-    int64_t np = roundUp(shape[0], lanes), tile = denseTile(lanes), floats = 0;
-    for (int64_t t0 = 0; t0 < np; t0 += tile)
-      floats += iblk::tileFloats(b, shape[1], std::min(tile, np - t0));
-    return floats;
+    // the tiles are consecutive in bytes (tileBytes is linear in the width)
+    return (iblk::tileBytes(iblk::format(f.element), shape[1], roundUp(shape[0], lanes)) + 3) / 4;
   }
   }
   switch (f.layout) {
@@ -78,32 +75,65 @@ static void packQ8Tiles(int64_t n, int64_t k, const int8_t *q, const float *d, i
   }
 }
 
-/// The integer-block tiles (iblk) of an [n, k] matrix of values `q` (one a
-/// byte) with scales (and minimums) [n, k / block].
-static void packIntTiles(iblk::Format f, int64_t n, int64_t k, const uint8_t *q,
-                         const float *scale, const float *min, int64_t lanes, float *dst) {
+/// The values of one block of column c of a `w`-wide tile (iblk's value
+/// order) from `src` (one a byte, already offset by f.zero when unsigned).
+static void packBlockValues(iblk::Format f, int64_t w, int64_t c, const uint8_t *src,
+                            uint8_t *vals) {
+  uint8_t *high = vals + f.block * w / 2; // the 5- and 6-bit values' high bits
+  const int hb = f.bits - 4;
+  for (int64_t i = 0; i < f.block; ++i) {
+    if (f.bits == 8) {
+      vals[(i / 4) * w * 4 + c * 4 + i % 4] = src[i];
+      continue;
+    }
+    vals[(i / 8) * w * 4 + c * 4 + i % 4] |=
+        static_cast<uint8_t>((src[i] & 0xF) << (i % 8 >= 4 ? 4 : 0));
+    if (hb > 0)
+      high[c * 4 + i % 4] |= static_cast<uint8_t>((src[i] >> 4) << (hb * (i / 4)));
+  }
+}
+
+/// The integer-block tiles (iblk) of an [n, k] matrix `b` (values one a
+/// byte, scales and minimums per block, the K types' super-block scales).
+static void packIntTiles(iblk::Format f, int64_t n, int64_t k, const IntBlocks &b, int64_t lanes,
+                         float *dst) {
   int64_t np = roundUp(n, lanes), tile = denseTile(lanes), nb = k / f.block;
+  int64_t per = iblk::superInputs(f) / f.block, ns = k / iblk::superInputs(f);
+  // signed checkpoint values stored unsigned: offset by the zero point
+  const int shift = b.isSigned && !f.isSigned ? f.zero : 0;
+  std::vector<uint8_t> src(f.block);
   auto *bytes = reinterpret_cast<uint8_t *>(dst);
   for (int64_t t0 = 0; t0 < np; t0 += tile) {
-    int64_t w = std::min(tile, np - t0);
-    for (int64_t b = 0; b < nb; ++b, bytes += iblk::blockBytes(f, w)) {
-      float *sc = reinterpret_cast<float *>(bytes), *mn = sc + w;
-      uint8_t *vals = bytes + iblk::scaleBytes(f, w);
-      for (int64_t c = 0; c < w && t0 + c < n; ++c) { // padding columns stay 0
-        int64_t r = t0 + c;
-        if (f.halfScale)
-          reinterpret_cast<uint16_t *>(bytes)[c] = floatToHalf(scale[r * nb + b]);
-        else
-          sc[c] = scale[r * nb + b];
-        if (f.hasMin)
-          mn[c] = min[r * nb + b];
-        const uint8_t *src = q + r * k + b * f.block;
-        for (int64_t i = 0; i < f.block; ++i) {
-          if (f.bits == 8)
-            vals[(i / 4) * w * 4 + c * 4 + i % 4] = src[i];
-          else
-            vals[(i / 8) * w * 4 + c * 4 + i % 4] |=
-                static_cast<uint8_t>((src[i] & 0xF) << (i % 8 >= 4 ? 4 : 0));
+    int64_t w = std::min(tile, np - t0), live = std::min(n, t0 + w) - t0;
+    for (int64_t s = 0; s < ns; ++s) {
+      if (f.super) { // the header: half scales (and -dmin) per column
+        auto *h = reinterpret_cast<uint16_t *>(bytes);
+        for (int64_t c = 0; c < live; ++c) {
+          h[c] = b.superScale[(t0 + c) * ns + s];
+          if (f.hasMin)
+            h[w + c] = b.superMin[(t0 + c) * ns + s];
+        }
+        bytes += iblk::headerBytes(f, w);
+      }
+      for (int64_t blk = s * per; blk < (s + 1) * per; ++blk, bytes += iblk::blockBytes(f, w)) {
+        float *sc = reinterpret_cast<float *>(bytes), *mn = sc + w;
+        uint8_t *vals = bytes + iblk::scaleBytes(f, w);
+        for (int64_t c = 0; c < live; ++c) { // padding columns stay 0
+          int64_t r = t0 + c, at = r * nb + blk;
+          if (f.super) {
+            bytes[c] = b.subScale[at];
+            if (f.hasMin)
+              bytes[w + c] = b.subMin[at];
+          } else if (f.halfScale) {
+            reinterpret_cast<uint16_t *>(bytes)[c] = floatToHalf(b.scale[at]);
+          } else {
+            sc[c] = b.scale[at];
+          }
+          if (f.hasMin && !f.super)
+            mn[c] = b.min[at];
+          for (int64_t i = 0; i < f.block; ++i)
+            src[i] = static_cast<uint8_t>(b.q[r * k + blk * f.block + i] + shift);
+          packBlockValues(f, w, c, src.data(), vals);
         }
       }
     }
@@ -117,8 +147,13 @@ static void packIntTiles(iblk::Format f, int64_t n, int64_t k, const uint8_t *q,
 static const IntBlocks *intBlocksFor(const Tensor &t, PackElement e, IntBlocks &tmp) {
   iblk::Format f = iblk::format(e);
   const IntBlocks &b = t.blocks;
+  // the K formats need the checkpoint's super-block scales; a signed
+  // checkpoint's values go to an unsigned K format offset by its zero point
   bool match = !b.empty() && b.block == f.block && !b.min.empty() == f.hasMin &&
-               b.isSigned == f.isSigned && b.zero == f.zero && b.bits <= f.bits;
+               b.bits <= f.bits &&
+               (f.super ? b.super == f.super && b.subSigned == f.subSigned &&
+                              b.zero == 0 && b.isSigned == (f.zero > 0)
+                        : b.isSigned == f.isSigned && b.zero == f.zero);
   if (match)
     return &b;
   if (e == PackElement::Q4 && !t.data.empty() && t.shape.back() % 32 == 0) {
@@ -281,8 +316,7 @@ void packTensor(const Tensor &t, PackFormat f, int64_t lanes, std::vector<float>
   if (iblk::isIntBlocks(f.element)) { // checked by canPack
     IntBlocks tmp;
     const IntBlocks *b = intBlocksFor(t, f.element, tmp);
-    packIntTiles(iblk::format(f.element), t.shape[0], t.shape[1], b->q.data(), b->scale.data(),
-                 b->min.empty() ? nullptr : b->min.data(), lanes, dst);
+    packIntTiles(iblk::format(f.element), t.shape[0], t.shape[1], *b, lanes, dst);
     return;
   }
   packFloatLayout(t, f.layout, lanes,
@@ -366,13 +400,20 @@ Tensor concatTensors(const std::vector<const Tensor *> &parts, int64_t dim) {
     q8 = q8 && !p->q8.empty();
     const IntBlocks &a = p->blocks, &f = parts.front()->blocks;
     blocks = blocks && !a.empty() && a.bits == f.bits && a.block == f.block && a.zero == f.zero &&
-             a.isSigned == f.isSigned && a.min.empty() == f.min.empty();
+             a.isSigned == f.isSigned && a.min.empty() == f.min.empty() && a.super == f.super &&
+             a.subSigned == f.subSigned;
   }
   if (blocks) {
     const IntBlocks &f = parts.front()->blocks;
     r.blocks.bits = f.bits, r.blocks.block = f.block, r.blocks.zero = f.zero;
     r.blocks.isSigned = f.isSigned;
+    r.blocks.super = f.super, r.blocks.subSigned = f.subSigned;
   }
+  // the [o * chunk / per, (o + 1) * chunk / per) elements of `from` after `to`
+  auto append = [](auto &to, const auto &from, int64_t o, int64_t n) {
+    if (!from.empty())
+      to.insert(to.end(), from.begin() + o * n, from.begin() + (o + 1) * n);
+  };
   for (int64_t o = 0; o < outer; ++o)
     for (const Tensor *p : parts) {
       int64_t chunk = p->shape[dim] * inner;
@@ -385,12 +426,15 @@ Tensor concatTensors(const std::vector<const Tensor *> &parts, int64_t dim) {
       if (blocks) {
         const IntBlocks &a = p->blocks;
         int64_t bc = chunk / a.block;
-        r.blocks.q.insert(r.blocks.q.end(), a.q.begin() + o * chunk, a.q.begin() + (o + 1) * chunk);
-        r.blocks.scale.insert(r.blocks.scale.end(), a.scale.begin() + o * bc,
-                              a.scale.begin() + (o + 1) * bc);
-        if (!a.min.empty())
-          r.blocks.min.insert(r.blocks.min.end(), a.min.begin() + o * bc,
-                              a.min.begin() + (o + 1) * bc);
+        append(r.blocks.q, a.q, o, chunk);
+        append(r.blocks.scale, a.scale, o, bc);
+        append(r.blocks.min, a.min, o, bc);
+        append(r.blocks.subScale, a.subScale, o, bc);
+        append(r.blocks.subMin, a.subMin, o, bc);
+        if (a.super) {
+          append(r.blocks.superScale, a.superScale, o, chunk / a.super);
+          append(r.blocks.superMin, a.superMin, o, chunk / a.super);
+        }
       }
     }
   return r;

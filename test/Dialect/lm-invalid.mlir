@@ -204,7 +204,7 @@ func.func @experts_same_shape(%f: tensor<?x16xf32>, %e: tensor<?x2xi32>, %w: ten
 
 func.func @weight_type(%x: tensor<?x64xf32>) {
   %w = liquid.weight "w" : tensor<24x64xf32>
-  // expected-error @+2 {{expected ::mlir::liquid::WeightStorage to be one of: f32, f16, q8, q4, q4m, q8m, q8x16, q8i}}
+  // expected-error @+2 {{expected ::mlir::liquid::WeightStorage to be one of: f32, f16, q8, q4, q4m, q8m, q8x16, q8i, q4k, q5k, q6k}}
   // expected-error @+1 {{failed to parse Liquid_WeightStorageAttr parameter 'value'}}
   %y = liquid.linear %x, %w stored q3 : tensor<?x64xf32>, tensor<24x64xf32> -> tensor<?x24xf32>
   return
@@ -216,6 +216,15 @@ func.func @q4_blocks(%x: tensor<?x48xf32>) {
   %w = liquid.weight "w" : tensor<24x48xf32>
   // expected-error @+1 {{q4m weights need inputs in whole blocks of 32, got 48}}
   %y = liquid.linear %x, %w stored q4m : tensor<?x48xf32>, tensor<24x48xf32> -> tensor<?x24xf32>
+  return
+}
+
+// -----
+
+func.func @k_blocks(%x: tensor<?x96xf32>) {
+  %w = liquid.weight "w" : tensor<24x96xf32>
+  // expected-error @+1 {{q6k weights need inputs in whole blocks of 256, got 96}}
+  %y = liquid.linear %x, %w stored q6k : tensor<?x96xf32>, tensor<24x96xf32> -> tensor<?x24xf32>
   return
 }
 

@@ -16,15 +16,17 @@ random configuration is drawn from numpy.random.default_rng([seed, id(P), k])
      plus a compile-time --max-rows of 1..8 for a third of them, which splits
      the prompt over several calls, and --threads 1, 2 or 3;
   2. liquid-lfm2-gen writes the checkpoint as P reads it (HF F32 / F16 /
-     BF16, or a GGUF F32 / F16 / Q8_0 file);
+     BF16, or a GGUF F32 / F16 / Q8_0 / Q4_K_M file; the Q4_K_M paths draw
+     dense models with hidden 256 or 512, so the K blocks are used);
   3. liquidc compiles it with P's options, the program runs (under qemu for
      cross targets) with --prompt-ids, --n-predict and --dump-logits;
   4. shared/tools/lfm2_reference.py (float64) runs the same model,
      teacher-forced with the program's ids, with the weights the artifact
      holds: where P stores a tensor as F16 or Q8_0 (GGUF files, --weight-type
      f16, --quantize=q8), the reference reads that tensor rounded the same way
-     (F16 round-to-nearest, ggml's Q8_0 rule), so the only difference left is
-     float32 arithmetic.
+     (F16 round-to-nearest, ggml's Q8_0 rule; a Q4_K_M file's tensors
+     dequantized by gguf_np.py), so the only difference left is float32
+     arithmetic.
 
 Tolerance (one for every path, `--tol`): 3e-4 absolute on every logit, and
 every greedy id equal to the reference's argmax wherever its top-1/top-2
@@ -82,6 +84,11 @@ PATHS = {
                               needs="avx2"),
     "aarch64-q4-int8": dict(args=["--target=aarch64-linux", "--quantize=q4", "--activations=q8"],
                             runner=TARGET_PATHS["aarch64"]["runner"], cc="aarch64-linux-gnu-gcc"),
+    # liquid-lfm2-gen's Q4_K_M mix (Q4_K, Q6_K; Q8_0 where rows are not whole
+    # super-blocks of 256), computed from the blocks as stored (q4k, q6k);
+    # dense models with hidden 256 or 512 (see draw)
+    "gguf-q4_k_m": dict(args=[], gguf="q4_k_m"),
+    "gguf-q4_k_m-int8": dict(args=["--activations=q8"], gguf="q4_k_m"),
 }
 PATH_IDS = {name: i for i, name in enumerate(PATHS)}  # append new paths at the end
 
@@ -120,6 +127,16 @@ def draw(seed, path, k):
         c["conv_l"] = int(rng.integers(5, 9))
     elif u < 0.25 and c["moe"]:                   # a single expert
         c.update(experts=1, top_k=1)
+    if PATHS[path].get("gguf") == "q4_k_m":
+        # K blocks need rows of whole 256s: hidden 256 or 512, FFN widths a
+        # multiple of 256 half the time (else ffn_down falls back to Q8_0 or
+        # F16); dense (MoE experts have no 4-bit kernels: a compile error)
+        hidden = 256 * int(rng.integers(1, 3))
+        hd = int(rng.choice([h for h in (32, 64, 128, 256) if h <= hidden]))
+        kv = int(rng.choice([d for d in (1, 2, 4) if hidden // hd % d == 0]))
+        c.update(moe=False, hidden=hidden, head_dim=hd, heads=hidden // hd, kv_heads=kv)
+        if rng.random() < 0.5:
+            c.update(ffn=256 * int(rng.integers(1, 5)), patch=None)
     c["max_rows"] = int(rng.integers(1, 9)) if rng.random() < 1 / 3 else None
     c["threads"] = 1 + k % 3
     return c
@@ -180,8 +197,10 @@ def int8_reference(path, folder, c):
     quantized as the artifact quantizes them."""
     if "--activations=q8" not in PATHS[path]["args"]:
         return lfm2_reference.LFM2Reference(folder)
-    blocks = lambda name, a: (a.ndim == 2 and artifact_rounding(path, name, a, c) in ("q8", "q4")
-                              and ".experts." not in name)
+    types = c.get("gguf_types")                      # a GGUF file's: its integer blocks
+    blocks = lambda name, a: (a.ndim == 2 and ".experts." not in name and
+                              (types[name] not in ("F32", "F16", "BF16") if types else
+                               artifact_rounding(path, name, a, c) in ("q8", "q4")))
 
     class Ref(lfm2_reference.LFM2Reference):
         def _w(self, name, shape=None, optional=False):
@@ -223,6 +242,8 @@ def reference_folder(path, hf, c, work):
     """The HF folder the reference reads: `hf` itself, or a copy whose tensors
     are rounded as the artifact stores them."""
     spec = PATHS[path]
+    if spec.get("gguf") == "q4_k_m":                # the file's blocks, dequantized exactly
+        return gguf_reference(hf, c, work)
     if spec.get("gguf") in (None, "f32") and not {"--weight-type=f16", "--quantize=q8",
                                                    "--quantize=q4"} & set(spec["args"]):
         return hf                                 # the artifact holds the checkpoint's values
@@ -245,6 +266,25 @@ def reference_folder(path, hf, c, work):
     write_safetensors(os.path.join(ref, "model.safetensors"), out)
     with open(os.path.join(ref, "config.json"), "w") as f:
         json.dump(cfg, f, indent=1)
+    return ref
+
+
+def gguf_reference(hf, c, work):
+    """An HF copy of the GGUF file's tensors dequantized (gguf_np); records
+    each tensor's ggml type in c["gguf_types"] for int8_reference."""
+    import gguf_np
+    raw = lfm2_reference.load_hf_weights(hf)
+    dec = gguf_np.load(os.path.join(hf, "model-q4_k_m.gguf"))
+    c["gguf_types"] = {name: ty for name, (_, ty) in dec.items()}
+    out = {}
+    for name, w in raw.items():
+        if name not in dec:
+            raise ValueError(f"gguf_reference: {name} is not in the GGUF file")
+        out[name] = dec[name][0].astype(np.float32).reshape(np.asarray(w).shape)
+    ref = os.path.join(work, "reference-hf")
+    os.makedirs(ref)
+    write_safetensors(os.path.join(ref, "model.safetensors"), out)
+    shutil.copy(os.path.join(hf, "config.json"), os.path.join(ref, "config.json"))
     return ref
 
 

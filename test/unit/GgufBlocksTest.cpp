@@ -168,6 +168,41 @@ TEST(GgufBlocks, KQuantizersRoundTripWithinHalfAStep) {
   }
 }
 
+// The K types keep their two-level scales as stored (what the q4k / q5k /
+// q6k kernels read): half * 8-bit integer gives each block's scale and
+// minimum exactly.
+TEST(GgufBlocks, KTypesKeepSuperBlockScales) {
+  IntBlocks k4;
+  ASSERT_TRUE(decomposeBlocks(GgmlType::Q4_K, kBlock(144).data(), 256, k4));
+  EXPECT_EQ(k4.super, 256);
+  EXPECT_FALSE(k4.subSigned);
+  ASSERT_EQ(k4.superScale.size(), 1u);
+  EXPECT_EQ(k4.superScale[0], 0x3C00); // d
+  EXPECT_EQ(k4.superMin[0], 0xB800);   // -dmin
+  ASSERT_EQ(k4.subScale.size(), 8u);
+  EXPECT_EQ(k4.subScale[0], 2);
+  EXPECT_EQ(k4.subScale[4], 17);
+  EXPECT_EQ(k4.subMin[4], 2);
+  for (size_t j = 0; j < 8; ++j) {
+    EXPECT_EQ(k4.scale[j], 1.0f * k4.subScale[j]);
+    EXPECT_EQ(k4.min[j], -0.5f * k4.subMin[j]);
+  }
+  std::vector<uint8_t> b(210, 0);
+  put16(b, 208, 0x3800);                 // d = 0.5
+  b[192 + 3] = static_cast<uint8_t>(-7); // block 3's scale
+  IntBlocks k6;
+  ASSERT_TRUE(decomposeBlocks(GgmlType::Q6_K, b.data(), 256, k6));
+  EXPECT_EQ(k6.super, 256);
+  EXPECT_TRUE(k6.subSigned);
+  EXPECT_EQ(k6.superScale[0], 0x3800);
+  EXPECT_TRUE(k6.superMin.empty());
+  EXPECT_EQ(static_cast<int8_t>(k6.subScale[3]), -7);
+  EXPECT_EQ(k6.scale[3], -3.5f);
+  IntBlocks q4;
+  ASSERT_TRUE(decomposeBlocks(GgmlType::Q4_0, std::vector<uint8_t>(18, 0).data(), 32, q4));
+  EXPECT_EQ(q4.super, 0); // one level of scales
+}
+
 TEST(GgufBlocks, SizesFollowTheLayouts) {
   EXPECT_EQ(ggmlBlockBytes(GgmlType::Q4_0), 18u);
   EXPECT_EQ(ggmlBlockBytes(GgmlType::Q5_1), 24u);

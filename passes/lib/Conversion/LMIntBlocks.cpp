@@ -120,25 +120,47 @@ void LMEmitter::tileProductIntBlocks(PackElement e, Buf x, function_ref<Value(Va
   const iblk::Format f = iblk::format(e);
   const bool ints = q >= 0;
   IntVec iv(*this);
-  int64_t pw = ::liquid::roundUp(width, lanes), tn = pw / lanes, nb = k / f.block;
+  int64_t pw = ::liquid::roundUp(width, lanes), tn = pw / lanes;
+  int64_t sup = iblk::superInputs(f), ns = k / sup, per = sup / f.block;
   int64_t blockBytes = iblk::blockBytes(f, pw), valOff = iblk::scaleBytes(f, pw);
-  int64_t rowFloats = int8RowFloats(k);
+  int64_t rowFloats = int8RowFloats(k), hb = f.bits - 4; // hb: high bits a value (5, 6 bits)
   // the weight bits of vector j of group-load g (4 inputs, or 8 for 4-bit)
-  auto ldGroup = [&](Value blkBase, int64_t g, int64_t j) {
-    Value at = addi(blkBase, idx(valOff + g * pw * 4 + j * lanes * 4));
+  auto ldBytes = [&](Value at) {
     return vector::LoadOp::create(b, loc, iv.i8x4, wByte, ValueRange{at}).getResult();
+  };
+  auto ldGroup = [&](Value blkBase, int64_t g, int64_t j) {
+    return ldBytes(addi(blkBase, idx(valOff + g * pw * 4 + j * lanes * 4)));
+  };
+  // the 4-, 5- and 6-bit values of groups 2p and 2p + 1 of vector j, one a
+  // byte (the nibbles, and the high bits moved above them)
+  auto pairWords = [&](Value blkBase, int64_t p, int64_t j) -> std::pair<Value, Value> {
+    Value words = iv.asWords(ldGroup(blkBase, p, j));
+    Value lo = iv.band(words, 0x0F0F0F0F), hi = iv.band(iv.shr(words, 4), 0x0F0F0F0F);
+    if (hb > 0) {
+      Value hw = iv.asWords(ldBytes(addi(blkBase, idx(valOff + f.block * pw / 2 + j * lanes * 4))));
+      int32_t mask = hb == 1 ? 0x01010101 : 0x03030303;
+      auto high = [&](int64_t g) { return iv.shl(iv.band(iv.shr(hw, int(hb * g)), mask), 4); };
+      lo = arith::OrIOp::create(b, loc, lo, high(2 * p));
+      hi = arith::OrIOp::create(b, loc, hi, high(2 * p + 1));
+    }
+    return {lo, hi};
   };
   auto ldF32 = [&](Value byteAt) { // a vector of floats at a byte offset of the blob
     Value fi = arith::DivUIOp::create(b, loc, byteAt, idx(4));
     return vector::LoadOp::create(b, loc, v8, wMem, ValueRange{fi}).getResult();
   };
-  auto ldScale = [&](Value blkBase, int64_t j) -> Value { // vector j of the block's scales
-    if (!f.halfScale)
-      return ldF32(addi(blkBase, idx(j * lanes * 4)));
-    Value hi = arith::DivUIOp::create(b, loc, addi(blkBase, idx(j * lanes * 2)), idx(2));
+  auto ldHalf = [&](Value byteAt) { // a vector of halves at a byte offset, as floats
+    Value hi = arith::DivUIOp::create(b, loc, byteAt, idx(2));
     Value h = vector::LoadOp::create(b, loc, VectorType::get({lanes}, b.getF16Type()), wHalf,
                                      ValueRange{hi});
     return arith::ExtFOp::create(b, loc, v8, h).getResult();
+  };
+  auto ldSub = [&](Value byteAt, bool isSigned) { // a vector of 8-bit integers, as floats
+    Value v = vector::LoadOp::create(b, loc, VectorType::get({lanes}, b.getI8Type()), wByte,
+                                     ValueRange{byteAt});
+    Value w = isSigned ? arith::ExtSIOp::create(b, loc, iv.i32, v).getResult()
+                       : arith::ExtUIOp::create(b, loc, iv.i32, v).getResult();
+    return iv.toFloat(w);
   };
   // rows [r0, r0 + nr) x tile vectors [j0, j0 + sn)
   auto block = [&](Value r0, int64_t nr, int64_t j0, int64_t sn) {
@@ -148,10 +170,9 @@ void LMEmitter::tileProductIntBlocks(PackElement e, Buf x, function_ref<Value(Va
       if (ints)
         qrow.push_back(addi(muli(addi(r0, idx(r)), rowFloats), idx(q)));
     }
-    SmallVector<Value> init(nr * sn, splat(0.0f));
-    SmallVector<Value> acc = loop(0, nb, 1, init, [&](Value bv, ValueRange a) {
-      Value blkBase = addi(byteBase, muli(bv, blockBytes));
-      Value k0 = muli(bv, f.block);
+    // one block of inputs; dS / dM: the K formats' super-block scales
+    auto oneBlock = [&](Value blkBase, Value k0, ArrayRef<Value> dS, ArrayRef<Value> dM,
+                        ValueRange a) -> SmallVector<Value> {
       // per row: the float (or int8) inputs of this block and their sum
       SmallVector<Value> part(nr * sn), xsum(nr), dx(nr);
       if (ints) {
@@ -162,27 +183,27 @@ void LMEmitter::tileProductIntBlocks(PackElement e, Buf x, function_ref<Value(Va
                                              memref::LoadOp::create(b, loc, aMem, ValueRange{at}));
           return iv.asBytes(vector::BroadcastOp::create(b, loc, iv.i32, w));
         };
-        for (int64_t g = 0; g < f.block / 4; g += (f.bits == 4 ? 2 : 1)) {
+        for (int64_t g = 0; g < f.block / 4; g += (f.bits < 8 ? 2 : 1)) {
           SmallVector<Value> xg, xh;
           for (int64_t r = 0; r < nr; ++r) {
             xg.push_back(xGroup(r, g));
-            if (f.bits == 4)
+            if (f.bits < 8)
               xh.push_back(xGroup(r, g + 1));
           }
           for (int64_t j = 0; j < sn; ++j) {
-            Value w = ldGroup(blkBase, f.bits == 4 ? g / 2 : g, j0 + j);
-            Value lo = w, hi;
-            if (f.bits == 4) {
-              Value words = iv.asWords(w);
-              lo = iv.asBytes(iv.band(words, 0x0F0F0F0F));
-              hi = iv.asBytes(iv.band(iv.shr(words, 4), 0x0F0F0F0F));
-            } else if (f.isSigned) { // int8 -> u8 + 128
-              lo = iv.asBytes(arith::XOrIOp::create(b, loc, iv.asWords(w), iv.c32(int32_t(0x80808080))));
+            Value lo, hi;
+            if (f.bits < 8) {
+              auto [l, h] = pairWords(blkBase, g / 2, j0 + j);
+              lo = iv.asBytes(l), hi = iv.asBytes(h);
+            } else {
+              lo = ldGroup(blkBase, g, j0 + j);
+              if (f.isSigned) // int8 -> u8 + 128
+                lo = iv.asBytes(arith::XOrIOp::create(b, loc, iv.asWords(lo), iv.c32(int32_t(0x80808080))));
             }
             for (int64_t r = 0; r < nr; ++r) {
               Value &ac = iacc[r * sn + j];
               ac = dot4(*this, iv, int8Dot, ac, lo, xg[r]);
-              if (f.bits == 4)
+              if (f.bits < 8)
                 ac = dot4(*this, iv, int8Dot, ac, hi, xh[r]);
             }
           }
@@ -207,17 +228,23 @@ void LMEmitter::tileProductIntBlocks(PackElement e, Buf x, function_ref<Value(Va
       } else {
         SmallVector<Value> fz(nr * sn, splat(0.0f));
         auto xAt = [&](int64_t r, int64_t i) { return bcast(ldScalar(x, addi(xrow[r], k0), i)); };
-        int64_t per = f.bits == 4 ? 8 : 4; // inputs a group load
-        for (int64_t g = 0; g < f.block / per; ++g) {
+        int64_t perLoad = f.bits < 8 ? 8 : 4; // inputs a group load
+        for (int64_t g = 0; g < f.block / perLoad; ++g) {
           SmallVector<Value> xs; // [i][r]
-          for (int64_t i = 0; i < per; ++i)
+          for (int64_t i = 0; i < perLoad; ++i)
             for (int64_t r = 0; r < nr; ++r)
-              xs.push_back(xAt(r, g * per + i));
+              xs.push_back(xAt(r, g * perLoad + i));
           for (int64_t j = 0; j < sn; ++j) {
-            Value words = iv.asWords(ldGroup(blkBase, g, j0 + j));
-            for (int64_t i = 0; i < per; ++i) {
+            Value words, lohi[2];
+            if (hb > 0)
+              std::tie(lohi[0], lohi[1]) = pairWords(blkBase, g, j0 + j);
+            else
+              words = iv.asWords(ldGroup(blkBase, g, j0 + j));
+            for (int64_t i = 0; i < perLoad; ++i) {
               int t = i % 4, s = 8 * t + (i >= 4 ? 4 : 0);
               Value qv = f.isSigned     ? iv.sar(iv.shl(words, 24 - 8 * t), 24)
+                         : hb > 0      ? (t == 3 ? iv.shr(lohi[i / 4], 24)
+                                                 : iv.band(iv.shr(lohi[i / 4], 8 * t), 0xFF))
                          : f.bits == 4 ? iv.band(iv.shr(words, s), 0xF)
                          : t == 3      ? iv.shr(words, 24)
                                        : iv.band(iv.shr(words, s), 0xFF);
@@ -237,8 +264,18 @@ void LMEmitter::tileProductIntBlocks(PackElement e, Buf x, function_ref<Value(Va
       }
       SmallVector<Value> next(a.begin(), a.end());
       for (int64_t j = 0; j < sn; ++j) {
-        Value scale = ldScale(blkBase, j0 + j);
-        Value mn = f.hasMin ? ldF32(addi(blkBase, idx(4 * pw + (j0 + j) * lanes * 4))) : Value();
+        Value col = idx((j0 + j) * lanes);
+        Value scale, mn;
+        if (f.super) { // the block's integer scales times the super-block's halves
+          scale = mul(dS[j], ldSub(addi(blkBase, col), f.subSigned));
+          if (f.hasMin)
+            mn = mul(dM[j], ldSub(addi(blkBase, addi(col, idx(pw))), false));
+        } else {
+          scale = f.halfScale ? ldHalf(addi(blkBase, idx((j0 + j) * lanes * 2)))
+                              : ldF32(addi(blkBase, idx((j0 + j) * lanes * 4)));
+          if (f.hasMin)
+            mn = ldF32(addi(blkBase, idx(4 * pw + (j0 + j) * lanes * 4)));
+        }
         for (int64_t r = 0; r < nr; ++r) {
           Value s = ints ? mul(scale, bcast(dx[r])) : scale;
           Value &o = next[r * sn + j];
@@ -250,6 +287,23 @@ void LMEmitter::tileProductIntBlocks(PackElement e, Buf x, function_ref<Value(Va
         }
       }
       return next;
+    };
+    SmallVector<Value> init(nr * sn, splat(0.0f));
+    SmallVector<Value> acc = loop(0, ns, 1, init, [&](Value sv, ValueRange a) {
+      Value supBase = addi(byteBase, muli(sv, iblk::superBytes(f, pw)));
+      Value k0 = muli(sv, sup);
+      if (!f.super)
+        return oneBlock(supBase, k0, {}, {}, a);
+      SmallVector<Value> dS, dM; // the header's halves, as floats
+      for (int64_t j = 0; j < sn; ++j) {
+        dS.push_back(ldHalf(addi(supBase, idx((j0 + j) * lanes * 2))));
+        if (f.hasMin)
+          dM.push_back(ldHalf(addi(supBase, idx(2 * pw + (j0 + j) * lanes * 2))));
+      }
+      Value first = addi(supBase, idx(iblk::headerBytes(f, pw)));
+      return loop(0, per, 1, a, [&](Value bi, ValueRange a2) {
+        return oneBlock(addi(first, muli(bi, blockBytes)), addi(k0, muli(bi, f.block)), dS, dM, a2);
+      });
     });
     for (int64_t r = 0; r < nr; ++r)
       store(addi(r0, idx(r)), j0, ArrayRef<Value>(acc).slice(r * sn, sn));

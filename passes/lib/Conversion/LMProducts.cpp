@@ -43,8 +43,7 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
         stPart(a, y, yrow, (v0 + j) * lanes, width - (v0 + j) * lanes);
     };
     if (::liquid::iblk::isIntBlocks(layout.element)) { // columns before t0: colBytes each
-      ::liquid::iblk::Format f = ::liquid::iblk::format(layout.element);
-      int64_t colBytes = k / f.block * ::liquid::iblk::blockBytes(f, 1);
+      int64_t colBytes = ::liquid::iblk::tileBytes(::liquid::iblk::format(layout.element), k, 1);
       tileProductIntBlocks(layout.element, x, xRow, nRows, k,
                            addi(muli(t0, colBytes), idx(4 * w.off)), width, q, store);
     } else if (layout.element == PackElement::Q8) // tiles before t0: q8::tileFloats(k, 1) a column

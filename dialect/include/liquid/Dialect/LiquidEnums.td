@@ -63,7 +63,12 @@ def Liquid_WeightStorage : Liquid_I32Enum<"WeightStorage",
   I32EnumAttrCase<"Q8M", 5, "q8m">,     // 8-bit unsigned, scale and minimum per 32 (Q5_1, Q5_K)
   I32EnumAttrCase<"Q8X16", 6, "q8x16">, // int8, scale per 16 (Q6_K)
   // q8 weights laid out for int8 x int8 products (a linear with int8_inputs)
-  I32EnumAttrCase<"Q8I", 7, "q8i">]>;
+  I32EnumAttrCase<"Q8I", 7, "q8i">,
+  // the K types as stored: 8-bit sub-scales (and sub-minimums) per block
+  // times half scales per super-block of 256 inputs
+  I32EnumAttrCase<"Q4K", 8, "q4k">,     // 4-bit, scale and minimum per 32 (Q4_K)
+  I32EnumAttrCase<"Q5K", 9, "q5k">,     // 5-bit, scale and minimum per 32 (Q5_K)
+  I32EnumAttrCase<"Q6K", 10, "q6k">]>;  // 6-bit, zero point 32, scale per 16 (Q6_K)
 def Liquid_WeightStorageAttr : Liquid_EnumAttr<Liquid_WeightStorage, "weight_storage">;
 
 // How a packed weight is ordered in the blob (liquid/Passes/PackedFormat.h

@@ -73,8 +73,10 @@ def Liquid_LinearOp : Liquid_Op<"linear", [Pure, DeclareOpInterfaceMethods<Liqui
     chooses how the artifact stores `W`: `f32` (the default, not printed),
     `f16` half precision, `q8` int8 with one scale per block of 32 inputs
     (GGUF Q8_0; `in` must be a multiple of 32), or the integer blocks of the
-    4-, 5- and 6-bit GGUF types kept as stored: `q4` (Q4_0), `q4m` (Q4_1,
-    Q4_K), `q8m` (Q5_1, Q5_K), `q8x16` (Q6_K); `in` a multiple of 32.
+    4-, 5- and 6-bit GGUF types kept as stored: `q4` (Q4_0), `q4m` (Q4_1),
+    `q8m` (Q5_1), `q8x16` (int8, a scale per 16); `in` a multiple of 32; the
+    K types with their super-block scales, `q4k`, `q5k`, `q6k` (Q4_K, Q5_K,
+    Q6_K); `in` a multiple of 256.
     Activations and accumulation stay float32, unless `int8_inputs`: then
     each row's inputs are quantized to int8 per block of 32 (scale max|x| /
     127, as llama.cpp's Q8_0 activations) and each block's products are

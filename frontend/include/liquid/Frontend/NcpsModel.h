@@ -29,6 +29,16 @@ struct IntBlocks {
   bool isSigned = false;
   std::vector<uint8_t> q;
   std::vector<float> scale, min;
+  /// The K types (Q4_K, Q5_K, Q6_K) as stored: per super-block of `super`
+  /// inputs a half-precision scale (and, with minimums, the negated
+  /// half-precision dmin), per block an 8-bit integer sub-scale (and
+  /// sub-minimum): scale = half(superScale) * subScale (int8 when subSigned),
+  /// min = half(superMin) * subMin, both exact in float and equal to
+  /// `scale` / `min`. super is 0 for the other types.
+  int super = 0;
+  bool subSigned = false;
+  std::vector<uint16_t> superScale, superMin;
+  std::vector<uint8_t> subScale, subMin;
   bool empty() const { return bits == 0; }
 };
 

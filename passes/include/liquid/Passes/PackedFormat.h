@@ -58,6 +58,9 @@ enum class PackElement {
   Q8M,
   Q8X16,
   Q8I,
+  Q4K,
+  Q5K,
+  Q6K,
 };
 
 struct PackFormat {
@@ -93,24 +96,34 @@ constexpr int64_t tileFloats(int64_t k, int64_t width) { return k / kBlock * blo
 
 /// Integer blocks: a Transposed [N, K] matrix whose values are integers q
 /// in blocks of `block` inputs, value = scale * (q - zero) (+ min, for the
-/// formats that have one), one float scale (and minimum) per block and
-/// column. Column tiles as in Transposed; tile j holds, per block of inputs,
-/// its width_j scales (float, or half where that is exact: halfScale), then
-/// (hasMin) width_j float minimums, then the
-/// values in groups of 4 consecutive inputs per column, so one 32-bit lane
-/// holds 4 inputs of one column (what int8 dot-product instructions take):
+/// formats that have one), one scale (and minimum) per block and column.
+/// Column tiles as in Transposed; tile j holds, per block of inputs, its
+/// width_j scales (float, or half where that is exact: halfScale), then
+/// (hasMin) width_j float minimums, then the values in groups of 4
+/// consecutive inputs per column, so one 32-bit lane holds 4 inputs of one
+/// column (what int8 dot-product instructions take):
 ///   8-bit: [block / 4][width][4] bytes: byte t of column c of group g is
 ///          input 4g + t;
-///   4-bit: [block / 8][width][4] bytes: byte t of column c of pair p holds
-///          input 8p + t in its low nibble and input 8p + 4 + t in its high.
+///   4-, 5- and 6-bit: the low 4 bits as [block / 8][width][4] bytes: byte t
+///          of column c of pair p holds input 8p + t in its low nibble and
+///          input 8p + 4 + t in its high; then (5, 6 bits) the high bits as
+///          [width][4] bytes: bits hb*g .. hb*g + hb-1 (hb = bits - 4) of
+///          byte t hold the high bits of input 4g + t.
+/// The K formats (`super` > 0: GGUF Q4_K, Q5_K, Q6_K as stored) keep the
+/// checkpoint's two-level scales: each super-block of `super` inputs starts
+/// with a header of width_j half scales (and width_j half minimum scales),
+/// and a block's scales (and minimums) are one byte per column, an integer
+/// the header's half multiplies (int8 when subSigned).
 namespace iblk {
 struct Format {
-  int bits;      ///< 4 or 8 bits a value
-  int block;     ///< inputs per scale: 16 or 32
-  bool hasMin;   ///< a float minimum per block
-  bool isSigned; ///< int8 values (else unsigned)
-  int zero;      ///< subtracted from each value (4-bit Q4_0: 8)
+  int bits;       ///< 4, 5, 6 or 8 bits a value
+  int block;      ///< inputs per scale: 16 or 32
+  bool hasMin;    ///< a minimum per block
+  bool isSigned;  ///< int8 values (else unsigned)
+  int zero;       ///< subtracted from each value (Q4_0: 8, Q6_K: 32)
   bool halfScale; ///< scales in half precision (exact for Q4_0, Q8_0, Q5_0)
+  int super = 0;  ///< the K formats: inputs per super-block (256), else 0
+  bool subSigned = false; ///< the K formats' block scales are int8 (else uint8)
 };
 constexpr bool isIntBlocks(PackElement e) { return static_cast<int>(e) >= static_cast<int>(PackElement::Q4); }
 constexpr Format format(PackElement e) {
@@ -119,26 +132,50 @@ constexpr Format format(PackElement e) {
   case PackElement::Q4M: return {4, 32, true, false, 0, false};
   case PackElement::Q8M: return {8, 32, true, false, 0, false};
   case PackElement::Q8X16: return {8, 16, false, true, 0, false};
+  case PackElement::Q4K: return {4, 32, true, false, 0, false, 256, false};
+  case PackElement::Q5K: return {5, 32, true, false, 0, false, 256, false};
+  case PackElement::Q6K: return {6, 16, false, false, 32, false, 256, true};
   default: return {8, 32, false, true, 0, true}; // Q8I
   }
 }
+/// Inputs per super-block: `super`, or one block for the other formats.
+constexpr int64_t superInputs(Format f) { return f.super ? f.super : f.block; }
+/// Bytes of a super-block's header (the K formats' half scales) for `width`
+/// columns.
+constexpr int64_t headerBytes(Format f, int64_t width) {
+  return f.super ? 2 * width * (f.hasMin ? 2 : 1) : 0;
+}
 /// Bytes of a block's scales (and minimums) for `width` columns.
 constexpr int64_t scaleBytes(Format f, int64_t width) {
-  return (f.halfScale ? 2 : 4) * width * (f.hasMin ? 2 : 1);
+  return (f.super ? 1 : f.halfScale ? 2 : 4) * width * (f.hasMin ? 2 : 1);
+}
+/// Bytes of a block's values for `width` columns: 4 bits a value, and a
+/// 32-bit word a column for the high bits of 5- and 6-bit values.
+constexpr int64_t valueBytes(Format f, int64_t width) {
+  return f.bits == 8 ? f.block * width : f.block * width / 2 + (f.bits > 4 ? 4 * width : 0);
 }
 constexpr int64_t blockBytes(Format f, int64_t width) {
-  return scaleBytes(f, width) + f.block * width * f.bits / 8;
+  return scaleBytes(f, width) + valueBytes(f, width);
 }
-/// Floats of a `width`-wide column tile of a [N, K] matrix.
+/// Bytes of a super-block: its header and blocks.
+constexpr int64_t superBytes(Format f, int64_t width) {
+  return headerBytes(f, width) + superInputs(f) / f.block * blockBytes(f, width);
+}
+/// Bytes of a `width`-wide column tile of a [N, K] matrix (linear in width:
+/// the bytes before column c of a tile are tileBytes(f, k, c)).
+constexpr int64_t tileBytes(Format f, int64_t k, int64_t width) {
+  return k / superInputs(f) * superBytes(f, width);
+}
+/// Floats of a `width`-wide column tile (its bytes rounded up to floats).
 constexpr int64_t tileFloats(Format f, int64_t k, int64_t width) {
-  return k / f.block * blockBytes(f, width) / 4;
+  return (tileBytes(f, k, width) + 3) / 4;
 }
 } // namespace iblk
 
 /// Bytes of `n` weights stored as `e` (the block formats: scales included).
 constexpr int64_t elementBytes(PackElement e, int64_t n) {
   if (iblk::isIntBlocks(e))
-    return n / iblk::format(e).block * iblk::blockBytes(iblk::format(e), 1);
+    return iblk::tileBytes(iblk::format(e), n, 1);
   return e == PackElement::F32 ? 4 * n : e == PackElement::F16 ? 2 * n : q8::blockBytes(n) / 32;
 }
 
@@ -147,7 +184,7 @@ inline std::string formatName(PackFormat f) {
   static const char *const layouts[] = {"vector", "rows", "transposed", "transposed-batched",
                                         "transposed-batched-glu"};
   std::string s = layouts[static_cast<int>(f.layout)];
-  static const char *const elements[] = {"", "-f16", "-q8", "-q4", "-q4m", "-q8m", "-q8x16", "-q8i"};
+  static const char *const elements[] = {"", "-f16", "-q8", "-q4", "-q4m", "-q8m", "-q8x16", "-q8i", "-q4k", "-q5k", "-q6k"};
   return s + elements[static_cast<int>(f.element)];
 }
 
