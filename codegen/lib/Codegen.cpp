@@ -89,6 +89,19 @@ std::string int8DotIntrinsic(const MachineOptions &in, int64_t lanes) {
   return "";
 }
 
+bool hasHalfConversions(const MachineOptions &in) {
+  initializeTargets();
+  MachineOptions o = resolveMachine(in);
+  llvm::Triple triple(o.triple);
+  if (!triple.isRISCV())
+    return true;
+  std::string err;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target ? target->createMCSubtargetInfo(triple, o.cpu, o.features) : nullptr);
+  return sti && (sti->checkFeatures("+zfhmin") || sti->checkFeatures("+zfh"));
+}
+
 /// LLVM 22's Hexagon back end spends minutes on a forward kernel (one large
 /// function) in four passes whose cost grows faster than the code: the
 /// software pipeliner, "insert" generation, store widening and bit

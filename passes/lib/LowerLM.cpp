@@ -61,7 +61,8 @@ LMCost lmCost(func::FuncOp f) {
 
 /// Lowers one language-model function to @<prefix>_kernel_forward.
 LogicalResult lowerLMFunction(func::FuncOp f, OpBuilder &mb, PackedWeights &packer,
-                              const std::string &prefix, const std::string &int8Dot) {
+                              const std::string &prefix, const std::string &int8Dot,
+                              bool softHalf) {
   auto plan = dyn_cast_or_null<ForwardArenaAttr>(readAttr<ArenaAttrHelper>(f));
   if (!plan)
     return f.emitOpError("has no memory plan; run liquid-plan-memory first");
@@ -109,6 +110,7 @@ LogicalResult lowerLMFunction(func::FuncOp f, OpBuilder &mb, PackedWeights &pack
     em.barrierName = barrierName;
     em.maxRows = maxRows;
     em.int8Dot = int8Dot;
+    em.softHalf = softHalf;
     return em;
   };
   LMEmitter kernelEm = emitter(kb, kernel);
@@ -169,7 +171,7 @@ struct LowerLMPass : mlir::liquid::impl::LowerLMBase<LowerLMPass> {
         funcs.push_back(f);
     auto lower = [&](func::FuncOp f, OpBuilder &b, PackedWeights &packer) {
       std::string prefix = kernelPrefix.empty() ? f.getSymName().str() : kernelPrefix.getValue();
-      return lowerLMFunction(f, b, packer, prefix, int8Dot);
+      return lowerLMFunction(f, b, packer, prefix, int8Dot, softHalf);
     };
     if (failed(lowerKernelFunctions(module, funcs, vectorWidth, lower)))
       return signalPassFailure();

@@ -49,7 +49,7 @@ void mlir::liquid::populateLiquidToVectorPipeline(OpPassManager &pm, const Compi
   pack.blockSparse = o.blockSparse;
   pm.addPass(createPackWeights(pack, checkpoint, sink));
   pm.addPass(createLowerCells({o.kernelPrefix, o.vectorWidth}));
-  pm.addPass(createLowerLM({o.kernelPrefix, o.vectorWidth, o.int8Dot}));
+  pm.addPass(createLowerLM({o.kernelPrefix, o.vectorWidth, o.int8Dot, o.softHalf}));
   pm.addPass(createApproximateMath());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -98,13 +98,16 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<std::string> kernelsList{*this, "kernels-list", llvm::cl::desc("List the kernels here")};
   Option<std::string> int8Dot{*this, "int8-dot",
                               llvm::cl::desc("The target's int8 dot-product intrinsic")};
+  Option<bool> softHalf{*this, "soft-half",
+                        llvm::cl::desc("Half-precision conversions in integer code"),
+                        llvm::cl::init(false)};
 
   CompilerOptions get() const {
     CompilerOptions o;
     o.kernelPrefix = prefix, o.vectorWidth = vectorWidth, o.blockSparse = blockSparse;
     o.printMemoryPlan = printPlan, o.backend = backend, o.halideScheduleFile = schedule;
     o.gpu = gpu, o.int8Only = int8Only, o.int8Activations = int8Acts;
-    o.kernelsList = kernelsList, o.int8Dot = int8Dot;
+    o.kernelsList = kernelsList, o.int8Dot = int8Dot, o.softHalf = softHalf;
     return o;
   }
 };

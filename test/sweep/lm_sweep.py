@@ -89,6 +89,11 @@ PATHS = {
     # dense models with hidden 256 or 512 (see draw)
     "gguf-q4_k_m": dict(args=[], gguf="q4_k_m"),
     "gguf-q4_k_m-int8": dict(args=["--activations=q8"], gguf="q4_k_m"),
+    # half precision and the K blocks' half scales where the target has no
+    # half conversions (integer code: riscv64 without Zfhmin)
+    "riscv64-gguf-f16": dict(TARGET_PATHS["riscv64"], gguf="f16"),
+    "riscv64-rvv-gguf-q4_k_m-int8": dict(TARGET_PATHS["riscv64-rvv"], gguf="q4_k_m",
+                                         args=["--target=riscv64-rvv", "--activations=q8"]),
 }
 PATH_IDS = {name: i for i, name in enumerate(PATHS)}  # append new paths at the end
 

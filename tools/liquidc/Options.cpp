@@ -320,6 +320,7 @@ DriverOptions liquid::parseDriverOptions(int argc, char **argv) {
     fail("--vector-width must be 8 or 16 (or 0 for the target's choice)");
   o.compiler.vectorWidth = lanes;
   o.compiler.int8Dot = int8DotIntrinsic(o.machine, lanes);
+  o.compiler.softHalf = !hasHalfConversions(o.machine);
   o.compiler.blockSparse = blockSparse;
   o.compiler.printMemoryPlan = printPlan;
   o.name = modelName;

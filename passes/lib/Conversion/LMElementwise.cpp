@@ -138,3 +138,89 @@ LogicalResult LMEmitter::emitSerial(Operation &op) {
     return emitAttention(a, /*threaded=*/false);
   return op.emitOpError("cannot be lowered in a language-model function");
 }
+
+//===----------------------------------------------------------------------===//
+// Half precision without the target's conversions (softHalf)
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Integer and float constants and bitcasts shaped like `like` (a vector or
+/// a scalar of 32-bit elements).
+struct Bits {
+  OpBuilder &b;
+  Location loc;
+  Type i32, f32;
+  Bits(OpBuilder &b, Location loc, Type like) : b(b), loc(loc) {
+    auto v = dyn_cast<VectorType>(like);
+    i32 = v ? Type(VectorType::get(v.getShape(), b.getI32Type())) : Type(b.getI32Type());
+    f32 = v ? Type(VectorType::get(v.getShape(), b.getF32Type())) : Type(b.getF32Type());
+  }
+  Value ci(int64_t c) {
+    auto attr = b.getI32IntegerAttr(static_cast<int32_t>(c));
+    if (auto v = dyn_cast<VectorType>(i32))
+      return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v, attr.getValue()));
+    return arith::ConstantOp::create(b, loc, attr);
+  }
+  Value cf(float c) {
+    auto attr = b.getF32FloatAttr(c);
+    if (auto v = dyn_cast<VectorType>(f32))
+      return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(v, attr.getValue()));
+    return arith::ConstantOp::create(b, loc, attr);
+  }
+  Value asInt(Value f) { return arith::BitcastOp::create(b, loc, i32, f); }
+  Value asFloat(Value i) { return arith::BitcastOp::create(b, loc, f32, i); }
+  Value band(Value x, int64_t m) { return arith::AndIOp::create(b, loc, x, ci(m)); }
+  Value bor(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  Value cmp(arith::CmpIPredicate p, Value x, int64_t c) {
+    return arith::CmpIOp::create(b, loc, p, x, ci(c));
+  }
+  Value sel(Value c, Value x, Value y) { return arith::SelectOp::create(b, loc, c, x, y); }
+};
+} // namespace
+
+Value LMEmitter::extHalf(Value h) {
+  Type ty = h.getType();
+  auto vt = dyn_cast<VectorType>(ty);
+  Type f32 = vt ? Type(VectorType::get(vt.getShape(), b.getF32Type())) : Type(b.getF32Type());
+  if (!softHalf)
+    return arith::ExtFOp::create(b, loc, f32, h);
+  Bits k(b, loc, f32);
+  Type i16 = vt ? Type(VectorType::get(vt.getShape(), b.getI16Type())) : Type(b.getI16Type());
+  Value w = arith::ExtUIOp::create(b, loc, k.i32, arith::BitcastOp::create(b, loc, i16, h));
+  Value sign = arith::ShLIOp::create(b, loc, k.band(w, 0x8000), k.ci(16));
+  Value em = k.band(w, 0x7FFF);
+  Value shifted = arith::ShLIOp::create(b, loc, em, k.ci(13));
+  // exponent and mantissa moved into a float's places: the value times
+  // 2^-112, subnormals too (exact); 2^112 restores it
+  Value v = k.asInt(arith::MulFOp::create(b, loc, k.asFloat(shifted), k.cf(0x1p112f)));
+  Value special = k.bor(shifted, k.ci(0x7F800000)); // infinities and NaNs
+  v = k.sel(k.cmp(arith::CmpIPredicate::uge, em, 0x7C00), special, v);
+  return k.asFloat(k.bor(v, sign));
+}
+
+Value LMEmitter::roundHalf(Value x) {
+  if (!softHalf) {
+    auto vt = dyn_cast<VectorType>(x.getType());
+    Type f16 = vt ? Type(VectorType::get(vt.getShape(), b.getF16Type())) : Type(b.getF16Type());
+    return arith::ExtFOp::create(b, loc, x.getType(),
+                                 arith::TruncFOp::create(b, loc, f16, x).getResult());
+  }
+  Bits k(b, loc, x.getType());
+  Value bits = k.asInt(x);
+  Value sign = k.band(bits, int64_t(0x80000000u));
+  Value a = k.band(bits, 0x7FFFFFFF);
+  // normal halves: the mantissa rounded to 10 bits, ties to even
+  Value odd = k.band(arith::ShRUIOp::create(b, loc, a, k.ci(13)), 1);
+  Value normal = k.band(arith::AddIOp::create(b, loc, arith::AddIOp::create(b, loc, a, k.ci(0xFFF)), odd),
+                        int64_t(0xFFFFE000u));
+  // below 2^-14: multiples of 2^-24 (adding 2^23 rounds to an integer, ties to even)
+  Value scaled = arith::MulFOp::create(b, loc, k.asFloat(a), k.cf(0x1p24f));
+  Value big = k.cf(0x1p23f);
+  Value ri = arith::SubFOp::create(b, loc, arith::AddFOp::create(b, loc, scaled, big), big);
+  Value sub = k.asInt(arith::MulFOp::create(b, loc, ri, k.cf(0x1p-24f)));
+  Value r = k.sel(k.cmp(arith::CmpIPredicate::ult, a, 0x38800000), sub, normal);
+  // from 65520 up: infinity; NaNs stay NaNs
+  r = k.sel(k.cmp(arith::CmpIPredicate::uge, a, 0x477FF000), k.ci(0x7F800000), r);
+  r = k.sel(k.cmp(arith::CmpIPredicate::ugt, a, 0x7F800000), a, r);
+  return k.asFloat(k.bor(r, sign));
+}

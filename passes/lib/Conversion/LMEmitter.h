@@ -238,6 +238,15 @@ public:
   int64_t maxRows = 0; ///< the most rows of one call
   /// The target's u8 x s8 dot-product intrinsic ("" : portable code).
   std::string int8Dot;
+  /// The target has no half-precision conversions: integer code instead.
+  bool softHalf = false;
+  /// Half-precision values (f16, vector or scalar) as float32: fpext, or
+  /// integer code where softHalf (exact either way, subnormals, infinities
+  /// and NaNs included).
+  Value extHalf(Value h);
+  /// Float32 x rounded to the nearest half-precision value (ties to even),
+  /// as float32: what fptrunc then fpext give.
+  Value roundHalf(Value x);
 private:
   Value wHalf; ///< the weights seen as half-precision elements
   Value wByte; ///< the weights seen as int8 elements

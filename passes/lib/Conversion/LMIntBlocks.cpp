@@ -69,8 +69,7 @@ void LMEmitter::quantizeRows(Buf x, int64_t k, Value nRows, Value first, int64_t
       Value inv = arith::SelectOp::create(b, loc, zero, scalar(0.0f),
                                           arith::DivFOp::create(b, loc, scalar(1.0f), d));
       // the scale kept in half precision, as ggml's Q8_0 blocks keep it
-      Value dh = arith::ExtFOp::create(b, loc, b.getF32Type(),
-                                       arith::TruncFOp::create(b, loc, b.getF16Type(), d).getResult());
+      Value dh = roundHalf(d);
       memref::StoreOp::create(b, loc, dh, aMem, ValueRange{addi(addi(qr, idx(k / 4)), blk)});
       Value sum16 = iv.c32(0);
       for (int64_t v = 0; v < per; ++v) {
@@ -153,7 +152,7 @@ void LMEmitter::tileProductIntBlocks(PackElement e, Buf x, function_ref<Value(Va
     Value hi = arith::DivUIOp::create(b, loc, byteAt, idx(2));
     Value h = vector::LoadOp::create(b, loc, VectorType::get({lanes}, b.getF16Type()), wHalf,
                                      ValueRange{hi});
-    return arith::ExtFOp::create(b, loc, v8, h).getResult();
+    return extHalf(h);
   };
   auto ldSub = [&](Value byteAt, bool isSigned) { // a vector of 8-bit integers, as floats
     Value v = vector::LoadOp::create(b, loc, VectorType::get({lanes}, b.getI8Type()), wByte,

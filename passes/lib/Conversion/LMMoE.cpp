@@ -174,7 +174,7 @@ LogicalResult LMEmitter::emitMoEExperts(MoEExpertsOp op) {
         return ld({wMem, 0}, base, off);
       Value i = addi(base, idx(off + start));
       Value hv = vector::LoadOp::create(b, loc, vecType16, wHalf, ValueRange{i});
-      return arith::ExtFOp::create(b, loc, v8, hv);
+      return extHalf(hv);
     };
   };
   auto ldGU = ldWAt(gu), ldDown = ldWAt(down);

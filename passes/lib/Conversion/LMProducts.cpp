@@ -25,7 +25,7 @@ LogicalResult LMEmitter::emitLinear(LinearOp op) {
     // element index = 2 * (blob offset) + (index within the f16 layout)
     Value i = addi(base, idx(off - w.off + 2 * w.off));
     Value hv = vector::LoadOp::create(b, loc, vecType16, wHalf, ValueRange{i});
-    return arith::ExtFOp::create(b, loc, v8, hv);
+    return extHalf(hv);
   };
   std::pair<Value, Value> share = productRows(op);
   Value nRows = share.first, first = share.second;

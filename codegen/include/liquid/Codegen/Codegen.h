@@ -38,6 +38,10 @@ int64_t preferredVectorWidth(const MachineOptions &opts);
 /// vectors of `lanes` int32 (u8 x s8, 4 products a lane), or "" when it has
 /// none: x86 AVX512-VNNI (512 bits; 256 with AVX512VL) or AVX-VNNI (256).
 std::string int8DotIntrinsic(const MachineOptions &opts, int64_t lanes);
+/// Whether LLVM converts half precision on the target without a library
+/// call its C library may lack (riscv64 needs Zfhmin; x86 has F16C or
+/// libgcc's __extendhfsf2, aarch64 fcvt).
+bool hasHalfConversions(const MachineOptions &opts);
 
 } // namespace liquid
 

@@ -243,7 +243,10 @@ def LowerLM : Pass<"liquid-lower-lm", "::mlir::ModuleOp"> {
            "Floats per vector: 8 (AVX2, NEON) or 16 (AVX-512)">,
     Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"\"",
            "LLVM intrinsic of the target's u8 x s8 dot product (int8_inputs products); "
-           "empty: portable integer vector code">
+           "empty: portable integer vector code">,
+    Option<"softHalf", "soft-half", "bool", /*default=*/"false",
+           "Convert half precision with integer code (targets with no half conversions, "
+           "e.g. riscv64 without Zfhmin, whose C library has no __extendhfsf2)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
                            "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",

@@ -37,6 +37,9 @@ struct CompilerOptions {
   bool gpu = false, int8Only = false, int8Activations = false;
   /// The target's int8 dot-product intrinsic (int8DotIntrinsic; "" none).
   std::string int8Dot;
+  /// The target has no half-precision conversions (hasHalfConversions):
+  /// the kernels convert with integer code.
+  bool softHalf = false;
   std::string kernelsList;
 };
 
