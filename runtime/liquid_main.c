@@ -46,6 +46,9 @@
 
 #define EXIT_DATA 1
 #define EXIT_USAGE 2
+/* The most sequences (--input's batch) and steps a run takes. */
+#define LQ_MAX_BATCH (1ull << 20)
+#define LQ_MAX_TIME (1ull << 30)
 
 #include "liquid_cli.h"
 
@@ -101,8 +104,8 @@ static void print_usage(FILE *out, const char *argv0)
             "  --help                 print this help and exit\n"
             "  --version              print the model and compiler version and exit\n"
             "\n"
-            "Each batch row runs independently from its initial state.  float64 .npy inputs\n"
-            "are converted.  Errors print one line on stderr; exit status 2 for usage\n"
+            "Each batch row runs independently from its initial state (at most 1048576\n"
+            "rows and 2^30 steps a run).  float64 .npy inputs are converted.  Errors print one line on stderr; exit status 2 for usage\n"
             "errors, 1 for bad data.  Outputs are written atomically (via FILE.tmp).\n",
             LQ_EMBEDDED_WEIGHTS ? " instead of the embedded weights" : " (required)");
 }
@@ -424,6 +427,14 @@ static int load_inputs(const options *po, npy_array *px, npy_array *pt, npy_arra
         }
         B = px->shape[0];
         T = px->shape[1];
+        /* Every buffer is B or B * T rows: bounded before any is sized (an
+         * empty array can claim any batch). */
+        if (B > LQ_MAX_BATCH || T > LQ_MAX_TIME) {
+            report(o.input, "%s of %" PRIu64 " is more than this program runs (at most %llu)",
+                   B > LQ_MAX_BATCH ? "a batch" : "a sequence length", B > LQ_MAX_BATCH ? B : T,
+                   (unsigned long long)(B > LQ_MAX_BATCH ? LQ_MAX_BATCH : LQ_MAX_TIME));
+            return rc;
+        }
     }
     if (o.timespans) {
         const uint64_t want[2] = {B, T};

@@ -246,6 +246,38 @@ private:
 // JSON
 //===----------------------------------------------------------------------===//
 
+/// How deep the JSON of configs, specs, tokenizers and safetensors headers
+/// may nest arrays and objects (theirs nest 4 or 5 deep). Deeper documents
+/// are refused before they are parsed: the code that prints and converts
+/// values recurses once a level (a million levels overflowed the stack).
+constexpr int kMaxJsonDepth = 64;
+
+/// "" if [begin, end) nests arrays and objects at most `limit` deep, else
+/// "JSON nests deeper than <limit> levels (byte <offset>)".
+inline std::string jsonDepthError(const char *begin, const char *end,
+                                  int limit = kMaxJsonDepth) {
+  int depth = 0;
+  bool inString = false;
+  for (const char *p = begin; p < end; ++p) {
+    const char c = *p;
+    if (inString) {
+      if (c == '\\')
+        ++p; // the escaped character
+      else if (c == '"')
+        inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > limit)
+        return "JSON nests deeper than " + std::to_string(limit) + " levels (byte " +
+               std::to_string(p - begin) + ")";
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return "";
+}
+
 /// Parses [begin, end) as JSON (`Json` is nlohmann::json, left a parameter so
 /// that this header does not need it) and reports the first duplicated object
 /// key, which nlohmann would silently drop, in `dupKey`, with its depth

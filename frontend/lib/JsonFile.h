@@ -26,8 +26,13 @@ inline bool readJsonObject(const std::string &path, nlohmann::json &out, std::st
   }
   std::stringstream ss;
   ss << in.rdbuf();
+  const std::string text = ss.str();
+  if (std::string deep = jsonDepthError(text.data(), text.data() + text.size()); !deep.empty()) {
+    err = path + ": " + deep;
+    return false;
+  }
   try {
-    out = nlohmann::json::parse(ss.str());
+    out = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception &e) {
     err = oneLine(path + ": malformed JSON: " + e.what());
     return false;

@@ -330,6 +330,9 @@ bool Loader::run(const std::string &weightsOverride) {
   if (in.bad()) return failSpec("cannot read spec file");
   std::string dup;
   int dupDepth;
+  if (std::string deep = detail::jsonDepthError(text.data(), text.data() + text.size());
+      !deep.empty())
+    return failSpec(deep);
   try {
     root_ = detail::parseRejectingDuplicates<json>(
         text.data(), text.data() + text.size(), dup, dupDepth);

@@ -180,6 +180,10 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
     json header;
     std::string dupKey;
     int dupDepth = -1;
+    if (std::string deep = detail::jsonDepthError(hb, hb + headerLen); !deep.empty()) {
+      err = where + "header " + deep;
+      return nullptr;
+    }
     try {
       header = detail::parseRejectingDuplicates<json>(hb, hb + headerLen,
                                                       dupKey, dupDepth);

@@ -76,12 +76,16 @@ cl::opt<int> vectorWidth("vector-width",
                          cl::desc("Floats per vector in the kernels: 8, 16, or 0 = from the "
                                   "target (16 with AVX-512F, else 8)"),
                          cl::init(0), cl::cat(cat));
+/// --max-context and --max-rows: at most 256 Ki tokens of context (twice
+/// LFM2's trained 128 Ki) and 4,096 rows a call.
+constexpr int kMaxContext = 262144, kMaxRows = 4096;
 cl::opt<int> maxContext("max-context",
-                        cl::desc("Language models: KV cache length in tokens (default 4096)"),
+                        cl::desc("Language models: KV cache length in tokens, 1..262144 "
+                                 "(default 4096)"),
                         cl::init(4096), cl::cat(cat));
 cl::opt<int> maxRows("max-rows",
-                     cl::desc("Language models: tokens per forward call, the prefill chunk "
-                              "(default 64)"),
+                     cl::desc("Language models: tokens per forward call, the prefill chunk, "
+                              "1..4096 (default 64)"),
                      cl::init(64), cl::cat(cat));
 cl::opt<std::string> weightType(
     "weight-type",
@@ -219,8 +223,14 @@ void checkModelKind(DriverOptions &o) {
   if (!lm && (quantize != "none" || weightType != "auto"))
     fail("--quantize and --weight-type apply to language models (HF folders and GGUF files), "
          "not to " + o.input);
-  if (lm && (maxContext < 1 || maxRows < 1))
-    fail("--max-context and --max-rows must be positive");
+  // The KV cache and the RoPE tables grow with the context, the activations
+  // with the rows: bounded up front (docs/cli.md).
+  if (lm && (maxContext < 1 || maxContext > kMaxContext))
+    fail("--max-context must be 1.." + std::to_string(kMaxContext) + " tokens, not " +
+         std::to_string(maxContext));
+  if (lm && (maxRows < 1 || maxRows > kMaxRows))
+    fail("--max-rows must be 1.." + std::to_string(kMaxRows) + " tokens, not " +
+         std::to_string(maxRows));
   if (chatTemplate != "auto" && chatTemplate != "chatml" && chatTemplate != "none")
     fail("--chat-template must be auto, chatml or none, not '" + chatTemplate + "'");
   if (!lm && chatTemplate.getNumOccurrences())
@@ -286,6 +296,12 @@ DriverOptions liquid::parseDriverOptions(int argc, char **argv) {
   o.input = inputPath, o.output = outputPath, o.emit = emitKind;
   if (o.input.empty())
     fail("no input model (try --help)");
+  // a device or a pipe would be read until memory runs out
+  llvm::sys::fs::file_status st;
+  if (o.input != "-" && !llvm::sys::fs::status(o.input, st) &&
+      st.type() != llvm::sys::fs::file_type::regular_file &&
+      st.type() != llvm::sys::fs::file_type::directory_file)
+    fail(o.input + ": not a regular file or a folder");
   o.target = findTarget(targetName);
   if (!o.target)
     fail("unknown target '" + targetName + "' (known: " + knownTargetNames() + ")");
