@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ======================================================================== */
 /* diagnostics                                                              */
@@ -368,9 +370,51 @@ fail:
     return -1;
 }
 
-/* Writes a float32 C-ordered .npy file (format 1.0). */
-static inline int npy_save(const char *path, const float *data, int ndim, const uint64_t *shape, char *err,
-                    size_t errcap)
+/* 0 when `path` can be an output: absent, or a regular file (a device, a
+ * folder or a pipe is never replaced); else -1 with the reason in err. */
+static inline int lq_check_output(const char *path, char *err, size_t errcap)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
+        return 0;
+    snprintf(err, errcap, "exists and is not a regular file (outputs replace only regular files)");
+    return -1;
+}
+
+/* Creates a new file beside `path` named PATH-XXXXXX (mkstemp: O_EXCL, so
+ * nothing planted there is written through), with the usual permissions;
+ * its name in tmp. The stream, or NULL with the reason in err. */
+static inline FILE *lq_create_beside(const char *path, char *tmp, size_t tmpcap, char *err,
+                                     size_t errcap)
+{
+    if ((size_t)snprintf(tmp, tmpcap, "%s-XXXXXX", path) >= tmpcap) {
+        snprintf(err, errcap, "path too long");
+        return NULL;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(err, errcap, "cannot create a file beside it: %s", strerror(errno));
+        tmp[0] = '\0';
+        return NULL;
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        snprintf(err, errcap, "cannot write: %s", strerror(errno));
+        close(fd);
+        remove(tmp);
+        tmp[0] = '\0';
+    }
+    return f;
+}
+
+/* Writes a float32 C-ordered .npy file (format 1.0) to a new file beside
+ * `path` (lq_create_beside), whose name it puts in tmp (empty if none was
+ * made): the caller renames it into place or removes it. */
+static inline int npy_save_beside(const char *path, char *tmp, size_t tmpcap, const float *data,
+                                  int ndim, const uint64_t *shape, char *err, size_t errcap)
 {
     char dict[512], shp[256];
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 0, 0};
@@ -386,11 +430,9 @@ static inline int npy_save(const char *path, const float *data, int ndim, const 
     for (int i = 0; i < ndim; ++i)
         count *= (size_t)shape[i];
 
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        snprintf(err, errcap, "cannot create: %s", strerror(errno));
+    FILE *f = lq_create_beside(path, tmp, tmpcap, err, errcap);
+    if (!f)
         return -1;
-    }
     int ok = fwrite(pre, 1, sizeof pre, f) == sizeof pre &&
              fwrite(dict, 1, (size_t)dlen, f) == (size_t)dlen;
     for (size_t i = (size_t)dlen + 1; ok && i < hlen; ++i)
@@ -413,6 +455,21 @@ static inline int npy_save(const char *path, const float *data, int ndim, const 
         ok = 0;
     }
     return ok ? 0 : -1;
+}
+
+/* npy_save_beside, then renamed over `path`; nothing left behind on failure. */
+static inline int npy_save(const char *path, const float *data, int ndim, const uint64_t *shape,
+                           char *err, size_t errcap)
+{
+    char tmp[4096];
+    int rc = npy_save_beside(path, tmp, sizeof tmp, data, ndim, shape, err, errcap);
+    if (rc == 0 && rename(tmp, path) != 0) {
+        snprintf(err, errcap, "cannot rename %s into place: %s", tmp, strerror(errno));
+        rc = -1;
+    }
+    if (rc != 0 && tmp[0])
+        remove(tmp);
+    return rc;
 }
 
 #endif /* LIQUID_CLI_H */

@@ -463,14 +463,16 @@ static int save_state(LQ_LM *lm, const char *path)
 {
     size_t n = LQ_SYM(_lm_state_size)(lm);
     void *buf = malloc(n);
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = buf && LQ_SYM(_lm_state_save)(lm, buf, n) == n ? fopen(tmp, "wb") : NULL;
+    char tmp[4096] = "", err[256] = "out of memory";
+    FILE *f = buf && LQ_SYM(_lm_state_save)(lm, buf, n) == n
+                  ? lq_create_beside(path, tmp, sizeof tmp, err, sizeof err)
+                  : NULL;
     int ok = f && fwrite(buf, 1, n, f) == n;
     ok = f && fclose(f) == 0 && ok && rename(tmp, path) == 0;
     if (!ok) {
-        report(path, "cannot write the snapshot: %s", buf ? strerror(errno) : "out of memory");
-        remove(tmp);
+        report(path, "cannot write the snapshot: %s", f ? strerror(errno) : err);
+        if (tmp[0])
+            remove(tmp);
     } else {
         fprintf(stderr, "state: %zu bytes at position %lld (%d conv caches, %d KV caches)\n", n,
                 (long long)LQ_SYM(_lm_position)(lm), LQ_NUM_CONV_CACHES, LQ_NUM_KV_CACHES);
@@ -517,6 +519,14 @@ static int check_mode(const options *o, const char *argv0)
     if (o->system && !o->chat) {
         report("--system", "works with --chat");
         return 2;
+    }
+    const char *outs[2] = {o->dump, o->save_state};
+    for (int i = 0; i < 2; ++i) {
+        char err[160];
+        if (outs[i] && lq_check_output(outs[i], err, sizeof err)) {
+            report(outs[i], "%s", err);
+            return 2;
+        }
     }
     return 0;
 }
@@ -699,11 +709,9 @@ static int run_ids(LQ_LM *lm, const options *po, const char *argv0)
         print_bench(&o, np, generated, t0, t1, t2, map, map_size);
     int rc = 0;
     if (dump) {
-        char err[256], tmp[4096];
+        char err[256];
         uint64_t shape[2] = {(uint64_t)pos, LQ_VOCAB};
-        snprintf(tmp, sizeof tmp, "%s.tmp", o.dump);
-        if (npy_save(tmp, dump, 2, shape, err, sizeof err) != 0 || rename(tmp, o.dump) != 0) {
-            remove(tmp);
+        if (npy_save(o.dump, dump, 2, shape, err, sizeof err) != 0) {
             report(o.dump, "%s", err);
             rc = 1;
         }

@@ -106,7 +106,7 @@ static void print_usage(FILE *out, const char *argv0)
             "\n"
             "Each batch row runs independently from its initial state (at most 1048576\n"
             "rows and 2^30 steps a run).  float64 .npy inputs are converted.  Errors print one line on stderr; exit status 2 for usage\n"
-            "errors, 1 for bad data.  Outputs are written atomically (via FILE.tmp).\n",
+            "errors, 1 for bad data.  Outputs are written atomically (via FILE-XXXXXX).\n",
             LQ_EMBEDDED_WEIGHTS ? " instead of the embedded weights" : " (required)");
 }
 
@@ -393,6 +393,12 @@ static int check_usage(const options *po, long long *bench_n, long long *batch, 
     }
     {
         const char *outs[3] = {o.output, o.state_out, o.cell_state_out};
+        char err[160];
+        for (int i = 0; i < 3; ++i)
+            if (outs[i] && lq_check_output(outs[i], err, sizeof err)) {
+                report(outs[i], "%s", err);
+                return EXIT_USAGE;
+            }
         for (int i = 0; i < 3; ++i)
             for (int j = i + 1; j < 3; ++j)
                 if (outs[i] && outs[j] && !strcmp(outs[i], outs[j])) {
@@ -463,22 +469,19 @@ static int load_inputs(const options *po, npy_array *px, npy_array *pt, npy_arra
     return 0;
 }
 
-/* Writes the outputs, all to PATH.tmp first, then renamed into place; 0, or
- * EXIT_DATA after a report (no temporary file left). */
+/* Writes the outputs, all to new files beside them first (PATH-XXXXXX),
+ * then renamed into place; 0, or EXIT_DATA after a report (no temporary
+ * file left). */
 static int write_outputs(const output_file *outs, int nouts)
 {
     char tmp_names[3][4096];
     int ntmp = 0, rc = EXIT_DATA;
     for (int i = 0; i < nouts; ++i) {
         char err[256];
-        if ((size_t)snprintf(tmp_names[i], sizeof tmp_names[i], "%s.tmp", outs[i].path) >=
-            sizeof tmp_names[i]) {
-            report(outs[i].path, "path too long");
-            goto cleanup;
-        }
         ntmp = i + 1; /* may exist, even partially, from here on */
-        if (npy_save(tmp_names[i], outs[i].data, outs[i].ndim, outs[i].shape, err, sizeof err)) {
-            report(outs[i].path, "%s (temporary file %s)", err, tmp_names[i]);
+        if (npy_save_beside(outs[i].path, tmp_names[i], sizeof tmp_names[i], outs[i].data,
+                            outs[i].ndim, outs[i].shape, err, sizeof err)) {
+            report(outs[i].path, "%s", err);
             goto cleanup;
         }
     }

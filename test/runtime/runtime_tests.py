@@ -157,9 +157,16 @@ def write(path, data):
     return path
 
 
+def temporaries(p):
+    """The programs' temporary files beside output p (p-XXXXXX, mkstemp)."""
+    d = os.path.dirname(p) or "."
+    return [os.path.join(d, f) for f in os.listdir(d)
+            if re.fullmatch(re.escape(os.path.basename(p)) + r"-[A-Za-z0-9]{6}", f)]
+
+
 def clean(*paths):
     for p in paths:
-        for q in (p, p + ".tmp"):
+        for q in [p] + temporaries(p):
             if os.path.exists(q):
                 os.remove(q)
 
@@ -171,7 +178,7 @@ def expect_ok(name, r, outputs):
 
 def expect_error(name, r, rc, outputs, must_contain=()):
     lines = r.stderr.splitlines()
-    left = [p for p in outputs if os.path.exists(p) or os.path.exists(p + ".tmp")]
+    left = [p for p in outputs if os.path.exists(p) or temporaries(p)]
     detail = f"rc={r.returncode} (want {rc}) stderr={r.stderr.strip()!r} left={left}"
     ok = (r.returncode == rc and len(lines) == 1 and lines[0].startswith("error: ")
           and not left and all(s in lines[0] for s in must_contain))
@@ -339,7 +346,30 @@ def main():
         write(f_y, b"old")
         r = e.run("--input", f_x, "--output", f_y)
         check("existing output is replaced", r.returncode == 0 and np.load(f_y).shape == (B, T, 3)
-              and not os.path.exists(f_y + ".tmp"))
+              and not temporaries(f_y))
+
+        # outputs never replace a device, nor write through a planted link
+        r = e.run("--input", f_x, "--output", os.devnull)
+        expect_error("a device as --output", r, 2, [], ["exists and is not a regular file"])
+        victim = write(os.path.join(wdir, "victim"), b"keep")
+        link = os.path.join(wdir, "y-link.npy")
+        os.symlink(victim, link)
+        r = e.run("--input", f_x, "--output", link)
+        check("an output link is replaced, not written through",
+              r.returncode == 0 and open(victim, "rb").read() == b"keep"
+              and not os.path.islink(link) and np.load(link).shape == (B, T, 3))
+
+        # an empty array may claim any batch: bounded before a buffer is sized
+        clean(f_y)
+        for shape, what in (((2 ** 59, 0, x.shape[2]), "a batch of 576460752303423488"),
+                            ((2 ** 27, 0, x.shape[2]), "a batch of 134217728"),
+                            ((0, 2 ** 40, x.shape[2]), "a sequence length of 1099511627776")):
+            d = "{'descr': '<f4', 'fortran_order': False, 'shape': %s, }" % (shape,)
+            d += " " * ((64 - (10 + len(d) + 1) % 64) % 64) + "\n"
+            f_huge = write(os.path.join(wdir, "huge.npy"),
+                           b"\x93NUMPY\x01\x00" + struct.pack("<H", len(d)) + d.encode())
+            r = e.run("--input", f_huge, "--output", f_y)
+            expect_error(f"input shape {shape}", r, 1, [f_y], [what, "at most"])
 
         # help / version / bench
         r = e.run("--help", weights=False)

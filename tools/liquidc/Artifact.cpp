@@ -6,6 +6,7 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/Signals.h"
@@ -40,17 +41,57 @@ static bool writeFile(const std::string &path, llvm::StringRef data, std::string
   return true;
 }
 
-/// Writes to `path`.tmp and renames, so readers never see half a file.
-static bool writeAtomically(const std::string &path, llvm::StringRef data, std::string &err) {
-  std::string tmp = path + ".tmp";
-  if (!writeFile(tmp, data, err))
-    return false;
-  if (std::error_code ec = llvm::sys::fs::rename(tmp, path)) {
-    llvm::sys::fs::remove(tmp);
-    err = path + ": " + ec.message();
+/// Writes `data` to a new file beside `path` (a unique name, created with
+/// O_EXCL, so a planted file or link there is never written through) and
+/// renames it over `path`, so readers never see half a file; `mode` is the
+/// new file's permission bits.
+static bool writeAtomically(const std::string &path, llvm::StringRef data, std::string &err,
+                            unsigned mode = 0644) {
+  llvm::SmallString<256> tmp;
+  int fd = -1;
+  if (std::error_code ec = llvm::sys::fs::createUniqueFile(path + "-%%%%%%.tmp", fd, tmp,
+                                                           llvm::sys::fs::OF_None, mode)) {
+    err = path + ": cannot create a file beside it: " + ec.message();
     return false;
   }
-  return true;
+  llvm::sys::RemoveFileOnSignal(tmp);
+  bool ok = true;
+  for (size_t at = 0; ok && at < data.size();) {
+    ssize_t k = ::write(fd, data.data() + at, data.size() - at);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0) {
+      err = path + ": write failed: " + (k < 0 ? std::strerror(errno) : "nothing written");
+      ok = false;
+    }
+    at += k > 0 ? static_cast<size_t>(k) : 0;
+  }
+  if (::close(fd) != 0 && ok) {
+    err = path + ": write failed: " + std::strerror(errno);
+    ok = false;
+  }
+  if (ok) {
+    if (std::error_code ec = llvm::sys::fs::rename(tmp, path)) {
+      err = path + ": " + ec.message();
+      ok = false;
+    }
+  }
+  if (!ok)
+    llvm::sys::fs::remove(tmp);
+  llvm::sys::DontRemoveFileOnSignal(tmp);
+  return ok;
+}
+
+/// Copies the file `src` (in liquidc's private work folder) to `path` as
+/// writeAtomically does, keeping its permission bits.
+static bool commitFile(const std::string &src, const std::string &path, std::string &err) {
+  auto buf = llvm::MemoryBuffer::getFile(src, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  llvm::sys::fs::file_status st;
+  if (!buf || llvm::sys::fs::status(src, st)) {
+    err = src + ": cannot read the linked output";
+    return false;
+  }
+  return writeAtomically(path, (*buf)->getBuffer(), err, st.permissions() & 0777);
 }
 
 /// The .lqw header of `n` floats (runtime/liquid_lqw.h's layout, which the
@@ -142,13 +183,7 @@ bool LqwStream::commit(const std::string &path, uint64_t floats, const std::stri
                        llvm::ArrayRef<uint8_t> tokenizer, std::string &err) {
   if (!committed.empty()) {
     // a second copy (--weights-out and the program's OUT.lqw)
-    std::string copy = path + ".tmp";
-    std::error_code ec = llvm::sys::fs::copy_file(committed, copy);
-    if (!ec && (ec = llvm::sys::fs::rename(copy, path)))
-      llvm::sys::fs::remove(copy);
-    if (ec)
-      err = path + ": " + ec.message();
-    return !ec;
+    return commitFile(committed, path, err);
   }
   // the slots' padding and the gap before the tokenizer are holes: zeros
   uint64_t end = tokenizer.empty() ? LQ_LQW_HEADER_BYTES + 4 * floats
@@ -307,16 +342,13 @@ static std::string fillTemplate(const std::string &name,
 namespace {
 
 /// One artifact build in the work folder: the runtime sources written there,
-/// compiled with the target's C compiler, linked to OUT.tmp and renamed to
-/// OUT only when everything succeeded.
+/// compiled with the target's C compiler, linked there and copied to OUT
+/// (writeAtomically) only when everything succeeded.
 class RuntimeBuild {
 public:
   RuntimeBuild(const ArtifactRequest &req, std::string &err)
       : req(req), err(err), cc(req.cc.empty() ? req.target->cc : req.cc),
-        extra(splitFlags(req.extraCFlags)), tmpOut(req.output + ".tmp") {
-    llvm::sys::fs::remove(tmpOut); // a leftover of an interrupted build
-  }
-  ~RuntimeBuild() { llvm::sys::fs::remove(tmpOut); }
+        extra(splitFlags(req.extraCFlags)), tmpOut(path("artifact.out")) {}
 
   std::string path(const std::string &name) const {
     llvm::SmallString<256> p(req.workDir);
@@ -362,7 +394,7 @@ public:
     objs.insert(objs.end(), req.extraObjects.begin(), req.extraObjects.end());
     return true;
   }
-  /// Links `objs` into OUT.tmp.
+  /// Links `objs` into the work folder's artifact.out.
   bool link(std::vector<std::string> objs, std::vector<std::string> flags) {
     std::vector<std::string> argv = {cc};
     argv.insert(argv.end(), objs.begin(), objs.end());
@@ -372,14 +404,8 @@ public:
     argv.push_back("-lm");
     return run(argv, "link the executable", err);
   }
-  /// Moves OUT.tmp to OUT.
-  bool finish() {
-    if (std::error_code ec = llvm::sys::fs::rename(tmpOut, req.output)) {
-      err = req.output + ": " + ec.message();
-      return false;
-    }
-    return true;
-  }
+  /// Puts the work folder's artifact.out at OUT.
+  bool finish() { return commitFile(tmpOut, req.output, err); }
 
   const ArtifactRequest &req;
   std::string &err;

@@ -347,5 +347,29 @@ DriverOptions liquid::parseDriverOptions(int argc, char **argv) {
   o.dumpKernels = dumpKernels;
   o.halideProfile = halideProfile, o.testGpuEntryPoints = testGpuEntryPoints;
   o.cc = ccOverride;
+  for (const std::string &out : {o.output, o.output.empty() ? std::string() : o.output + ".lqw",
+                                 o.weightsOut})
+    checkOutputPath(out, {o.input, o.weightsOverride});
   return o;
+}
+
+void liquid::checkOutputPath(const std::string &out, llvm::ArrayRef<std::string> inputs) {
+  namespace fs = llvm::sys::fs;
+  fs::file_status st;
+  if (out.empty() || out == "-" || fs::status(out, st))
+    return; // nothing there: a new file
+  if (st.type() != fs::file_type::regular_file)
+    fail(out + ": exists and is not a regular file (liquidc replaces only regular files)");
+  for (const std::string &in : inputs) {
+    bool same = false;
+    if (!in.empty() && !fs::equivalent(out, in, same) && same)
+      fail(out + ": is the input " + in + " (an output never replaces an input)");
+    if (!in.empty() && fs::is_directory(in) &&
+        !fs::equivalent(llvm::sys::path::parent_path(out).empty()
+                            ? std::string(".")
+                            : std::string(llvm::sys::path::parent_path(out)),
+                        in, same) &&
+        same)
+      fail(out + ": is a file of the input folder " + in + " (an output never replaces an input)");
+  }
 }

@@ -5,6 +5,8 @@
 #include "liquid/Codegen/Codegen.h"
 #include "liquid/Passes/Pipelines.h"
 
+#include "llvm/ADT/ArrayRef.h"
+
 #include <string>
 
 namespace liquid {
@@ -45,6 +47,9 @@ struct DriverOptions {
 /// Parses and checks the command line (--help, --version and --list-targets
 /// print and exit); a bad option exits with a one-line error.
 DriverOptions parseDriverOptions(int argc, char **argv);
+/// Fails (one line) when `out` exists and is not a regular file, is one of
+/// `inputs`, or is a file inside an input folder.
+void checkOutputPath(const std::string &out, llvm::ArrayRef<std::string> inputs);
 
 /// liquidc: error: MSG, exit 1.
 [[noreturn]] void fail(const std::string &msg);

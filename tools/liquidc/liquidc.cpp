@@ -123,6 +123,8 @@ void importInput(MLIRContext &ctx, const DriverOptions &o, Input &in) {
   case InputKind::Cell:
     if (!loadNcpsModel(o.input, in.cell, err, o.weightsOverride))
       fail(err);
+    for (const std::string &out : {o.output, o.weightsOut})
+      checkOutputPath(out, {in.cell.weightsPath}); // the spec's weights
     in.name = in.cell.name;
     in.module = importNcpsModel(ctx, in.cell);
     in.weights = &in.cell.weights;
