@@ -28,10 +28,23 @@ static void report(const char *what, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    for (char *p = msg; *p; ++p)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    fprintf(stderr, "error: %s: %s\n", what, msg);
+    /* one line, and no control character reaches the terminal (ESC, BEL,
+     * ... from a file name, an argument or a checkpoint: spelled \xNN) */
+    char safe[2][4 * sizeof msg];
+    const char *src[2] = {what, msg};
+    for (int s = 0; s < 2; ++s) {
+        size_t n = 0;
+        for (const unsigned char *p = (const unsigned char *)src[s]; *p && n + 5 < sizeof safe[s]; ++p) {
+            if (*p == '\n' || *p == '\r')
+                safe[s][n++] = ' ';
+            else if (*p < 0x20 || *p == 0x7F)
+                n += (size_t)snprintf(safe[s] + n, sizeof safe[s] - n, "\\x%02x", *p);
+            else
+                safe[s][n++] = (char)*p;
+        }
+        safe[s][n] = '\0';
+    }
+    fprintf(stderr, "error: %s: %s\n", safe[0], safe[1]);
 }
 
 /* ======================================================================== */

@@ -160,6 +160,9 @@ static int parse_ids(const char *what, const char *s, int32_t **ids, long *n)
 }
 
 /* The bytes of a file, NUL-terminated (*len without the NUL; may be NULL). */
+/* The most bytes read_text takes from a file (prompts, ids, -f texts). */
+#define LQ_MAX_TEXT_BYTES (64 << 20)
+
 static char *read_text(const char *path, size_t *out_len)
 {
     FILE *f = fopen(path, "rb");
@@ -172,6 +175,13 @@ static char *read_text(const char *path, size_t *out_len)
     size_t got;
     while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
         len += got;
+        if (len + 1 == cap && cap > LQ_MAX_TEXT_BYTES) { /* a device or an endless pipe */
+            fclose(f);
+            free(buf);
+            report(path, "longer than %d MiB (the most a text or ids file may hold)",
+                   LQ_MAX_TEXT_BYTES >> 20);
+            return NULL;
+        }
         if (len + 1 == cap) {
             char *nb = realloc(buf, cap * 2);
             if (!nb) {

@@ -12,6 +12,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -266,8 +267,21 @@ void checkBackend(DriverOptions &o) {
 
 } // namespace
 
+std::string liquid::terminalSafe(const std::string &msg) {
+  std::string out;
+  for (unsigned char c : msg) {
+    if (c == '\n' || c == '\r')
+      out += ' '; // one line
+    else if (c < 0x20 || c == 0x7F)
+      out += llvm::formatv("\\x{0:x-2}", static_cast<unsigned>(c)).str(); // ESC, BEL, ...
+    else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
 [[noreturn]] void liquid::fail(const std::string &msg) {
-  llvm::errs() << "liquidc: error: " << msg << "\n";
+  llvm::errs() << "liquidc: error: " << terminalSafe(msg) << "\n";
   std::exit(1);
 }
 
@@ -281,13 +295,27 @@ DriverOptions liquid::parseDriverOptions(int argc, char **argv) {
       opt->addCategory(mlirCat);
   cl::HideUnrelatedOptions({&cat, &mlirCat});
   cl::SetVersionPrinter([](llvm::raw_ostream &os) { os << "liquidc " LIQUIDC_VERSION "\n"; });
-  cl::ParseCommandLineOptions(
-      argc, argv,
-      "liquidc: ahead-of-time compiler for liquid neural networks\n\n"
-      "  liquidc model.json -o model                 # standalone executable\n"
-      "  liquidc model.json -o libm.a --emit=lib     # static library + m.h\n"
-      "  liquidc model.json --emit=mlir -o -         # inspect the IR\n"
-      "  liquidc LFM2-350M/ -o lm                    # language model: lm + lm.lqw\n");
+  // the parser's complaint (one or two lines, "Did you mean") as one line
+  std::string clErrors;
+  llvm::raw_string_ostream clErr(clErrors);
+  if (!cl::ParseCommandLineOptions(
+          argc, argv,
+          "liquidc: ahead-of-time compiler for liquid neural networks\n\n"
+          "  liquidc model.json -o model                 # standalone executable\n"
+          "  liquidc model.json -o libm.a --emit=lib     # static library + m.h\n"
+          "  liquidc model.json --emit=mlir -o -         # inspect the IR\n"
+          "  liquidc LFM2-350M/ -o lm                    # language model: lm + lm.lqw\n",
+          &clErr)) {
+    if (clErrors.empty()) // a bad option value: already said, in one line
+      std::exit(1);
+    std::string line = llvm::StringRef(clErrors).trim().str();
+    for (llvm::StringRef prefix : {"liquidc: ", "liquidc: error: "}) // keep one prefix
+      for (size_t at; (at = line.find(prefix.str(), 1)) != std::string::npos;)
+        line.erase(at, prefix.size());
+    if (llvm::StringRef(line).starts_with("liquidc: "))
+      line = line.substr(9);
+    fail(line);
+  }
   if (listTargets) {
     printTargets();
     std::exit(0);
