@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LQ_KERNEL LQ_CAT(LQ_PREFIX, _kernel_forward)
@@ -63,7 +64,39 @@ void LQ_SYM(_lm_set_error)(const char *fmt, ...)
 typedef struct {
     atomic_int arrived, generation;
     int threads;
+    /* pauses before yielding: long while every thread has a CPU, none when
+     * there are more threads than CPUs (a spinner would hold the CPU the
+     * thread it waits for needs: 64 threads on 2 CPUs took 37 s, not 0.03) */
+    unsigned spin;
 } lq_barrier;
+
+/* The wait of a thread for `done(arg)`: spin (pauses), then yield, then,
+ * once it has waited long (an idle context between calls), sleep 50 us at
+ * a time, so idle threads use no CPU. */
+static void lq_wait(unsigned spin, int (*done)(void *), void *arg)
+{
+    for (unsigned n = 0; !done(arg); ++n) {
+        if (n < spin) {
+            lq_pause();
+        } else if (n < spin + 2000) {
+            sched_yield();
+        } else {
+            struct timespec ts = {0, 50000};
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+typedef struct {
+    atomic_int *word;
+    int value;
+} lq_changed_arg;
+
+static int lq_changed(void *p)
+{
+    const lq_changed_arg *a = p;
+    return atomic_load_explicit(a->word, memory_order_acquire) != a->value;
+}
 
 /* Called by the kernel after each op; the last thread to arrive releases the others. */
 void LQ_CAT(LQ_PREFIX, _barrier)(void *p)
@@ -77,11 +110,8 @@ void LQ_CAT(LQ_PREFIX, _barrier)(void *p)
         atomic_fetch_add_explicit(&b->generation, 1, memory_order_release);
         return;
     }
-    for (unsigned spins = 0; atomic_load_explicit(&b->generation, memory_order_acquire) == gen; ++spins)
-        if (spins < 100000)
-            lq_pause();
-        else
-            sched_yield();
+    lq_changed_arg a = {&b->generation, gen};
+    lq_wait(b->spin, lq_changed, &a);
 }
 
 typedef struct {
@@ -105,13 +135,9 @@ static void *lq_worker_main(void *arg)
     lq_pool *p = me->pool;
     int seen = 0;
     for (;;) {
-        int job;
-        for (unsigned spins = 0; (job = atomic_load_explicit(&p->job, memory_order_acquire)) == seen;
-             ++spins)
-            if (spins < 100000)
-                lq_pause();
-            else
-                sched_yield();
+        lq_changed_arg a = {&p->job, seen};
+        lq_wait(p->bar.spin, lq_changed, &a);
+        int job = atomic_load_explicit(&p->job, memory_order_acquire);
         if (job < 0)
             return NULL;
         seen = job;
@@ -242,6 +268,8 @@ LQ_LM *LQ_SYM(_lm_create)(const char *weights_path, int threads)
     p->ids = m->ids;
     p->threads = threads;
     p->bar.threads = threads;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    p->bar.spin = cpus > 0 && threads > cpus ? 0 : 100000;
     atomic_init(&p->job, 0);
     atomic_init(&p->bar.arrived, 0);
     atomic_init(&p->bar.generation, 0);

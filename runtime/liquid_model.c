@@ -384,6 +384,7 @@ struct lq_pool {
     const float *xs, *dts; /* the step being run */
     float *ys;
     int threads, started;
+    unsigned spin; /* pauses before a waiting thread yields or sleeps */
     atomic_int job;  /* step number; -1: quit */
     atomic_int done; /* workers finished with the step */
     pthread_mutex_t mu;
@@ -402,10 +403,10 @@ static void *lq_worker_main(void *arg)
     int seen = 0;
     for (;;) {
         int job;
-        /* Spin for the next step (65,536 pause hints), then sleep. */
+        /* Spin for the next step (p->spin pause hints), then sleep. */
         for (unsigned spins = 0; (job = atomic_load_explicit(&p->job, memory_order_acquire)) == seen;
              ++spins) {
-            if (spins < 65536) {
+            if (spins < p->spin) {
                 lq_pause();
                 continue;
             }
@@ -455,6 +456,10 @@ static int lq_pool_start(LQ_CTX *ctx, int threads)
     }
     p->ctx = ctx;
     p->threads = threads;
+    /* 65,536 pauses while every thread has a CPU; none beyond (a spinner
+     * holds the CPU the thread it waits for needs) */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    p->spin = cpus > 0 && threads > cpus ? 0 : 65536;
     p->started = 1;
     atomic_init(&p->job, 0);
     atomic_init(&p->done, 0);
@@ -561,8 +566,12 @@ LQ_API int LQ_STEP_BATCH(LQ_CTX *ctx, const float *xs, const float *dts, float *
         int64_t r0, r1;
         lq_share(ctx, 0, &r0, &r1);
         lq_step_rows(ctx, r0, r1, xs, dts, ys);
-        while (atomic_load_explicit(&p->done, memory_order_acquire) < p->threads - 1)
-            lq_pause();
+        for (unsigned spins = 0;
+             atomic_load_explicit(&p->done, memory_order_acquire) < p->threads - 1; ++spins)
+            if (spins < p->spin)
+                lq_pause();
+            else
+                sched_yield();
         return 0;
     }
 #endif
