@@ -19,9 +19,12 @@
 
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/ToolOutputFile.h"
 
 #include <cstdlib>
+#include <set>
+#include <unistd.h>
 
 using namespace mlir;
 using namespace ::liquid;
@@ -30,17 +33,43 @@ using mlir::liquid::readAttr;
 namespace {
 
 /// A temporary folder for an artifact's intermediate files, removed when done.
+/// The work folders alive: removed at exit (fail() exits without running
+/// destructors) and on Ctrl-C / SIGTERM.
+std::set<std::string> &liveWorkDirs() {
+  static auto *dirs = new std::set<std::string>;
+  return *dirs;
+}
+void removeWorkDirs() {
+  for (const std::string &d : liveWorkDirs())
+    llvm::sys::fs::remove_directories(d);
+  liveWorkDirs().clear();
+}
+void onInterrupt() {
+  removeWorkDirs(); // LLVM has removed the files registered with it
+  ::_exit(130);
+}
+
 struct WorkDir {
   std::string path, error;
   WorkDir() {
+    static const bool hooked = [] {
+      std::atexit(removeWorkDirs);
+      llvm::sys::SetInterruptFunction(onInterrupt);
+      return true;
+    }();
+    (void)hooked;
     llvm::SmallString<128> p;
     if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("liquidc", p))
       error = "cannot create a temporary folder: " + ec.message();
     path = std::string(p);
+    if (!path.empty())
+      liveWorkDirs().insert(path);
   }
   ~WorkDir() {
-    if (!path.empty())
+    if (!path.empty()) {
       llvm::sys::fs::remove_directories(path);
+      liveWorkDirs().erase(path);
+    }
   }
 };
 
