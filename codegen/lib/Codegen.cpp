@@ -162,9 +162,9 @@ bool optimizeAndWrite(llvm::Module &m, llvm::TargetMachine &tm, const MachineOpt
     }
     pm.run(m);
   }
-  out.keep();
-  return true;
+  return keepOutput(out, path, err);
 }
+
 
 /// Splits `m` (whole functions, round robin) into `n` parts and optimizes
 /// and compiles them to objects on `n` threads: `path`, then `path`.1.o ...
@@ -262,6 +262,18 @@ bool emitModule(mlir::ModuleOp module, const MachineOptions &in, OutputKind kind
     return emitInParts(*llvmModule, threads, target, o, path, *moreObjects, err);
   }
   return optimizeAndWrite(*llvmModule, *tm, o, kind, path, err, parent);
+}
+
+bool keepOutput(llvm::ToolOutputFile &out, const std::string &path, std::string &err) {
+  out.os().close();
+  if (out.os().has_error()) {
+    err = (path == "-" ? std::string("standard output") : path) +
+          ": write failed: " + out.os().error().message();
+    out.os().clear_error();
+    return false; // not kept: removed
+  }
+  out.keep();
+  return true;
 }
 
 } // namespace liquid

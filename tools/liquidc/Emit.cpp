@@ -241,8 +241,7 @@ bool Emitter::emitCode(int64_t rowsEstimate, std::string &err) {
     if (!out)
       return false;
     out->os() << text;
-    out->keep();
-    return true;
+    return keepOutput(*out, o.output.empty() ? "-" : o.output, err);
   }
   if (!obj)
     return emitMachineCode(err);

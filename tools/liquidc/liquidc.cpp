@@ -211,7 +211,10 @@ public:
     if (!out)
       fail(err);
     module.print(out->os(), printingFlags());
-    out->keep();
+    if (!keepOutput(*out, o.output.empty() ? "-" : o.output, err)) {
+      out.reset(); // not kept: removed (fail() runs no destructors)
+      fail(err);
+    }
   }
 
   /// The packed weights (liquid.weight_data) would print as megabytes of

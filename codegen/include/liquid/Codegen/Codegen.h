@@ -8,7 +8,16 @@
 #include <string>
 #include <vector>
 
+namespace llvm {
+class ToolOutputFile;
+}
+
 namespace liquid {
+
+/// Closes `out` (written to `path`) and keeps it, or, when a write failed
+/// (a full disk), returns false with "<path>: write failed: <why>" and lets
+/// it be removed, instead of LLVM's fatal "IO failure on output stream".
+bool keepOutput(llvm::ToolOutputFile &out, const std::string &path, std::string &err);
 
 struct MachineOptions {
   std::string triple, cpu, features; ///< "host" resolves to this machine
