@@ -13,11 +13,13 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Threading.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
 #include <functional>
 #include <map>
+#include <mutex>
 
 namespace mlir::liquid {
 #define GEN_PASS_DEF_PACKWEIGHTS
@@ -220,6 +222,20 @@ private:
 
   const ::liquid::Tensor *eval(Value v, Cache &cache) const;
   const ::liquid::Tensor *leaf(WeightOp w, Cache &cache) const;
+  const ::liquid::Tensor *readLeaf(WeightOp w, Cache &cache) const;
+
+public:
+  bool strict = false; ///< non-finite weights are errors, not warnings
+  /// Whether a tensor had NaN or infinite values (an error when strict).
+  bool sawNonFinite() const {
+    std::lock_guard<std::mutex> lock(finiteMu);
+    return !nonFinite.empty();
+  }
+
+private:
+  mutable llvm::StringSet<> finiteChecked; ///< tensors whose values were checked
+  mutable llvm::StringSet<> nonFinite;     ///< those with NaN or infinite values
+  mutable std::mutex finiteMu;             ///< (jobs pack on several threads)
   /// Drops `v`'s value from `cache` if it is a checkpoint tensor read on
   /// demand (decoded again if needed): an expression's inputs, once used.
   void forgetIfReadOnDemand(Value v, Cache &cache) const;
@@ -236,7 +252,42 @@ private:
   std::vector<Job> jobs;
 };
 
+/// leaf's tensor, its values checked once: NaN or infinite values are a
+/// warning naming the tensor (an error when strict).
 const ::liquid::Tensor *Packer::leaf(WeightOp w, Cache &cache) const {
+  const ::liquid::Tensor *t = readLeaf(w, cache);
+  if (!t || w.getValueAttr())
+    return t;
+  {
+    std::lock_guard<std::mutex> lock(finiteMu);
+    if (!finiteChecked.insert(w.getName()).second)
+      return strict && nonFinite.contains(w.getName()) ? nullptr : t;
+  }
+  int64_t bad = 0, first = -1;
+  for (size_t i = 0; i < t->data.size(); ++i)
+    if (!std::isfinite(t->data[i]) && bad++ == 0)
+      first = static_cast<int64_t>(i);
+  if (bad == 0)
+    return t;
+  {
+    std::lock_guard<std::mutex> lock(finiteMu);
+    nonFinite.insert(w.getName());
+  }
+  auto say = [&](InFlightDiagnostic d) {
+    d << "tensor '" << w.getName() << "' has " << bad << " NaN or infinite value"
+      << (bad == 1 ? "" : "s") << " (the first at element " << first << ")";
+    if (!strict)
+      d << "; --strict makes this an error";
+  };
+  if (strict) {
+    say(w.emitError());
+    return nullptr;
+  }
+  say(w.emitWarning());
+  return t;
+}
+
+const ::liquid::Tensor *Packer::readLeaf(WeightOp w, Cache &cache) const {
   auto shape = cast<RankedTensorType>(w.getType()).getShape();
   ::liquid::Tensor t;
   if (DenseElementsAttr value = w.getValueAttr()) {
@@ -387,6 +438,7 @@ struct PackWeightsPass : mlir::liquid::impl::PackWeightsBase<PackWeightsPass> {
       withData = any && all;
     }
     Packer packer(&getContext(), checkpoint, withData, vectorWidth, withData ? sink : nullptr);
+    packer.strict = strictWeights;
     for (auto f : module.getOps<func::FuncOp>()) {
       Block *body = loweredBlock(f);
       if (!body)
@@ -399,6 +451,8 @@ struct PackWeightsPass : mlir::liquid::impl::PackWeightsBase<PackWeightsPass> {
     }
     if (withData && failed(packer.finish()))
       return signalPassFailure();
+    if (strictWeights && packer.sawNonFinite())
+      return signalPassFailure(); // said where it was found
     writeAttr<WeightsAttrHelper>(module, packer.layout());
     if (withData && !sink)
       writeAttr<WeightDataAttrHelper>(module, dataAttr(std::move(packer.blob)));

@@ -47,6 +47,7 @@ void mlir::liquid::populateLiquidToVectorPipeline(OpPassManager &pm, const Compi
   PackWeightsOptions pack;
   pack.vectorWidth = o.vectorWidth;
   pack.blockSparse = o.blockSparse;
+  pack.strictWeights = o.strictWeights;
   pm.addPass(createPackWeights(pack, checkpoint, sink));
   pm.addPass(createLowerCells({o.kernelPrefix, o.vectorWidth}));
   pm.addPass(createLowerLM({o.kernelPrefix, o.vectorWidth, o.int8Dot, o.softHalf}));

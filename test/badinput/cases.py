@@ -66,6 +66,16 @@ def gstr(v):
     return struct.pack("<Q", len(v)) + v.encode()
 
 
+def with_value(st_bytes, tensor, index, value):
+    """A copy of safetensors `st_bytes` with float32 element `index` of
+    `tensor` set to `value`."""
+    n = struct.unpack("<Q", st_bytes[:8])[0]
+    header = json.loads(st_bytes[8:8 + n])
+    data = bytearray(st_bytes[8 + n:])
+    struct.pack_into("<f", data, header[tensor]["data_offsets"][0] + 4 * index, value)
+    return st_bytes[:8 + n] + bytes(data)
+
+
 def deep(n, inner="1"):
     return "[" * n + inner + "]" * n
 
@@ -89,6 +99,8 @@ def all_cases(fixtures):
         weights = f.read()
     with open(os.path.join(hf, "config.json")) as f:
         config = json.load(f)
+    with open(os.path.join(hf, "model.safetensors"), "rb") as f:
+        hf_weights = f.read()
 
     def spec_with(**changes):
         s = dict(spec)
@@ -223,6 +235,12 @@ def all_cases(fixtures):
                                               ["param.rnn_cell.layer_0.ff1.weight"]})}),
         cell("st-escape-in-name", ["s.json", "-o", "out", "--emit=exe"], r"s\.safetensors",
              **{"s.safetensors": safetensors({"\x1b[2Jevil": ("F32", [1], b"\0" * 4)})}),
+        cell("st-nan-strict", ["s.json", "-o", "out", "--emit=exe", "--strict"],
+             r"s\.json: tensor 'rnn_cell\.layer_0\.time_a\.bias' has 1 NaN or infinite value \(the first at element 3\)",
+             **{"s.safetensors": with_value(weights, "param.rnn_cell.layer_0.time_a.bias", 3, float("nan"))}),
+        cell("st-inf-strict", ["s.json", "-o", "out", "--emit=exe", "--strict"],
+             r"s\.json: tensor 'rnn_cell\.layer_0\.ff2\.weight' has 1 NaN or infinite value",
+             **{"s.safetensors": with_value(weights, "param.rnn_cell.layer_0.ff2.weight", 0, float("-inf"))}),
         cell("st-weights-override-missing", ["s.json", "-o", "out", "--emit=exe", "--weights", "w.safetensors"],
              r"w\.safetensors"),
         # ---- Hugging Face folders
@@ -242,6 +260,9 @@ def all_cases(fixtures):
              hf_folder(st=safetensors({"model.layers.0.\x1b[2J": ("F32", [1], b"\0" * 4)}))),
         Case("hf-escape-dtype", ["LIQUIDC", "m", "-o", "lm"], r"m/model\.safetensors",
              hf_folder(st=safetensors({"model.embed_tokens.weight": ("\x1b[2J", [1], b"\0" * 4)}))),
+        Case("hf-nan-strict", ["LIQUIDC", "m", "-o", "lm", "--strict", "--max-context", "64"],
+             r"m: tensor 'model\.layers\.1\.feed_forward\.w2\.weight' has 1 NaN or infinite value",
+             hf_folder(st=with_value(hf_weights, "model.layers.1.feed_forward.w2.weight", 7, float("nan")))),
         Case("hf-hidden-negative", ["LIQUIDC", "m", "-o", "lm"], r"m/config\.json.*hidden_size",
              hf_folder(cfg=config_with(hidden_size=-256))),
         Case("hf-hidden-string", ["LIQUIDC", "m", "-o", "lm"], r"m/config\.json.*hidden_size",

@@ -69,6 +69,10 @@ cl::opt<bool> embedWeights("embed-weights",
 cl::opt<std::string> weightsOut("weights-out",
                                 cl::desc("Also write the packed weights (.lqw) here"),
                                 cl::cat(cat));
+cl::opt<bool> strict("strict",
+                     cl::desc("A checkpoint tensor with NaN or infinite values is an error "
+                              "(default: a warning naming it)"),
+                     cl::init(false), cl::cat(cat));
 cl::opt<bool> blockSparse("block-sparse",
                           cl::desc("Pack masked (wired) weights block-sparse where at least 25% "
                                    "of their vector-wide blocks are zero (default: on)"),
@@ -366,6 +370,7 @@ DriverOptions liquid::parseDriverOptions(int argc, char **argv) {
   o.compiler.int8Dot = int8DotIntrinsic(o.machine, lanes);
   o.compiler.softHalf = !hasHalfConversions(o.machine);
   o.compiler.blockSparse = blockSparse;
+  o.compiler.strictWeights = strict;
   o.compiler.printMemoryPlan = printPlan;
   o.name = modelName;
   o.weightsOverride = weightsOverride, o.weightsOut = weightsOut;

@@ -197,6 +197,8 @@ public:
     ScopedDiagnosticHandler capture(&ctx, [&](Diagnostic &d) {
       if (d.getSeverity() == DiagnosticSeverity::Error && first.empty())
         first = d.str();
+      if (d.getSeverity() == DiagnosticSeverity::Warning)
+        llvm::errs() << "liquidc: warning: " << terminalSafe(o.input + ": " + d.str()) << "\n";
       return success();
     });
     if (failed(pm.run(module)))

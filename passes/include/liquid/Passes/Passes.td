@@ -189,7 +189,9 @@ def PackWeights : Pass<"liquid-pack-weights", "::mlir::ModuleOp"> {
            "Floats per vector, which sets all padding: 8 (AVX2, NEON) or 16 (AVX-512)">,
     Option<"blockSparse", "block-sparse", "bool", /*default=*/"true",
            "Pack weights whose 8-wide blocks are at least 25% zero block-sparse "
-           "(needs the tensors)">
+           "(needs the tensors)">,
+    Option<"strictWeights", "strict-weights", "bool", /*default=*/"false",
+           "A checkpoint tensor with NaN or infinite values is an error (else a warning)">
   ];
   let dependentDialects = ["::mlir::liquid::LiquidDialect"];
 }

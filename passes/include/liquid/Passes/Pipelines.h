@@ -28,6 +28,9 @@ struct CompilerOptions {
   int64_t vectorWidth = 8;
   /// Pack masked weights block-sparse where enough blocks are zero.
   bool blockSparse = true;
+  /// A checkpoint tensor with NaN or infinite values is an error, not a
+  /// warning (--strict).
+  bool strictWeights = false;
   /// Print the memory plan to stdout once it is made.
   bool printMemoryPlan = false;
   /// liquid-assign-backends: llvm or halide, the schedule file, the target's
