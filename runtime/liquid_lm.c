@@ -196,6 +196,12 @@ static const float *lq_map_weights(const char *path, void **base, size_t *size,
         munmap(m, (size_t)st.st_size);
         return NULL;
     }
+    if (lq_lqw_verify(m, (const unsigned char *)m + LQ_LQW_HEADER_BYTES,
+                      (uint64_t)st.st_size - LQ_LQW_HEADER_BYTES, problem, sizeof problem) != 0) {
+        lq_set_error("%s: %s", path, problem);
+        munmap(m, (size_t)st.st_size);
+        return NULL;
+    }
     *base = m;
     *size = (size_t)st.st_size;
     return (const float *)((const unsigned char *)m + LQ_LQW_HEADER_BYTES);

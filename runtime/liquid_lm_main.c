@@ -61,6 +61,7 @@ static void usage(FILE *f, const char *argv0)
             "  --prefill-only      evaluate the prompt and stop (with --dump-logits)\n"
             "  --weights F.lqw     packed weights and tokenizer (default: compiled in, else\n"
             "                      this program's path + .lqw)\n"
+            "  --no-verify-weights skip the .lqw checksum (its header's; checked by default)\n"
             "  -t, --threads N     threads (default: the physical cores it may use, at most 64)\n"
             "  --bench             with ids: print prefill and decode tokens/s on stderr\n"
             "                      (after one warm-up token, which is not counted); without:\n"
@@ -350,6 +351,8 @@ static int parse_options(int argc, char **argv, options *po)
         } else if (!strcmp(a, "--weights")) {
             NEED();
             o.weights = v;
+        } else if (!strcmp(a, "--no-verify-weights")) {
+            setenv("LIQUID_NO_VERIFY_WEIGHTS", "1", 1); /* read by lq_lqw_verify */
         } else if (!strcmp(a, "--n-predict") || !strcmp(a, "-n") || !strcmp(a, "--n-gen")) {
             NEED();
             o.n_raw = v; /* a count, or --bench's list */

@@ -13,7 +13,11 @@
  *                            (liquid_tokenizer.h), = 64 + 4 * count rounded up
  *                            to a multiple of 64; version 1: zero, ignored
  *       40     8  tok_bytes  version 2: uint64, its size (> 0); version 1: 0
- *       48    16  padding    zero bytes, ignored on read
+ *       48     8  checksum   uint64, lq_lqw_sum of every byte after the header
+ *                            (0: none, files written before it existed);
+ *                            checked on load unless $LIQUID_NO_VERIFY_WEIGHTS
+ *                            is set (the programs' --no-verify-weights)
+ *       56     8  padding    zero bytes, ignored on read
  *       64  4*count          float32 little-endian weights, in packed order
  *   tok_off  tok_bytes       version 2: the tokenizer image (zero padding
  *                            between the weights and it)
@@ -26,6 +30,7 @@
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LQ_LQW_HEADER_BYTES 64
@@ -39,6 +44,83 @@ static inline uint32_t lq_lqw_le32(const unsigned char *p)
 static inline uint64_t lq_lqw_le64(const unsigned char *p)
 {
     return (uint64_t)lq_lqw_le32(p) | (uint64_t)lq_lqw_le32(p + 4) << 32;
+}
+
+/* The checksum of the `n` bytes after a file's header: four interleaved
+ * 64-bit multiply-xorshift lanes over little-endian words, the tail and the
+ * length mixed in. Never 0 (0 in a header means "none"). */
+static inline uint64_t lq_lqw_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
+}
+
+/* lq_lqw_sum in pieces: lq_lqw_sum_add takes whole 32-byte blocks (any
+ * number of them), lq_lqw_sum_end the last `n % 32` bytes and the total
+ * length `n`. */
+typedef struct {
+    uint64_t lane[4];
+} lq_lqw_sum_state;
+
+static inline void lq_lqw_sum_begin(lq_lqw_sum_state *s)
+{
+    for (int j = 0; j < 4; ++j)
+        s->lane[j] = (uint64_t)j + 1;
+}
+
+static inline void lq_lqw_sum_add(lq_lqw_sum_state *s, const unsigned char *p, uint64_t blocks)
+{
+    const uint64_t k = 0x9e3779b97f4a7c15ull;
+    for (uint64_t i = 0; i < blocks; ++i, p += 32)
+        for (int j = 0; j < 4; ++j) {
+            uint64_t x = (s->lane[j] ^ lq_lqw_le64(p + 8 * j)) * k;
+            s->lane[j] = x ^ (x >> 32);
+        }
+}
+
+static inline uint64_t lq_lqw_sum_end(const lq_lqw_sum_state *s, const unsigned char *tailp,
+                                      uint64_t n)
+{
+    const uint64_t k = 0x9e3779b97f4a7c15ull;
+    uint64_t tail = 0;
+    for (uint64_t i = 0; i < n % 32 && i < 8; ++i)
+        tail |= (uint64_t)tailp[i] << (8 * i);
+    uint64_t tail2 = 0;
+    for (uint64_t i = 8; i < n % 32; ++i)
+        tail2 = tail2 * 257u + tailp[i];
+    uint64_t h = lq_lqw_mix(s->lane[0]) ^ lq_lqw_mix(s->lane[1] + 1) ^
+                 lq_lqw_mix(s->lane[2] + 2) ^ lq_lqw_mix(s->lane[3] + 3) ^
+                 lq_lqw_mix(tail + n * k) ^ lq_lqw_mix(tail2 + 5);
+    return h ? h : 1;
+}
+
+static inline uint64_t lq_lqw_sum(const unsigned char *p, uint64_t n)
+{
+    lq_lqw_sum_state s;
+    lq_lqw_sum_begin(&s);
+    lq_lqw_sum_add(&s, p, n / 32);
+    return lq_lqw_sum_end(&s, p + n / 32 * 32, n);
+}
+
+/* 0 if the bytes after the header (`body`, `n` of them) match the header's
+ * checksum, it has none, or $LIQUID_NO_VERIFY_WEIGHTS is set; else -1 with
+ * the problem in msg. */
+static inline int lq_lqw_verify(const unsigned char *h, const unsigned char *body, uint64_t n,
+                                char *msg, size_t cap)
+{
+    uint64_t want = lq_lqw_le64(h + 48);
+    const char *skip = getenv("LIQUID_NO_VERIFY_WEIGHTS");
+    if (want == 0 || (skip && *skip && strcmp(skip, "0") != 0))
+        return 0;
+    uint64_t got = lq_lqw_sum(body, n);
+    if (got == want)
+        return 0;
+    snprintf(msg, cap, "checksum 0x%016" PRIx64 " does not match the header's 0x%016" PRIx64
+             " (the file is corrupt; --no-verify-weights skips this check)", got, want);
+    return -1;
 }
 
 /* Where the tokenizer image of a file with `count` floats starts. */

@@ -60,7 +60,7 @@ typedef struct {
     const char *input, *timespans, *state, *cell_state;
     const char *output, *state_out, *cell_state_out;
     const char *weights, *bench, *batch, *threads;
-    int help, version;
+    int help, version, no_verify;
 } options;
 
 static void print_usage(FILE *out, const char *argv0)
@@ -95,6 +95,7 @@ static void print_usage(FILE *out, const char *argv0)
 #endif
     fprintf(out,
             "  --weights FILE.lqw     load the weights from FILE.lqw%s\n"
+            "  --no-verify-weights    skip the .lqw checksum (checked by default)\n"
             "  --threads N            threads for batches (default 0: one per CPU; at most\n"
             "                         one per 8 rows)\n"
             "  --bench N              time N steps (on zeros, or row 0 of --input) and print\n"
@@ -143,6 +144,7 @@ static int parse_args(int argc, char **argv, options *o)
         {"--help", NULL, &o->help},
         {"-h", NULL, &o->help},
         {"--version", NULL, &o->version},
+        {"--no-verify-weights", NULL, &o->no_verify},
     };
     const size_t ntable = sizeof table / sizeof table[0];
     memset(o, 0, sizeof *o);
@@ -506,6 +508,8 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc)
         return rc;
+    if (o.no_verify)
+        setenv("LIQUID_NO_VERIFY_WEIGHTS", "1", 1); /* read by lq_lqw_verify */
     const char *argv0 = argc > 0 && argv[0] ? argv[0] : "model";
     if (o.help) {
         print_usage(stdout, argv0);

@@ -146,6 +146,11 @@ static float *lq_load_weights(const char *path)
         lq_set_error("%s: read error: %s", path, ferror(f) ? strerror(errno) : "unexpected end of file");
         goto fail;
     }
+    if (lq_lqw_verify(hdr, (const unsigned char *)buf, want_count * sizeof(float), problem,
+                      sizeof problem) != 0) {
+        lq_set_error("%s: %s", path, problem);
+        goto fail;
+    }
     if (!lq_host_is_little_endian()) {
         unsigned char *p = (unsigned char *)buf;
         for (size_t i = 0; i < (size_t)want_count; ++i, p += 4) {

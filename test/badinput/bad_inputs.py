@@ -116,13 +116,15 @@ def build_programs(liquidc, fixtures, work):
     os.makedirs(progs, exist_ok=True)
     cell = os.path.join(progs, "cell")
     lm = os.path.join(progs, "lm")
-    for cmd in ([liquidc, os.path.join(fixtures, "ncps", "cfc_fc32_4.json"), "--emit=exe", "-o", cell],
+    spec = os.path.join(fixtures, "ncps", "cfc_fc32_4.json")
+    for cmd in ([liquidc, spec, "--emit=exe", "-o", cell],
+                [liquidc, spec, "--emit=exe", "-o", cell + "-lqw", "--embed-weights=false"],
                 [liquidc, os.path.join(fixtures, "lfm2-small", "hf"), "-o", lm, "--max-context", "64",
                  "--max-rows", "4"]):
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode:
             sys.exit(f"bad_inputs: cannot build a program: {' '.join(cmd)}: {r.stderr.strip()}")
-    return {"CELL": cell, "LM": lm}
+    return {"CELL": cell, "CELL_LQW": cell + "-lqw", "LM": lm}
 
 
 def main():
@@ -148,6 +150,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     tools = {"LIQUIDC": os.path.abspath(shutil.which(a.liquidc) or a.liquidc)}
     tools.update(build_programs(tools["LIQUIDC"], a.fixtures, work))
+    os.environ["BAD_INPUTS_PROGRAMS"] = os.path.join(work, "programs")
     failed = 0
     for c in cases:
         why = run_case(c, tools, work, a.no_limits)

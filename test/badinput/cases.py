@@ -1,7 +1,8 @@
 """The cases of the bad-input corpus (bad_inputs.py): what each writes into its
 folder, the command, and the pattern its one line of stderr must match.
-LIQUIDC, CELL (cfc_fc32_4: 8 inputs, 32 units) and LM (lfm2-small, vocabulary
-1024, context 64) stand for the programs."""
+LIQUIDC, CELL (cfc_fc32_4: 8 inputs, 32 units), CELL_LQW (the same with its
+weights in cell-lqw.lqw) and LM (lfm2-small, vocabulary 1024, context 64)
+stand for the programs."""
 import json
 import os
 import struct
@@ -74,6 +75,20 @@ def with_value(st_bytes, tensor, index, value):
     data = bytearray(st_bytes[8 + n:])
     struct.pack_into("<f", data, header[tensor]["data_offsets"][0] + 4 * index, value)
     return st_bytes[:8 + n] + bytes(data)
+
+
+def corrupt_copy(program_file, at, flips=1):
+    """A setup step: a copy of the built programs' file (bad_inputs.py puts
+    them in $BAD_INPUTS_PROGRAMS) with `flips` bytes from byte `at` on
+    inverted."""
+    def make(p):
+        with open(os.path.join(os.environ["BAD_INPUTS_PROGRAMS"], program_file), "rb") as f:
+            b = bytearray(f.read())
+        for i in range(at, min(at + flips, len(b))):
+            b[i] ^= 0xFF
+        with open(p, "wb") as f:
+            f.write(b)
+    return make
 
 
 def deep(n, inner="1"):
@@ -354,6 +369,8 @@ def all_cases(fixtures):
         Case("cell-unknown-flag", ["CELL", "--frob"], r"--frob"),
         Case("cell-weights-garbage", ["CELL", "--input", "x.npy", "--output", "y.npy", "--weights", "w.lqw"],
              r"w\.lqw", {"x.npy": x, "w.lqw": b"LQWEIGHT" + b"\xff" * 40}),
+        Case("cell-weights-flipped", ["CELL_LQW", "--input", "x.npy", "--output", "y.npy", "--weights", "w.lqw"],
+             r"w\.lqw: checksum .* does not match", {"x.npy": x, "w.lqw": corrupt_copy("cell-lqw.lqw", 64)}),
         Case("cell-bench-bad", ["CELL", "--bench", "-5"], r"--bench"),
         # ---- the language-model program
         Case("lm-ids-bad", ["LM", "--prompt-ids", "1,x,3"], r"--prompt-ids"),
@@ -374,6 +391,12 @@ def all_cases(fixtures):
         Case("lm-weights-missing", ["LM", "--prompt-ids", "1,2", "--weights", "w.lqw"], r"w\.lqw"),
         Case("lm-weights-garbage", ["LM", "--prompt-ids", "1,2", "--weights", "w.lqw"], r"w\.lqw",
              {"w.lqw": b"LQWEIGHT" + b"\0" * 100}),
+        Case("lm-weights-one-byte-flipped", ["LM", "--prompt-ids", "1,2", "--weights", "w.lqw"],
+             r"w\.lqw: checksum .* does not match the header's", {"w.lqw": corrupt_copy("lm.lqw", 5000)}),
+        Case("lm-weights-5000-bytes-flipped", ["LM", "--prompt-ids", "1,2", "--weights", "w.lqw"],
+             r"w\.lqw: checksum .*\(the file is corrupt", {"w.lqw": corrupt_copy("lm.lqw", 100000, 5000)}),
+        Case("lm-weights-tokenizer-flipped", ["LM", "--prompt-ids", "1,2", "--weights", "w.lqw"],
+             r"w\.lqw: checksum", {"w.lqw": corrupt_copy("lm.lqw", -1)}),
         Case("lm-bench-bad-list", ["LM", "--bench", "-p", "1,,2"], r"-p"),
         Case("lm-unknown-flag", ["LM", "--frob"], r"--frob"),
         Case("lm-escape-in-ids", ["LM", "--prompt-ids", "\x1b]0;x\x07"], r"--prompt-ids"),

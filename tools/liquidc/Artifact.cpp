@@ -121,6 +121,9 @@ bool writeWeightsFile(const std::string &path, llvm::ArrayRef<float> w, const st
     buf.resize(tokOff, '\0');
     buf.append(reinterpret_cast<const char *>(tokenizer.data()), tokenizer.size());
   }
+  uint64_t sum = lq_lqw_sum(reinterpret_cast<const unsigned char *>(buf.data()) + LQ_LQW_HEADER_BYTES,
+                            buf.size() - LQ_LQW_HEADER_BYTES);
+  std::memcpy(&buf[48], &sum, 8);
   return writeAtomically(path, buf, err);
 }
 
@@ -179,6 +182,37 @@ bool LqwStream::write(int64_t offset, const float *data, size_t n, std::string &
   return put(LQ_LQW_HEADER_BYTES + 4 * static_cast<uint64_t>(offset), data, 4 * n, err);
 }
 
+bool LqwStream::checksum(uint64_t end, uint64_t &sum, std::string &err) {
+  constexpr uint64_t kPiece = 32u << 20; // a multiple of the sum's 32-byte blocks
+  std::vector<unsigned char> buf(kPiece);
+  lq_lqw_sum_state s;
+  lq_lqw_sum_begin(&s);
+  const uint64_t n = end - LQ_LQW_HEADER_BYTES;
+  for (uint64_t at = 0; at < n;) {
+    uint64_t want = std::min<uint64_t>(kPiece, n - at);
+    ssize_t k = ::pread(fd, buf.data(), want, static_cast<off_t>(LQ_LQW_HEADER_BYTES + at));
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0) {
+      err = tmp + ": cannot read back the weights: " + (k < 0 ? std::strerror(errno) : "end of file");
+      return false;
+    }
+    uint64_t got = static_cast<uint64_t>(k);
+    if (got % 32 && at + got < n) { // keep whole blocks; read the rest again
+      got -= got % 32;
+      if (got == 0)
+        continue;
+    }
+    lq_lqw_sum_add(&s, buf.data(), got / 32);
+    if (at + got == n)
+      sum = lq_lqw_sum_end(&s, buf.data() + got / 32 * 32, n);
+    at += got;
+  }
+  if (n == 0)
+    sum = lq_lqw_sum_end(&s, buf.data(), 0);
+  return true;
+}
+
 bool LqwStream::commit(const std::string &path, uint64_t floats, const std::string &hash,
                        llvm::ArrayRef<uint8_t> tokenizer, std::string &err) {
   if (!committed.empty()) {
@@ -189,11 +223,22 @@ bool LqwStream::commit(const std::string &path, uint64_t floats, const std::stri
   uint64_t end = tokenizer.empty() ? LQ_LQW_HEADER_BYTES + 4 * floats
                                    : lq_lqw_tokenizer_offset(floats) + tokenizer.size();
   std::string header = lqwHeader(floats, hash, tokenizer.size());
-  if (!put(0, header.data(), header.size(), err) ||
-      (!tokenizer.empty() &&
-       !put(lq_lqw_tokenizer_offset(floats), tokenizer.data(), tokenizer.size(), err)))
+  if (!tokenizer.empty() &&
+      !put(lq_lqw_tokenizer_offset(floats), tokenizer.data(), tokenizer.size(), err))
     return false;
-  if (::ftruncate(fd, static_cast<off_t>(end)) != 0 || ::close(fd) != 0) {
+  if (::ftruncate(fd, static_cast<off_t>(end)) != 0) {
+    err = tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  // the checksum of everything after the header, read back in pieces (the
+  // file may be larger than the memory liquidc keeps)
+  uint64_t sum = 0;
+  if (!checksum(end, sum, err))
+    return false;
+  std::memcpy(&header[48], &sum, 8);
+  if (!put(0, header.data(), header.size(), err))
+    return false;
+  if (::close(fd) != 0) {
     fd = -1;
     err = tmp + ": " + std::strerror(errno);
     return false;

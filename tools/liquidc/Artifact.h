@@ -97,6 +97,8 @@ public:
 
 private:
   bool put(uint64_t at, const void *data, size_t bytes, std::string &err);
+  /// lq_lqw_sum of the bytes after the header of the file, `end` bytes long.
+  bool checksum(uint64_t end, uint64_t &sum, std::string &err);
   int fd = -1;
   std::string tmp, committed;
 };
