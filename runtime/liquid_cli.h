@@ -21,6 +21,23 @@
 /* ======================================================================== */
 
 /* Prints "error: <what>: <message>" as one line. */
+/* `src` into dst (cap bytes) on one line with no control character: line
+ * breaks as spaces, ESC, BEL, ... spelled \xNN (from a file name, an
+ * argument or a checkpoint); cut when full. */
+static inline void lq_printable(char *dst, size_t cap, const char *src)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)src; *p && n + 5 < cap; ++p) {
+        if (*p == '\n' || *p == '\r')
+            dst[n++] = ' ';
+        else if (*p < 0x20 || *p == 0x7F)
+            n += (size_t)snprintf(dst + n, cap - n, "\\x%02x", *p);
+        else
+            dst[n++] = (char)*p;
+    }
+    dst[n] = '\0';
+}
+
 static void report(const char *what, const char *fmt, ...)
 {
     char msg[1024];
@@ -28,23 +45,10 @@ static void report(const char *what, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    /* one line, and no control character reaches the terminal (ESC, BEL,
-     * ... from a file name, an argument or a checkpoint: spelled \xNN) */
-    char safe[2][4 * sizeof msg];
-    const char *src[2] = {what, msg};
-    for (int s = 0; s < 2; ++s) {
-        size_t n = 0;
-        for (const unsigned char *p = (const unsigned char *)src[s]; *p && n + 5 < sizeof safe[s]; ++p) {
-            if (*p == '\n' || *p == '\r')
-                safe[s][n++] = ' ';
-            else if (*p < 0x20 || *p == 0x7F)
-                n += (size_t)snprintf(safe[s] + n, sizeof safe[s] - n, "\\x%02x", *p);
-            else
-                safe[s][n++] = (char)*p;
-        }
-        safe[s][n] = '\0';
-    }
-    fprintf(stderr, "error: %s: %s\n", safe[0], safe[1]);
+    char safe_what[4 * sizeof msg], safe_msg[4 * sizeof msg];
+    lq_printable(safe_what, sizeof safe_what, what);
+    lq_printable(safe_msg, sizeof safe_msg, msg);
+    fprintf(stderr, "error: %s: %s\n", safe_what, safe_msg);
 }
 
 /* ======================================================================== */

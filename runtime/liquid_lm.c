@@ -64,18 +64,15 @@ void LQ_SYM(_lm_set_error)(const char *fmt, ...)
 typedef struct {
     atomic_int arrived, generation;
     int threads;
-    /* pauses before yielding: long while every thread has a CPU, none when
-     * there are more threads than CPUs (a spinner would hold the CPU the
-     * thread it waits for needs: 64 threads on 2 CPUs took 37 s, not 0.03) */
-    unsigned spin;
+    unsigned spin; /* pauses before yielding (lq_spin_budget) */
 } lq_barrier;
 
-/* The wait of a thread for `done(arg)`: spin (pauses), then yield, then,
- * once it has waited long (an idle context between calls), sleep 50 us at
+/* Waits until *word differs from `value`: `spin` pauses, then yields, then,
+ * once it has waited long (an idle context between calls), sleeps 50 us at
  * a time, so idle threads use no CPU. */
-static void lq_wait(unsigned spin, int (*done)(void *), void *arg)
+static void lq_wait_change(atomic_int *word, int value, unsigned spin)
 {
-    for (unsigned n = 0; !done(arg); ++n) {
+    for (unsigned n = 0; atomic_load_explicit(word, memory_order_acquire) == value; ++n) {
         if (n < spin) {
             lq_pause();
         } else if (n < spin + 2000) {
@@ -87,16 +84,6 @@ static void lq_wait(unsigned spin, int (*done)(void *), void *arg)
     }
 }
 
-typedef struct {
-    atomic_int *word;
-    int value;
-} lq_changed_arg;
-
-static int lq_changed(void *p)
-{
-    const lq_changed_arg *a = p;
-    return atomic_load_explicit(a->word, memory_order_acquire) != a->value;
-}
 
 /* Called by the kernel after each op; the last thread to arrive releases the others. */
 void LQ_CAT(LQ_PREFIX, _barrier)(void *p)
@@ -110,8 +97,7 @@ void LQ_CAT(LQ_PREFIX, _barrier)(void *p)
         atomic_fetch_add_explicit(&b->generation, 1, memory_order_release);
         return;
     }
-    lq_changed_arg a = {&b->generation, gen};
-    lq_wait(b->spin, lq_changed, &a);
+    lq_wait_change(&b->generation, gen, b->spin);
 }
 
 typedef struct {
@@ -135,8 +121,7 @@ static void *lq_worker_main(void *arg)
     lq_pool *p = me->pool;
     int seen = 0;
     for (;;) {
-        lq_changed_arg a = {&p->job, seen};
-        lq_wait(p->bar.spin, lq_changed, &a);
+        lq_wait_change(&p->job, seen, p->bar.spin);
         int job = atomic_load_explicit(&p->job, memory_order_acquire);
         if (job < 0)
             return NULL;
@@ -274,8 +259,7 @@ LQ_LM *LQ_SYM(_lm_create)(const char *weights_path, int threads)
     p->ids = m->ids;
     p->threads = threads;
     p->bar.threads = threads;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    p->bar.spin = cpus > 0 && threads > cpus ? 0 : 100000;
+    p->bar.spin = lq_spin_budget(threads, 100000);
     atomic_init(&p->job, 0);
     atomic_init(&p->bar.arrived, 0);
     atomic_init(&p->bar.generation, 0);

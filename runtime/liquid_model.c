@@ -461,10 +461,7 @@ static int lq_pool_start(LQ_CTX *ctx, int threads)
     }
     p->ctx = ctx;
     p->threads = threads;
-    /* 65,536 pauses while every thread has a CPU; none beyond (a spinner
-     * holds the CPU the thread it waits for needs) */
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    p->spin = cpus > 0 && threads > cpus ? 0 : 65536;
+    p->spin = lq_spin_budget(threads, 65536);
     p->started = 1;
     atomic_init(&p->job, 0);
     atomic_init(&p->done, 0);

@@ -41,6 +41,21 @@ static bool writeFile(const std::string &path, llvm::StringRef data, std::string
   return true;
 }
 
+/// Writes `bytes` at `data` to `fd` from offset `at` on, through
+/// interruptions and short writes; "" or why it failed.
+static std::string pwriteAll(int fd, uint64_t at, const void *data, size_t bytes) {
+  const char *p = static_cast<const char *>(data);
+  while (bytes > 0) {
+    ssize_t k = ::pwrite(fd, p, bytes, static_cast<off_t>(at));
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      return k < 0 ? std::strerror(errno) : "nothing written";
+    p += k, at += k, bytes -= static_cast<size_t>(k);
+  }
+  return "";
+}
+
 /// Writes `data` to a new file beside `path` (a unique name, created with
 /// O_EXCL, so a planted file or link there is never written through) and
 /// renames it over `path`, so readers never see half a file; `mode` is the
@@ -56,15 +71,9 @@ static bool writeAtomically(const std::string &path, llvm::StringRef data, std::
   }
   llvm::sys::RemoveFileOnSignal(tmp);
   bool ok = true;
-  for (size_t at = 0; ok && at < data.size();) {
-    ssize_t k = ::write(fd, data.data() + at, data.size() - at);
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k <= 0) {
-      err = path + ": write failed: " + (k < 0 ? std::strerror(errno) : "nothing written");
-      ok = false;
-    }
-    at += k > 0 ? static_cast<size_t>(k) : 0;
+  if (std::string why = pwriteAll(fd, 0, data.data(), data.size()); !why.empty()) {
+    err = path + ": write failed: " + why;
+    ok = false;
   }
   if (::close(fd) != 0 && ok) {
     err = path + ": write failed: " + std::strerror(errno);
@@ -164,18 +173,10 @@ bool LqwStream::open(const std::string &path, std::string &err) {
 }
 
 bool LqwStream::put(uint64_t at, const void *data, size_t bytes, std::string &err) {
-  const char *p = static_cast<const char *>(data);
-  while (bytes > 0) {
-    ssize_t k = ::pwrite(fd, p, bytes, static_cast<off_t>(at));
-    if (k < 0 && errno == EINTR)
-      continue;
-    if (k <= 0) {
-      err = tmp + ": " + (k < 0 ? std::strerror(errno) : "nothing written");
-      return false;
-    }
-    p += k, at += k, bytes -= static_cast<size_t>(k);
-  }
-  return true;
+  std::string why = pwriteAll(fd, at, data, bytes);
+  if (!why.empty())
+    err = tmp + ": " + why;
+  return why.empty();
 }
 
 bool LqwStream::write(int64_t offset, const float *data, size_t n, std::string &err) {

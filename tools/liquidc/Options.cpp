@@ -1,6 +1,7 @@
 //===- Options.cpp - liquidc's command line ---------------------------------===//
 #include "Options.h"
 
+#include "liquid/Frontend/Printable.h"
 #include "liquid/Passes/HalideKernels.h"
 #include "liquid/Targets/Targets.h"
 
@@ -12,7 +13,6 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -271,21 +271,8 @@ void checkBackend(DriverOptions &o) {
 
 } // namespace
 
-std::string liquid::terminalSafe(const std::string &msg) {
-  std::string out;
-  for (unsigned char c : msg) {
-    if (c == '\n' || c == '\r')
-      out += ' '; // one line
-    else if (c < 0x20 || c == 0x7F)
-      out += llvm::formatv("\\x{0:x-2}", static_cast<unsigned>(c)).str(); // ESC, BEL, ...
-    else
-      out += static_cast<char>(c);
-  }
-  return out;
-}
-
 [[noreturn]] void liquid::fail(const std::string &msg) {
-  llvm::errs() << "liquidc: error: " << terminalSafe(msg) << "\n";
+  llvm::errs() << "liquidc: error: " << printableLine(msg) << "\n";
   std::exit(1);
 }
 

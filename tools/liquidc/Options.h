@@ -53,9 +53,7 @@ void checkOutputPath(const std::string &out, llvm::ArrayRef<std::string> inputs)
 
 /// liquidc: error: MSG, exit 1.
 [[noreturn]] void fail(const std::string &msg);
-/// `msg` as one line with no control characters: each (ESC, BEL, ... from a
-/// checkpoint's strings) spelled \xNN, line breaks as spaces.
-std::string terminalSafe(const std::string &msg);
+
 
 } // namespace liquid
 

@@ -15,6 +15,7 @@
 #include "liquid/Frontend/Lfm2Importer.h"
 #include "liquid/Frontend/Lfm2Model.h"
 #include "liquid/Frontend/NcpsModel.h"
+#include "liquid/Frontend/Printable.h"
 #include "liquid/Frontend/Tokenizer.h"
 #include "liquid/Passes/Pipelines.h"
 
@@ -198,7 +199,7 @@ public:
       if (d.getSeverity() == DiagnosticSeverity::Error && first.empty())
         first = d.str();
       if (d.getSeverity() == DiagnosticSeverity::Warning)
-        llvm::errs() << "liquidc: warning: " << terminalSafe(o.input + ": " + d.str()) << "\n";
+        llvm::errs() << "liquidc: warning: " << printableLine(o.input + ": " + d.str()) << "\n";
       return success();
     });
     if (failed(pm.run(module)))
