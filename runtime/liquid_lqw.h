@@ -59,8 +59,8 @@ static inline uint64_t lq_lqw_mix(uint64_t h)
 }
 
 /* lq_lqw_sum in pieces: lq_lqw_sum_add takes whole 32-byte blocks (any
- * number of them), lq_lqw_sum_end the last `n % 32` bytes and the total
- * length `n`. */
+ * number of them), lq_lqw_sum_end the last `n % 32` bytes (as a block
+ * padded with zeros) and the total length `n`. */
 typedef struct {
     uint64_t lane[4];
 } lq_lqw_sum_state;
@@ -84,16 +84,14 @@ static inline void lq_lqw_sum_add(lq_lqw_sum_state *s, const unsigned char *p, u
 static inline uint64_t lq_lqw_sum_end(const lq_lqw_sum_state *s, const unsigned char *tailp,
                                       uint64_t n)
 {
-    const uint64_t k = 0x9e3779b97f4a7c15ull;
-    uint64_t tail = 0;
-    for (uint64_t i = 0; i < n % 32 && i < 8; ++i)
-        tail |= (uint64_t)tailp[i] << (8 * i);
-    uint64_t tail2 = 0;
-    for (uint64_t i = 8; i < n % 32; ++i)
-        tail2 = tail2 * 257u + tailp[i];
-    uint64_t h = lq_lqw_mix(s->lane[0]) ^ lq_lqw_mix(s->lane[1] + 1) ^
-                 lq_lqw_mix(s->lane[2] + 2) ^ lq_lqw_mix(s->lane[3] + 3) ^
-                 lq_lqw_mix(tail + n * k) ^ lq_lqw_mix(tail2 + 5);
+    lq_lqw_sum_state t = *s;
+    if (n % 32) {
+        unsigned char last[32] = {0};
+        memcpy(last, tailp, (size_t)(n % 32));
+        lq_lqw_sum_add(&t, last, 1);
+    }
+    uint64_t h = lq_lqw_mix(t.lane[0]) ^ lq_lqw_mix(t.lane[1] + 1) ^ lq_lqw_mix(t.lane[2] + 2) ^
+                 lq_lqw_mix(t.lane[3] + 3) ^ lq_lqw_mix(n * 0x9e3779b97f4a7c15ull);
     return h ? h : 1;
 }
 

@@ -409,7 +409,7 @@ Tensor concatTensors(const std::vector<const Tensor *> &parts, int64_t dim) {
     r.blocks.isSigned = f.isSigned;
     r.blocks.super = f.super, r.blocks.subSigned = f.subSigned;
   }
-  // the [o * chunk / per, (o + 1) * chunk / per) elements of `from` after `to`
+  // elements [o * n, (o + 1) * n) of `from` appended to `to` (none if it is empty)
   auto append = [](auto &to, const auto &from, int64_t o, int64_t n) {
     if (!from.empty())
       to.insert(to.end(), from.begin() + o * n, from.begin() + (o + 1) * n);

@@ -28,10 +28,6 @@ struct WeightUse {
 inline bool isBlockStorage(WeightStorage w) {
   return w != WeightStorage::F32 && w != WeightStorage::F16;
 }
-/// Inputs per block of the block storages (16 for q8x16 and q6k, else 32).
-inline int64_t storageBlock(WeightStorage w) {
-  return w == WeightStorage::Q8X16 || w == WeightStorage::Q6K ? 16 : 32;
-}
 /// The multiple of inputs a block storage needs: 256 for the K types (their
 /// super-blocks), else 32.
 inline int64_t storageInputs(WeightStorage w) {

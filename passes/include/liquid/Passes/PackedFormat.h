@@ -166,10 +166,6 @@ constexpr int64_t superBytes(Format f, int64_t width) {
 constexpr int64_t tileBytes(Format f, int64_t k, int64_t width) {
   return k / superInputs(f) * superBytes(f, width);
 }
-/// Floats of a `width`-wide column tile (its bytes rounded up to floats).
-constexpr int64_t tileFloats(Format f, int64_t k, int64_t width) {
-  return (tileBytes(f, k, width) + 3) / 4;
-}
 } // namespace iblk
 
 /// Bytes of `n` weights stored as `e` (the block formats: scales included).
