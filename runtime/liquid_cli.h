@@ -208,8 +208,10 @@ static int parse_header(const char *h, size_t len, npy_array *a, size_t *itemsiz
             else if (!strcmp(val, "<f8"))
                 *itemsize = 8;
             else {
+                char shown[5 * sizeof val];
+                lq_printable(shown, sizeof shown, val);
                 snprintf(err, errcap, "unsupported dtype '%s', expected float32 '<f4' (or float64 '<f8')",
-                         val);
+                         shown);
                 return -1;
             }
             have_descr = 1;
@@ -229,7 +231,9 @@ static int parse_header(const char *h, size_t len, npy_array *a, size_t *itemsiz
                 goto malformed;
             have_shape = 1;
         } else {
-            snprintf(err, errcap, "malformed .npy header (unexpected key '%s')", key);
+            char shown[5 * sizeof key];
+            lq_printable(shown, sizeof shown, key);
+            snprintf(err, errcap, "malformed .npy header (unexpected key '%s')", shown);
             return -1;
         }
         skip_ws(&c);

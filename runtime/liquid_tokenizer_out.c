@@ -44,7 +44,7 @@ static int64_t lq_cat(char *out, size_t cap, const char *a, const char *b, const
     size_t n = 0;
     for (int i = 0; i < 4; ++i) {
         size_t l = parts[i] ? strlen(parts[i]) : 0;
-        if (out && n + l < cap)
+        if (out && l && n + l < cap)
             memcpy(out + n, parts[i], l);
         n += l;
     }
