@@ -69,6 +69,23 @@ bool mlir::liquid::isWeight(Value v) {
   return def && isa<WeightOp, WeightConcatOp, WeightMulOp, WeightMapOp>(def);
 }
 
+LogicalResult mlir::liquid::verifyBoundedShapes(Operation *op) {
+  auto check = [&](Type t, StringRef what, unsigned i) -> LogicalResult {
+    auto rt = dyn_cast<RankedTensorType>(t);
+    if (!rt) return success();
+    for (int64_t d : rt.getShape())
+      if (!ShapedType::isDynamic(d) && d > kMaxDimSize)
+        return op->emitOpError() << what << " #" << i << " has a dimension of " << d
+                                 << " (at most " << kMaxDimSize << ")";
+    return success();
+  };
+  for (auto [i, t] : llvm::enumerate(op->getOperandTypes()))
+    if (failed(check(t, "operand", i))) return failure();
+  for (auto [i, t] : llvm::enumerate(op->getResultTypes()))
+    if (failed(check(t, "result", i))) return failure();
+  return success();
+}
+
 static int64_t dim(Value v, unsigned i) {
   return cast<RankedTensorType>(v.getType()).getDimSize(i);
 }
@@ -184,7 +201,12 @@ LogicalResult WeightConcatOp::verify() {
       if (k != d && it.getDimSize(k) != rt.getDimSize(k))
         return emitOpError() << "input #" << i << " has size " << it.getDimSize(k)
                              << " in dimension " << k << ", expected " << rt.getDimSize(k);
-    total += it.getDimSize(d);
+    if (ShapedType::isDynamic(it.getDimSize(d)))
+      return emitOpError() << "input #" << i << " has a dynamic size in dimension " << d;
+    total += it.getDimSize(d); // each at most kMaxDimSize (BoundedShapes)
+    if (total > kMaxDimSize)
+      return emitOpError() << "the inputs add up to more than " << kMaxDimSize
+                           << " in dimension " << d;
   }
   if (total != rt.getDimSize(d))
     return emitOpError() << "result has size " << rt.getDimSize(d) << " in dimension " << d
@@ -211,8 +233,13 @@ LogicalResult ConcatOp::verify() {
   if (getInputs().empty())
     return emitOpError("needs at least one input");
   int64_t total = 0;
-  for (Value in : getInputs())
-    total += len(in);
+  for (auto [i, in] : llvm::enumerate(getInputs())) {
+    if (ShapedType::isDynamic(len(in)))
+      return emitOpError() << "input #" << i << " has a dynamic size";
+    total += len(in); // each at most kMaxDimSize (BoundedShapes)
+    if (total > kMaxDimSize)
+      return emitOpError() << "the inputs add up to more than " << kMaxDimSize << " elements";
+  }
   if (total != len(getResult()))
     return emitOpError() << "result has " << len(getResult())
                          << " elements but the inputs add up to " << total;
@@ -221,7 +248,9 @@ LogicalResult ConcatOp::verify() {
 
 LogicalResult SliceOp::verify() {
   int64_t off = getOffset(), n = len(getResult()), in = len(getInput());
-  if (off < 0 || off + n > in)
+  if (ShapedType::isDynamic(n) || ShapedType::isDynamic(in))
+    return emitOpError() << "needs static sizes";
+  if (off < 0 || off > kMaxDimSize || off + n > in)
     return emitOpError() << "slice [" << off << ", " << off + n
                          << ") is out of bounds for an input of " << in << " elements";
   return success();

@@ -124,6 +124,9 @@ LogicalResult ShortConvMixOp::verify() {
   return success();
 }
 
+/// The most attention heads an op accepts (heads x head_dim then fits in int64_t).
+constexpr int64_t kMaxHeads = int64_t{1} << 16;
+
 LogicalResult ShortConvMixOp::verifySymbolUses(SymbolTableCollection &tables) {
   auto k = rt(getKernel());
   return verifyState(*this, tables, getStateAttr(), StateKind::ConvCache,
@@ -132,6 +135,8 @@ LogicalResult ShortConvMixOp::verifySymbolUses(SymbolTableCollection &tables) {
 
 LogicalResult AttentionOp::verify() {
   int64_t heads = getHeads(), kv = getKvHeads(), hd = getHeadDim();
+  if (heads > kMaxHeads || hd > kMaxDimSize)
+    return emitOpError() << "heads (" << heads << ") or head_dim (" << hd << ") out of range";
   if (heads < 1 || kv < 1 || heads % kv != 0)
     return emitOpError() << "heads (" << heads << ") must be a multiple of kv_heads (" << kv << ")";
   if (hd < 2 || hd % 2 != 0)
@@ -157,7 +162,9 @@ LogicalResult AttentionOp::verifySymbolUses(SymbolTableCollection &tables) {
 LogicalResult ColumnsOp::verify() {
   auto in = rt(getInput()), out = rt(getResult());
   int64_t off = getOffset(), n = out.getDimSize(1);
-  if (off < 0 || off + n > in.getDimSize(1))
+  if (ShapedType::isDynamic(n) || ShapedType::isDynamic(in.getDimSize(1)))
+    return emitOpError("needs static column counts");
+  if (off < 0 || off > kMaxDimSize || off + n > in.getDimSize(1))
     return emitOpError() << "columns [" << off << ", " << off + n
                          << ") are out of bounds for rows of " << in.getDimSize(1);
   if (!compatible(in.getDimSize(0), out.getDimSize(0)))

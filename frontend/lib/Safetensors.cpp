@@ -311,17 +311,19 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
       const uint64_t elem = dtypeSize(t.dtype);
       uint64_t expected = 0;
       bool overflow = false;
-      if (!zero) {
-        expected = elem;
-        for (int64_t d : t.shape) {
-          const uint64_t ud = static_cast<uint64_t>(d);
-          if (expected > std::numeric_limits<uint64_t>::max() / ud) {
-            overflow = true;
-            break;
-          }
-          expected *= ud;
+      // The nonzero dimensions' product must fit even when another is zero
+      // (numel() multiplies them in order).
+      expected = elem;
+      for (int64_t d : t.shape) {
+        const uint64_t ud = static_cast<uint64_t>(d);
+        if (ud == 0) continue;
+        if (expected > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / ud) {
+          overflow = true;
+          break;
         }
+        expected *= ud;
       }
+      if (zero) expected = 0;
       if (overflow || expected != t.nbytes()) {
         err = where + "byte count " + std::to_string(t.nbytes()) +
               " does not match shape " + formatShape(t.shape) + " x " +

@@ -26,6 +26,22 @@ func.func @concat_size() {
 
 // -----
 
+func.func @concat_huge() {
+  // expected-error @+1 {{result #0 has a dimension of 4611686018427387904 (at most 2147483647)}}
+  %w = liquid.weight "w" : tensor<4611686018427387904xf32>
+  return
+}
+
+// -----
+
+func.func @concat_overflow(%x: tensor<2147483647xf32>) {
+  // expected-error @+1 {{the inputs add up to more than 2147483647 elements}}
+  %c = liquid.concat %x, %x, %x, %x : tensor<2147483647xf32>, tensor<2147483647xf32>, tensor<2147483647xf32>, tensor<2147483647xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
 func.func @map_fn() {
   %w = liquid.weight "w" : tensor<4xf32>
   // expected-error @+2 {{expected ::mlir::liquid::WeightFn to be one of: softplus, relu, abs, neg}}

@@ -313,3 +313,12 @@ func.func @swiglu_rows(%g: tensor<16xf32>) {
 func.func @arena_dict() attributes {liquid.arena = {size = 4 : i64}} {
   return
 }
+
+// -----
+
+liquid.state_buffer kv_cache @kv : tensor<2x16x8xf32>
+func.func @attention_huge_heads(%q: tensor<?x16xf32>, %k: tensor<?x8xf32>, %n: tensor<4xf32>, %p: index) {
+  // expected-error @+1 {{heads (4611686018427387904) or head_dim (4) out of range}}
+  %a = liquid.attention %q, %k, %k, %n, %n, %p state(@kv) {heads = 4611686018427387904 : i64, kv_heads = 2 : i64, head_dim = 4 : i64, rope_theta = 1.0e+06 : f64, epsilon = 1.0e-05 : f64} : tensor<?x16xf32>, tensor<?x8xf32>, tensor<?x8xf32>, tensor<4xf32>, tensor<4xf32> -> tensor<?x16xf32>
+  return
+}

@@ -727,6 +727,12 @@ TEST_F(SafetensorsErrors, ByteCountMismatch) {
       write(rawFile("{" + entry("w", R"("dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8])") + "}",
                     "abcdefgh")),
       {"bad.safetensors", "'w'"});
+  // an empty tensor whose other dimensions overflow (numel() multiplies
+  // them in order before reaching the zero)
+  expectOpenFails(
+      write(rawFile("{" + entry("w", R"("dtype":"F32","shape":[4294967296,4294967296,0],"data_offsets":[0,0])") + "}",
+                    "")),
+      {"bad.safetensors", "'w'", "overflow"});
 }
 
 TEST_F(SafetensorsErrors, DuplicateName) {

@@ -33,6 +33,22 @@ inline bool isBlockStorage(WeightStorage w) {
 inline int64_t storageInputs(WeightStorage w) {
   return w == WeightStorage::Q4K || w == WeightStorage::Q5K || w == WeightStorage::Q6K ? 256 : 32;
 }
+
+/// The largest tensor dimension a liquid op accepts (2^31 - 1): sizes the
+/// verifiers and passes multiply (heads x head_dim, 4 x units, rows x
+/// columns) then fit in int64_t with room to spare.
+constexpr int64_t kMaxDimSize = (int64_t{1} << 31) - 1;
+/// Checks every ranked tensor operand and result of `op`: each static
+/// dimension at most kMaxDimSize (BoundedShapes).
+LogicalResult verifyBoundedShapes(Operation *op);
+
+/// Every liquid op: tensor sizes within kMaxDimSize, checked before the op's
+/// own verifier does arithmetic on them.
+template <typename ConcreteType>
+class BoundedShapes : public OpTrait::TraitBase<ConcreteType, BoundedShapes> {
+public:
+  static LogicalResult verifyTrait(Operation *op) { return verifyBoundedShapes(op); }
+};
 } // namespace mlir::liquid
 
 #include "liquid/Dialect/LiquidInterfaces.h.inc"

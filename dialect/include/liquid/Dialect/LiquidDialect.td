@@ -58,7 +58,12 @@ def Liquid_Dialect : Dialect {
   let useDefaultAttributePrinterParser = 1;
 }
 
+// Tensor sizes bounded (Liquid.h: kMaxDimSize), checked before the verifiers.
+def Liquid_BoundedShapes : NativeOpTrait<"BoundedShapes"> {
+  let cppNamespace = "::mlir::liquid";
+}
+
 class Liquid_Op<string mnemonic, list<Trait> traits = []>
-    : Op<Liquid_Dialect, mnemonic, traits>;
+    : Op<Liquid_Dialect, mnemonic, !listconcat([Liquid_BoundedShapes], traits)>;
 
 #endif // LIQUID_DIALECT_TD
