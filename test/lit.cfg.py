@@ -66,6 +66,9 @@ try:
         config.available_features.add("avx512vnni")
 except (OSError, IndexError):
     pass
+# The bad-input corpus limits address space, which sanitizer builds (that
+# reserve terabytes of shadow memory) cannot run under.
+config.substitutions.append(("%badinput_flags", "--no-limits" if config.sanitizers else ""))
 if config.sanitizers:
     config.available_features.add("sanitizers")
     config.environment["LIQUIDC_CFLAGS"] = "-fsanitize=address,undefined -fno-omit-frame-pointer"
