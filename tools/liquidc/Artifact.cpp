@@ -56,12 +56,8 @@ static std::string pwriteAll(int fd, uint64_t at, const void *data, size_t bytes
   return "";
 }
 
-/// Writes `data` to a new file beside `path` (a unique name, created with
-/// O_EXCL, so a planted file or link there is never written through) and
-/// renames it over `path`, so readers never see half a file; `mode` is the
-/// new file's permission bits.
-static bool writeAtomically(const std::string &path, llvm::StringRef data, std::string &err,
-                            unsigned mode = 0644) {
+bool writeAtomically(const std::string &path, llvm::StringRef data, std::string &err,
+                     unsigned mode) {
   llvm::SmallString<256> tmp;
   int fd = -1;
   if (std::error_code ec = llvm::sys::fs::createUniqueFile(path + "-%%%%%%.tmp", fd, tmp,
@@ -91,9 +87,7 @@ static bool writeAtomically(const std::string &path, llvm::StringRef data, std::
   return ok;
 }
 
-/// Copies the file `src` (in liquidc's private work folder) to `path` as
-/// writeAtomically does, keeping its permission bits.
-static bool commitFile(const std::string &src, const std::string &path, std::string &err) {
+bool commitFile(const std::string &src, const std::string &path, std::string &err) {
   auto buf = llvm::MemoryBuffer::getFile(src, /*IsText=*/false, /*RequiresNullTerminator=*/false);
   llvm::sys::fs::file_status st;
   if (!buf || llvm::sys::fs::status(src, st)) {

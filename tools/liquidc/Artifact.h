@@ -70,6 +70,16 @@ struct ModelRuntime {
 ModelRuntime cellRuntime(const KernelInfo &k, bool embed);
 ModelRuntime lmRuntime(const LMKernelInfo &k, bool embed);
 
+/// Writes `data` to a new file beside `path` (a unique name, created with
+/// O_EXCL, so a planted file or link there is never written through) and
+/// renames it over `path`, so readers never see half a file; `mode` is the
+/// new file's permission bits.
+bool writeAtomically(const std::string &path, llvm::StringRef data, std::string &err,
+                     unsigned mode = 0644);
+/// Copies the file `src` (in liquidc's private work folder) to `path` as
+/// writeAtomically does, keeping its permission bits.
+bool commitFile(const std::string &src, const std::string &path, std::string &err);
+
 /// One relocatable object (`cc -r`) of the kernel object and the extra
 /// objects and sources: --emit=obj with Halide kernels.
 bool linkRelocatable(const ArtifactRequest &req, std::string &err);

@@ -166,7 +166,16 @@ bool Emitter::emitMachineCode(std::string &err) {
   auto kind = o.emit == Emit::LLVM  ? OutputKind::LLVMIR
               : o.emit == Emit::Asm ? OutputKind::Assembly
                                     : OutputKind::Object;
-  return emitModule(m.module, o.machine, kind, o.output.empty() ? "-" : o.output, err, &timing);
+  if (o.output.empty() || o.output == "-")
+    return emitModule(m.module, o.machine, kind, "-", err, &timing);
+  // Written in the private work folder, then beside -o and renamed.
+  WorkDir work;
+  if (!work.error.empty())
+    return err = work.error, false;
+  llvm::SmallString<256> p(work.path);
+  llvm::sys::path::append(p, "output");
+  return emitModule(m.module, o.machine, kind, std::string(p), err, &timing) &&
+         commitFile(std::string(p), o.output, err);
 }
 
 bool Emitter::kernelObject(const WorkDir &work, const std::string &prefix, std::string &obj,
@@ -237,11 +246,13 @@ bool Emitter::emitCode(int64_t rowsEstimate, std::string &err) {
     std::string text;
     if (!mergePtx(ptxFiles, text, err))
       return false;
-    auto out = openOutputFile(o.output.empty() ? "-" : o.output, &err);
+    if (!o.output.empty() && o.output != "-")
+      return writeAtomically(o.output, text, err);
+    auto out = openOutputFile("-", &err);
     if (!out)
       return false;
     out->os() << text;
-    return keepOutput(*out, o.output.empty() ? "-" : o.output, err);
+    return keepOutput(*out, "-", err);
   }
   if (!obj)
     return emitMachineCode(err);

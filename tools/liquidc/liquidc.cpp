@@ -175,11 +175,11 @@ public:
       return;
     llvm::SmallString<256> p(o.dumpStages);
     llvm::sys::path::append(p, llvm::formatv("{0:02}-{1}.mlir", ++index, stage).str());
-    std::error_code ec;
-    llvm::raw_fd_ostream os(p, ec);
-    if (ec)
-      fail(std::string(p) + ": " + ec.message());
+    std::string text, err;
+    llvm::raw_string_ostream os(text);
     module.print(os, printingFlags());
+    if (!writeAtomically(std::string(p), text, err))
+      fail(err);
   }
 
   void run(llvm::StringRef stage, llvm::function_ref<void(OpPassManager &)> populate) {
@@ -210,11 +210,19 @@ public:
   /// --emit=mlir|vector|llvm-dialect: the IR to -o (stdout without it).
   void print() {
     std::string err;
-    auto out = openOutputFile(o.output.empty() ? "-" : o.output, &err);
+    if (!o.output.empty() && o.output != "-") {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      module.print(os, printingFlags());
+      if (!writeAtomically(o.output, text, err))
+        fail(err);
+      return;
+    }
+    auto out = openOutputFile("-", &err);
     if (!out)
       fail(err);
     module.print(out->os(), printingFlags());
-    if (!keepOutput(*out, o.output.empty() ? "-" : o.output, err)) {
+    if (!keepOutput(*out, "-", err)) {
       out.reset(); // not kept: removed (fail() runs no destructors)
       fail(err);
     }
