@@ -816,7 +816,9 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string &path,
               " dimensions (at most 4)" + sfx;
         return nullptr;
       }
-      uint64_t numel = 1;
+      // numel() multiplies the dimensions in order (int64_t): the product of
+      // the nonzero ones must fit even when another is zero.
+      uint64_t numel = 1, nonzero = 1;
       bool overflow = false;
       for (uint32_t d = 0; d < nd; ++d) {
         uint64_t ne;
@@ -830,6 +832,9 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string &path,
           return nullptr;
         }
         if (!mulOk(numel, ne, numel)) overflow = true;
+        if (ne != 0 && (!mulOk(nonzero, ne, nonzero) ||
+                        nonzero > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())))
+          overflow = true;
         t.ne.push_back(static_cast<int64_t>(ne));
       }
       if (!c.u32(t.typeId) || !c.u64(t.offset)) {
