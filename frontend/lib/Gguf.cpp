@@ -847,7 +847,9 @@ std::unique_ptr<GgufFile> GgufFile::open(const std::string &path,
               (std::strcmp(n, "unknown") == 0
                    ? "unknown tensor type " + std::to_string(t.typeId)
                    : "unsupported tensor type " + std::to_string(t.typeId) +
-                         " (" + n + "); supported: F32, F16, BF16, Q8_0") +
+                         " (" + n +
+                         "); supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, "
+                         "Q5_K, Q6_K") +
               sfx;
         return nullptr;
       }
