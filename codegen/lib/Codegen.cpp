@@ -102,6 +102,37 @@ bool hasHalfConversions(const MachineOptions &in) {
   return sti && (sti->checkFeatures("+zfhmin") || sti->checkFeatures("+zfh"));
 }
 
+std::string checkMachine(const MachineOptions &in) {
+  initializeTargets();
+  MachineOptions o = resolveMachine(in);
+  llvm::Triple triple(o.triple);
+  std::string err;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, err);
+  if (!target)
+    return "no LLVM target for '" + o.triple + "'";
+  // A subtarget of the default CPU answers what the named CPU and features
+  // are without the warnings a bad name prints.
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(target->createMCSubtargetInfo(triple, "", ""));
+  if (!sti)
+    return "no subtarget information for '" + o.triple + "'";
+  if (!o.cpu.empty() && o.cpu != "generic" && !sti->isCPUStringValid(o.cpu))
+    return "--target-cpu '" + o.cpu + "' is not a CPU of " + o.triple +
+           " (llc -mtriple=" + o.triple + " -mcpu=help lists them)";
+  llvm::SmallVector<llvm::StringRef, 16> feats;
+  llvm::StringRef(o.features).split(feats, ',', -1, /*KeepEmpty=*/false);
+  for (llvm::StringRef f : feats) {
+    llvm::StringRef name = f.trim();
+    if (!name.consume_front("+") && !name.consume_front("-"))
+      return "--target-features '" + f.str() + "' must start with + or -";
+    bool known = llvm::any_of(sti->getAllProcessorFeatures(),
+                              [&](const llvm::SubtargetFeatureKV &kv) { return name == kv.Key; });
+    if (!known)
+      return "--target-features '" + f.str() + "' is not a feature of " + o.triple +
+             " (llc -mtriple=" + o.triple + " -mattr=help lists them)";
+  }
+  return "";
+}
+
 /// LLVM 22's Hexagon back end spends minutes on a forward kernel (one large
 /// function) in four passes whose cost grows faster than the code: the
 /// software pipeliner, "insert" generation, store widening and bit

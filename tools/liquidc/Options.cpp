@@ -348,6 +348,9 @@ DriverOptions liquid::parseDriverOptions(int argc, char **argv) {
     o.machine.cpu = targetCpu;
   if (!targetFeatures.empty())
     o.machine.features = targetFeatures;
+  if (!targetCpu.empty() || !targetFeatures.empty())
+    if (std::string why = checkMachine(o.machine); !why.empty())
+      fail(why);
   int64_t lanes = vectorWidth             ? vectorWidth.getValue()
                   : o.target->vectorFloats ? o.target->vectorFloats
                                           : preferredVectorWidth(o.machine);

@@ -51,6 +51,9 @@ std::string int8DotIntrinsic(const MachineOptions &opts, int64_t lanes);
 /// call its C library may lack (riscv64 needs Zfhmin; x86 has F16C or
 /// libgcc's __extendhfsf2, aarch64 fcvt).
 bool hasHalfConversions(const MachineOptions &opts);
+/// "" if LLVM knows the machine's CPU and every +/- feature, else one line
+/// saying which (LLVM itself only warns and ignores them, once per function).
+std::string checkMachine(const MachineOptions &opts);
 
 } // namespace liquid
 
