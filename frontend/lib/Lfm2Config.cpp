@@ -100,7 +100,7 @@ struct JsonCfg {
 /// format specific.
 struct CfgKeys {
   const char *vocab, *hidden, *layers, *heads, *kvHeads, *headDim, *convL,
-      *eps, *theta, *layerTypes, *experts, *topK, *dense, *expertFfn;
+      *eps, *theta, *layerTypes, *experts, *topK, *dense, *expertFfn, *maxContext;
 };
 const CfgKeys kHfKeys = {"vocab_size",          "hidden_size",
                          "num_hidden_layers",   "num_attention_heads",
@@ -108,7 +108,8 @@ const CfgKeys kHfKeys = {"vocab_size",          "hidden_size",
                          "conv_L_cache",        "norm_eps",
                          "rope_theta",          "layer_types",
                          "num_experts",         "num_experts_per_tok",
-                         "num_dense_layers",    "moe_intermediate_size"};
+                         "num_dense_layers",    "moe_intermediate_size",
+                         "max_position_embeddings"};
 
 bool checkConfig(const Lfm2Config &c, const std::string &file,
                  const CfgKeys &k, const std::string &prefix,
@@ -128,7 +129,8 @@ bool checkConfig(const Lfm2Config &c, const std::string &file,
       !range(k.layers, c.layers, 1, 65536) ||
       !range(k.heads, c.heads, 1, kMax) ||
       !range(k.kvHeads, c.kvHeads, 1, kMax) ||
-      !range(k.headDim, c.headDim, 1, kMax) || !range(k.convL, c.convL, 1, 4096))
+      !range(k.headDim, c.headDim, 1, kMax) || !range(k.convL, c.convL, 1, 4096) ||
+      !range(k.maxContext, c.maxContext, 0, int64_t(1) << 40)) // 0: not given
     return false;
   if (c.kvHeads > c.heads || c.heads % c.kvHeads != 0)
     return bad(k.kvHeads, "key/value head count " + std::to_string(c.kvHeads) +
@@ -507,7 +509,8 @@ bool parseGgufConfig(const GgufFile &f, Lfm2Config &c, int64_t &ffnMeta,
                   "shortconv.l_cache",  "attention.layer_norm_rms_epsilon",
                   "rope.freq_base",     "attention.head_count_kv",
                   "expert_count",       "expert_used_count",
-                  "leading_dense_block_count", "expert_feed_forward_length"};
+                  "leading_dense_block_count", "expert_feed_forward_length",
+                  "context_length"};
   return checkConfig(c, file, keys, p, err);
 }
 
