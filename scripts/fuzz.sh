@@ -48,7 +48,7 @@ for h in "${harnesses[@]}"; do
   if [ -d "$regress" ] && [ -n "$(ls -A "$regress")" ]; then
     echo "== $h: replaying $(ls "$regress" | wc -l) regression inputs"
     ASAN_OPTIONS="$ASAN_OPTIONS$([ "$h" = mlir ] && echo :allow_user_poisoning=0)" \
-      "$bin" -rss_limit_mb=4096 "$regress"/* >"$build/replay-$h.log" 2>&1 ||
+      "$bin" -rss_limit_mb=4096 -timeout=10 "$regress"/* >"$build/replay-$h.log" 2>&1 ||
       { echo "FAIL $h: a regression input fails again (see $build/replay-$h.log)"; status=1; }
   fi
   [ "$replay_only" = 1 ] && continue

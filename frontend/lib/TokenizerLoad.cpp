@@ -28,6 +28,8 @@ using detail::isFile;
 
 namespace {
 
+/// Ids a tokenizer.json may leave without a token (reserved, unused).
+constexpr int64_t kMaxUnusedIds = 65536;
 
 /// The folder of an HF checkpoint given as a folder or as its config.json;
 /// empty for anything else (a .gguf file).
@@ -267,6 +269,15 @@ bool loadHfTokenizer(const std::string &dir, TokenizerSpec &s, std::string &err)
       return false;
     int32_t n = 0;
     for (auto &kv : ids) n = std::max(n, kv.second + 1);
+    // Vocabularies are dense; a few reserved ids may be missing. A file
+    // naming id 16,000,000 for its 600 tokens would make every later step
+    // size itself for sixteen million.
+    if (static_cast<int64_t>(n) > static_cast<int64_t>(ids.size()) + kMaxUnusedIds) {
+      err = file + ": token ids reach " + std::to_string(n - 1) + " but only " +
+            std::to_string(ids.size()) + " tokens are defined (at most " +
+            std::to_string(kMaxUnusedIds) + " ids may be unused)";
+      return false;
+    }
     s.tokens.assign(n, "");
     s.types.assign(n, 5); // ids without a string: unused
     for (auto &kv : ids) {

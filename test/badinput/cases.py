@@ -278,6 +278,12 @@ def all_cases(fixtures):
         Case("hf-negative-context", ["LIQUIDC", "m", "-o", "lm"],
              r"m/config\.json: value -5 out of range \[0, 1099511627776\].*max_position_embeddings",
              hf_folder(cfg=config_with(max_position_embeddings=-5))),
+        Case("hf-tokenizer-sparse-ids", ["LIQUIDC", "m", "-o", "lm"],
+             r"m/tokenizer\.json: token ids reach 16000000 but only 3 tokens are defined",
+             hf_folder(extra={"m/tokenizer.json": json.dumps(
+                 {"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": []},
+                  "pre_tokenizer": {"type": "ByteLevel"},
+                  "added_tokens": [{"id": 16000000, "content": "<x>", "special": True}]})})),
         Case("hf-escape-model-type", ["LIQUIDC", "m", "-o", "lm"], r"m/config\.json.*model_type",
              hf_folder(cfg=config_with(model_type="\x1b]0;pwned\x07"))),
         Case("hf-escape-tensor", ["LIQUIDC", "m", "-o", "lm"], r"m/model\.safetensors",
