@@ -4,7 +4,7 @@
 #   scripts/test.sh               # build/ ; fixtures skipped (loudly) when absent
 #   CI=true scripts/test.sh       # fixtures required
 #   LIQUID_SANITIZE=1 scripts/test.sh   # ASan+UBSan build in build-asan/
-#   LIQUID_FUZZ_SECONDS=N scripts/test.sh   # then fuzz each harness N s (CI: 20)
+#   LIQUID_FUZZ_SECONDS=N scripts/test.sh   # then fuzz each harness N s (CI: 10)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 "$root/scripts/install-deps.sh"
@@ -22,7 +22,7 @@ cmake --build "$build"
 # The libFuzzer harnesses (their own ASan+UBSan build tree, build-fuzz/):
 # the kept regression inputs replayed, then a bounded run of each.
 fuzz_seconds="${LIQUID_FUZZ_SECONDS:-}"
-if [ -z "$fuzz_seconds" ] && [ "${CI:-}" = "true" ]; then fuzz_seconds=20; fi
+if [ -z "$fuzz_seconds" ] && [ "${CI:-}" = "true" ]; then fuzz_seconds=10; fi
 if [ -n "$fuzz_seconds" ] && [ "$fuzz_seconds" != 0 ]; then
   "$root/scripts/fuzz.sh" --seconds "$fuzz_seconds"
 fi
