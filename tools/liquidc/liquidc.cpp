@@ -175,10 +175,15 @@ public:
       return;
     llvm::SmallString<256> p(o.dumpStages);
     llvm::sys::path::append(p, llvm::formatv("{0:02}-{1}.mlir", ++index, stage).str());
+    writeModule(std::string(p));
+  }
+
+  /// The module's text to `path`, written beside it and renamed.
+  void writeModule(const std::string &path) {
     std::string text, err;
     llvm::raw_string_ostream os(text);
     module.print(os, printingFlags());
-    if (!writeAtomically(std::string(p), text, err))
+    if (!writeAtomically(path, text, err))
       fail(err);
   }
 
@@ -209,15 +214,9 @@ public:
 
   /// --emit=mlir|vector|llvm-dialect: the IR to -o (stdout without it).
   void print() {
+    if (!o.output.empty() && o.output != "-")
+      return writeModule(o.output);
     std::string err;
-    if (!o.output.empty() && o.output != "-") {
-      std::string text;
-      llvm::raw_string_ostream os(text);
-      module.print(os, printingFlags());
-      if (!writeAtomically(o.output, text, err))
-        fail(err);
-      return;
-    }
     auto out = openOutputFile("-", &err);
     if (!out)
       fail(err);
