@@ -50,6 +50,7 @@ import shlex
 import shutil
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -321,7 +322,7 @@ def sweep_one(a, path, k, c=None):
     cmds = [" ".join(shlex.quote(x) for x in cmd) for cmd in (gen, comp, prog)]
     d = {}
     try:
-        rc, _, se, _ = run(gen, 300)
+        rc, _, se, d["t_gen"] = run(gen, 300)
         if rc:
             return "FAIL", f"liquid-lfm2-gen rc {rc}: {last_line(se)}", d, cmds, work, c
         hf = os.path.join(work, "hf")
@@ -342,7 +343,9 @@ def sweep_one(a, path, k, c=None):
             logits = np.load(os.path.join(work, "out", "logits.npy"))
         except (ValueError, OSError) as e:
             return "FAIL", f"unreadable program output: {e}", d, cmds, work, c
+        t0 = time.monotonic()
         ref = int8_reference(path, reference_folder(path, hf, c, work), c)
+        d["t_ref"] = time.monotonic() - t0
         ActQ8.near_ties = 0
         status, cause, d2 = lfm2_sweep.compare(c, logits, ids, ref, a.tol, a.tol)
         if status != "PASS" and ActQ8.near_ties:  # the oracle cannot say which side
@@ -350,6 +353,7 @@ def sweep_one(a, path, k, c=None):
             status, cause, d2 = lfm2_sweep.compare(c, logits, ids, ref, TIE_TOL, TIE_TOL)
             cause = (cause + " " if cause else "") + f"(int8 inputs: {ties} near ties, tol {TIE_TOL})"
         d.update(d2)
+        d["t_check"] = time.monotonic() - t0
         return status, cause, d, cmds, work, c
     except Exception as e:                        # an oracle error is reported, not raised
         return "FAIL", f"sweep/reference error: {type(e).__name__}: {e}", d, cmds, work, c
@@ -401,6 +405,9 @@ def main(argv=None):
             nums = (f" err {d['err']:.2e} (prefill {d['prefill']:.1e} decode {d['decode']:.1e}"
                     f" at {d['at']}) ids {d['ids']}" if "err" in d else "")
             extra = f" max_rows {c['max_rows']}" if c["max_rows"] else ""
+            steps = ("t_gen", "t_compile", "t_run", "t_check")
+            if all(t in d for t in steps):  # where the sweep's time goes (seconds)
+                extra += " | s gen/compile/run/check " + "/".join(f"{d[t]:.1f}" for t in steps)
             print(f"[{p} {k}] {status}{' ' + cause if cause else ''}{nums} | {lfm2_sweep.describe(c)}"
                   f" threads {c['threads']}{extra}", flush=True)
             if status != "PASS":

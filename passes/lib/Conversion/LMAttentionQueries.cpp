@@ -43,9 +43,19 @@ void LMEmitter::attendBlocks(const AttnBlock &a, ShareFn forShare, QueryFn query
   Value lane = arith::ConstantOp::create(
       b, loc,
       DenseElementsAttr::get(VectorType::get({lanes}, b.getI32Type()), ArrayRef<int32_t>(iota)));
-  auto scalarAt = [&](int64_t off) { return ldScalar(sc, a.base, off); };
-  auto storeScalar = [&](Value v, int64_t off) {
-    memref::StoreOp::create(b, loc, v, aMem, ValueRange{addi(a.base, idx(off))});
+  // Offsets in the scratch: per query (qi a loop index), then fixed.
+  auto qAt = [&](Value qi, int64_t stride) { return addi(a.base, muli(qi, stride)); };
+  auto storeScalar = [&](Value v, Value base, int64_t off) {
+    memref::StoreOp::create(b, loc, v, aMem, ValueRange{addi(base, idx(off))});
+  };
+  // body(i) for i = 0, step, ... < n: a loop in the code, not unrolled (the
+  // queries' bodies are long when head_dim leaves narrow vectors; unrolling
+  // them made attention alone ~70k lines of IR and minutes of compile time).
+  auto forEach = [&](int64_t n, int64_t step, function_ref<void(Value)> body) {
+    dloop(idx(0), idx(n), step, {}, [&](Value i, ValueRange) -> SmallVector<Value> {
+      body(i);
+      return {};
+    });
   };
 
   Value blocks = divu(addi(rows, idx(R - 1)), R);
@@ -57,25 +67,29 @@ void LMEmitter::attendBlocks(const AttnBlock &a, ShareFn forShare, QueryFn query
     Value gOff = muli(g, hd);
     // Query qi is (row qi / G, head qi % G of the group); the padding ones
     // repeat the block's last query (the last row may be short: clamped).
-    auto rowOf = [&](int64_t qi) { return minu(addi(t0, idx(std::min(qi, nq - 1) / G)), last); };
-    auto headOf = [&](int64_t qi) { return addi(muli(g, G), idx(std::min(qi, nq - 1) % G)); };
-    for (int64_t qi = 0; qi < qpad; ++qi) {
+    auto clampQ = [&](Value qi) { return minu(qi, idx(nq - 1)); };
+    auto rowOf = [&](Value qi) { return minu(addi(t0, divu(clampQ(qi), G)), last); };
+    auto headOf = [&](Value qi) {
+      return addi(muli(g, G), arith::RemUIOp::create(b, loc, clampQ(qi), idx(G)));
+    };
+    forEach(qpad, 1, [&](Value qi) {
       Value t = rowOf(qi);
       SmallVector<Value> xs = query(addi(muli(t, heads * hd), muli(headOf(qi), hd)), addi(pos, t));
       for (int64_t c = 0; c < nc; ++c) {
-        st(xs[c], sc, a.base, oQ + qi * hd + c * lanes);
-        st(splat(0.0f), sc, a.base, oAcc + qi * hd + c * lanes);
+        st(xs[c], sc, qAt(qi, hd), oQ + c * lanes);
+        st(splat(0.0f), sc, qAt(qi, hd), oAcc + c * lanes);
       }
-      storeScalar(scalar(negInf), oM + qi);
-      storeScalar(scalar(0.0f), oL + qi);
-    }
+      storeScalar(scalar(negInf), qAt(qi, 1), oM);
+      storeScalar(scalar(0.0f), qAt(qi, 1), oL);
+    });
     dloop(idx(0), kend, bk, {}, [&](Value j0, ValueRange) -> SmallVector<Value> {
       Value jEnd = minu(addi(j0, idx(bk)), kend);
       // A. Scores of the tile's keys, qg queries per pass over the keys.
-      for (int64_t q0 = 0; q0 < qpad; q0 += qg) {
+      forEach(qpad, qg, [&](Value q0) {
+        Value qBase = qAt(q0, hd), sBase = qAt(q0, bk);
         SmallVector<Value> qv;
         for (int64_t i = 0; i < qg * nc; ++i)
-          qv.push_back(ld(sc, a.base, oQ + (q0 + i / nc) * hd + (i % nc) * lanes));
+          qv.push_back(ld(sc, qBase, oQ + (i / nc) * hd + (i % nc) * lanes));
         dloop(j0, jEnd, 1, {}, [&](Value j, ValueRange) -> SmallVector<Value> {
           Value row = addi(muli(j, kvw), gOff), jj = arith::SubIOp::create(b, loc, j, j0);
           SmallVector<Value> kv;
@@ -86,26 +100,25 @@ void LMEmitter::attendBlocks(const AttnBlock &a, ShareFn forShare, QueryFn query
             for (int64_t c = 0; c < nc; ++c)
               acc = add(acc, mul(qv[i * nc + c], kv[c]));
             Value s = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, acc);
-            memref::StoreOp::create(b, loc, s, aMem,
-                                    ValueRange{addi(addi(a.base, jj), idx(oS + (q0 + i) * bk))});
+            storeScalar(s, addi(sBase, jj), oS + i * bk);
           }
           return {};
         });
-      }
+      });
       // B. Online softmax: each query's keys past its position are masked.
-      for (int64_t qi = 0; qi < qpad; ++qi) {
+      forEach(qpad, 1, [&](Value qi) {
+        Value sBase = qAt(qi, bk), mBase = qAt(qi, 1);
         Value endV = i32s(addi(pos, addi(rowOf(qi), idx(1))));
         SmallVector<Value> sv, ok;
         Value mx = splat(negInf);
         for (int64_t c = 0; c < tv; ++c) {
           Value key = arith::AddIOp::create(b, loc, lane, i32s(addi(j0, idx(c * lanes))));
           ok.push_back(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, key, endV));
-          sv.push_back(arith::SelectOp::create(b, loc, ok.back(),
-                                               ld(sc, a.base, oS + qi * bk + c * lanes),
+          sv.push_back(arith::SelectOp::create(b, loc, ok.back(), ld(sc, sBase, oS + c * lanes),
                                                splat(negInf)));
           mx = arith::MaximumFOp::create(b, loc, mx, sv.back());
         }
-        Value mOld = scalarAt(oM + qi);
+        Value mOld = ldScalar(sc, mBase, oM);
         Value mNew = arith::MaximumFOp::create(
             b, loc, mOld, vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXIMUMF, mx));
         // exp(-inf) need not be 0 in the polynomial: the first tile's factor
@@ -120,23 +133,24 @@ void LMEmitter::attendBlocks(const AttnBlock &a, ShareFn forShare, QueryFn query
           // clamped, then zeroed)
           Value e = expForSigmoid(arith::SubFOp::create(b, loc, sv[c], mNewV));
           e = arith::SelectOp::create(b, loc, ok[c], e, splat(0.0f));
-          st(e, sc, a.base, oS + qi * bk + c * lanes);
+          st(e, sc, sBase, oS + c * lanes);
           sum = add(sum, e);
         }
         Value l = arith::AddFOp::create(
-            b, loc, arith::MulFOp::create(b, loc, scalarAt(oL + qi), alpha),
+            b, loc, arith::MulFOp::create(b, loc, ldScalar(sc, mBase, oL), alpha),
             vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD, sum));
-        storeScalar(mNew, oM + qi);
-        storeScalar(l, oL + qi);
-        storeScalar(alpha, oAl + qi);
-      }
+        storeScalar(mNew, mBase, oM);
+        storeScalar(l, mBase, oL);
+        storeScalar(alpha, mBase, oAl);
+      });
       // C. acc = acc * alpha + sum_j p_j v_j, qg queries per pass.
-      for (int64_t q0 = 0; q0 < qpad; q0 += qg) {
+      forEach(qpad, qg, [&](Value q0) {
+        Value aBase = qAt(q0, hd), sBase = qAt(q0, bk), mBase = qAt(q0, 1);
         SmallVector<Value> acc;
         for (int64_t i = 0; i < qg; ++i) {
-          Value al = bcast(scalarAt(oAl + q0 + i));
+          Value al = bcast(ldScalar(sc, mBase, oAl + i));
           for (int64_t c = 0; c < nc; ++c)
-            acc.push_back(mul(ld(sc, a.base, oAcc + (q0 + i) * hd + c * lanes), al));
+            acc.push_back(mul(ld(sc, aBase, oAcc + i * hd + c * lanes), al));
         }
         acc = dloop(j0, jEnd, 1, acc, [&](Value j, ValueRange in) {
           Value row = addi(muli(j, kvw), gOff), jj = arith::SubIOp::create(b, loc, j, j0);
@@ -144,7 +158,7 @@ void LMEmitter::attendBlocks(const AttnBlock &a, ShareFn forShare, QueryFn query
           for (int64_t c = 0; c < nc; ++c)
             vv.push_back(ld(a.vc, row, c * lanes));
           for (int64_t i = 0; i < qg; ++i) {
-            Value p = bcast(ldScalar(sc, addi(a.base, jj), oS + (q0 + i) * bk));
+            Value p = bcast(ldScalar(sc, addi(sBase, jj), oS + i * bk));
             for (int64_t c = 0; c < nc; ++c)
               next.push_back(add(in[i * nc + c], mul(p, vv[c])));
           }
@@ -152,21 +166,22 @@ void LMEmitter::attendBlocks(const AttnBlock &a, ShareFn forShare, QueryFn query
         });
         for (int64_t i = 0; i < qg; ++i)
           for (int64_t c = 0; c < nc; ++c)
-            st(acc[i * nc + c], sc, a.base, oAcc + (q0 + i) * hd + c * lanes);
-      }
+            st(acc[i * nc + c], sc, aBase, oAcc + i * hd + c * lanes);
+      });
       return {};
     });
     // The block's outputs: every query of a row that exists.
-    for (int64_t qi = 0; qi < nq; ++qi) {
-      Value t = addi(t0, idx(qi / G));
+    forEach(nq, 1, [&](Value qi) {
+      Value t = addi(t0, divu(qi, G));
       Value exists = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, t, rows);
       auto ifOp = scf::IfOp::create(b, loc, exists, /*withElseRegion=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      Value inv = bcast(arith::DivFOp::create(b, loc, scalar(1.0f), scalarAt(oL + qi)));
-      Value yOff = addi(muli(t, heads * hd), muli(addi(muli(g, G), idx(qi % G)), hd));
+      Value inv = bcast(arith::DivFOp::create(b, loc, scalar(1.0f), ldScalar(sc, qAt(qi, 1), oL)));
+      Value head = addi(muli(g, G), arith::RemUIOp::create(b, loc, qi, idx(G)));
+      Value yOff = addi(muli(t, heads * hd), muli(head, hd));
       for (int64_t c = 0; c < nc; ++c)
-        st(mul(ld(sc, a.base, oAcc + qi * hd + c * lanes), inv), a.y, yOff, c * lanes);
-    }
+        st(mul(ld(sc, qAt(qi, hd), oAcc + c * lanes), inv), a.y, yOff, c * lanes);
+    });
   });
 }
