@@ -391,6 +391,42 @@ fail:
     return -1;
 }
 
+#ifdef LQ_BARE_METAL
+/* A microcontroller's test program reaches this machine's files through
+ * semihosting, which has no stat, mkstemp or rename: outputs are written in
+ * place (tmp is the path itself) and removed again on failure. */
+static inline int lq_check_output(const char *path, char *err, size_t errcap)
+{
+    (void)path, (void)err, (void)errcap;
+    return 0;
+}
+
+static inline FILE *lq_create_beside(const char *path, char *tmp, size_t tmpcap, char *err,
+                                     size_t errcap)
+{
+    if ((size_t)snprintf(tmp, tmpcap, "%s", path) >= tmpcap) {
+        snprintf(err, errcap, "path too long");
+        tmp[0] = '\0';
+        return NULL;
+    }
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        snprintf(err, errcap, "cannot write: %s", strerror(errno));
+        tmp[0] = '\0';
+    }
+    return f;
+}
+
+static inline int lq_rename(const char *tmp, const char *path)
+{
+    return strcmp(tmp, path) == 0 ? 0 : -1;
+}
+#else
+static inline int lq_rename(const char *tmp, const char *path)
+{
+    return rename(tmp, path);
+}
+
 /* 0 when `path` can be an output: absent, or a regular file (a device, a
  * folder or a pipe is never replaced); else -1 with the reason in err. */
 static inline int lq_check_output(const char *path, char *err, size_t errcap)
@@ -430,6 +466,7 @@ static inline FILE *lq_create_beside(const char *path, char *tmp, size_t tmpcap,
     }
     return f;
 }
+#endif
 
 /* Writes a float32 C-ordered .npy file (format 1.0) to a new file beside
  * `path` (lq_create_beside), whose name it puts in tmp (empty if none was
@@ -484,7 +521,7 @@ static inline int npy_save(const char *path, const float *data, int ndim, const 
 {
     char tmp[4096];
     int rc = npy_save_beside(path, tmp, sizeof tmp, data, ndim, shape, err, errcap);
-    if (rc == 0 && rename(tmp, path) != 0) {
+    if (rc == 0 && lq_rename(tmp, path) != 0) {
         snprintf(err, errcap, "cannot rename %s into place: %s", tmp, strerror(errno));
         rc = -1;
     }

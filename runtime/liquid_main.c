@@ -239,9 +239,13 @@ static int check_shape(const char *path, const npy_array *a, int n, const uint64
 
 static double now_seconds(void)
 {
+#ifdef CLOCK_MONOTONIC
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#else /* a bare-metal C library (microcontroller test programs) */
+    return (double)clock() / CLOCKS_PER_SEC;
+#endif
 }
 
 /* Rows of a run's batch context: larger batches run in slices of this many. */
@@ -488,7 +492,7 @@ static int write_outputs(const output_file *outs, int nouts)
         }
     }
     for (int i = 0; i < nouts; ++i) {
-        if (rename(tmp_names[i], outs[i].path) != 0) {
+        if (lq_rename(tmp_names[i], outs[i].path) != 0) {
             report(outs[i].path, "cannot rename %s into place: %s", tmp_names[i], strerror(errno));
             goto cleanup;
         }

@@ -155,7 +155,9 @@ void LQ_KERNEL_STEP_ROWS(const float *weights, float *arenas, const float *ts, i
 #error "liquid runtime: LQ_ARENA_FLOATS must be a multiple of 16"
 #endif
 
-/* The runtime API; documented in liquid_model.h.in. */
+/* The runtime API; documented in liquid_model.h.in.  (A microcontroller's
+ * library, liquid_mcu.c, has an API of its own on the caller's arena.) */
+#ifndef LQ_MCU_RUNTIME
 typedef struct LQ_CTX LQ_CTX;
 LQ_API LQ_CTX *LQ_CREATE(const char *weights_path);
 LQ_API LQ_CTX *LQ_CREATE_BATCH(const char *weights_path, int64_t rows, int threads);
@@ -170,5 +172,6 @@ LQ_API int LQ_GET_STATE(const LQ_CTX *ctx, int which, float *out);
 LQ_API int LQ_SET_STATE(LQ_CTX *ctx, int which, const float *in);
 LQ_API size_t LQ_STATE_SIZE_FN(int which);
 LQ_API void LQ_DESTROY(LQ_CTX *ctx);
+#endif
 
 #endif /* LIQUID_RUNTIME_H */

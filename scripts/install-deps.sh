@@ -9,6 +9,8 @@ PKGS=(
   libhalide14-0-dev
   nlohmann-json3-dev libgtest-dev
   g++-aarch64-linux-gnu libc6-dev-arm64-cross g++-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user
+  gcc-arm-none-eabi picolibc-arm-none-eabi gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
+  qemu-system-arm qemu-system-misc
   python3 python3-numpy
 )
 

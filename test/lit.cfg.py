@@ -16,6 +16,9 @@ llvm_config.with_system_environment(["HOME", "TMPDIR", "PATH"])
 llvm_config.use_default_substitutions()
 llvm_config.add_tool_substitutions(["liquid-opt", "liquidc", "liquid-lfm2-gen", "liquid-halide-gen", "liquid-tokenize"], [config.liquid_tools_dir])
 llvm_config.add_tool_substitutions(["FileCheck", "not", "count"], [config.llvm_tools_dir])
+# liquid-mcu-run (a script beside liquidc) runs microcontroller programs for
+# the test helpers and sweeps, which name it as a runner
+llvm_config.with_environment("PATH", config.liquid_tools_dir, append_path=True)
 config.substitutions.append(("%python", config.python_with_numpy))
 config.substitutions.append(("%fixtures", config.fixtures_dir))
 config.substitutions.append(("%srcroot", config.liquid_src_root))
@@ -50,6 +53,13 @@ if shutil.which("qemu-aarch64") and shutil.which("aarch64-linux-gnu-gcc"):
     config.available_features.add("aarch64-cross")
 if shutil.which("qemu-riscv64") and shutil.which("riscv64-linux-gnu-gcc"):
     config.available_features.add("riscv64-cross")
+# Microcontrollers: bare-metal programs (gcc + picolibc) under qemu-system.
+if (shutil.which("qemu-system-arm") and shutil.which("arm-none-eabi-gcc")
+        and os.path.isdir("/usr/lib/picolibc/arm-none-eabi")):
+    config.available_features.add("arm-mcu")
+if (shutil.which("qemu-system-riscv32") and shutil.which("riscv64-unknown-elf-gcc")
+        and os.path.isdir("/usr/lib/picolibc/riscv64-unknown-elf")):
+    config.available_features.add("rv32-mcu")
 # CUDA: ptxas checks the PTX liquidc writes (CUDA's default place, or PATH);
 # a GPU with its driver runs the CUDA programs (scripts/gpu-tests.sh).
 ptxas = shutil.which("ptxas") or ("/usr/local/cuda/bin/ptxas" if os.access("/usr/local/cuda/bin/ptxas", os.X_OK) else None)

@@ -164,8 +164,16 @@ namespace {
 std::unique_ptr<llvm::TargetMachine> targetMachine(const llvm::Target *target,
                                                    const MachineOptions &o) {
   llvm::TargetOptions topts;
+  topts.MCOptions.ABIName = o.abi;
+  // (Arm: a hard-float triple's objects say so, or gcc refuses to link them)
+  if (llvm::Triple(o.triple).getEnvironment() == llvm::Triple::EABIHF)
+    topts.FloatABIType = llvm::FloatABI::Hard;
+  // bare metal: a section per function, so a program's --gc-sections drops
+  // the kernels it does not call
+  topts.FunctionSections = topts.DataSections = o.staticRelocs;
   return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
-      llvm::Triple(o.triple), o.cpu, o.features, topts, llvm::Reloc::PIC_, std::nullopt,
+      llvm::Triple(o.triple), o.cpu, o.features, topts,
+      o.staticRelocs ? llvm::Reloc::Static : llvm::Reloc::PIC_, std::nullopt,
       o.optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive : llvm::CodeGenOptLevel::Default));
 }
 
@@ -174,7 +182,7 @@ std::unique_ptr<llvm::TargetMachine> targetMachine(const llvm::Target *target,
 bool optimizeAndWrite(llvm::Module &m, llvm::TargetMachine &tm, const MachineOptions &o,
                       OutputKind kind, const std::string &path, std::string &err,
                       mlir::TimingScope &parent) {
-  auto transformer = mlir::makeOptimizingTransformer(o.optLevel, /*sizeLevel=*/0, &tm);
+  auto transformer = mlir::makeOptimizingTransformer(o.optLevel, o.sizeLevel, &tm);
   mlir::TimingScope step = parent.nest("LLVM optimization");
   if (llvm::Error e = transformer(&m)) {
     err = "LLVM optimization failed: " + llvm::toString(std::move(e));
@@ -291,6 +299,10 @@ bool emitModule(mlir::ModuleOp module, const MachineOptions &in, OutputKind kind
     if (!o.features.empty())
       f.addFnAttr("target-features", o.features);
     f.addFnAttr(llvm::Attribute::NoUnwind);
+    if (o.sizeLevel >= 1)
+      f.addFnAttr(llvm::Attribute::OptimizeForSize);
+    if (o.sizeLevel >= 2)
+      f.addFnAttr(llvm::Attribute::MinSize);
   }
   unsigned threads = std::min({std::max(1u, std::thread::hardware_concurrency()), 8u, defined});
   if (moreObjects && kind == OutputKind::Object && threads > 1) {

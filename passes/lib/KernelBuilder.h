@@ -209,7 +209,11 @@ public:
     Value t = mul(x, splat(1.44269504088896341f));
     t = arith::MinimumFOp::create(b, loc, arith::MaximumFOp::create(b, loc, t, splat(-126.0f)),
                                   splat(126.0f));
-    Value n = math::RoundEvenOp::create(b, loc, t);
+    // round to nearest even by adding and subtracting 1.5 * 2^23 (exact for
+    // |t| < 2^22): the same as math.roundeven, which targets without a
+    // rounding instruction (Cortex-M4, RV32F) would call roundevenf for
+    Value magic = splat(12582912.0f);
+    Value n = sub(add(t, magic), magic);
     Value f = sub(t, n);
     static const float c[] = {1.0f,          0.693147181f,   0.240226507f,  0.0555041087f,
                               0.00961812911f, 0.00133335581f, 0.000154035304f};
@@ -253,9 +257,12 @@ public:
 
   /// Runs `body(offset)` for each vector-sized chunk of `n` elements: unrolled for a
   /// few chunks, as an scf.for otherwise.
+  /// forChunks unrolls up to this many chunks (compact code: 1).
+  int64_t maxUnrolledChunks = 8;
+
   void forChunks(int64_t n, function_ref<void(Value dyn, int64_t off)> body) {
     int64_t chunks = ::liquid::roundUp(n, lanes) / lanes;
-    if (chunks <= 8) {
+    if (chunks <= maxUnrolledChunks) {
       for (int64_t c = 0; c < chunks; ++c)
         body(Value(), c * lanes);
       return;

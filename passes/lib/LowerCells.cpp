@@ -65,6 +65,7 @@ private:
 
   // --- ops ------------------------------------------------------------------
   LogicalResult emitDense(DenseOp op);
+  LogicalResult applyLateActivation(DenseOp op, int64_t np, Buf dst, bool late);
   LogicalResult emitCfCEpilogue(CfCEpilogueOp op);
   LogicalResult emitLSTMEpilogue(LSTMEpilogueOp op);
   LogicalResult emitLTCSolve(LTCSolveOp op);
@@ -135,6 +136,7 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
     return op.emitOpError("needs an activation input and a weight matrix");
   int64_t k = vecLen(op.getInput()), n = vecLen(op.getResult()), np = ::liquid::roundUp(n, lanes);
   Buf x = act(op.getInput()), bias = buf(op.getBias(), PackLayout::Vector), dst = result(*op);
+  bool lateAct = maxUnrolledChunks == 1 && op.getActivation() != Activation::None;
   if (auto it = sparse.find(op); it != sparse.end()) {
     // Block-sparse: straight-line code over the nonzero [input, 8-output] blocks.
     const ::liquid::Occupancy &occ = *it->second.occ;
@@ -157,9 +159,10 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
         }
       }
       for (int64_t j = 0; j < tn; ++j)
-        st(activation(op.getActivation(), acc[j]), dst, Value(), (c0 + j) * lanes);
+        st(lateAct ? acc[j] : activation(op.getActivation(), acc[j]), dst, Value(),
+           (c0 + j) * lanes);
     }
-    return success();
+    return applyLateActivation(op, np, dst, lateAct);
   }
   Buf w = buf(op.getWeight(), PackLayout::Transposed);
   if (auto hk = readAttr<HalideKernelAttrHelper>(op)) {
@@ -179,6 +182,20 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
   for (int64_t t0 = 0; t0 < np; t0 += ::liquid::denseTile(lanes)) {
     int64_t width = std::min(::liquid::denseTile(lanes), np - t0), tn = width / lanes;
     Buf block{w.mem, w.off + t0 * k};
+    if (maxUnrolledChunks == 1) {
+      // Compact code: one vector of the tile at a time (a loop), its
+      // accumulator in registers; the weights read with a stride of `width`.
+      loop(0, width, lanes, {}, [&](Value jl, ValueRange) -> SmallVector<Value> {
+        Value acc = ld(bias, jl, t0);
+        acc = loop(0, k, 1, {acc}, [&](Value kv, ValueRange a) -> SmallVector<Value> {
+          Value at = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, kv, idx(width)), jl);
+          return {add(mul(ld(block, at, 0), bcast(ldScalar(x, kv, 0))), a[0])};
+        })[0];
+        st(acc, dst, jl, t0);
+        return {};
+      });
+      continue;
+    }
     SmallVector<Value> init;
     for (int64_t j = 0; j < tn; ++j)
       init.push_back(ld(bias, Value(), t0 + j * lanes));
@@ -191,8 +208,18 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
       return next;
     });
     for (int64_t j = 0; j < tn; ++j)
-      st(activation(op.getActivation(), acc[j]), dst, Value(), t0 + j * lanes);
+      st(lateAct ? acc[j] : activation(op.getActivation(), acc[j]), dst, Value(), t0 + j * lanes);
   }
+  return applyLateActivation(op, np, dst, lateAct);
+}
+
+/// Compact code applies a dense layer's activation in a loop after the
+/// product, once, instead of on each of the tile's accumulators.
+LogicalResult KernelEmitter::applyLateActivation(DenseOp op, int64_t np, Buf dst, bool late) {
+  if (late)
+    forChunks(np, [&](Value d, int64_t o) {
+      st(activation(op.getActivation(), ld(dst, d, o)), dst, d, o);
+    });
   return success();
 }
 
@@ -548,6 +575,8 @@ struct LowerCellsPass : mlir::liquid::impl::LowerCellsBase<LowerCellsPass> {
     KernelEmitter em(kb, scan.getLoc(), packer, entry->getArgument(0), entry->getArgument(1),
                      entry->getArgument(2));
     em.sparse = sparse;
+    if (compact)
+      em.maxUnrolledChunks = 1;
     em.actOffset[body.getArgument(0)] = arena.getInput();
     for (unsigned i = 0; i < stateOffsets.size(); ++i)
       em.actOffset[body.getArgument(2 + i)] = stateOffsets[i];
@@ -583,6 +612,8 @@ struct LowerCellsPass : mlir::liquid::impl::LowerCellsBase<LowerCellsPass> {
     RowsKernelEmitter rowsEm(rb, scan.getLoc(), packer, rowsEntry->getArgument(0),
                              rowsEntry->getArgument(1), rowsEntry->getArgument(2), rows, arenaSize,
                              em.actOffset, sparse);
+    if (compact)
+      rowsEm.maxUnrolledChunks = 1;
     if (failed(rowsEm.emit(body, stateOffsets)))
       return failure();
     func::ReturnOp::create(rb, scan.getLoc());

@@ -49,7 +49,7 @@ void mlir::liquid::populateLiquidToVectorPipeline(OpPassManager &pm, const Compi
   pack.blockSparse = o.blockSparse;
   pack.strictWeights = o.strictWeights;
   pm.addPass(createPackWeights(pack, checkpoint, sink));
-  pm.addPass(createLowerCells({o.kernelPrefix, o.vectorWidth}));
+  pm.addPass(createLowerCells({o.kernelPrefix, o.vectorWidth, o.compact}));
   pm.addPass(createLowerLM({o.kernelPrefix, o.vectorWidth, o.int8Dot, o.softHalf}));
   pm.addPass(createApproximateMath());
   pm.addPass(createCanonicalizerPass());
@@ -102,6 +102,8 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<bool> softHalf{*this, "soft-half",
                         llvm::cl::desc("Half-precision conversions in integer code"),
                         llvm::cl::init(false)};
+  Option<bool> compact{*this, "compact", llvm::cl::desc("Small code over speed (cells)"),
+                       llvm::cl::init(false)};
 
   CompilerOptions get() const {
     CompilerOptions o;
@@ -109,6 +111,7 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
     o.printMemoryPlan = printPlan, o.backend = backend, o.halideScheduleFile = schedule;
     o.gpu = gpu, o.int8Only = int8Only, o.int8Activations = int8Acts;
     o.kernelsList = kernelsList, o.int8Dot = int8Dot, o.softHalf = softHalf;
+    o.compact = compact;
     return o;
   }
 };

@@ -40,6 +40,44 @@ TargetInfo cross(TargetInfo t, const std::string &gnu, const std::string &qemu,
   return t;
 }
 
+/// Where a bare-metal program lives: code and constants (the weights) in
+/// `flash`, data, heap and stack in `ram` (addresses and sizes in bytes).
+struct MemoryMap {
+  const char *flash, *flashSize, *ram, *ramSize;
+};
+
+/// A microcontroller. Programs are linked with picolibc (its startup code,
+/// and semihosting for files and stdio) and run by liquid-mcu-run under
+/// qemu-system's `board`.
+TargetInfo mcu(std::string name, std::string description, std::string triple, std::string cpu,
+               std::string gnu, std::vector<std::string> cflags, const char *board,
+               std::string emulator, MemoryMap mem) {
+  TargetInfo t;
+  t.name = std::move(name);
+  t.description = std::move(description);
+  t.kind = "mcu";
+  t.triple = std::move(triple);
+  t.cpu = std::move(cpu);
+  t.cc = gnu + "-gcc";
+  t.ar = gnu + "-ar";
+  t.ccFlags = {"--specs=picolibc.specs", "-ffunction-sections", "-fdata-sections"};
+  t.ccFlags.insert(t.ccFlags.end(), cflags.begin(), cflags.end());
+  t.runner = {"liquid-mcu-run", board};
+  t.emulator = std::move(emulator);
+  auto sym = [](const char *name, const char *value) {
+    return std::string("-Wl,--defsym=") + name + "=" + value;
+  };
+  t.exeFlags = {"--oslib=semihost",
+                "--crt0=semihost",
+                "-Wl,--gc-sections",
+                sym("__flash", mem.flash),
+                sym("__flash_size", mem.flashSize),
+                sym("__ram", mem.ram),
+                sym("__ram_size", mem.ramSize),
+                sym("__stack_size", "0x4000")};
+  return t;
+}
+
 } // namespace
 
 const std::vector<TargetInfo> &allTargets() {
@@ -95,6 +133,29 @@ const std::vector<TargetInfo> &allTargets() {
       t.halideTarget = sm[0] == '8' ? "host-cuda-cuda_capability_80" : "host-cuda-cuda_capability_86";
       v.push_back(t);
     }
+    v.push_back(mcu("cortex-m4f",
+                    "Arm Cortex-M4 with single-precision FPU, bare metal (no OS; programs run "
+                    "under qemu-system-arm -M mps2-an386)",
+                    "thumbv7em-unknown-none-eabihf", "cortex-m4", "arm-none-eabi",
+                    {"-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"},
+                    "mps2-an386", "qemu-system-arm",
+                    {"0x00000000", "0x400000", "0x20000000", "0x400000"}));
+    v.push_back(mcu("cortex-m55",
+                    "Arm Cortex-M55 with Helium (MVE) vectors and FPU, bare metal (programs run "
+                    "under qemu-system-arm -M mps3-an547)",
+                    "thumbv8.1m.main-unknown-none-eabihf", "cortex-m55", "arm-none-eabi",
+                    {"-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"}, "mps3-an547",
+                    "qemu-system-arm", {"0x00000000", "0x80000", "0x21000000", "0x200000"}));
+    TargetInfo rv32 = mcu("rv32imafc",
+                          "RISC-V RV32IMAFC with single-precision FPU, bare metal (programs run "
+                          "under qemu-system-riscv32 -M virt)",
+                          "riscv32-unknown-none-elf", "generic-rv32", "riscv64-unknown-elf",
+                          {"-march=rv32imafc", "-mabi=ilp32f", "-mcmodel=medany"},
+                          "riscv32-virt", "qemu-system-riscv32",
+                          {"0x80000000", "0x400000", "0x80400000", "0x400000"});
+    rv32.features = "+m,+a,+f,+c";
+    rv32.abi = "ilp32f";
+    v.push_back(rv32);
     TargetInfo hvx;
     hvx.name = "hexagon-v68-hvx";
     hvx.description = "Qualcomm Hexagon v68 DSP with 128-byte HVX (int8 products; --emit=obj "
@@ -176,7 +237,8 @@ bool runsHere(const TargetInfo &t, std::string &why) {
     return false;
   }
   if (!t.runner.empty()) {
-    for (const std::string &tool : {t.runner.front(), t.cc})
+    // (liquid-mcu-run comes with liquidc; what it drives must be installed)
+    for (const std::string &tool : {t.emulator.empty() ? t.runner.front() : t.emulator, t.cc})
       if (!llvm::sys::findProgramByName(tool)) {
         why = tool + " not installed";
         return false;

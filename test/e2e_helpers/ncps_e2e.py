@@ -59,6 +59,66 @@ int main(int argc, char **argv) {
 """
 
 
+# A bare-metal program around a microcontroller library (the arena API of
+# liquid_mcu.h.in), reading and writing files through semihosting.
+MCU_LIB_MAIN = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "%(p)s.h"
+static %(p)s_arena arena;
+/* usage: prog x.bin ts.bin|- B T out.bin : writes y [B,T,OUT] then h [B,STATE] (then c) */
+int main(int argc, char **argv) {
+  if (argc < 6) return 2;
+  int B = atoi(argv[3]), T = atoi(argv[4]);
+  size_t nx = (size_t)B * T * %(p)s_INPUT_SIZE;
+  float *x = malloc(sizeof(float) * nx), *ts = NULL;
+  FILE *f = fopen(argv[1], "rb");
+  if (!x || !f || fread(x, sizeof(float), nx, f) != nx) return 3;
+  fclose(f);
+  if (argv[2][0] != '-') {
+    ts = malloc(sizeof(float) * B * T);
+    f = fopen(argv[2], "rb");
+    if (!ts || !f || fread(ts, sizeof(float), (size_t)B * T, f) != (size_t)B * T) return 3;
+    fclose(f);
+  }
+  float *y = malloc(sizeof(float) * B * T * %(p)s_OUTPUT_SIZE);
+  float *h = malloc(sizeof(float) * B * %(p)s_STATE_SIZE);
+  float *c = malloc(sizeof(float) * B * (%(p)s_CELL_STATE_SIZE + 1));
+  if (!y || !h || !c) return 4;
+  for (int b = 0; b < B; ++b) {
+    %(p)s_init(&arena);
+    for (int t = 0; t < T; ++t) {
+      size_t r = (size_t)b * T + t;
+      if (%(p)s_step(&arena, x + r * %(p)s_INPUT_SIZE, ts ? ts[r] : 1.0f, y + r * %(p)s_OUTPUT_SIZE)) return 5;
+    }
+    %(p)s_get_state(&arena, 0, h + (size_t)b * %(p)s_STATE_SIZE);
+    if (%(p)s_NUM_STATES == 2) %(p)s_get_state(&arena, 1, c + (size_t)b * %(p)s_CELL_STATE_SIZE);
+  }
+  f = fopen(argv[5], "wb");
+  if (!f) return 6;
+  fwrite(y, sizeof(float), (size_t)B * T * %(p)s_OUTPUT_SIZE, f);
+  fwrite(h, sizeof(float), (size_t)B * %(p)s_STATE_SIZE, f);
+  if (%(p)s_NUM_STATES == 2) fwrite(c, sizeof(float), (size_t)B * %(p)s_CELL_STATE_SIZE, f);
+  return fclose(f) ? 7 : 0;
+}
+"""
+
+# How a user links a microcontroller library into a semihosting program
+# (docs/targets.md): the target's gcc, picolibc, and the board's memory map.
+MCU_PROGRAM = {
+    "cortex-m4f": ["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
+                   "-Wl,--defsym=__flash=0x0", "-Wl,--defsym=__flash_size=0x400000",
+                   "-Wl,--defsym=__ram=0x20000000", "-Wl,--defsym=__ram_size=0x400000"],
+    "cortex-m55": ["arm-none-eabi-gcc", "-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard",
+                   "-Wl,--defsym=__flash=0x0", "-Wl,--defsym=__flash_size=0x80000",
+                   "-Wl,--defsym=__ram=0x21000000", "-Wl,--defsym=__ram_size=0x200000"],
+    "rv32imafc": ["riscv64-unknown-elf-gcc", "-march=rv32imafc", "-mabi=ilp32f", "-mcmodel=medany",
+                  "-Wl,--defsym=__flash=0x80000000", "-Wl,--defsym=__flash_size=0x400000",
+                  "-Wl,--defsym=__ram=0x80400000", "-Wl,--defsym=__ram_size=0x400000"],
+}
+MCU_COMMON = ["--specs=picolibc.specs", "--oslib=semihost", "--crt0=semihost", "-Wl,--gc-sections", "-O2"]
+
+
 def cross_cc(target):
     """The C compiler for the target's programs (liquidc --list-targets)."""
     for prefix, cc in (("aarch64", "aarch64-linux-gnu-gcc"), ("riscv64", "riscv64-linux-gnu-gcc")):
@@ -73,7 +133,7 @@ def check_set(args, name):
     work = os.path.join(args.out, name)
     os.makedirs(work, exist_ok=True)
     env = dict(os.environ)
-    if cross_cc(args.target) != "cc":
+    if cross_cc(args.target) != "cc" or args.target in MCU_PROGRAM:
         env.pop("LIQUIDC_CFLAGS", None)  # sanitizer runtimes exist for x86-64 only
     x, ts = ref["io.input"], ref["io.timespans"]
     B, T = x.shape[0], x.shape[1]
@@ -100,14 +160,18 @@ def check_set(args, name):
     else:
         prefix = name
         lib = os.path.join(work, "lib%s.a" % prefix)
+        mcu = MCU_PROGRAM.get(args.target)
         run([args.liquidc, spec, "-o", lib, "--emit=lib", "--target=" + args.target,
              "--backend=" + args.backend], env)
         src = os.path.join(work, "main.c")
-        open(src, "w").write(LIB_MAIN % {"p": prefix})
+        open(src, "w").write((MCU_LIB_MAIN if mcu else LIB_MAIN) % {"p": prefix})
         prog = os.path.join(work, "prog")
-        cc = cross_cc(args.target)
-        cflags = env.get("LIQUIDC_CFLAGS", "").split()
-        run([cc, "-O1", "-I", work, src, lib, "-lm", "-ldl", "-lpthread", "-o", prog] + cflags)
+        if mcu:  # the library needs nothing but itself (no -lm)
+            run(mcu + MCU_COMMON + ["-I", work, src, lib, "-o", prog])
+        else:
+            cc = cross_cc(args.target)
+            cflags = env.get("LIQUIDC_CFLAGS", "").split()
+            run([cc, "-O1", "-I", work, src, lib, "-lm", "-ldl", "-lpthread", "-o", prog] + cflags)
         x.astype(np.float32).tofile(os.path.join(work, "x.bin"))
         ts.astype(np.float32).tofile(os.path.join(work, "t.bin"))
         for irregular in (False, True):

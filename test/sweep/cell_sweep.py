@@ -36,7 +36,9 @@ on odd rows, get_state), halide (--backend=halide), x86-64-v2/-v3/-v4 (skipped
 without AVX2 / AVX-512), aarch64 (aarch64-linux under qemu-aarch64), riscv64
 (riscv64-linux, RV64GC) and riscv64-rvv (qemu-riscv64 -cpu rv64,v=true,vlen=128);
 exe-batch (batch 6..70 on 2 threads) and lib-batch (the library's batch
-context on 3 threads, one cell_step_batch call per step).
+context on 3 threads, one cell_step_batch call per step); cortex-m4f,
+cortex-m55 and rv32imafc (bare-metal test programs under qemu-system, through
+liquid-mcu-run).
 
 Oracle: tools/ncps_reference.py of --shared DIR (default $LIQUID_SHARED, else
 ../shared beside the repo; float64, independent of the compiler), imported and
@@ -82,6 +84,13 @@ PATHS = {   # name -> liquidc options, artifact kind (then the CPU targets, swee
     # batches of 6..70 rows: the batched kernel's row groups and tail, on threads
     "exe-batch": dict(args=[], batch=True, run_args=["--threads", "2"]),
     "lib-batch": dict(args=["--emit=lib"], lib=True, batch=True),
+    # microcontrollers: bare-metal test programs under qemu-system (semihosting)
+    "cortex-m4f": dict(args=["--target=cortex-m4f"], runner=["liquid-mcu-run", "mps2-an386"],
+                       cc="arm-none-eabi-gcc", tools=["qemu-system-arm"]),
+    "cortex-m55": dict(args=["--target=cortex-m55"], runner=["liquid-mcu-run", "mps3-an547"],
+                       cc="arm-none-eabi-gcc", tools=["qemu-system-arm"]),
+    "rv32imafc": dict(args=["--target=rv32imafc"], runner=["liquid-mcu-run", "riscv32-virt"],
+                      cc="riscv64-unknown-elf-gcc", tools=["qemu-system-riscv32"]),
 }
 PATH_IDS = {name: i for i, name in enumerate(PATHS)}
 ACTS = ["lecun_tanh", "tanh", "relu", "silu", "gelu"]

@@ -39,7 +39,8 @@ def unavailable(spec):
         flags = {f for line in open("/proc/cpuinfo") if line.startswith("flags") for f in line.split()}
     if spec.get("needs") and spec["needs"] not in flags:
         return spec["needs"]
-    missing = [t for t in spec.get("runner", [])[:1] + [spec.get("cc", "cc")] if not shutil.which(t)]
+    missing = [t for t in spec.get("runner", [])[:1] + [spec.get("cc", "cc")] + spec.get("tools", [])
+               if not shutil.which(t)]
     return " / ".join(missing) or None
 
 

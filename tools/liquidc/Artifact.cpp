@@ -355,6 +355,22 @@ ModelRuntime lmRuntime(const LMKernelInfo &k, bool embed) {
   return rt;
 }
 
+ModelRuntime mcuCellRuntime(const KernelInfo &k, bool exe, const TargetInfo &t) {
+  ModelRuntime rt = cellRuntime(k, /*embed=*/true);
+  rt.pic = false;
+  if (exe) {
+    rt.cflags = {"-DLQ_NO_THREADS", "-DLQ_BARE_METAL"};
+    rt.linkFlags = t.exeFlags;
+    return rt;
+  }
+  rt.modelSources = {"liquid_mcu.c"};
+  rt.headerTemplate = "liquid_mcu.h.in";
+  rt.cflags = {"-ffreestanding", "-fno-tree-loop-distribute-patterns"};
+  rt.headerVars.push_back({"ARENA_FLOATS", std::to_string(k.arenaFloats)});
+  rt.headerVars.push_back({"TARGET", t.name});
+  return rt;
+}
+
 /// The template `name` of the runtime files with every @NAME@ replaced.
 static std::string fillTemplate(const std::string &name,
                                 const std::vector<std::pair<std::string, std::string>> &vars) {
@@ -437,6 +453,7 @@ public:
   /// Links `objs` into the work folder's artifact.out.
   bool link(std::vector<std::string> objs, std::vector<std::string> flags) {
     std::vector<std::string> argv = {cc};
+    argv.insert(argv.end(), req.target->ccFlags.begin(), req.target->ccFlags.end());
     argv.insert(argv.end(), objs.begin(), objs.end());
     argv.insert(argv.end(), flags.begin(), flags.end());
     argv.insert(argv.end(), {"-o", tmpOut});
@@ -497,7 +514,8 @@ bool buildArtifact(const ModelRuntime &rt, const ArtifactRequest &req, std::stri
   if (!writeFile(configPath, config, err))
     return false;
   std::vector<std::string> cflags = rt.cflags;
-  cflags.push_back("-fPIC");
+  if (rt.pic)
+    cflags.push_back("-fPIC");
   std::vector<std::string> objs;
   for (const std::string &src : rt.modelSources) {
     std::string obj = build.path(rt.prefix + "_" + llvm::sys::path::stem(src).str() + ".o");
@@ -512,7 +530,7 @@ bool buildArtifact(const ModelRuntime &rt, const ArtifactRequest &req, std::stri
     std::string mainObj = build.path(rt.prefix + "_main.o");
     objs.insert(objs.begin(), mainObj);
     std::vector<std::string> flags = rt.linkFlags;
-    if (!req.extraObjects.empty())
+    if (!req.extraSources.empty())
       flags.insert(flags.end(), {"-pthread", "-ldl"}); // the Halide runtime
     return build.compile(rt.mainSource, configPath, mainObj, cflags) && build.link(objs, flags) &&
            build.finish();

@@ -64,11 +64,16 @@ struct ModelRuntime {
   std::string headerTemplate; ///< the lib's public header: liquid_model.h.in | liquid_lm.h.in
   std::vector<std::pair<std::string, std::string>> headerVars; ///< @NAME@ -> value
   std::vector<std::string> cflags, linkFlags;
+  bool pic = true; ///< compile the runtime with -fPIC (not for bare metal)
 };
 /// The runtime of a cell (step API) and of a language model (forward API on
 /// a thread pool).
 ModelRuntime cellRuntime(const KernelInfo &k, bool embed);
 ModelRuntime lmRuntime(const LMKernelInfo &k, bool embed);
+/// A cell on a microcontroller `t`: the library is freestanding
+/// (liquid_mcu.c, the caller's arena, the weights in flash); the executable
+/// is the usual program on the target's C library, without threads.
+ModelRuntime mcuCellRuntime(const KernelInfo &k, bool exe, const TargetInfo &t);
 
 /// Writes `data` to a new file beside `path` (a unique name, created with
 /// O_EXCL, so a planted file or link there is never written through) and

@@ -278,6 +278,14 @@ bool Emitter::emitCell(mlir::liquid::StepKernelAttr info, std::string &err) {
     return false;
   if (o.emit != Emit::Exe && o.emit != Emit::Lib)
     return emitCode(1, err);
+  if (o.target->kind == "mcu") { // weights in flash, always
+    if (!o.embedWeights)
+      return err = "target '" + o.target->name + "' keeps the weights in flash: " +
+                   "--embed-weights=false is not available",
+             false;
+    return buildWithRuntime(mcuCellRuntime(k, o.emit == Emit::Exe, *o.target), true, false, 1,
+                            err);
+  }
   bool writeLqw = !o.embedWeights && o.weightsOut.empty();
   return buildWithRuntime(cellRuntime(k, o.embedWeights), o.embedWeights, writeLqw, 1, err);
 }

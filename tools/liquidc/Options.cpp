@@ -222,6 +222,9 @@ void checkModelKind(DriverOptions &o) {
     fail("target '" + t.name + "' compiles language models; " + o.input +
          " is a cell, too small for a GPU (a step takes about as long as one kernel launch): "
          "compile it for a CPU target");
+  if (lm && t.kind == "mcu")
+    fail("target '" + t.name + "' compiles cells (CfC, LTC, wired); " + o.input +
+         " is a language model: it needs megabytes of memory and an OS, use a CPU target");
   if (!lm && t.kind == "npu")
     fail("target '" + t.name + "' compiles language models with int8 weights; " + o.input +
          " is not one (cells have no int8 kernels yet)");
@@ -344,6 +347,9 @@ DriverOptions liquid::parseDriverOptions(int argc, char **argv) {
   }
 
   o.machine = {o.target->triple, o.target->cpu, o.target->features};
+  o.machine.abi = o.target->abi;
+  o.machine.staticRelocs = o.target->kind == "mcu";
+  o.machine.sizeLevel = o.target->kind == "mcu" ? 2 : 0;
   if (!targetCpu.empty())
     o.machine.cpu = targetCpu;
   if (!targetFeatures.empty())
@@ -359,6 +365,7 @@ DriverOptions liquid::parseDriverOptions(int argc, char **argv) {
   o.compiler.vectorWidth = lanes;
   o.compiler.int8Dot = int8DotIntrinsic(o.machine, lanes);
   o.compiler.softHalf = !hasHalfConversions(o.machine);
+  o.compiler.compact = o.target->kind == "mcu";
   o.compiler.blockSparse = blockSparse;
   o.compiler.strictWeights = strict;
   o.compiler.printMemoryPlan = printPlan;

@@ -22,6 +22,13 @@ bool keepOutput(llvm::ToolOutputFile &out, const std::string &path, std::string 
 struct MachineOptions {
   std::string triple, cpu, features; ///< "host" resolves to this machine
   int optLevel = 3;
+  /// The calling convention's name where the triple leaves a choice (RISC-V
+  /// "ilp32f"); empty: LLVM's default.
+  std::string abi = "";
+  /// Position-dependent code (bare-metal programs: no GOT); else PIC.
+  bool staticRelocs = false;
+  /// 0: optimize for speed; 1: -Os; 2: -Oz (microcontrollers: flash is scarce).
+  int sizeLevel = 0;
 };
 
 enum class OutputKind { Object, Assembly, LLVMIR };

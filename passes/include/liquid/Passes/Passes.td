@@ -216,7 +216,10 @@ def LowerCells : Pass<"liquid-lower-cells", "::mlir::ModuleOp"> {
     Option<"kernelPrefix", "prefix", "std::string", /*default=*/"\"\"",
            "Symbol prefix of the kernel (default: the function name)">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
-           "Floats per vector: 8 (AVX2, NEON) or 16 (AVX-512)">
+           "Floats per vector: 8 (AVX2, NEON) or 16 (AVX-512)">,
+    Option<"compact", "compact", "bool", /*default=*/"false",
+           "Small code over speed (microcontrollers): element-wise ops loop over "
+           "their vectors instead of unrolling up to 8 of them">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
                            "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",

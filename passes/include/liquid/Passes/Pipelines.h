@@ -44,6 +44,8 @@ struct CompilerOptions {
   /// the kernels convert with integer code.
   bool softHalf = false;
   std::string kernelsList;
+  /// Small kernels over fast ones (microcontrollers; cells).
+  bool compact = false;
 };
 
 /// liquid -> liquid: cell fusion, projection fusion, canonicalization, CSE.

@@ -10,10 +10,13 @@ namespace liquid {
 /// A target users name with --target.
 struct TargetInfo {
   std::string name, description;
-  /// "cpu", "gpu" or "npu".
+  /// "cpu", "gpu", "npu" or "mcu" (bare metal: no OS, programs run under
+  /// qemu-system with semihosting).
   std::string kind;
   /// For LLVM ("host" is resolved to this machine at compile time).
   std::string triple, cpu, features;
+  /// The calling convention where the triple leaves a choice (RISC-V ilp32f).
+  std::string abi;
   /// GPUs: the device the products run on (the forward kernel runs on the
   /// host, `triple`).
   std::string deviceTriple, deviceArch;
@@ -34,6 +37,10 @@ struct TargetInfo {
   /// Command prefix that runs the target's programs on this machine (empty:
   /// native).
   std::vector<std::string> runner;
+  /// Microcontrollers: the emulator the runner drives (qemu-system-arm), and
+  /// the flags that link a test program (C library, startup code, memory map).
+  std::string emulator;
+  std::vector<std::string> exeFlags;
   /// CPU features a native run needs (LLVM names, as in
   /// llvm::sys::getHostCPUFeatures).
   std::vector<std::string> hostFeatures;
