@@ -19,6 +19,7 @@ llvm_config.add_tool_substitutions(["FileCheck", "not", "count"], [config.llvm_t
 # liquid-mcu-run (a script beside liquidc) runs microcontroller programs for
 # the test helpers and sweeps, which name it as a runner
 llvm_config.with_environment("PATH", config.liquid_tools_dir, append_path=True)
+config.substitutions.append(("%liquid_bin", config.liquid_tools_dir))
 config.substitutions.append(("%python", config.python_with_numpy))
 config.substitutions.append(("%fixtures", config.fixtures_dir))
 config.substitutions.append(("%srcroot", config.liquid_src_root))

@@ -70,6 +70,7 @@ TargetInfo mcu(std::string name, std::string description, std::string triple, st
   t.exeFlags = {"--oslib=semihost",
                 "--crt0=semihost",
                 "-Wl,--gc-sections",
+                "-Wl,--no-warn-execstack", // (picolibc's objects say nothing about the stack)
                 sym("__flash", mem.flash),
                 sym("__flash_size", mem.flashSize),
                 sym("__ram", mem.ram),

@@ -104,7 +104,7 @@ int main(int argc, char **argv) {
 """
 
 # How a user links a microcontroller library into a semihosting program
-# (docs/targets.md): the target's gcc, picolibc, and the board's memory map.
+# (docs/cli.md, Microcontrollers): the target's gcc, picolibc, and the board's memory map.
 MCU_PROGRAM = {
     "cortex-m4f": ["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
                    "-Wl,--defsym=__flash=0x0", "-Wl,--defsym=__flash_size=0x400000",
@@ -116,7 +116,8 @@ MCU_PROGRAM = {
                   "-Wl,--defsym=__flash=0x80000000", "-Wl,--defsym=__flash_size=0x400000",
                   "-Wl,--defsym=__ram=0x80400000", "-Wl,--defsym=__ram_size=0x400000"],
 }
-MCU_COMMON = ["--specs=picolibc.specs", "--oslib=semihost", "--crt0=semihost", "-Wl,--gc-sections", "-O2"]
+MCU_COMMON = ["--specs=picolibc.specs", "--oslib=semihost", "--crt0=semihost", "-Wl,--gc-sections",
+              "-Wl,--no-warn-execstack", "-O2"]
 
 
 def cross_cc(target):
