@@ -449,6 +449,7 @@ private:
           ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
       Value ts = memref::LoadOp::create(b, loc, tsMem, ValueRange{r});
       KernelEmitter em(b, loc, packer, wMem, view, ts);
+      em.maxUnrolledChunks = maxUnrolledChunks; // compact code, as this emitter's
       em.actOffset = actOffset;
       em.sparse = sparse;
       for (Operation *op : ops) {
