@@ -215,7 +215,7 @@ public:
     // RV32F). Elsewhere math.roundeven: the conversion below then folds into
     // one (on RVV qemu 7.2 mistranslates the rtz conversion the other gives).
     Value n;
-    if (maxUnrolledChunks == 1) {
+    if (compact) {
       Value magic = splat(12582912.0f);
       n = sub(add(t, magic), magic);
     } else {
@@ -264,12 +264,13 @@ public:
 
   /// Runs `body(offset)` for each vector-sized chunk of `n` elements: unrolled for a
   /// few chunks, as an scf.for otherwise.
-  /// forChunks unrolls up to this many chunks (compact code: 1).
-  int64_t maxUnrolledChunks = 8;
+  /// Small code over speed (microcontrollers): forChunks always loops, dense
+  /// products keep one accumulator, exp rounds without math.roundeven.
+  bool compact = false;
 
   void forChunks(int64_t n, function_ref<void(Value dyn, int64_t off)> body) {
     int64_t chunks = ::liquid::roundUp(n, lanes) / lanes;
-    if (chunks <= maxUnrolledChunks) {
+    if (chunks <= (compact ? 1 : 8)) {
       for (int64_t c = 0; c < chunks; ++c)
         body(Value(), c * lanes);
       return;

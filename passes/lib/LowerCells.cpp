@@ -136,7 +136,7 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
     return op.emitOpError("needs an activation input and a weight matrix");
   int64_t k = vecLen(op.getInput()), n = vecLen(op.getResult()), np = ::liquid::roundUp(n, lanes);
   Buf x = act(op.getInput()), bias = buf(op.getBias(), PackLayout::Vector), dst = result(*op);
-  bool lateAct = maxUnrolledChunks == 1 && op.getActivation() != Activation::None;
+  bool lateAct = compact && op.getActivation() != Activation::None;
   if (auto it = sparse.find(op); it != sparse.end()) {
     // Block-sparse: straight-line code over the nonzero [input, 8-output] blocks.
     const ::liquid::Occupancy &occ = *it->second.occ;
@@ -182,7 +182,7 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
   for (int64_t t0 = 0; t0 < np; t0 += ::liquid::denseTile(lanes)) {
     int64_t width = std::min(::liquid::denseTile(lanes), np - t0), tn = width / lanes;
     Buf block{w.mem, w.off + t0 * k};
-    if (maxUnrolledChunks == 1) {
+    if (compact) {
       // Compact code: one vector of the tile at a time (a loop), its
       // accumulator in registers; the weights read with a stride of `width`.
       loop(0, width, lanes, {}, [&](Value jl, ValueRange) -> SmallVector<Value> {
@@ -449,7 +449,7 @@ private:
           ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
       Value ts = memref::LoadOp::create(b, loc, tsMem, ValueRange{r});
       KernelEmitter em(b, loc, packer, wMem, view, ts);
-      em.maxUnrolledChunks = maxUnrolledChunks; // compact code, as this emitter's
+      em.compact = compact; // compact code, as this emitter's
       em.actOffset = actOffset;
       em.sparse = sparse;
       for (Operation *op : ops) {
@@ -576,8 +576,7 @@ struct LowerCellsPass : mlir::liquid::impl::LowerCellsBase<LowerCellsPass> {
     KernelEmitter em(kb, scan.getLoc(), packer, entry->getArgument(0), entry->getArgument(1),
                      entry->getArgument(2));
     em.sparse = sparse;
-    if (compact)
-      em.maxUnrolledChunks = 1;
+    em.compact = compact;
     em.actOffset[body.getArgument(0)] = arena.getInput();
     for (unsigned i = 0; i < stateOffsets.size(); ++i)
       em.actOffset[body.getArgument(2 + i)] = stateOffsets[i];
@@ -613,8 +612,7 @@ struct LowerCellsPass : mlir::liquid::impl::LowerCellsBase<LowerCellsPass> {
     RowsKernelEmitter rowsEm(rb, scan.getLoc(), packer, rowsEntry->getArgument(0),
                              rowsEntry->getArgument(1), rowsEntry->getArgument(2), rows, arenaSize,
                              em.actOffset, sparse);
-    if (compact)
-      rowsEm.maxUnrolledChunks = 1;
+    rowsEm.compact = compact;
     if (failed(rowsEm.emit(body, stateOffsets)))
       return failure();
     func::ReturnOp::create(rb, scan.getLoc());
