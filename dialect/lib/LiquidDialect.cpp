@@ -144,18 +144,18 @@ LogicalResult WeightSlotAttr::verify(function_ref<InFlightDiagnostic()> emitErro
 //===----------------------------------------------------------------------===//
 
 static void useIfWeight(SmallVectorImpl<WeightUse> &uses, Operation *op, Value v,
-                        WeightLayout layout) {
+                        WeightLayout layout, WeightStorage element = WeightStorage::F32) {
   if (!v || !isWeight(v))
     return;
   for (OpOperand &o : op->getOpOperands())
     if (o.get() == v) {
-      uses.push_back({o.getOperandNumber(), layout});
+      uses.push_back({o.getOperandNumber(), layout, element});
       return;
     }
 }
 
 void DenseOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
-  useIfWeight(uses, *this, getWeight(), WeightLayout::Transposed);
+  useIfWeight(uses, *this, getWeight(), WeightLayout::Transposed, getWeightType());
   useIfWeight(uses, *this, getBias(), WeightLayout::Vector);
 }
 void ScaleShiftOp::getWeightUses(SmallVectorImpl<WeightUse> &uses) {
@@ -270,6 +270,9 @@ LogicalResult DenseOp::verify() {
                          << dim(getWeight(), 0) << ", " << dim(getWeight(), 1) << "]";
   if (len(getBias()) != n)
     return emitOpError() << "bias must have " << n << " elements, got " << len(getBias());
+  if (getWeightType() != WeightStorage::F32 && getWeightType() != WeightStorage::Q8C)
+    return emitOpError() << "weights are stored as f32 or q8c, not "
+                         << stringifyWeightStorage(getWeightType());
   return success();
 }
 

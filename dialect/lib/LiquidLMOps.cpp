@@ -95,6 +95,8 @@ LogicalResult LinearOp::verify() {
   WeightStorage st = getWeightType();
   if (st == WeightStorage::Q8I)
     return emitOpError("q8i is how q8 weights are packed for int8_inputs, not a weight type");
+  if (st == WeightStorage::Q8C)
+    return emitOpError("q8c (a scale per output) is for cells' liquid.dense, not a linear");
   if (isBlockStorage(st) && w.getDimSize(1) % storageInputs(st))
     return emitOpError() << stringifyWeightStorage(st) << " weights need inputs in whole blocks of "
                          << storageInputs(st) << ", got " << w.getDimSize(1);

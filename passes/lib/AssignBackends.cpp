@@ -64,7 +64,7 @@ std::optional<HalideKernel> candidate(Operation *op, ModuleOp module, bool &mask
     k.op = "shortconv", k.weight = "f32";
     k.n = dim(c.getKernel(), 0), k.k = dim(c.getKernel(), 1);
     k.weightName = weightName(c.getKernel());
-  } else if (auto d = dyn_cast<DenseOp>(op)) {
+  } else if (auto d = dyn_cast<DenseOp>(op); d && d.getWeightType() == WeightStorage::F32) {
     k.n = dim(d.getWeight(), 0), k.k = dim(d.getWeight(), 1), k.weight = "f32";
     k.weightName = weightName(d.getWeight());
     masked = isa_and_nonnull<WeightMulOp>(d.getWeight().getDefiningOp());

@@ -174,6 +174,15 @@ public:
       return st(v, p, dyn, off);
     vector::MaskedStoreOp::create(b, loc, p.mem, ValueRange{at(dyn, p.off + off)}, mask(valid), v);
   }
+  /// `lanes` int8 weights (q8c) as floats: those at byte 4 * (p.off + dyn) +
+  /// offBytes of the float memref (offBytes a multiple of 4).
+  Value ldQ8(Buf p, Value dyn, int64_t offBytes) {
+    assert(offBytes % 4 == 0 && lanes % 4 == 0 && "int8 vectors are whole floats");
+    auto packed = VectorType::get({lanes / 4}, b.getF32Type());
+    Value w = vector::LoadOp::create(b, loc, packed, p.mem, ValueRange{at(dyn, p.off + offBytes / 4)});
+    Value q = vector::BitCastOp::create(b, loc, VectorType::get({lanes}, b.getIntegerType(8)), w);
+    return arith::SIToFPOp::create(b, loc, v8, q);
+  }
   Value ldScalar(Buf p, Value dyn, int64_t off) {
     return memref::LoadOp::create(b, loc, p.mem, ValueRange{at(dyn, p.off + off)});
   }

@@ -137,16 +137,29 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
   int64_t k = vecLen(op.getInput()), n = vecLen(op.getResult()), np = ::liquid::roundUp(n, lanes);
   Buf x = act(op.getInput()), bias = buf(op.getBias(), PackLayout::Vector), dst = result(*op);
   bool lateAct = compact && op.getActivation() != Activation::None;
+  // q8c weights: int8 with a scale per output after the slot's np scales;
+  // the products start from zero and end as y = scale * acc + bias.
+  bool q8 = op.getWeightType() == WeightStorage::Q8C;
+  Buf scales{wMem, 0};
+  auto start = [&](Value dyn, int64_t off) { return q8 ? splat(0.0f) : ld(bias, dyn, off); };
+  auto finish = [&](Value acc, Value dyn, int64_t off) {
+    return q8 ? add(mul(acc, ld(scales, dyn, off)), ld(bias, dyn, off)) : acc;
+  };
+  // A weight vector: `col` floats (f32) or bytes (q8c) past float `row` of `p`.
+  auto ldW = [&](Buf p, Value row, int64_t col) { return q8 ? ldQ8(p, row, col) : ld(p, row, col); };
   if (auto it = sparse.find(op); it != sparse.end()) {
     // Block-sparse: straight-line code over the nonzero [input, 8-output] blocks.
     const ::liquid::Occupancy &occ = *it->second.occ;
     Buf blocks{wMem, packer.lookupBlocks(op.getWeight(), true)};
+    scales = blocks;
+    if (q8)
+      blocks.off += np;
     int64_t tileChunks = ::liquid::denseTile(lanes) / lanes, chunks = np / lanes, cursor = 0;
     for (int64_t c0 = 0; c0 < chunks; c0 += tileChunks) {
       int64_t tn = std::min(tileChunks, chunks - c0);
       SmallVector<Value> acc;
       for (int64_t j = 0; j < tn; ++j)
-        acc.push_back(ld(bias, Value(), (c0 + j) * lanes));
+        acc.push_back(start(Value(), (c0 + j) * lanes));
       for (int64_t r = 0; r < k; ++r) {
         Value xb;
         for (int64_t j = 0; j < tn; ++j) {
@@ -154,17 +167,19 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
             continue;
           if (!xb)
             xb = bcast(ldScalar(x, Value(), r));
-          acc[j] = add(mul(ld(blocks, Value(), cursor), xb), acc[j]);
-          cursor += lanes;
+          acc[j] = add(mul(ldW(blocks, Value(), q8 ? 4 * cursor : cursor), xb), acc[j]);
+          cursor += q8 ? lanes / 4 : lanes;
         }
       }
-      for (int64_t j = 0; j < tn; ++j)
-        st(lateAct ? acc[j] : activation(op.getActivation(), acc[j]), dst, Value(),
-           (c0 + j) * lanes);
+      for (int64_t j = 0; j < tn; ++j) {
+        Value y = finish(acc[j], Value(), (c0 + j) * lanes);
+        st(lateAct ? y : activation(op.getActivation(), y), dst, Value(), (c0 + j) * lanes);
+      }
     }
     return applyLateActivation(op, np, dst, lateAct);
   }
-  Buf w = buf(op.getWeight(), PackLayout::Transposed);
+  Buf w = buf(op.getWeight(), packFormat(WeightLayout::Transposed, op.getWeightType()));
+  scales = w;
   if (auto hk = readAttr<HalideKernelAttrHelper>(op)) {
     // The product by a Halide kernel (liquid-halide-gen), then bias and
     // activation here.
@@ -181,34 +196,37 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
   // accumulators) at a time: the tile's [K, width] block is contiguous.
   for (int64_t t0 = 0; t0 < np; t0 += ::liquid::denseTile(lanes)) {
     int64_t width = std::min(::liquid::denseTile(lanes), np - t0), tn = width / lanes;
-    Buf block{w.mem, w.off + t0 * k};
+    Buf block = q8 ? Buf{w.mem, w.off + np + t0 * k / 4} : Buf{w.mem, w.off + t0 * k};
+    int64_t rowFloats = q8 ? width / 4 : width;
     if (compact) {
       // Compact code: one vector of the tile at a time (a loop), its
-      // accumulator in registers; the weights read with a stride of `width`.
+      // accumulator in registers; the weights read with the tile's stride.
       loop(0, width, lanes, {}, [&](Value jl, ValueRange) -> SmallVector<Value> {
-        Value acc = ld(bias, jl, t0);
-        acc = loop(0, k, 1, {acc}, [&](Value kv, ValueRange a) -> SmallVector<Value> {
-          Value at = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, kv, idx(width)), jl);
-          return {add(mul(ld(block, at, 0), bcast(ldScalar(x, kv, 0))), a[0])};
+        Value col = q8 ? arith::DivUIOp::create(b, loc, jl, idx(4)).getResult() : jl;
+        Value acc = loop(0, k, 1, {start(jl, t0)}, [&](Value kv, ValueRange a) -> SmallVector<Value> {
+          Value at = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, kv, idx(rowFloats)), col);
+          return {add(mul(ldW(block, at, 0), bcast(ldScalar(x, kv, 0))), a[0])};
         })[0];
-        st(acc, dst, jl, t0);
+        st(finish(acc, jl, t0), dst, jl, t0);
         return {};
       });
       continue;
     }
     SmallVector<Value> init;
     for (int64_t j = 0; j < tn; ++j)
-      init.push_back(ld(bias, Value(), t0 + j * lanes));
+      init.push_back(start(Value(), t0 + j * lanes));
     SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
       Value xb = bcast(ldScalar(x, kv, 0));
-      Value row = arith::MulIOp::create(b, loc, kv, idx(width));
+      Value row = arith::MulIOp::create(b, loc, kv, idx(rowFloats));
       SmallVector<Value> next;
       for (int64_t j = 0; j < tn; ++j)
-        next.push_back(add(mul(ld(block, row, j * lanes), xb), a[j]));
+        next.push_back(add(mul(ldW(block, row, j * lanes), xb), a[j]));
       return next;
     });
-    for (int64_t j = 0; j < tn; ++j)
-      st(lateAct ? acc[j] : activation(op.getActivation(), acc[j]), dst, Value(), t0 + j * lanes);
+    for (int64_t j = 0; j < tn; ++j) {
+      Value y = finish(acc[j], Value(), t0 + j * lanes);
+      st(lateAct ? y : activation(op.getActivation(), y), dst, Value(), t0 + j * lanes);
+    }
   }
   return applyLateActivation(op, np, dst, lateAct);
 }
@@ -466,14 +484,16 @@ private:
   void emitDense(DenseOp op) {
     int64_t k = vecLen(op.getInput()), np = ::liquid::roundUp(vecLen(op.getResult()), lanes);
     int64_t xOff = actOffset.lookup(op.getInput()), dstOff = readAttr<OffsetAttrHelper>(op)[0];
-    Buf w{wMem, packer.lookup(op.getWeight(), PackLayout::Transposed)};
+    bool q8 = op.getWeightType() == WeightStorage::Q8C; // as KernelEmitter::emitDense
+    Buf w{wMem, packer.lookup(op.getWeight(), packFormat(WeightLayout::Transposed, op.getWeightType()))};
     Buf bias{wMem, packer.lookup(op.getBias(), PackLayout::Vector)};
     Value full = imul(arith::DivUIOp::create(b, loc, rows, idx(kRowGroup)), idx(kRowGroup));
     // 16-float vectors: 32 registers, 4 x 4 accumulators; 8-float: 4 x 2.
     int64_t groupChunks = lanes >= 16 ? 4 : 2;
     for (int64_t t0 = 0; t0 < np; t0 += ::liquid::denseTile(lanes)) {
       int64_t width = std::min(::liquid::denseTile(lanes), np - t0), tn = width / lanes;
-      Buf block{w.mem, w.off + t0 * k};
+      Buf block = q8 ? Buf{w.mem, w.off + np + t0 * k / 4} : Buf{w.mem, w.off + t0 * k};
+      int64_t rowFloats = q8 ? width / 4 : width;
       for (int64_t j0 = 0; j0 < tn; j0 += groupChunks) {
         int64_t nj = std::min(groupChunks, tn - j0);
         auto group = [&](Value r, int64_t g) {
@@ -481,13 +501,13 @@ private:
           for (int64_t i = 0; i < g; ++i) {
             base.push_back(imul(iadd(r, idx(i)), idx(arenaSize)));
             for (int64_t j = 0; j < nj; ++j)
-              init.push_back(ld(bias, Value(), t0 + (j0 + j) * lanes));
+              init.push_back(q8 ? splat(0.0f) : ld(bias, Value(), t0 + (j0 + j) * lanes));
           }
           SmallVector<Value> acc = loop(0, k, 1, init, [&](Value kv, ValueRange a) {
-            Value row = imul(kv, idx(width));
+            Value row = imul(kv, idx(rowFloats));
             SmallVector<Value> wv, next;
             for (int64_t j = 0; j < nj; ++j)
-              wv.push_back(ld(block, row, (j0 + j) * lanes));
+              wv.push_back(q8 ? ldQ8(block, row, (j0 + j) * lanes) : ld(block, row, (j0 + j) * lanes));
             for (int64_t i = 0; i < g; ++i) {
               Value xb = bcast(ldScalar({arenas, xOff}, iadd(base[i], kv), 0));
               for (int64_t j = 0; j < nj; ++j)
@@ -496,9 +516,13 @@ private:
             return next;
           });
           for (int64_t i = 0; i < g; ++i)
-            for (int64_t j = 0; j < nj; ++j)
-              st(activation(op.getActivation(), acc[i * nj + j]), {arenas, dstOff}, base[i],
-                 t0 + (j0 + j) * lanes);
+            for (int64_t j = 0; j < nj; ++j) {
+              int64_t o = t0 + (j0 + j) * lanes;
+              Value y = acc[i * nj + j];
+              if (q8)
+                y = add(mul(y, ld(w, Value(), o)), ld(bias, Value(), o));
+              st(activation(op.getActivation(), y), {arenas, dstOff}, base[i], o);
+            }
         };
         loop(idx(0), full, kRowGroup, {}, [&](Value r, ValueRange) -> SmallVector<Value> {
           group(r, kRowGroup);

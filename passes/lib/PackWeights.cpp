@@ -81,7 +81,7 @@ public:
 
   /// The blocks of `v` that `occ` marks (::liquid::packBlocks).
   FailureOr<WeightSlotAttr> addBlocks(Value v, bool transposed, const ::liquid::Occupancy &occ,
-                                      int64_t tileChunks) {
+                                      int64_t tileChunks, WeightStorage element) {
     PackKey key = blocksKey(v, transposed);
     if (auto it = index.find(key); it != index.end())
       return it->second;
@@ -96,12 +96,22 @@ public:
     }
     std::string desc =
         describe(v) + llvm::formatv(" [blocks {0:x16}]", ::liquid::fnv1a(bits)).str();
+    bool q8c = element == WeightStorage::Q8C; // transposed only (a dense layer's)
+    int64_t count = ::liquid::countBlocks(occ);
+    int64_t floats = q8c ? ::liquid::q8c::blockFloats(
+                               ::liquid::roundUp(cast<RankedTensorType>(v.getType()).getDimSize(0),
+                                                 lanes),
+                               count, lanes)
+                         : lanes * count;
     WeightSlotAttr slot =
         append(desc, transposed ? WeightLayout::BlocksTransposed : WeightLayout::BlocksRows,
-               WeightStorage::F32, lanes * ::liquid::countBlocks(occ), ArrayAttr::get(ctx, rows));
+               element, floats, ArrayAttr::get(ctx, rows));
     jobs.push_back(
         {slot, v.getLoc(), v, {}, [=](const ::liquid::Tensor &t, std::vector<float> &out) {
-           ::liquid::packBlocks(t, transposed, occ, tileChunks, lanes, out);
+           if (q8c)
+             ::liquid::packBlocksQ8C(t, occ, tileChunks, lanes, out);
+           else
+             ::liquid::packBlocks(t, transposed, occ, tileChunks, lanes, out);
            return success();
          }});
     return index[key] = slot;
@@ -157,7 +167,9 @@ public:
     std::string key;
     for (Attribute a : slots) {
       auto s = cast<WeightSlotAttr>(a);
-      std::string layout = s.getBlocks() ? "block-sparse" : ::liquid::formatName(packFormat(s));
+      std::string layout = !s.getBlocks() ? ::liquid::formatName(packFormat(s))
+                           : s.getElement() == WeightStorage::F32 ? "block-sparse"
+                                                                   : "block-sparse-q8c";
       key += s.getTensor().str() + "|" + layout + "|" + std::to_string(s.getOffset()) + "|" +
              std::to_string(s.getFloats()) + ";";
     }
@@ -485,7 +497,8 @@ struct PackWeightsPass : mlir::liquid::impl::PackWeightsBase<PackWeightsPass> {
                                 << " as a weight, but it is not one (liquid.weight or liquid.weight_*)";
       FailureOr<WeightSlotAttr> slot;
       if (plan && u.layout == WeightLayout::Transposed)
-        slot = packer.addBlocks(v, true, plan->occ, ::liquid::denseTile(vectorWidth) / vectorWidth);
+        slot = packer.addBlocks(v, true, plan->occ, ::liquid::denseTile(vectorWidth) / vectorWidth,
+                                u.element);
       else if (plan && u.layout == WeightLayout::Rows)
         slot = packer.addBlocks(v, false,
                                 ltc && llvm::is_contained(ValueRange{ltc.getSigma(), ltc.getMu(),
@@ -493,7 +506,7 @@ struct PackWeightsPass : mlir::liquid::impl::PackWeightsBase<PackWeightsPass> {
                                                           v)
                                     ? plan->occ
                                     : plan->sensoryOcc,
-                                kLtcTileChunks);
+                                kLtcTileChunks, WeightStorage::F32);
       else
         slot = packer.add(v, packFormat(u));
       if (failed(slot))

@@ -30,6 +30,8 @@ void mlir::liquid::populateLiquidOptimizationPipeline(OpPassManager &pm) {
 void mlir::liquid::populateLiquidToVectorPipeline(OpPassManager &pm, const CompilerOptions &o,
                                                   const ::liquid::WeightStore *checkpoint,
                                                   ::liquid::WeightSink *sink) {
+  if (o.quantizeCells)
+    pm.nest<func::FuncOp>().addPass(createQuantizeCells());
   AssignBackendsOptions backends;
   backends.backend = o.backend;
   backends.scheduleFile = o.halideScheduleFile;
@@ -104,6 +106,9 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                         llvm::cl::init(false)};
   Option<bool> compact{*this, "compact", llvm::cl::desc("Small code over speed (cells)"),
                        llvm::cl::init(false)};
+  Option<bool> quantizeCells{*this, "quantize-cells",
+                             llvm::cl::desc("Cells' weight matrices as int8 (q8c)"),
+                             llvm::cl::init(false)};
 
   CompilerOptions get() const {
     CompilerOptions o;
@@ -111,7 +116,7 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
     o.printMemoryPlan = printPlan, o.backend = backend, o.halideScheduleFile = schedule;
     o.gpu = gpu, o.int8Only = int8Only, o.int8Activations = int8Acts;
     o.kernelsList = kernelsList, o.int8Dot = int8Dot, o.softHalf = softHalf;
-    o.compact = compact;
+    o.compact = compact, o.quantizeCells = quantizeCells;
     return o;
   }
 };

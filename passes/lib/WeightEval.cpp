@@ -34,6 +34,8 @@ int64_t packedFloats(const std::vector<int64_t> &shape, PackFormat f, int64_t la
     }
   case PackElement::F32:
     break;
+  case PackElement::Q8C: // Transposed only
+    return f.layout == PackLayout::Transposed ? q8c::floats(roundUp(shape[0], lanes), shape[1]) : 0;
   default: { // integer blocks: Transposed only
     if (f.layout != PackLayout::Transposed)
       return 0;
@@ -313,6 +315,19 @@ void packTensor(const Tensor &t, PackFormat f, int64_t lanes, std::vector<float>
     packQ8(t, f.layout, lanes, dst);
     return;
   }
+  if (f.element == PackElement::Q8C) { // Transposed [n, k]
+    int64_t n = t.shape[0], k = t.shape[1], np = roundUp(n, lanes);
+    std::vector<int8_t> q;
+    quantizeRows(t, q, dst);
+    auto *bytes = reinterpret_cast<int8_t *>(dst + np);
+    for (int64_t t0 = 0; t0 < np; t0 += denseTile(lanes)) {
+      int64_t w = std::min(denseTile(lanes), np - t0);
+      for (int64_t c = 0; c < w && t0 + c < n; ++c)
+        for (int64_t kk = 0; kk < k; ++kk)
+          bytes[t0 * k + kk * w + c] = q[(t0 + c) * k + kk];
+    }
+    return;
+  }
   if (iblk::isIntBlocks(f.element)) { // checked by canPack
     IntBlocks tmp;
     const IntBlocks *b = intBlocksFor(t, f.element, tmp);
@@ -366,6 +381,42 @@ void packBlocks(const Tensor &t, bool transposed, const Occupancy &occ, int64_t 
           int64_t col = c * lanes + l;
           out.push_back(col < cols ? at(t, transposed, r, col) : 0.0f);
         }
+      }
+}
+
+void quantizeRows(const Tensor &t, std::vector<int8_t> &q, float *scales) {
+  int64_t n = t.shape[0], k = t.shape[1];
+  q.assign(n * k, 0);
+  for (int64_t r = 0; r < n; ++r) {
+    const float *row = t.data.data() + r * k;
+    float m = 0.0f;
+    for (int64_t i = 0; i < k; ++i)
+      m = std::max(m, std::fabs(row[i]));
+    float scale = m / 127.0f;
+    scales[r] = scale;
+    if (scale == 0.0f)
+      continue; // a zero row (or one of values below 127 denormals)
+    for (int64_t i = 0; i < k; ++i)
+      q[r * k + i] = static_cast<int8_t>(std::clamp(std::nearbyint(row[i] / scale), -127.0f, 127.0f));
+  }
+}
+
+void packBlocksQ8C(const Tensor &t, const Occupancy &occ, int64_t tileChunks, int64_t lanes,
+                   std::vector<float> &out) {
+  int64_t n = t.shape[0], k = t.shape[1], np = roundUp(n, lanes);
+  int64_t chunks = np / lanes, start = static_cast<int64_t>(out.size());
+  out.resize(start + q8c::blockFloats(np, countBlocks(occ), lanes), 0.0f);
+  std::vector<int8_t> q;
+  quantizeRows(t, q, out.data() + start);
+  auto *bytes = reinterpret_cast<int8_t *>(out.data() + start + np);
+  for (int64_t c0 = 0; c0 < chunks; c0 += tileChunks)
+    for (int64_t r = 0; r < k; ++r) // the inputs: rows of W^T
+      for (int64_t c = c0; c < std::min(chunks, c0 + tileChunks); ++c) {
+        if (!occ[r][c])
+          continue;
+        for (int64_t l = 0; l < lanes; ++l, ++bytes)
+          if (c * lanes + l < n)
+            *bytes = q[(c * lanes + l) * k + r];
       }
 }
 

@@ -13,6 +13,9 @@ namespace liquid {
 /// Q8_0 quantization of `t` (ggml's rule: scale = max |x| / 127 rounded to
 /// f16, q = round(x / scale)); t.q8 as is when the checkpoint had it.
 void quantizeQ8(const Tensor &t, std::vector<int8_t> &q, std::vector<float> &scales);
+/// Per-row int8 of an [n, k] matrix (q8c): scales[r] = max |row r| / 127,
+/// q = round(x / scale) (to nearest even), clamped to +-127.
+void quantizeRows(const Tensor &t, std::vector<int8_t> &q, float *scales);
 /// Floats a tensor of `shape` takes in the blob in format `f`.
 int64_t packedFloats(const std::vector<int64_t> &shape, PackFormat f, int64_t lanes);
 /// Whether `t` can be packed as `f`: integer-block elements need the
@@ -32,6 +35,11 @@ double zeroFraction(const Occupancy &occ);
 /// column tile (`tileChunks` chunks) -> row -> chunk: the block-sparse layout.
 void packBlocks(const Tensor &t, bool transposed, const Occupancy &occ, int64_t tileChunks,
                 int64_t lanes, std::vector<float> &out);
+
+/// The same blocks of a dense-layer weight [N, K] (transposed) as q8c: the
+/// roundup(N, lanes) scales, then the blocks, `lanes` int8 each.
+void packBlocksQ8C(const Tensor &t, const Occupancy &occ, int64_t tileChunks, int64_t lanes,
+                   std::vector<float> &out);
 
 Tensor concatTensors(const std::vector<const Tensor *> &parts, int64_t dim);
 /// Element-wise product; shapes must match (checked by the IR verifier).

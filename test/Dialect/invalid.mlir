@@ -62,6 +62,16 @@ func.func @dense_shape(%x: tensor<5xf32>) {
 
 // -----
 
+func.func @dense_storage(%x: tensor<6xf32>) {
+  %w = liquid.weight "w" : tensor<4x6xf32>
+  %b = liquid.weight "b" : tensor<4xf32>
+  // expected-error @+1 {{weights are stored as f32 or q8c, not q4}}
+  %y = liquid.dense %x, %w, %b stored q4 : tensor<6xf32>, tensor<4x6xf32>, tensor<4xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
 func.func @dense_activation(%x: tensor<6xf32>) {
   %w = liquid.weight "w" : tensor<4x6xf32>
   %b = liquid.weight "b" : tensor<4xf32>

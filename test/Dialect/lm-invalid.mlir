@@ -230,6 +230,15 @@ func.func @k_blocks(%x: tensor<?x96xf32>) {
 
 // -----
 
+func.func @q8c_is_for_cells(%x: tensor<?x64xf32>) {
+  %w = liquid.weight "w" : tensor<24x64xf32>
+  // expected-error @+1 {{q8c (a scale per output) is for cells' liquid.dense, not a linear}}
+  %y = liquid.linear %x, %w stored q8c : tensor<?x64xf32>, tensor<24x64xf32> -> tensor<?x24xf32>
+  return
+}
+
+// -----
+
 func.func @q8i_is_a_layout(%x: tensor<?x64xf32>) {
   %w = liquid.weight "w" : tensor<24x64xf32>
   // expected-error @+1 {{q8i is how q8 weights are packed for int8_inputs, not a weight type}}

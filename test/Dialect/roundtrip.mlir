@@ -19,8 +19,10 @@ func.func @cfc(%xs: tensor<?x8xf32>, %ts: tensor<?xf32>, %h0: tensor<4xf32>) -> 
   ^bb0(%x: tensor<8xf32>, %t: f32, %h: tensor<4xf32>):
     // CHECK: liquid.concat
     %z = liquid.concat %x, %h : tensor<8xf32>, tensor<4xf32> -> tensor<12xf32>
-    // CHECK: liquid.dense %{{.*}} activation silu
+    // CHECK: liquid.dense %{{.*}} activation silu :
     %d = liquid.dense %z, %wc, %bc activation silu : tensor<12xf32>, tensor<8x12xf32>, tensor<8xf32> -> tensor<8xf32>
+    // CHECK: liquid.dense %{{.*}} stored q8c :
+    %dq = liquid.dense %z, %wc, %bc stored q8c : tensor<12xf32>, tensor<8x12xf32>, tensor<8xf32> -> tensor<8xf32>
     // CHECK: liquid.activation gelu
     %a = liquid.activation gelu %d : tensor<8xf32>
     // CHECK: liquid.slice %{{.*}}[2] : tensor<8xf32> -> tensor<4xf32>

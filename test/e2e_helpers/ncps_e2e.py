@@ -142,7 +142,8 @@ def check_set(args, name):
     results = {}
     if args.mode == "exe":
         exe = os.path.join(work, name)
-        run([args.liquidc, spec, "-o", exe, "--target=" + args.target, "--backend=" + args.backend], env)
+        run([args.liquidc, spec, "-o", exe, "--target=" + args.target, "--backend=" + args.backend]
+            + args.liquidc_args, env)
         np.save(os.path.join(work, "x.npy"), x)
         np.save(os.path.join(work, "t.npy"), ts)
         for irregular in (False, True):
@@ -163,7 +164,7 @@ def check_set(args, name):
         lib = os.path.join(work, "lib%s.a" % prefix)
         mcu = MCU_PROGRAM.get(args.target)
         run([args.liquidc, spec, "-o", lib, "--emit=lib", "--target=" + args.target,
-             "--backend=" + args.backend], env)
+             "--backend=" + args.backend] + args.liquidc_args, env)
         src = os.path.join(work, "main.c")
         open(src, "w").write((MCU_LIB_MAIN if mcu else LIB_MAIN) % {"p": prefix})
         prog = os.path.join(work, "prog")
@@ -210,15 +211,18 @@ def main():
     ap.add_argument("--target", default="host")
     ap.add_argument("--mode", choices=["exe", "lib"], default="exe")
     ap.add_argument("--runner", default="", help="command prefix that runs target programs")
+    ap.add_argument("--liquidc-args", default="", help="more liquidc options (--quantize=q8)")
+    ap.add_argument("--tol", type=float, default=TOL, help="max abs error allowed (default 1e-5)")
     ap.add_argument("sets", nargs="*")
     args = ap.parse_args()
     args.runner = args.runner.split()
+    args.liquidc_args = args.liquidc_args.split()
     sets = args.sets or sorted(f[:-5] for f in os.listdir(os.path.join(args.fixtures, "ncps")) if f.endswith(".json"))
     failed = 0
     for name in sets:
         try:
             worst, detail = check_set(args, name)
-            ok = worst <= TOL
+            ok = worst <= args.tol
         except RuntimeError as e:
             ok, worst, detail = False, float("nan"), str(e)
         failed += not ok

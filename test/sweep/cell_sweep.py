@@ -38,7 +38,10 @@ without AVX2 / AVX-512), aarch64 (aarch64-linux under qemu-aarch64), riscv64
 exe-batch (batch 6..70 on 2 threads) and lib-batch (the library's batch
 context on 3 threads, one cell_step_batch call per step); cortex-m4f,
 cortex-m55 and rv32imafc (bare-metal test programs under qemu-system, through
-liquid-mcu-run).
+liquid-mcu-run); q8, q8-lib, q8-batch, q8-x86-64-v3 and q8-cortex-m4f
+(--quantize=q8: the drawn weight matrices are made int8 per output row first,
+int8_rows, so the int8 program must meet the same tolerance: a wrong scale,
+byte offset or tile gives 1e-2 .. 1).
 
 Oracle: tools/ncps_reference.py of --shared DIR (default $LIQUID_SHARED, else
 ../shared beside the repo; float64, independent of the compiler), imported and
@@ -91,6 +94,15 @@ PATHS = {   # name -> liquidc options, artifact kind (then the CPU targets, swee
                        cc="arm-none-eabi-gcc", tools=["qemu-system-arm"]),
     "rv32imafc": dict(args=["--target=rv32imafc"], runner=["liquid-mcu-run", "riscv32-virt"],
                       cc="riscv64-unknown-elf-gcc", tools=["qemu-system-riscv32"]),
+    # --quantize=q8: the weight matrices drawn already int8 with a scale per output (prequantize),
+    # so the program must match the oracle as closely as in f32
+    "q8": dict(args=["--quantize=q8"], q8=True),
+    "q8-lib": dict(args=["--quantize=q8", "--emit=lib"], lib=True, q8=True),
+    "q8-batch": dict(args=["--quantize=q8"], q8=True, batch=True, run_args=["--threads", "2"]),
+    "q8-x86-64-v3": dict(args=["--quantize=q8", "--target=x86-64-v3"], q8=True, needs="avx2"),
+    "q8-cortex-m4f": dict(args=["--quantize=q8", "--target=cortex-m4f"], q8=True,
+                          runner=["liquid-mcu-run", "mps2-an386"], cc="arm-none-eabi-gcc",
+                          tools=["qemu-system-arm"]),
 }
 PATH_IDS = {name: i for i, name in enumerate(PATHS)}
 ACTS = ["lecun_tanh", "tanh", "relu", "silu", "gelu"]
@@ -266,9 +278,33 @@ def make_weights(c, rng):
     if c.get("proj"):
         linear("fc", c["proj"], out)
         out = c["proj"]
+    if c.get("q8"):
+        prequantize(t, c)
     if c["prefix"]:
         t = {"param." + k: v for k, v in t.items()}
     return t, N
+
+
+def int8_rows(w):
+    """w with each row r replaced by s_r * round(w_r / s_r), s_r = max |w_r| / 127 (in float32):
+    what liquidc's q8c stores, so quantizing it again loses nothing."""
+    w = w.astype(np.float32)
+    s = np.abs(w).max(axis=1, keepdims=True) / np.float32(127)
+    q = np.round(w / np.where(s == 0, 1, s))
+    return (q * s).astype(np.float64)
+
+
+def prequantize(t, c):
+    """Makes every matrix of a cell product (as liquid-fuse-cfc fuses them: a masked layer
+    with its mask applied, an LSTM's input and recurrent maps side by side) int8 per row."""
+    for name in [k for k in t if k.endswith(".weight") and not k.startswith("lstm.")]:
+        mask = t.get(name.rsplit(".", 2)[0] + ".sparsity_mask")
+        head = name.rsplit(".", 2)[1]
+        t[name] = int8_rows(t[name] * mask if mask is not None and head in ("ff1", "ff2") else t[name])
+    if c["mixed"]:
+        a, b = t["lstm.input_map.weight"], t["lstm.recurrent_map.weight"]
+        both = int8_rows(np.concatenate([a, b], axis=1))
+        t["lstm.input_map.weight"], t["lstm.recurrent_map.weight"] = both[:, :a.shape[1]], both[:, a.shape[1]:]
 
 
 def make_inputs(c, rng, N):
@@ -478,6 +514,8 @@ def sweep_one(a, path, k):
     c = draw_config(rng)
     if PATHS[path].get("batch"):
         c.update(B=int(rng.integers(6, 71)), batch=True)
+    if PATHS[path].get("q8"):
+        c.update(q8=True)
     c.update(a.overrides)
     work = tempfile.mkdtemp(prefix=f"cellsweep_{path}_{k}_", dir=a.workdir)
     cmds = commands(a, path, c, work)

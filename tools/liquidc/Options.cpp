@@ -105,9 +105,10 @@ cl::opt<std::string> chatTemplate(
     cl::init("auto"), cl::cat(cat));
 cl::opt<std::string> quantize(
     "quantize",
-    cl::desc("Language models: none, q8 (int8 weights with a scale per block of 32 inputs, "
-             "the layout of GGUF Q8_0; the same as --weight-type=q8) or q4 (4-bit weights, "
-             "Q4_0's meaning; the same as --weight-type=q4)"),
+    cl::desc("none; q8: language models get int8 weights with a scale per block of 32 inputs "
+             "(GGUF Q8_0's layout; the same as --weight-type=q8), cells int8 weight matrices "
+             "with a scale per output, computed in float; q4 (language models): 4-bit weights, "
+             "Q4_0's meaning (the same as --weight-type=q4)"),
     cl::init("none"), cl::cat(cat));
 cl::opt<std::string> activations(
     "activations",
@@ -227,10 +228,17 @@ void checkModelKind(DriverOptions &o) {
          " is a language model: it needs megabytes of memory and an OS, use a CPU target");
   if (!lm && t.kind == "npu")
     fail("target '" + t.name + "' compiles language models with int8 weights; " + o.input +
-         " is not one (cells have no int8 kernels yet)");
-  if (!lm && (quantize != "none" || weightType != "auto"))
-    fail("--quantize and --weight-type apply to language models (HF folders and GGUF files), "
-         "not to " + o.input);
+         " is not one (cells have no Hexagon kernels yet)");
+  if (!lm && weightType != "auto")
+    fail("--weight-type applies to language models (HF folders and GGUF files), not to " +
+         o.input + " (cells take --quantize=q8)");
+  if (!lm && quantize == "q4")
+    fail("cells take --quantize=q8 (int8 weights with a scale per output), not q4: " + o.input);
+  if (!lm && quantize == "q8") {
+    // int8 matrices, a float scale per output (liquid-quantize-cells)
+    o.compiler.quantizeCells = true;
+    o.weightType = "auto";
+  }
   // The KV cache and the RoPE tables grow with the context, the activations
   // with the rows: bounded up front (docs/cli.md).
   if (lm && (maxContext < 1 || maxContext > kMaxContext))
@@ -259,6 +267,8 @@ void checkBackend(DriverOptions &o) {
   if (o.weightType == "q4" && (halide || o.target->kind != "cpu"))
     fail("q4 weights are computed by the LLVM kernels of CPU targets only (target '" +
          o.target->name + "'" + (halide ? ", --backend=halide" : "") + "): use q8");
+  if (halide && c.quantizeCells)
+    fail("--quantize=q8 for cells needs the LLVM kernels, not --backend=halide");
   if (halide && o.target->halideTarget.empty())
     fail("target '" + targetName + "' has no Halide target");
   if (!halideScheduleFile.empty()) { // read now: a bad file fails before the import

@@ -26,7 +26,7 @@ struct WeightUse {
 /// Weights stored as integer blocks along the inputs (q8 and the 4/5/6-bit
 /// kinds): the types a product with int8_inputs reads.
 inline bool isBlockStorage(WeightStorage w) {
-  return w != WeightStorage::F32 && w != WeightStorage::F16;
+  return w != WeightStorage::F32 && w != WeightStorage::F16 && w != WeightStorage::Q8C;
 }
 /// The multiple of inputs a block storage needs: 256 for the K types (their
 /// super-blocks), else 32.

@@ -68,7 +68,9 @@ def Liquid_WeightStorage : Liquid_I32Enum<"WeightStorage",
   // times half scales per super-block of 256 inputs
   I32EnumAttrCase<"Q4K", 8, "q4k">,     // 4-bit, scale and minimum per 32 (Q4_K)
   I32EnumAttrCase<"Q5K", 9, "q5k">,     // 5-bit, scale and minimum per 32 (Q5_K)
-  I32EnumAttrCase<"Q6K", 10, "q6k">]>;  // 6-bit, zero point 32, scale per 16 (Q6_K)
+  I32EnumAttrCase<"Q6K", 10, "q6k">,    // 6-bit, zero point 32, scale per 16 (Q6_K)
+  // int8 with a float scale per output (cells' products, --quantize=q8)
+  I32EnumAttrCase<"Q8C", 11, "q8c">]>;
 def Liquid_WeightStorageAttr : Liquid_EnumAttr<Liquid_WeightStorage, "weight_storage">;
 
 // How a packed weight is ordered in the blob (liquid/Passes/PackedFormat.h

@@ -162,7 +162,9 @@ def Liquid_DenseOp : Liquid_Op<"dense", [Pure, DeclareOpInterfaceMethods<Liquid_
   let summary = "fully connected layer y = act(W x + b)";
   let description = [{
     `W` is `[out, in]` as in `torch.nn.Linear`; `b` is `[out]`. `activation`
-    takes the kinds of `liquid.activation`.
+    takes the kinds of `liquid.activation`. `stored q8c` (set by
+    liquid-quantize-cells) keeps `W` as int8 with a float scale per output;
+    the product is computed in float.
 
     ```mlir
     %y = liquid.dense %x, %w, %b activation lecun_tanh
@@ -170,9 +172,10 @@ def Liquid_DenseOp : Liquid_Op<"dense", [Pure, DeclareOpInterfaceMethods<Liquid_
     ```
   }];
   let arguments = (ins Liquid_F32Vector:$input, Liquid_F32Matrix:$weight, Liquid_F32Vector:$bias,
-                       DefaultValuedAttr<Liquid_ActivationAttr, "::mlir::liquid::Activation::None">:$activation);
+                       DefaultValuedAttr<Liquid_ActivationAttr, "::mlir::liquid::Activation::None">:$activation,
+                       DefaultValuedAttr<Liquid_WeightStorageAttr, "::mlir::liquid::WeightStorage::F32">:$weight_type);
   let results = (outs Liquid_F32Vector:$result);
-  let assemblyFormat = "$input `,` $weight `,` $bias (`activation` $activation^)? attr-dict `:` type($input) `,` type($weight) `,` type($bias) `->` type($result)";
+  let assemblyFormat = "$input `,` $weight `,` $bias (`activation` $activation^)? (`stored` $weight_type^)? attr-dict `:` type($input) `,` type($weight) `,` type($bias) `->` type($result)";
   let hasVerifier = 1;
 }
 

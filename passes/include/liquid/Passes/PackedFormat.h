@@ -61,6 +61,9 @@ enum class PackElement {
   Q4K,
   Q5K,
   Q6K,
+  /// int8 with one float scale per output (a row of the [N, K] matrix):
+  /// cells' products (q8c below).
+  Q8C,
 };
 
 struct PackFormat {
@@ -94,6 +97,21 @@ constexpr int64_t blockFloats(int64_t width) { return blockBytes(width) / 4; }
 constexpr int64_t tileFloats(int64_t k, int64_t width) { return k / kBlock * blockFloats(width); }
 } // namespace q8
 
+/// Per-channel int8 (the cells' --quantize=q8): row n of an [N, K] matrix
+/// is scale[n] * q[n, :], scale[n] = max |W[n, :]| / 127, q = round(W /
+/// scale). A Transposed slot holds the Np = roundup(N, lanes) float scales,
+/// then the column tiles of Transposed with int8 elements: tile j, at byte
+/// 4 Np + K t0_j, is [K, width_j] int8 (a row of the tile is width_j bytes).
+/// A block-sparse slot holds the Np scales, then its blocks of `lanes` int8.
+namespace q8c {
+/// Floats of a Transposed [n, k] slot.
+constexpr int64_t floats(int64_t np, int64_t k) { return np + np * k / 4; }
+/// Floats of a block-sparse slot of `blocks` blocks.
+constexpr int64_t blockFloats(int64_t np, int64_t blocks, int64_t lanes) {
+  return np + blocks * lanes / 4;
+}
+} // namespace q8c
+
 /// Integer blocks: a Transposed [N, K] matrix whose values are integers q
 /// in blocks of `block` inputs, value = scale * (q - zero) (+ min, for the
 /// formats that have one), one scale (and minimum) per block and column.
@@ -125,7 +143,10 @@ struct Format {
   int super = 0;  ///< the K formats: inputs per super-block (256), else 0
   bool subSigned = false; ///< the K formats' block scales are int8 (else uint8)
 };
-constexpr bool isIntBlocks(PackElement e) { return static_cast<int>(e) >= static_cast<int>(PackElement::Q4); }
+constexpr bool isIntBlocks(PackElement e) {
+  return static_cast<int>(e) >= static_cast<int>(PackElement::Q4) &&
+         static_cast<int>(e) <= static_cast<int>(PackElement::Q6K);
+}
 constexpr Format format(PackElement e) {
   switch (e) {
   case PackElement::Q4: return {4, 32, false, false, 8, true};
@@ -172,6 +193,8 @@ constexpr int64_t tileBytes(Format f, int64_t k, int64_t width) {
 constexpr int64_t elementBytes(PackElement e, int64_t n) {
   if (iblk::isIntBlocks(e))
     return iblk::tileBytes(iblk::format(e), n, 1);
+  if (e == PackElement::Q8C)
+    return n; // and a scale per output
   return e == PackElement::F32 ? 4 * n : e == PackElement::F16 ? 2 * n : q8::blockBytes(n) / 32;
 }
 
@@ -180,7 +203,7 @@ inline std::string formatName(PackFormat f) {
   static const char *const layouts[] = {"vector", "rows", "transposed", "transposed-batched",
                                         "transposed-batched-glu"};
   std::string s = layouts[static_cast<int>(f.layout)];
-  static const char *const elements[] = {"", "-f16", "-q8", "-q4", "-q4m", "-q8m", "-q8x16", "-q8i", "-q4k", "-q5k", "-q6k"};
+  static const char *const elements[] = {"", "-f16", "-q8", "-q4", "-q4m", "-q8m", "-q8x16", "-q8i", "-q4k", "-q5k", "-q6k", "-q8c"};
   return s + elements[static_cast<int>(f.element)];
 }
 

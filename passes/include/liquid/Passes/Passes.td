@@ -79,6 +79,27 @@ def FuseProjections : Pass<"liquid-fuse-projections", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::liquid::LiquidDialect"];
 }
 
+def QuantizeCells : Pass<"liquid-quantize-cells", "::mlir::func::FuncOp"> {
+  let summary = "Store the weight matrices of cells' products as int8 with a scale per output";
+  let description = [{
+    Marks every `liquid.dense` whose weight is a compile-time weight `stored
+    q8c` (liquidc --quantize=q8 for cells): liquid-pack-weights then packs the
+    matrix as int8, row n scaled by max |W[n, :]| / 127 (a quarter of the
+    bytes, plus one float per output), and the kernels compute the product
+    in float from the int8 values. Runs after the fusion passes, so a fused
+    matrix (a CfC's heads, an LSTM's input and recurrent maps, a masked
+    layer) is quantized as the kernel reads it. Vectors (biases, LTC
+    parameters) stay f32.
+
+    ```mlir
+    %z = liquid.dense %x, %w, %b : tensor<40xf32>, tensor<128x40xf32>, tensor<128xf32> -> tensor<128xf32>
+    // becomes
+    %z = liquid.dense %x, %w, %b stored q8c : tensor<40xf32>, tensor<128x40xf32>, tensor<128xf32> -> tensor<128xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::liquid::LiquidDialect"];
+}
+
 def PlanMemory : Pass<"liquid-plan-memory", "::mlir::func::FuncOp"> {
   let summary = "Assign every state, activation and scratch buffer an offset in one static arena";
   let description = [{

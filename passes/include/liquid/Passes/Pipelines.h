@@ -46,6 +46,9 @@ struct CompilerOptions {
   std::string kernelsList;
   /// Small kernels over fast ones (microcontrollers; cells).
   bool compact = false;
+  /// Cells' weight matrices as int8 with a scale per output
+  /// (liquid-quantize-cells; liquidc --quantize=q8 for a cell).
+  bool quantizeCells = false;
 };
 
 /// liquid -> liquid: cell fusion, projection fusion, canonicalization, CSE.
