@@ -16,6 +16,10 @@ linked against the library and, with -DBASELINE, without it:
            per translation block and the exec log (-singlestep -d exec,nochain).
 
   bench/mcu_footprint.py [--liquidc build/bin/liquidc] [--fixtures ../shared/fixtures]
+                         [--targets ...] [--weights f32,q8]
+
+--weights q8 compiles with --quantize=q8 (int8 matrices, a scale per output);
+an LTC has no matrix to quantize and is measured in f32 only.
 """
 import argparse
 import json
@@ -76,11 +80,12 @@ def instructions(target, elf):
             return sum(1 for line in f if line.startswith("Trace"))
 
 
-def measure(a, name, spec, target, work):
-    d = os.path.join(work, f"{name}-{target}")
+def measure(a, name, spec, target, weights, work):
+    d = os.path.join(work, f"{name}-{target}-{weights}")
     os.makedirs(d)
     lib = os.path.join(d, "libm.a")
-    sh([a.liquidc, spec, "--emit=lib", "--target=" + target, "--name=m", "-o", lib])
+    sh([a.liquidc, spec, "--emit=lib", "--target=" + target, "--name=m", "-o", lib]
+       + (["--quantize=q8"] if weights == "q8" else []))
     with open(os.path.join(d, "mdefs.h"), "w") as f:
         f.write('#include "m.h"\n#define MODEL_ARENA m_arena\n#define MODEL_INPUT_SIZE m_INPUT_SIZE\n'
                 "#define MODEL_OUTPUT_SIZE m_OUTPUT_SIZE\n#define MODEL_INIT m_init\n#define MODEL_STEP m_step\n")
@@ -113,6 +118,7 @@ def main():
     ap.add_argument("--liquidc", default=os.path.join(REPO, "build", "bin", "liquidc"))
     ap.add_argument("--fixtures", default=os.path.join(os.path.dirname(REPO), "shared", "fixtures"))
     ap.add_argument("--targets", default="cortex-m4f,cortex-m55,rv32imafc")
+    ap.add_argument("--weights", default="f32,q8", help="f32, q8 or both")
     a = ap.parse_args()
     os.environ["PATH"] = os.path.dirname(os.path.abspath(a.liquidc)) + os.pathsep + os.environ["PATH"]
     work = tempfile.mkdtemp(prefix="mcu_footprint_")
@@ -121,16 +127,19 @@ def main():
               ("CfC(8,64), backbone 128", None),
               ("wired CfC, AutoNCP(32,4)", os.path.join(ncps, "cfc_autoncp32_4.json")),
               ("LTC(8,32)", os.path.join(ncps, "ltc_units32.json"))]
-    print("| model | target | weights (B) | code (B) | arena (B) | stack (B) | RAM (B) | instructions/step |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| model | target | as | weights (B) | code (B) | arena (B) | stack (B) | RAM (B) | instructions/step |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for i, (name, spec) in enumerate(models):
         if spec is None:
             os.makedirs(os.path.join(work, "cfc64"))
             spec = cfc64(os.path.join(work, "cfc64"))
-        for t in a.targets.split(","):
-            r = measure(a, f"model{i}", spec, t, work)
-            print(f"| {name} | {t} | {r['weights']:,} | {r['code']:,} | {r['arena']:,} | {r['stack']:,} | "
-                  f"{r['arena'] + r['stack']:,} | {r['insns']:,.0f} |", flush=True)
+        for w in a.weights.split(","):
+            if w == "q8" and name.startswith("LTC"):
+                continue
+            for t in a.targets.split(","):
+                r = measure(a, f"model{i}", spec, t, w, work)
+                print(f"| {name} | {t} | {w} | {r['weights']:,} | {r['code']:,} | {r['arena']:,} | "
+                      f"{r['stack']:,} | {r['arena'] + r['stack']:,} | {r['insns']:,.0f} |", flush=True)
     shutil.rmtree(work)
 
 

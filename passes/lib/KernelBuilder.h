@@ -178,6 +178,30 @@ public:
   /// offBytes of the float memref (offBytes a multiple of 4).
   Value ldQ8(Buf p, Value dyn, int64_t offBytes) {
     assert(offBytes % 4 == 0 && lanes % 4 == 0 && "int8 vectors are whole floats");
+    if (compact) {
+      // 4 int8 at a time, converted and joined: what 4-lane vector units
+      // (Helium) widen in one load, instead of moving 16-bit lanes about.
+      SmallVector<Value> parts;
+      auto f1 = VectorType::get({1}, b.getF32Type());
+      auto i4 = VectorType::get({4}, b.getIntegerType(8));
+      auto f4 = VectorType::get({4}, b.getF32Type());
+      for (int64_t i = 0; i < lanes / 4; ++i) {
+        Value w = vector::LoadOp::create(b, loc, f1, p.mem, ValueRange{at(dyn, p.off + offBytes / 4 + i)});
+        parts.push_back(arith::SIToFPOp::create(b, loc, f4, vector::BitCastOp::create(b, loc, i4, w)));
+      }
+      while (parts.size() > 1) {
+        SmallVector<Value> next;
+        for (size_t i = 0; i < parts.size(); i += 2) {
+          int64_t n = cast<VectorType>(parts[i].getType()).getDimSize(0);
+          SmallVector<int64_t> mask;
+          for (int64_t j = 0; j < 2 * n; ++j)
+            mask.push_back(j);
+          next.push_back(vector::ShuffleOp::create(b, loc, parts[i], parts[i + 1], mask));
+        }
+        parts = next;
+      }
+      return parts.front();
+    }
     auto packed = VectorType::get({lanes / 4}, b.getF32Type());
     Value w = vector::LoadOp::create(b, loc, packed, p.mem, ValueRange{at(dyn, p.off + offBytes / 4)});
     Value q = vector::BitCastOp::create(b, loc, VectorType::get({lanes}, b.getIntegerType(8)), w);

@@ -38,8 +38,8 @@ without AVX2 / AVX-512), aarch64 (aarch64-linux under qemu-aarch64), riscv64
 exe-batch (batch 6..70 on 2 threads) and lib-batch (the library's batch
 context on 3 threads, one cell_step_batch call per step); cortex-m4f,
 cortex-m55 and rv32imafc (bare-metal test programs under qemu-system, through
-liquid-mcu-run); q8, q8-lib, q8-batch, q8-x86-64-v3 and q8-cortex-m4f
-(--quantize=q8: the drawn weight matrices are made int8 per output row first,
+liquid-mcu-run); q8, q8-lib, q8-batch, q8-x86-64-v3, q8-cortex-m4f and
+q8-cortex-m55 (--quantize=q8: the drawn weight matrices are made int8 per output row first,
 int8_rows, so the int8 program must meet the same tolerance: a wrong scale,
 byte offset or tile gives 1e-2 .. 1).
 
@@ -102,6 +102,9 @@ PATHS = {   # name -> liquidc options, artifact kind (then the CPU targets, swee
     "q8-x86-64-v3": dict(args=["--quantize=q8", "--target=x86-64-v3"], q8=True, needs="avx2"),
     "q8-cortex-m4f": dict(args=["--quantize=q8", "--target=cortex-m4f"], q8=True,
                           runner=["liquid-mcu-run", "mps2-an386"], cc="arm-none-eabi-gcc",
+                          tools=["qemu-system-arm"]),
+    "q8-cortex-m55": dict(args=["--quantize=q8", "--target=cortex-m55"], q8=True,
+                          runner=["liquid-mcu-run", "mps3-an547"], cc="arm-none-eabi-gcc",
                           tools=["qemu-system-arm"]),
 }
 PATH_IDS = {name: i for i, name in enumerate(PATHS)}
