@@ -58,17 +58,29 @@ void mlir::liquid::populateLiquidToVectorPipeline(OpPassManager &pm, const Compi
   pm.addPass(createCSEPass());
 }
 
-void mlir::liquid::populateLowerToLLVMPipeline(OpPassManager &pm) {
+void mlir::liquid::populateLowerToLLVMPipeline(OpPassManager &pm, unsigned indexBitwidth) {
   pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(createConvertVectorToLLVMPass());
+  if (indexBitwidth)
+    pm.addPass(createConvertVectorToLLVM({indexBitwidth}));
+  else
+    pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  ArithToLLVMConversionPassOptions arith;
+  arith.indexBitwidth = indexBitwidth;
+  pm.addPass(createArithToLLVMConversionPass(arith));
+  FinalizeMemRefToLLVMConversionPassOptions memref;
+  memref.indexBitwidth = indexBitwidth;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memref));
   ConvertFuncToLLVMPassOptions funcOpts;
   funcOpts.useBarePtrCallConv = true;
+  funcOpts.indexBitwidth = indexBitwidth;
   pm.addPass(createConvertFuncToLLVMPass(funcOpts));
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createUBToLLVMConversionPass());
+  ConvertControlFlowToLLVMPassOptions cf;
+  cf.indexBitwidth = indexBitwidth;
+  pm.addPass(createConvertControlFlowToLLVMPass(cf));
+  UBToLLVMConversionPassOptions ub;
+  ub.indexBitwidth = indexBitwidth;
+  pm.addPass(createUBToLLVMConversionPass(ub));
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
@@ -77,7 +89,7 @@ void mlir::liquid::populateLiquidCompilerPipeline(OpPassManager &pm, const Compi
                                                   ::liquid::WeightSink *sink) {
   populateLiquidOptimizationPipeline(pm);
   populateLiquidToVectorPipeline(pm, o, checkpoint, sink);
-  populateLowerToLLVMPipeline(pm);
+  populateLowerToLLVMPipeline(pm, o.indexBitwidth);
 }
 
 namespace {
@@ -120,6 +132,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
     return o;
   }
 };
+/// liquid-opt --liquid-vector-to-llvm='index-bitwidth=32'.
+struct LLVMPipelineOptions : public PassPipelineOptions<LLVMPipelineOptions> {
+  Option<unsigned> indexBitwidth{*this, "index-bitwidth",
+                                 llvm::cl::desc("Bits of index (0: 64)"), llvm::cl::init(0)};
+};
 } // namespace
 
 void mlir::liquid::registerLiquidPipelines() {
@@ -133,9 +150,11 @@ void mlir::liquid::registerLiquidPipelines() {
       [](OpPassManager &pm, const PipelineOptions &o) {
         populateLiquidToVectorPipeline(pm, o.get());
       });
-  PassPipelineRegistration<>("liquid-vector-to-llvm",
-                             "Lower the kernels to the LLVM dialect (bare-pointer ABI)",
-                             populateLowerToLLVMPipeline);
+  PassPipelineRegistration<LLVMPipelineOptions>(
+      "liquid-vector-to-llvm", "Lower the kernels to the LLVM dialect (bare-pointer ABI)",
+      [](OpPassManager &pm, const LLVMPipelineOptions &o) {
+        populateLowerToLLVMPipeline(pm, o.indexBitwidth);
+      });
   PassPipelineRegistration<PipelineOptions>(
       "liquid-compile", "The whole compiler: liquid-optimize, liquid-to-vector, liquid-vector-to-llvm",
       [](OpPassManager &pm, const PipelineOptions &o) {

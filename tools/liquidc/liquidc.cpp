@@ -330,7 +330,9 @@ int main(int argc, char **argv) {
   if (o.emit == Emit::Vector)
     return stages.print(), 0;
 
-  stages.run("llvm", mlir::liquid::populateLowerToLLVMPipeline);
+  stages.run("llvm", [&](OpPassManager &pm) {
+    mlir::liquid::populateLowerToLLVMPipeline(pm, o.compiler.indexBitwidth);
+  });
   if (o.emit == Emit::LLVMDialect)
     return stages.print(), 0;
 

@@ -280,6 +280,24 @@ def LowerLM : Pass<"liquid-lower-lm", "::mlir::ModuleOp"> {
                            "::mlir::LLVM::LLVMDialect"];
 }
 
+def ConvertVectorToLLVM : Pass<"liquid-convert-vector-to-llvm", "::mlir::ModuleOp"> {
+  let summary = "Lower the kernels' vector ops to the LLVM dialect with an index of chosen width";
+  let description = [{
+    MLIR's convert-vector-to-llvm always lowers `index` to i64, while the
+    arith, memref, func and cf conversions take an index width. On 32-bit
+    cores (microcontrollers) 64-bit loop counters and offsets cost register
+    pairs and carries on every iteration; liquidc lowers `index` to i32
+    there, and this pass lowers the vector ops (the ones the kernels use:
+    loads, stores, masked loads and stores, broadcasts, shuffles, bitcasts,
+    element-wise ops) consistently with it.
+  }];
+  let options = [
+    Option<"indexBitwidth", "index-bitwidth", "unsigned", /*default=*/"64",
+           "Bits of index in the generated code">,
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def ApproximateMath : Pass<"liquid-approximate-math", "::mlir::ModuleOp"> {
   let summary = "Replace exp, tanh and erf by vectorizable polynomial approximations";
   let description = [{

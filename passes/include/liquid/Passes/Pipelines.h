@@ -49,6 +49,9 @@ struct CompilerOptions {
   /// Cells' weight matrices as int8 with a scale per output
   /// (liquid-quantize-cells; liquidc --quantize=q8 for a cell).
   bool quantizeCells = false;
+  /// Bits of `index` in the generated code: 32 on microcontrollers, whose
+  /// 64-bit loop counters take register pairs and carries; 0 keeps 64.
+  unsigned indexBitwidth = 0;
 };
 
 /// liquid -> liquid: cell fusion, projection fusion, canonicalization, CSE.
@@ -61,8 +64,9 @@ void populateLiquidOptimizationPipeline(OpPassManager &pm);
 void populateLiquidToVectorPipeline(OpPassManager &pm, const CompilerOptions &options,
                                     const ::liquid::WeightStore *checkpoint = nullptr,
                                     ::liquid::WeightSink *sink = nullptr);
-/// scf/vector/memref/math/arith -> LLVM dialect (bare-pointer calling convention).
-void populateLowerToLLVMPipeline(OpPassManager &pm);
+/// scf/vector/memref/math/arith -> LLVM dialect (bare-pointer calling
+/// convention); `index` becomes an integer of `indexBitwidth` bits (0: 64).
+void populateLowerToLLVMPipeline(OpPassManager &pm, unsigned indexBitwidth = 0);
 /// All three, in order.
 void populateLiquidCompilerPipeline(OpPassManager &pm, const CompilerOptions &options,
                                     const ::liquid::WeightStore *checkpoint = nullptr,
