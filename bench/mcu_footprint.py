@@ -35,7 +35,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "test", "sweep"))
 sys.path.insert(0, os.path.join(REPO, "test", "e2e_helpers"))
 from fixtures import write_safetensors  # noqa: E402
-from ncps_e2e import MCU_COMMON, MCU_PROGRAM  # noqa: E402
+from ncps_e2e import mcu_program  # noqa: E402
 
 QEMU = {"cortex-m4f": ["qemu-system-arm", "-M", "mps2-an386", "-cpu", "cortex-m4"],
         "cortex-m55": ["qemu-system-arm", "-M", "mps3-an547", "-cpu", "cortex-m55"],
@@ -90,7 +90,7 @@ def measure(a, name, spec, target, weights, work):
         f.write('#include "m.h"\n#define MODEL_ARENA m_arena\n#define MODEL_INPUT_SIZE m_INPUT_SIZE\n'
                 "#define MODEL_OUTPUT_SIZE m_OUTPUT_SIZE\n#define MODEL_INIT m_init\n#define MODEL_STEP m_step\n")
     src = os.path.join(REPO, "bench", "mcu_footprint.c")
-    base = MCU_PROGRAM[target] + MCU_COMMON
+    base = mcu_program(a.liquidc, target)
     elfs = {}
     for key, flags in (("base", ["-DBASELINE"]), ("s0", ["-DSTEPS=0"]), ("s4", ["-DSTEPS=4"]),
                        ("s10", ["-DSTEPS=10"])):

@@ -9,6 +9,7 @@ exits 1 if any error exceeds the tolerance.
 """
 import argparse
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -103,21 +104,17 @@ int main(int argc, char **argv) {
 }
 """
 
-# How a user links a microcontroller library into a semihosting program
-# (docs/cli.md, Microcontrollers): the target's gcc, picolibc, and the board's memory map.
-MCU_PROGRAM = {
-    "cortex-m4f": ["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
-                   "-Wl,--defsym=__flash=0x0", "-Wl,--defsym=__flash_size=0x400000",
-                   "-Wl,--defsym=__ram=0x20000000", "-Wl,--defsym=__ram_size=0x400000"],
-    "cortex-m55": ["arm-none-eabi-gcc", "-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard",
-                   "-Wl,--defsym=__flash=0x0", "-Wl,--defsym=__flash_size=0x80000",
-                   "-Wl,--defsym=__ram=0x21000000", "-Wl,--defsym=__ram_size=0x200000"],
-    "rv32imafc": ["riscv64-unknown-elf-gcc", "-march=rv32imafc", "-mabi=ilp32f", "-mcmodel=medany",
-                  "-Wl,--defsym=__flash=0x80000000", "-Wl,--defsym=__flash_size=0x400000",
-                  "-Wl,--defsym=__ram=0x80400000", "-Wl,--defsym=__ram_size=0x400000"],
-}
-MCU_COMMON = ["--specs=picolibc.specs", "--oslib=semihost", "--crt0=semihost", "-Wl,--gc-sections",
-              "-Wl,--no-warn-execstack", "-O2"]
+# How a user links a microcontroller library into a semihosting program:
+# the compiler and flags liquidc --print-link-flags gives (the target's gcc,
+# picolibc, semihosting and the board's memory map, from the target registry).
+MCU_TARGETS = ("cortex-m4f", "cortex-m55", "rv32imafc")
+
+
+def mcu_program(liquidc, target):
+    """The C compiler command (a list) that links a program for microcontroller `target`."""
+    out = subprocess.run([liquidc, "--print-link-flags", "--target=" + target], capture_output=True,
+                         text=True, check=True).stdout
+    return out.split() + ["-O2"]
 
 
 def cross_cc(target):
@@ -134,7 +131,7 @@ def check_set(args, name):
     work = os.path.join(args.out, name)
     os.makedirs(work, exist_ok=True)
     env = dict(os.environ)
-    if cross_cc(args.target) != "cc" or args.target in MCU_PROGRAM:
+    if cross_cc(args.target) != "cc" or args.target in MCU_TARGETS:
         env.pop("LIQUIDC_CFLAGS", None)  # sanitizer runtimes exist for x86-64 only
     x, ts = ref["io.input"], ref["io.timespans"]
     B, T = x.shape[0], x.shape[1]
@@ -162,14 +159,14 @@ def check_set(args, name):
     else:
         prefix = name
         lib = os.path.join(work, "lib%s.a" % prefix)
-        mcu = MCU_PROGRAM.get(args.target)
+        mcu = mcu_program(args.liquidc, args.target) if args.target in MCU_TARGETS else None
         run([args.liquidc, spec, "-o", lib, "--emit=lib", "--target=" + args.target,
              "--backend=" + args.backend] + args.liquidc_args, env)
         src = os.path.join(work, "main.c")
         open(src, "w").write((MCU_LIB_MAIN if mcu else LIB_MAIN) % {"p": prefix})
         prog = os.path.join(work, "prog")
         if mcu:  # the library needs nothing but itself (no -lm)
-            run(mcu + MCU_COMMON + ["-I", work, src, lib, "-o", prog])
+            run(mcu + ["-I", work, src, lib, "-o", prog])
         else:
             cc = cross_cc(args.target)
             cflags = env.get("LIQUIDC_CFLAGS", "").split()

@@ -50,6 +50,13 @@ cl::opt<std::string> targetFeatures("target-features",
                                     cl::desc("Override the target's LLVM features"), cl::cat(cat));
 cl::opt<bool> listTargets("list-targets", cl::desc("List the known targets and exit"),
                           cl::cat(cat));
+cl::opt<bool> printLinkFlags(
+    "print-link-flags",
+    cl::desc("Print the C compiler and the flags (before your sources) that build a program "
+             "with the --target's --emit=lib archive, on one line, and exit: a microcontroller's "
+             "C library, semihosting and board memory map; hosted targets take -lm -ldl "
+             "-lpthread after the archive"),
+    cl::cat(cat));
 cl::opt<std::string> dumpStages("dump-stages",
                                 cl::desc("Write the IR after each pipeline to DIR"),
                                 cl::value_desc("DIR"), cl::cat(cat));
@@ -322,6 +329,21 @@ DriverOptions liquid::parseDriverOptions(int argc, char **argv) {
   }
   if (listTargets) {
     printTargets();
+    std::exit(0);
+  }
+  if (printLinkFlags) {
+    const TargetInfo *t = findTarget(targetName);
+    if (!t)
+      fail("unknown target '" + targetName + "' (known: " + knownTargetNames() + ")");
+    if (t->kind == "npu")
+      fail("target '" + t->name + "' produces objects only: linking them needs Qualcomm's "
+           "Hexagon SDK");
+    std::vector<std::string> words = {ccOverride.empty() ? t->cc : std::string(ccOverride)};
+    words.insert(words.end(), t->ccFlags.begin(), t->ccFlags.end());
+    words.insert(words.end(), t->exeFlags.begin(), t->exeFlags.end());
+    for (size_t i = 0; i < words.size(); ++i)
+      llvm::outs() << (i ? " " : "") << words[i];
+    llvm::outs() << "\n";
     std::exit(0);
   }
   DriverOptions o;
