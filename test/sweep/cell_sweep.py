@@ -38,8 +38,8 @@ without AVX2 / AVX-512), aarch64 (aarch64-linux under qemu-aarch64), riscv64
 exe-batch (batch 6..70 on 2 threads) and lib-batch (the library's batch
 context on 3 threads, one cell_step_batch call per step); cortex-m4f,
 cortex-m55 and rv32imafc (bare-metal test programs under qemu-system, through
-liquid-mcu-run); q8, q8-lib, q8-batch, q8-x86-64-v3, q8-cortex-m4f and
-q8-cortex-m55 (--quantize=q8: the drawn weight matrices are made int8 per output row first,
+liquid-mcu-run); q8, q8-lib, q8-batch, q8-x86-64-v3, q8-cortex-m4f,
+q8-cortex-m55 and q8-aarch64 (--quantize=q8: the drawn weight matrices are made int8 per output row first,
 int8_rows, so the int8 program must meet the same tolerance: a wrong scale,
 byte offset or tile gives 1e-2 .. 1).
 
@@ -106,6 +106,7 @@ PATHS = {   # name -> liquidc options, artifact kind (then the CPU targets, swee
     "q8-cortex-m55": dict(args=["--quantize=q8", "--target=cortex-m55"], q8=True,
                           runner=["liquid-mcu-run", "mps3-an547"], cc="arm-none-eabi-gcc",
                           tools=["qemu-system-arm"]),
+    "q8-aarch64": dict(TARGET_PATHS["aarch64"], args=["--quantize=q8", "--target=aarch64-linux"], q8=True),
 }
 PATH_IDS = {name: i for i, name in enumerate(PATHS)}
 ACTS = ["lecun_tanh", "tanh", "relu", "silu", "gelu"]
@@ -515,6 +516,8 @@ def sweep_one(a, path, k):
     load_oracle(a.shared)
     rng = np.random.default_rng([a.seed, PATH_IDS[path], k])
     c = draw_config(rng)
+    while PATHS[path].get("q8") and c["cls"] == "LTC" and not c["mixed"]:
+        c = draw_config(rng)   # an LTC alone has no matrix to quantize: draw again
     if PATHS[path].get("batch"):
         c.update(B=int(rng.integers(6, 71)), batch=True)
     if PATHS[path].get("q8"):
