@@ -300,6 +300,8 @@ public:
   /// Small code over speed (microcontrollers): forChunks always loops, dense
   /// products keep one accumulator, exp rounds without math.roundeven.
   bool compact = false;
+  /// Compact kernels: floats per vector of element-wise loops (0: lanes).
+  int64_t elementLanes = 0;
 
   void forChunks(int64_t n, function_ref<void(Value dyn, int64_t off)> body) {
     int64_t chunks = ::liquid::roundUp(n, lanes) / lanes;

@@ -88,12 +88,17 @@ LogicalResult KernelEmitter::emit(Operation &op) {
     return success(); // evaluated at compile time
   if (auto d = dyn_cast<DenseOp>(op))
     return emitDense(d);
+  if (auto l = dyn_cast<LTCSolveOp>(op))
+    return emitLTCSolve(l); // its chunks follow the synapse matrices' layout
+  // Element-wise ops: `elementLanes` wide (compact kernels on a narrower
+  // vector unit), reading the same padded vectors.
+  std::optional<LanesScope> narrow;
+  if (elementLanes && elementLanes < lanes)
+    narrow.emplace(*this, elementLanes);
   if (auto e = dyn_cast<CfCEpilogueOp>(op))
     return emitCfCEpilogue(e);
   if (auto e = dyn_cast<LSTMEpilogueOp>(op))
     return emitLSTMEpilogue(e);
-  if (auto l = dyn_cast<LTCSolveOp>(op))
-    return emitLTCSolve(l);
   if (auto c = dyn_cast<ConcatOp>(op)) {
     Buf dst = result(op);
     for (Value in : c.getInputs()) {
@@ -234,6 +239,9 @@ LogicalResult KernelEmitter::emitDense(DenseOp op) {
 /// Compact code applies a dense layer's activation in a loop after the
 /// product, once, instead of on each of the tile's accumulators.
 LogicalResult KernelEmitter::applyLateActivation(DenseOp op, int64_t np, Buf dst, bool late) {
+  std::optional<LanesScope> narrow;
+  if (late && elementLanes && elementLanes < lanes)
+    narrow.emplace(*this, elementLanes);
   if (late)
     forChunks(np, [&](Value d, int64_t o) {
       st(activation(op.getActivation(), ld(dst, d, o)), dst, d, o);
@@ -400,6 +408,9 @@ LogicalResult KernelEmitter::emitLTCSolve(LTCSolveOp op) {
 }
 
 void KernelEmitter::emitStateCopies(YieldOp yield, ArrayRef<int64_t> stateOffsets) {
+  std::optional<LanesScope> narrow;
+  if (elementLanes && elementLanes < lanes)
+    narrow.emplace(*this, elementLanes);
   for (auto [i, v] : llvm::enumerate(yield.getValues().drop_front())) {
     Buf src = act(v);
     if (src.off != stateOffsets[i])
@@ -468,6 +479,7 @@ private:
       Value ts = memref::LoadOp::create(b, loc, tsMem, ValueRange{r});
       KernelEmitter em(b, loc, packer, wMem, view, ts);
       em.compact = compact; // compact code, as this emitter's
+      em.elementLanes = elementLanes;
       em.actOffset = actOffset;
       em.sparse = sparse;
       for (Operation *op : ops) {
@@ -601,6 +613,7 @@ struct LowerCellsPass : mlir::liquid::impl::LowerCellsBase<LowerCellsPass> {
                      entry->getArgument(2));
     em.sparse = sparse;
     em.compact = compact;
+    em.elementLanes = compact ? elementLanes.getValue() : 0;
     em.actOffset[body.getArgument(0)] = arena.getInput();
     for (unsigned i = 0; i < stateOffsets.size(); ++i)
       em.actOffset[body.getArgument(2 + i)] = stateOffsets[i];
@@ -637,6 +650,7 @@ struct LowerCellsPass : mlir::liquid::impl::LowerCellsBase<LowerCellsPass> {
                              rowsEntry->getArgument(1), rowsEntry->getArgument(2), rows, arenaSize,
                              em.actOffset, sparse);
     rowsEm.compact = compact;
+    rowsEm.elementLanes = compact ? elementLanes.getValue() : 0;
     if (failed(rowsEm.emit(body, stateOffsets)))
       return failure();
     func::ReturnOp::create(rb, scan.getLoc());

@@ -51,7 +51,7 @@ void mlir::liquid::populateLiquidToVectorPipeline(OpPassManager &pm, const Compi
   pack.blockSparse = o.blockSparse;
   pack.strictWeights = o.strictWeights;
   pm.addPass(createPackWeights(pack, checkpoint, sink));
-  pm.addPass(createLowerCells({o.kernelPrefix, o.vectorWidth, o.compact}));
+  pm.addPass(createLowerCells({o.kernelPrefix, o.vectorWidth, o.compact, o.elementLanes}));
   pm.addPass(createLowerLM({o.kernelPrefix, o.vectorWidth, o.int8Dot, o.softHalf}));
   pm.addPass(createApproximateMath());
   pm.addPass(createCanonicalizerPass());
@@ -118,6 +118,9 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
                         llvm::cl::init(false)};
   Option<bool> compact{*this, "compact", llvm::cl::desc("Small code over speed (cells)"),
                        llvm::cl::init(false)};
+  Option<int64_t> elementLanes{*this, "element-lanes",
+                               llvm::cl::desc("Compact: floats per element-wise vector"),
+                               llvm::cl::init(0)};
   Option<bool> quantizeCells{*this, "quantize-cells",
                              llvm::cl::desc("Cells' weight matrices as int8 (q8c)"),
                              llvm::cl::init(false)};
@@ -128,7 +131,7 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
     o.printMemoryPlan = printPlan, o.backend = backend, o.halideScheduleFile = schedule;
     o.gpu = gpu, o.int8Only = int8Only, o.int8Activations = int8Acts;
     o.kernelsList = kernelsList, o.int8Dot = int8Dot, o.softHalf = softHalf;
-    o.compact = compact, o.quantizeCells = quantizeCells;
+    o.compact = compact, o.quantizeCells = quantizeCells, o.elementLanes = elementLanes;
     return o;
   }
 };

@@ -51,8 +51,9 @@ struct MemoryMap {
 /// qemu-system's `board`.
 TargetInfo mcu(std::string name, std::string description, std::string triple, std::string cpu,
                std::string gnu, std::vector<std::string> cflags, const char *board,
-               std::string emulator, MemoryMap mem) {
+               std::string emulator, MemoryMap mem, int elementFloats) {
   TargetInfo t;
+  t.elementFloats = elementFloats;
   t.name = std::move(name);
   t.description = std::move(description);
   t.kind = "mcu";
@@ -140,20 +141,20 @@ const std::vector<TargetInfo> &allTargets() {
                     "thumbv7em-unknown-none-eabihf", "cortex-m4", "arm-none-eabi",
                     {"-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"},
                     "mps2-an386", "qemu-system-arm",
-                    {"0x00000000", "0x400000", "0x20000000", "0x400000"}));
+                    {"0x00000000", "0x400000", "0x20000000", "0x400000"}, 1));
     v.push_back(mcu("cortex-m55",
                     "Arm Cortex-M55 with Helium (MVE) vectors and FPU, bare metal (programs run "
                     "under qemu-system-arm -M mps3-an547)",
                     "thumbv8.1m.main-unknown-none-eabihf", "cortex-m55", "arm-none-eabi",
                     {"-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"}, "mps3-an547",
-                    "qemu-system-arm", {"0x00000000", "0x80000", "0x21000000", "0x200000"}));
+                    "qemu-system-arm", {"0x00000000", "0x80000", "0x21000000", "0x200000"}, 4));
     TargetInfo rv32 = mcu("rv32imafc",
                           "RISC-V RV32IMAFC with single-precision FPU, bare metal (programs run "
                           "under qemu-system-riscv32 -M virt)",
                           "riscv32-unknown-none-elf", "generic-rv32", "riscv64-unknown-elf",
                           {"-march=rv32imafc", "-mabi=ilp32f", "-mcmodel=medany"},
                           "riscv32-virt", "qemu-system-riscv32",
-                          {"0x80000000", "0x400000", "0x80400000", "0x400000"});
+                          {"0x80000000", "0x400000", "0x80400000", "0x400000"}, 1);
     rv32.features = "+m,+a,+f,+c";
     rv32.abi = "ilp32f";
     v.push_back(rv32);

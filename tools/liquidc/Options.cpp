@@ -398,6 +398,7 @@ DriverOptions liquid::parseDriverOptions(int argc, char **argv) {
   o.compiler.int8Dot = int8DotIntrinsic(o.machine, lanes);
   o.compiler.softHalf = !hasHalfConversions(o.machine);
   o.compiler.compact = o.target->kind == "mcu";
+  o.compiler.elementLanes = o.target->kind == "mcu" ? o.target->elementFloats : 0;
   if (o.target->kind == "mcu") // 32-bit cores: 32-bit loop counters and offsets
     o.compiler.indexBitwidth = 32;
   o.compiler.blockSparse = blockSparse;

@@ -240,7 +240,10 @@ def LowerCells : Pass<"liquid-lower-cells", "::mlir::ModuleOp"> {
            "Floats per vector: 8 (AVX2, NEON) or 16 (AVX-512)">,
     Option<"compact", "compact", "bool", /*default=*/"false",
            "Small code over speed (microcontrollers): element-wise ops loop over "
-           "their vectors instead of unrolling up to 8 of them">
+           "their vectors instead of unrolling up to 8 of them">,
+    Option<"elementLanes", "element-lanes", "int64_t", /*default=*/"0",
+           "Compact kernels: floats per vector of the element-wise loops (1 for a scalar "
+           "FPU, 4 for Helium; 0: vector-width)">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
                            "::mlir::math::MathDialect", "::mlir::memref::MemRefDialect",

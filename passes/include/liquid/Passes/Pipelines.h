@@ -44,8 +44,10 @@ struct CompilerOptions {
   /// the kernels convert with integer code.
   bool softHalf = false;
   std::string kernelsList;
-  /// Small kernels over fast ones (microcontrollers; cells).
+  /// Small kernels over fast ones (microcontrollers; cells), their
+  /// element-wise loops `elementLanes` floats wide (0: vectorWidth).
   bool compact = false;
+  int64_t elementLanes = 0;
   /// Cells' weight matrices as int8 with a scale per output
   /// (liquid-quantize-cells; liquidc --quantize=q8 for a cell).
   bool quantizeCells = false;

@@ -23,6 +23,10 @@ struct TargetInfo {
   /// Kernel vector width in floats; 0: chosen from the CPU's features (16
   /// with AVX-512, else 8).
   int vectorFloats = 0;
+  /// Microcontrollers: floats the vector unit holds (1: a scalar FPU, 4:
+  /// Helium). Compact kernels run their element-wise loops this wide (each
+  /// wider vector op would be that many copies of code); 0: vectorFloats.
+  int elementFloats = 0;
   /// Data cache sizes the schedules assume (KiB; 0 = the host's, unknown).
   int l1dKiB = 0, l2KiB = 0;
   /// The same machine as a Halide 14 target string.
