@@ -69,6 +69,9 @@ private:
   LogicalResult emitCfCEpilogue(CfCEpilogueOp op);
   LogicalResult emitLSTMEpilogue(LSTMEpilogueOp op);
   LogicalResult emitLTCSolve(LTCSolveOp op);
+  /// emitLTCSolve's loops in compact kernels (dense synapse matrices):
+  /// `bufs` = cm, gleak, gleak * vleak, and the scratch next, sNum, sDen.
+  LogicalResult emitCompactLTCSolve(LTCSolveOp op, ArrayRef<Buf> bufs);
   /// The same over the nonzero blocks of a block-sparse layout; `cursor`
   /// walks the blocks (shared by the four matrices).
   SmallVector<Value> sparseSynapses(Buf pre, const ::liquid::Occupancy &occ, Buf sigma, Buf mu,
@@ -362,6 +365,8 @@ LogicalResult KernelEmitter::emitLTCSolve(LTCSolveOp op) {
   int64_t slot = slotFloats(n);
   Buf next{aMem, scratchAttr.getInt()}, sNum{aMem, next.off + slot}, sDen{aMem, next.off + 2 * slot};
   constexpr int64_t kTile = kLtcTileChunks; // dst chunks per tile: 8 accumulators
+  if (compact && elementLanes && !plan)
+    return emitCompactLTCSolve(op, {cm, gleak, gleakVleak, next, sNum, sDen});
 
   // Sensory currents: once per step.
   int64_t sensoryCursor = 0;
@@ -401,6 +406,55 @@ LogicalResult KernelEmitter::emitLTCSolve(LTCSolveOp op) {
         st(div(num, den), next, Value(), o);
       }
     }
+    copy(out, next, n);
+    return {};
+  });
+  return success();
+}
+
+LogicalResult KernelEmitter::emitCompactLTCSolve(LTCSolveOp op, ArrayRef<Buf> bufs) {
+  // The same equations with one loop over the destination neurons,
+  // elementLanes at a time, inside (sensory) or around (recurrent) the loop
+  // over sources: each sigmoid exists once in the code.
+  int64_t n = vecLen(op.getState()), s = vecLen(op.getInput()), np = ::liquid::roundUp(n, lanes);
+  Buf cm = bufs[0], gleak = bufs[1], gleakVleak = bufs[2], next = bufs[3], sNum = bufs[4],
+      sDen = bufs[5];
+  Buf x = act(op.getInput()), v0 = act(op.getState()), out = result(*op);
+  auto rowP = [&](Value p) { return buf(p, PackLayout::Rows); };
+  LanesScope narrow(*this, elementLanes);
+  int64_t nl = ::liquid::roundUp(n, lanes); // the destinations, in narrow vectors
+  // sum over sources of w_erev * sig and w_eff * sig at destinations [d, d + lanes)
+  auto currents = [&](Buf pre, int64_t nSrc, Value d, Value sigma, Value mu, Value wEff,
+                      Value wErev) {
+    Buf sg = rowP(sigma), m = rowP(mu), we = rowP(wEff), wr = rowP(wErev);
+    return loop(0, nSrc, 1, {splat(0.0f), splat(0.0f)}, [&](Value src, ValueRange acc) {
+      Value at = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, src, idx(np)), d);
+      Value vs = bcast(ldScalar(pre, src, 0));
+      Value sig = sigmoid(mul(ld(sg, at, 0), sub(vs, ld(m, at, 0))));
+      return SmallVector<Value>{add(acc[0], mul(ld(wr, at, 0), sig)),
+                                add(acc[1], mul(ld(we, at, 0), sig))};
+    });
+  };
+  loop(0, nl, lanes, {}, [&](Value d, ValueRange) -> SmallVector<Value> {
+    SmallVector<Value> acc = currents(x, s, d, op.getSensorySigma(), op.getSensoryMu(),
+                                      op.getSensoryWEff(), op.getSensoryWErev());
+    st(acc[0], sNum, d, 0);
+    st(acc[1], sDen, d, 0);
+    return {};
+  });
+  copy(out, v0, n);
+  Value dt = bcast(arith::DivFOp::create(b, loc, ts, scalar(static_cast<float>(op.getOdeUnfolds()))));
+  Value eps = splat(static_cast<float>(op.getEpsilon().convertToDouble()));
+  loop(0, op.getOdeUnfolds(), 1, {}, [&](Value, ValueRange) -> SmallVector<Value> {
+    loop(0, nl, lanes, {}, [&](Value d, ValueRange) -> SmallVector<Value> {
+      SmallVector<Value> acc =
+          currents(out, n, d, op.getSigma(), op.getMu(), op.getWEff(), op.getWErev());
+      Value cmt = div(ld(cm, d, 0), dt);
+      Value num = add(add(mul(cmt, ld(out, d, 0)), ld(gleakVleak, d, 0)), add(acc[0], ld(sNum, d, 0)));
+      Value den = add(add(add(cmt, ld(gleak, d, 0)), add(acc[1], ld(sDen, d, 0))), eps);
+      st(div(num, den), next, d, 0);
+      return {};
+    });
     copy(out, next, n);
     return {};
   });
