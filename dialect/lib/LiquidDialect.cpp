@@ -273,6 +273,8 @@ LogicalResult DenseOp::verify() {
   if (getWeightType() != WeightStorage::F32 && getWeightType() != WeightStorage::Q8C)
     return emitOpError() << "weights are stored as f32 or q8c, not "
                          << stringifyWeightStorage(getWeightType());
+  if (getWeightType() == WeightStorage::Q8C && !isWeight(getWeight()))
+    return emitOpError("stored q8c needs a weight matrix (liquid.weight or liquid.weight_*)");
   return success();
 }
 

@@ -618,6 +618,12 @@ struct LowerCellsPass : mlir::liquid::impl::LowerCellsBase<LowerCellsPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (elementLanes < 0 || elementLanes > vectorWidth ||
+        (elementLanes && vectorWidth % elementLanes)) {
+      module.emitError() << "element-lanes must be 0 or divide vector-width (" << vectorWidth.getValue()
+                         << "), got " << elementLanes.getValue();
+      return signalPassFailure();
+    }
     SmallVector<func::FuncOp> funcs;
     for (auto f : module.getOps<func::FuncOp>())
       if (!hasAttr<MaxRowsAttrHelper>(f) && !f.getBody().getOps<ScanOp>().empty())

@@ -121,6 +121,9 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<int64_t> elementLanes{*this, "element-lanes",
                                llvm::cl::desc("Compact: floats per element-wise vector"),
                                llvm::cl::init(0)};
+  Option<unsigned> indexBitwidth{*this, "index-bitwidth",
+                                 llvm::cl::desc("Bits of index in the LLVM lowering (0: 64)"),
+                                 llvm::cl::init(0)};
   Option<bool> quantizeCells{*this, "quantize-cells",
                              llvm::cl::desc("Cells' weight matrices as int8 (q8c)"),
                              llvm::cl::init(false)};
@@ -132,6 +135,7 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
     o.gpu = gpu, o.int8Only = int8Only, o.int8Activations = int8Acts;
     o.kernelsList = kernelsList, o.int8Dot = int8Dot, o.softHalf = softHalf;
     o.compact = compact, o.quantizeCells = quantizeCells, o.elementLanes = elementLanes;
+    o.indexBitwidth = indexBitwidth;
     return o;
   }
 };

@@ -389,15 +389,17 @@ void quantizeRows(const Tensor &t, std::vector<int8_t> &q, float *scales) {
   q.assign(n * k, 0);
   for (int64_t r = 0; r < n; ++r) {
     const float *row = t.data.data() + r * k;
-    float m = 0.0f;
+    float m = 0.0f; // of the finite values (liquidc warned about the others)
     for (int64_t i = 0; i < k; ++i)
-      m = std::max(m, std::fabs(row[i]));
+      if (std::isfinite(row[i]))
+        m = std::max(m, std::fabs(row[i]));
     float scale = m / 127.0f;
     scales[r] = scale;
     if (scale == 0.0f)
       continue; // a zero row (or one of values below 127 denormals)
-    for (int64_t i = 0; i < k; ++i)
-      q[r * k + i] = static_cast<int8_t>(std::clamp(std::nearbyint(row[i] / scale), -127.0f, 127.0f));
+    for (int64_t i = 0; i < k; ++i) // NaN -> 0, +-inf -> +-127
+      q[r * k + i] = std::isnan(row[i]) ? 0
+                     : static_cast<int8_t>(std::clamp(std::nearbyint(row[i] / scale), -127.0f, 127.0f));
   }
 }
 

@@ -72,6 +72,15 @@ func.func @dense_storage(%x: tensor<6xf32>) {
 
 // -----
 
+func.func @dense_q8c_activation(%x: tensor<6xf32>, %w: tensor<4x6xf32>) {
+  %b = liquid.weight "b" : tensor<4xf32>
+  // expected-error @+1 {{stored q8c needs a weight matrix (liquid.weight or liquid.weight_*)}}
+  %y = liquid.dense %x, %w, %b stored q8c : tensor<6xf32>, tensor<4x6xf32>, tensor<4xf32> -> tensor<4xf32>
+  return
+}
+
+// -----
+
 func.func @dense_activation(%x: tensor<6xf32>) {
   %w = liquid.weight "w" : tensor<4x6xf32>
   %b = liquid.weight "b" : tensor<4xf32>

@@ -53,3 +53,5 @@ func.func @m(%xs: tensor<?x8xf32>, %ts: tensor<?xf32>, %h0: tensor<32xf32>) -> (
 // LANES: error: the weights are packed for 16-float vectors, the kernels use 8
 // RUN: not liquid-opt %s --pass-pipeline='builtin.module(func.func(liquid-plan-memory), liquid-lower-cells{prefix=m})' 2>&1 | FileCheck %s --check-prefix=UNPACKED
 // UNPACKED: error: the weights are not packed; run liquid-pack-weights first
+// RUN: not liquid-opt %s --pass-pipeline='builtin.module(func.func(liquid-plan-memory), liquid-pack-weights, liquid-lower-cells{prefix=m compact=1 element-lanes=3})' 2>&1 | FileCheck %s --check-prefix=ELANES
+// ELANES: error: element-lanes must be 0 or divide vector-width (8), got 3
